@@ -1,0 +1,239 @@
+"""`hotline`: start, stop and inspect the hotline; check the config ops edit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from hotline import logs
+from hotline.config_files import ConfigError
+from hotline.provision.asterisk import ProvisionError
+from hotline.settings import Settings, load_settings
+
+
+def _progress(message: str) -> None:
+    print(f"  · {message}", file=sys.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(instance=getattr(args, "instance", None))
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.state / "hotline.pid"
+
+
+def _health(settings: Settings) -> dict[str, object] | None:
+    url = f"http://127.0.0.1:{settings.ports.http}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            body: dict[str, object] = json.loads(resp.read())
+            return body
+    except urllib.error.HTTPError as exc:
+        body = json.loads(exc.read() or b"{}")
+        return body
+    except (OSError, ValueError):
+        return None
+
+
+def _how_to_call(settings: Settings) -> None:
+    from hotline.instance import load_center
+    from hotline.provision.secrets import load_or_create
+
+    center = load_center(settings.config_dir)
+    secrets = load_or_create(
+        settings.state / "secrets.json", (a.number for a in center.roster.agents)
+    )
+    p = settings.ports
+    print(f"""
+12333 hotline is running (instance {settings.instance}).
+  Call it (the carrier trunk, unauthenticated from {settings.bind_address} in this profile):
+      sipp -sn uac -s 12333 -m 1 -d 20000 {settings.bind_address}:{p.sip}
+      or a softphone dialling sip:12333@{settings.bind_address}:{p.sip}
+  Agents' desk phones (register to {settings.bind_address}:{p.sip}, user / password):""")
+    for agent in center.roster.agents:
+        print(f"      {agent.number} / {secrets.agent_passwords[agent.number]}   {agent.name}")
+    print(
+        f"""  Health and metrics: http://127.0.0.1:{p.http}/health  /metrics
+  Logs: {settings.state}/hotline.log (detached)
+  Asterisk's logs: {settings.on_host(settings.asterisk_dir)}/log
+  Stop: Ctrl-C, or `hotline stop`.
+""",
+        flush=True,
+    )
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.detach:
+        return _start_detached(settings)
+    from hotline import controller
+    from hotline.instance import prepare, start_services, stop_services
+
+    logs.configure(settings.log_format)
+    print(f"Starting the 12333 hotline (instance {settings.instance})", file=sys.stderr)
+    instance = prepare(settings, _progress)
+    try:
+        start_services(instance, _progress)
+        _pid_file(settings).write_text(str(os.getpid()))
+        _how_to_call(settings)
+        asyncio.run(controller.run(instance.controller_config()))
+    finally:
+        stop_services(instance)
+        _pid_file(settings).unlink(missing_ok=True)
+        print("Stopped.", file=sys.stderr)
+    return 0
+
+
+def _start_detached(settings: Settings) -> int:
+    settings.state.mkdir(parents=True, exist_ok=True)
+    log_path = settings.state / "hotline.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hotline.cli", "start", "--instance", settings.instance],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    print(f"starting in the background (pid {proc.pid}, log {log_path})", file=sys.stderr)
+    deadline = time.monotonic() + 900  # the first start may build the Asterisk chroot
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace").splitlines()[-20:]
+            print("\n".join(tail), file=sys.stderr)
+            print(f"error: hotline exited with {proc.returncode}; see {log_path}", file=sys.stderr)
+            return 1
+        health = _health(settings)
+        if health and health.get("ari_connected"):
+            _how_to_call(settings)
+            return 0
+        time.sleep(0.5)
+    print("error: not ready after 15 minutes; see the log", file=sys.stderr)
+    return 1
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    pid_file = _pid_file(settings)
+    if not pid_file.exists():
+        print("not running", file=sys.stderr)
+        return 0
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        return 0
+    for _ in range(300):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            print("stopped", file=sys.stderr)
+            return 0
+        time.sleep(0.1)
+    print(f"error: pid {pid} did not stop in 30 s", file=sys.stderr)
+    return 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from hotline.provision import asterisk
+
+    settings = _settings(args)
+    health = _health(settings)
+    running = asterisk.is_running(settings)
+    print(
+        json.dumps(
+            {"instance": settings.instance, "asterisk": running, "controller": health},
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+    return 0 if running and health and health.get("ari_connected") else 3
+
+
+def cmd_controller(args: argparse.Namespace) -> int:
+    """The controller alone, against an instance whose Asterisk and database already run."""
+    from hotline import controller
+    from hotline.instance import controller_instance
+
+    settings = _settings(args)
+    logs.configure(settings.log_format)
+    asyncio.run(controller.run(controller_instance(settings).controller_config()))
+    return 0
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    """The slow, cached steps: the Asterisk chroot and the prompt recordings."""
+    from hotline.instance import prepare
+
+    prepare(_settings(args), _progress)
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from hotline.instance import load_center
+
+    settings = _settings(args)
+    center = load_center(settings.config_dir)
+    print(
+        f"ok: {len(center.menu.nodes)} menu nodes, {len(center.roster.agents)} agents, "
+        f"{len(center.manifest.prompts)} prompts ({settings.config_dir})"
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    top = argparse.ArgumentParser(prog="hotline", description="12333 hotline contact center")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--instance", default=None, help="instance name (dev, test, ...)")
+        return p
+
+    start = add("start", "set up and run everything (foreground; Ctrl-C stops)")
+    start.add_argument("--detach", action="store_true", help="return once calls are answered")
+    start.set_defaults(func=cmd_start)
+    add("stop", "stop a running instance").set_defaults(func=cmd_stop)
+    add("status", "is it running and connected?").set_defaults(func=cmd_status)
+    add("controller", "run only the controller").set_defaults(func=cmd_controller)
+    add("provision", "build the cached Asterisk chroot and prompts").set_defaults(
+        func=cmd_provision
+    )
+    config = add("config", "the configuration ops edit")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate every file ops edit")
+    check.add_argument("--instance", default=None)
+    check.set_defaults(func=cmd_config_check)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; config and provisioning problems exit with a clear message."""
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print("configuration errors:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
+        return 2
+    except ProvisionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

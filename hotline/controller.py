@@ -1,0 +1,222 @@
+"""The controller process: the composition root that wires ARI, AMI, the journal and HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from hotline.callflow import CallFlow, CallServices
+from hotline.store.journal import Journal
+from hotline.telephony.ami import AmiLink
+from hotline.telephony.ari import AriClient, AriError, Event
+from hotline.telephony.mailbox import Mailboxes
+from hotline.web import Metrics, start_http
+from ivr.hours import BusinessHours
+from ivr.menu import Menu
+
+log = structlog.get_logger("controller")
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """What the controller needs, resolved by the CLI."""
+
+    ari_url: str
+    ari_user: str
+    ari_password: str
+    app: str
+    ami_port: int
+    ami_user: str
+    ami_password: str
+    database_url: str | None
+    http_host: str
+    http_port: int
+    sounds_dir: Path  # as Asterisk sees it
+    spool_dir: Path
+    menu: Menu
+    hours: BusinessHours
+
+
+class Controller:
+    """Routes ARI events to calls, adopts calls after a (re)connect, drains on SIGTERM."""
+
+    def __init__(
+        self,
+        *,
+        config: ControllerConfig,
+        ari: AriClient,
+        journal: Journal,
+        metrics: Metrics,
+    ) -> None:
+        self.config = config
+        self.ari = ari
+        self.journal = journal
+        self.metrics = metrics
+        self.run_id = uuid.uuid4().hex[:6]
+        self.calls: dict[str, CallFlow] = {}
+        self.owner: dict[str, str] = {}  # playback or helper channel id -> call id
+        self.mailboxes: Mailboxes[Any] = Mailboxes(self._handle)
+        self.draining = False
+        self.services = CallServices(
+            ari=ari,
+            journal=journal,
+            sounds_dir=config.sounds_dir,
+            run_id=self.run_id,
+            post=self.mailboxes.post,
+            is_open=lambda: config.hours.is_open(dt.datetime.now(dt.UTC)),
+        )
+
+    # --- routing: runs inside the websocket reader, so it only enqueues
+    def on_event(self, event: Event) -> None:
+        """Send an ARI event to the mailbox of the call it belongs to."""
+        kind = event.get("type", "")
+        self.metrics.ari_events.labels(kind).inc()
+        call_id: str | None = None
+        if "channel" in event:
+            call_id = event["channel"]["id"]
+        elif "playback" in event:
+            target = event["playback"].get("target_uri", "")
+            call_id = target.split(":", 1)[1] if target.startswith("channel:") else None
+        if call_id is None:
+            return
+        if kind == "StasisStart":
+            self.mailboxes.post(call_id, ("start", event))
+        elif call_id in self.mailboxes or call_id in self.calls:
+            self.mailboxes.post(call_id, event)
+
+    async def _handle(self, call_id: str, item: Any) -> bool:
+        """Per-call consumer: items of one call arrive here in order."""
+        if isinstance(item, tuple):
+            verb, event = item
+            channel = event["channel"]
+            if call_id in self.calls:
+                return False
+            if verb == "start" and self.draining:
+                # A new call while we shut down: serve it natively rather than refuse it.
+                await self._to_fallback(call_id)
+                return True
+            flow = CallFlow(channel=channel, menu=self.config.menu, services=self.services)
+            self.calls[call_id] = flow
+            self.metrics.calls_active.set(len(self.calls))
+            if verb == "start":
+                self.metrics.calls_total.inc()
+                await flow.begin(channel, list(event.get("args", [])))
+            else:
+                self.metrics.calls_adopted.inc()
+                await flow.adopt(channel)
+            if flow.ended:
+                self._forget(call_id)
+                return True
+            return False
+        known = self.calls.get(call_id)
+        if known is None:
+            return True
+        done = await known.on_event(item)
+        if done:
+            self._forget(call_id)
+        return done
+
+    def _forget(self, call_id: str) -> None:
+        self.calls.pop(call_id, None)
+        self.metrics.calls_active.set(len(self.calls))
+
+    async def _to_fallback(self, channel_id: str) -> None:
+        try:
+            await self.ari.request(
+                "POST",
+                f"/channels/{channel_id}/continue",
+                {"context": "fallback", "extension": "s", "priority": 1},
+            )
+        except AriError as exc:
+            if not exc.gone:
+                raise
+
+    async def reconcile(self) -> None:
+        """After every (re)connect: adopt the calls in our application that we don't know."""
+        ids = await self.ari.application_channel_ids()
+        live = set(ids)
+        for call_id in list(self.calls):
+            if call_id not in live:  # ended while we were disconnected
+                self.calls[call_id].finish("unknown", "gone_after_reconnect")
+                self._forget(call_id)
+        for channel_id in ids:
+            if channel_id in self.calls:
+                continue
+            try:
+                channel = await self.ari.get_channel(channel_id)
+            except AriError as exc:
+                if exc.gone:
+                    continue
+                raise
+            self.mailboxes.post(channel_id, ("adopt", {"channel": channel}))
+        log.info("reconciled", in_application=len(ids), adopted=len(live) - len(self.calls))
+
+
+async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or stop is set)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    engine: AsyncEngine | None = None
+    if config.database_url:
+        engine = create_async_engine(config.database_url, pool_size=5, pool_pre_ping=True)
+    journal = Journal(engine=engine, spool_dir=config.spool_dir)
+    journal.replay_spools()
+    metrics = Metrics()
+    async with aiohttp.ClientSession() as session:
+        ari = AriClient(
+            base_url=config.ari_url,
+            username=config.ari_user,
+            password=config.ari_password,
+            app=config.app,
+            session=session,
+        )
+        controller = Controller(config=config, ari=ari, journal=journal, metrics=metrics)
+        ami = AmiLink(
+            host="127.0.0.1",
+            port=config.ami_port,
+            username=config.ami_user,
+            secret=config.ami_password,
+        )
+        runner = await start_http(
+            host=config.http_host,
+            port=config.http_port,
+            controller=controller,
+            ami=ami,
+            metrics=metrics,
+        )
+        writer = asyncio.create_task(journal.run(), name="journal")
+        events = asyncio.create_task(
+            ari.run_events(
+                on_event=controller.on_event, on_connected=controller.reconcile, stop=stop
+            ),
+            name="ari-events",
+        )
+        ami_task = asyncio.create_task(ami.run(stop), name="ami")
+        log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
+        await stop.wait()
+        log.info("controller_stopping", calls=len(controller.calls))
+        controller.draining = True
+        # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
+        events.cancel()
+        ami_task.cancel()
+        await asyncio.gather(events, ami_task, return_exceptions=True)
+        await controller.mailboxes.close()
+        await journal.flush(timeout=5)
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        await runner.cleanup()
+    if engine is not None:
+        await engine.dispose()
+    log.info("controller_stopped", unwritten=journal.backlog)

@@ -1,0 +1,150 @@
+"""Bringing one instance up: config checked and rendered, prompts, PostgreSQL, Asterisk."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from acd.roster import Roster, load_roster
+from hotline import REPO_ROOT
+from hotline.config_files import ConfigError
+from hotline.controller import ControllerConfig
+from hotline.provision import asterisk, postgres, prompts, render
+from hotline.provision.asterisk import Progress
+from hotline.provision.secrets import Secrets, load_or_create
+from hotline.settings import CACHE_DIR, Settings
+from hotline.store import migrate
+from ivr.hours import BusinessHours, load_hours
+from ivr.menu import Menu, load_menu
+from ivr.prompts import PromptManifest, load_manifest
+
+MANIFEST = REPO_ROOT / "sounds" / "prompts.yaml"
+OVERRIDES = REPO_ROOT / "sounds" / "overrides"
+
+
+@dataclass(frozen=True)
+class CenterConfig:
+    """Everything ops edit, validated together."""
+
+    roster: Roster
+    hours: BusinessHours
+    menu: Menu
+    manifest: PromptManifest
+
+
+def load_center(config_dir: Path) -> CenterConfig:
+    """Load and check every file ops edit; all problems are reported at once."""
+    problems: list[str] = []
+    results: dict[str, object] = {}
+    for name, loader in (
+        ("roster", lambda: load_roster(config_dir)),
+        ("hours", lambda: load_hours(config_dir)),
+        ("manifest", lambda: load_manifest(MANIFEST)),
+    ):
+        try:
+            results[name] = loader()
+        except ConfigError as exc:
+            problems += exc.problems
+    manifest = results.get("manifest")
+    prompt_ids = set(manifest.prompts) if isinstance(manifest, PromptManifest) else set()
+    try:
+        results["menu"] = load_menu(config_dir / "menu.yaml", prompt_ids)
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return CenterConfig(**results)  # type: ignore[arg-type]
+
+
+@dataclass
+class Instance:
+    """A prepared instance: what the controller and the tests need to reach it."""
+
+    settings: Settings
+    center: CenterConfig
+    secrets: Secrets
+    database_url: str | None = None
+    asterisk_proc: subprocess.Popen[bytes] | None = None
+    started_postgres: bool = False
+
+    def controller_config(self) -> ControllerConfig:
+        """The controller's view of this instance."""
+        s = self.settings
+        return ControllerConfig(
+            ari_url=f"http://127.0.0.1:{s.ports.ari}",
+            ari_user=self.secrets.ari_user,
+            ari_password=self.secrets.ari_password,
+            app=s.ari_app,
+            ami_port=s.ports.ami,
+            ami_user=self.secrets.ami_user,
+            ami_password=self.secrets.ami_password,
+            database_url=self.database_url,
+            http_host=s.bind_address if s.bind_address != "0.0.0.0" else "127.0.0.1",
+            http_port=s.ports.http,
+            sounds_dir=s.asterisk_dir / "sounds",
+            spool_dir=s.state / "journal",
+            menu=self.center.menu,
+            hours=self.center.hours,
+        )
+
+
+def prepare(settings: Settings, progress: Progress) -> Instance:
+    """Everything but starting processes: config, secrets, rendered files, prompts."""
+    center = load_center(settings.config_dir)
+    secrets = load_or_create(
+        settings.state / "secrets.json", (a.number for a in center.roster.agents)
+    )
+    asterisk.ensure_root(settings, progress)
+    inst = asterisk.prepare_instance(settings)
+    files = render.render(
+        render.RenderInput(
+            inst=settings.asterisk_dir,
+            bind=settings.bind_address,
+            ports=settings.ports,
+            secrets=secrets,
+            roster=center.roster,
+            hours=center.hours,
+            app=settings.ari_app,
+            language=settings.language,
+        )
+    )
+    render.write(files, inst / "etc")
+    made = prompts.build(center.manifest, inst / "sounds", CACHE_DIR / "prompts", OVERRIDES)
+    if made:
+        progress(f"generated {made} prompt recordings")
+    return Instance(settings=settings, center=center, secrets=secrets)
+
+
+def start_services(instance: Instance, progress: Progress) -> None:
+    """Start PostgreSQL (unless DATABASE_URL is given), migrate, start or reload Asterisk."""
+    s = instance.settings
+    if s.database_url:
+        instance.database_url = s.database_url
+    else:
+        instance.database_url = postgres.ensure_running(s, instance.secrets.pg_password, progress)
+        instance.started_postgres = True
+    migrate.upgrade(instance.database_url)
+    asterisk.ensure_mounts(s.root)
+    if asterisk.is_running(s):
+        progress("Asterisk already running: reloading its configuration")
+        asterisk.cli(s, "core reload")
+    else:
+        instance.asterisk_proc = asterisk.start(s, progress)
+
+
+def stop_services(instance: Instance) -> None:
+    """Stop what start_services started."""
+    asterisk.stop(instance.settings, instance.asterisk_proc)
+    if instance.started_postgres:
+        postgres.stop(instance.settings)
+
+
+def controller_instance(settings: Settings) -> Instance:
+    """What the controller alone needs: checked config, secrets and the database URL."""
+    center = load_center(settings.config_dir)
+    secrets = load_or_create(
+        settings.state / "secrets.json", (a.number for a in center.roster.agents)
+    )
+    url = settings.database_url or postgres.database_url(settings, secrets.pg_password)
+    return Instance(settings=settings, center=center, secrets=secrets, database_url=url)

@@ -1,0 +1,1 @@
+"""Bringing up one instance: secrets, rendered Asterisk config, prompts, Asterisk and PostgreSQL."""

@@ -1,0 +1,143 @@
+"""A private PostgreSQL cluster for an instance, used when DATABASE_URL is not set.
+
+initdb and pg_ctl refuse to run as root, so the cluster runs as the `postgres` user, in a
+folder it can enter (root's home is 0700), on a loopback port of the instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+import asyncpg
+
+from hotline.provision.asterisk import Progress, ProvisionError
+from hotline.settings import Settings
+
+OWNER = "postgres"
+ROLE = "hotline"
+
+
+def _bin_dir() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: p.parts[-3])
+    if not versions:
+        raise ProvisionError("PostgreSQL server binaries not found: apt-get install postgresql")
+    return versions[-1].parent
+
+
+def _as_owner(cmd: list[str], what: str) -> str:
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", OWNER, "--", *cmd]
+    run = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
+    if run.returncode != 0:
+        raise ProvisionError(f"{what} failed: {(run.stderr or run.stdout).strip()}")
+    return run.stdout
+
+
+def database_url(settings: Settings, password: str) -> str:
+    """The SQLAlchemy URL of the private cluster."""
+    return f"postgresql+asyncpg://{ROLE}:{password}@127.0.0.1:{settings.ports.pg}/hotline"
+
+
+def ensure_running(settings: Settings, password: str, progress: Progress) -> str:
+    """Create (once) and start the private cluster; return its database URL."""
+    base = settings.pg_dir
+    data = base / "data"
+    try:
+        owner = pwd.getpwnam(OWNER)
+    except KeyError as exc:
+        raise ProvisionError(f"user {OWNER!r} missing: apt-get install postgresql") from exc
+    bindir = _bin_dir()
+    if not (data / "PG_VERSION").exists():
+        progress(f"creating a private PostgreSQL cluster in {data}")
+        shutil.rmtree(data, ignore_errors=True)
+        base.mkdir(parents=True, exist_ok=True)
+        os.chmod(base.parent, 0o755)
+        os.chown(base, owner.pw_uid, owner.pw_gid)
+        pwfile = base / "pwfile"
+        pwfile.write_text(password + "\n")
+        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+        os.chmod(pwfile, 0o600)
+        try:
+            _as_owner(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    ROLE,
+                    f"--pwfile={pwfile}",
+                    "--auth-local=peer",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                "initdb",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+    status = subprocess.run(
+        ["runuser", "-u", OWNER, "--", str(bindir / "pg_ctl"), "-D", str(data), "status"],
+        capture_output=True,
+        check=False,
+    )
+    if status.returncode != 0:
+        _as_owner(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(base / "postgres.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {settings.ports.pg} -k {base} -c listen_addresses=127.0.0.1 "
+                "-c max_connections=100 -c fsync=on",
+                "start",
+            ],
+            f"starting PostgreSQL (see {base}/postgres.log)",
+        )
+        progress(f"PostgreSQL running on 127.0.0.1:{settings.ports.pg}")
+    asyncio.run(_ensure_database(settings, password))
+    return database_url(settings, password)
+
+
+async def _ensure_database(settings: Settings, password: str) -> None:
+    conn = await asyncpg.connect(
+        host="127.0.0.1", port=settings.ports.pg, user=ROLE, password=password, database="postgres"
+    )
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'hotline'"):
+            await conn.execute("CREATE DATABASE hotline")
+    finally:
+        await conn.close()
+
+
+def stop(settings: Settings) -> None:
+    """Stop the private cluster if it runs."""
+    data = settings.pg_dir / "data"
+    if (data / "PG_VERSION").exists():
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                OWNER,
+                "--",
+                str(_bin_dir() / "pg_ctl"),
+                "-D",
+                str(data),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            check=False,
+        )

@@ -1,0 +1,78 @@
+"""Turning the prompt manifest into 8 kHz WAV files Asterisk can play, with a cache."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+from ivr.prompts import LANGUAGES, PromptManifest
+
+VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}  # plain `cmn` reads pinyin as English
+SPEED = {"zh": 185, "en": 165}
+ENGINE = "espeak-ng"
+
+
+class PromptError(RuntimeError):
+    """A prompt could not be produced."""
+
+
+def _convert(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp.wav")
+    run = subprocess.run(
+        ["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise PromptError(f"sox could not convert {source}: {run.stderr.strip()}")
+    tmp.replace(target)
+
+
+def _speak(text: str, language: str, out: Path) -> None:
+    run = subprocess.run(
+        [ENGINE, "-v", VOICES[language], "-s", str(SPEED[language]), "-w", str(out), text],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0 or not out.exists():
+        raise PromptError(f"{ENGINE} failed for {text!r}: {run.stderr.strip()}")
+
+
+def cache_key(text: str, language: str) -> str:
+    """What a generated prompt depends on: change any of it and it is made again."""
+    material = f"{ENGINE}|{VOICES[language]}|{SPEED[language]}|{text}"
+    return hashlib.sha256(material.encode()).hexdigest()[:24]
+
+
+def build(manifest: PromptManifest, out_dir: Path, cache_dir: Path, overrides: Path) -> int:
+    """Write `<out_dir>/<lang>/<id>.wav` for every prompt; returns how many were (re)made."""
+    for tool in (ENGINE, "sox"):
+        if shutil.which(tool) is None:
+            raise PromptError(f"{tool} is not installed (Debian package {tool})")
+    made = 0
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for prompt_id, prompt in manifest.prompts.items():
+        for language in LANGUAGES:
+            target = out_dir / language / f"{prompt_id}.wav"
+            override = overrides / language / f"{prompt_id}.wav"
+            if override.exists():
+                if not target.exists() or target.stat().st_mtime < override.stat().st_mtime:
+                    _convert(override, target)
+                    made += 1
+                continue
+            cached = cache_dir / f"{cache_key(prompt.text(language), language)}.wav"
+            if not cached.exists():
+                raw = cached.with_suffix(".raw.wav")
+                _speak(prompt.text(language), language, raw)
+                _convert(raw, cached)
+                raw.unlink()
+                made += 1
+            if not target.exists() or target.read_bytes() != cached.read_bytes():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(cached, target)
+    return made

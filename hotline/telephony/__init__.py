@@ -1,0 +1,1 @@
+"""Adapters to Asterisk: ARI (REST + events websocket) and AMI."""

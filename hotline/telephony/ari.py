@@ -1,0 +1,189 @@
+"""A small typed ARI client on aiohttp: REST calls and the /ari/events websocket.
+
+Why our own: ari-py does not import on Python 3, aioari awaits handlers inside its websocket
+reader and has no reconnect, ari-client spun the loop at 100% CPU on close (ASTERISK.md).
+Here the reader never awaits a handler: events are handed to `on_event`, which must only
+enqueue (see telephony/mailbox.py), so one slow call never delays another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import structlog
+
+from hotline.telephony.backoff import Backoff
+
+log = structlog.get_logger("ari")
+
+Event = dict[str, Any]
+
+
+class AriError(Exception):
+    """ARI answered with an error status."""
+
+    def __init__(self, status: int, method: str, path: str, message: str) -> None:
+        super().__init__(f"{method} {path}: {status} {message}")
+        self.status = status
+
+    @property
+    def gone(self) -> bool:
+        """The channel, bridge or playback no longer exists: normal when a caller hangs up."""
+        return self.status == 404
+
+
+class AriClient:
+    """REST + events for one Stasis application."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        username: str,
+        password: str,
+        app: str,
+        session: aiohttp.ClientSession,
+        request_timeout: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app = app
+        self._session = session
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self._headers = {"Authorization": f"Basic {token}"}
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self.connected = asyncio.Event()
+        self.connections = 0
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int | bool] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One REST call; returns parsed JSON (or None for 204)."""
+        query = {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (params or {}).items()
+        }
+        async with self._session.request(
+            method,
+            f"{self.base_url}/ari{path}",
+            params=query,
+            json=body,
+            headers=self._headers,
+            timeout=self._timeout,
+        ) as resp:
+            payload = await resp.text()
+            if resp.status >= 400:
+                message = payload
+                with contextlib.suppress(ValueError, AttributeError):
+                    message = json.loads(payload).get("message", payload)
+                raise AriError(resp.status, method, path, message)
+            return json.loads(payload) if payload else None
+
+    # --- channels
+    async def answer(self, channel_id: str) -> None:
+        """Answer a ringing channel."""
+        await self.request("POST", f"/channels/{channel_id}/answer")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        """Hang up a channel."""
+        await self.request("DELETE", f"/channels/{channel_id}", {"reason": reason})
+
+    async def play(self, channel_id: str, media: list[str], playback_id: str, lang: str) -> None:
+        """Play media URIs in order as one playback."""
+        await self.request(
+            "POST",
+            f"/channels/{channel_id}/play/{playback_id}",
+            {"media": ",".join(media), "lang": lang},
+        )
+
+    async def stop_playback(self, playback_id: str) -> None:
+        """Stop a playback (barge-in)."""
+        await self.request("DELETE", f"/playbacks/{playback_id}")
+
+    async def start_moh(self, channel_id: str, moh_class: str = "default") -> None:
+        """Music on hold on a channel."""
+        await self.request("POST", f"/channels/{channel_id}/moh", {"mohClass": moh_class})
+
+    async def get_channel(self, channel_id: str) -> Event:
+        """A channel's current state."""
+        result: Event = await self.request("GET", f"/channels/{channel_id}")
+        return result
+
+    async def get_variable(self, channel_id: str, name: str) -> str:
+        """A channel variable's value."""
+        result = await self.request("GET", f"/channels/{channel_id}/variable", {"variable": name})
+        return str(result.get("value", ""))
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        """Set a channel variable (survives a controller restart: the channel keeps it)."""
+        await self.request(
+            "POST", f"/channels/{channel_id}/variable", {"variable": name, "value": value}
+        )
+
+    async def application_channel_ids(self) -> list[str]:
+        """Channels currently in our Stasis application."""
+        result = await self.request("GET", f"/applications/{self.app}")
+        return list(result.get("channel_ids", []))
+
+    # --- events
+    def events_url(self) -> str:
+        """The websocket URL for our application."""
+        base = self.base_url.replace("http://", "ws://").replace("https://", "wss://")
+        return f"{base}/ari/events?{urlencode({'app': self.app, 'subscribeAll': 'false'})}"
+
+    async def run_events(
+        self,
+        *,
+        on_event: Callable[[Event], None],
+        on_connected: Callable[[], Awaitable[None]],
+        backoff: Backoff | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        """Receive events forever, reconnecting with backoff; reconcile on every (re)connect."""
+        backoff = backoff or Backoff()
+        loop = asyncio.get_running_loop()
+        while stop is None or not stop.is_set():
+            started = loop.time()
+            try:
+                async with self._session.ws_connect(
+                    self.events_url(), headers=self._headers, heartbeat=20
+                ) as ws:
+                    self.connections += 1
+                    log.info("ari_connected", app=self.app, connection=self.connections)
+                    self.connected.set()
+                    try:
+                        await on_connected()
+                    except Exception:  # reconciliation trouble must not kill the event stream
+                        log.exception("reconcile_failed")
+                    async for msg in ws:
+                        if msg.type == aiohttp.WSMsgType.TEXT:
+                            try:
+                                event = json.loads(msg.data)
+                            except ValueError:
+                                log.warning("ari_bad_frame", data=str(msg.data)[:200])
+                                continue
+                            on_event(event)
+                        elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
+                            break
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                log.warning("ari_connect_failed", error=str(exc)[:200])
+            self.connected.clear()
+            backoff.connected_for(loop.time() - started)
+            if stop is not None and stop.is_set():
+                return
+            delay = backoff.next_delay()
+            log.info("ari_reconnecting", in_seconds=round(delay, 2))
+            if stop is None:
+                await asyncio.sleep(delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)

@@ -1,0 +1,79 @@
+"""HTTP on loopback: /health for ops and scripts, /metrics for Prometheus."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+if TYPE_CHECKING:
+    from hotline.controller import Controller
+    from hotline.telephony.ami import AmiLink
+
+
+class Metrics:
+    """The controller's Prometheus metrics, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.calls_total = Counter(
+            "hotline_calls", "Calls that entered the controller", registry=self.registry
+        )
+        self.calls_adopted = Counter(
+            "hotline_calls_adopted", "Calls adopted after a (re)connect", registry=self.registry
+        )
+        self.calls_active = Gauge(
+            "hotline_calls_active", "Calls in progress", registry=self.registry
+        )
+        self.ari_events = Counter(
+            "hotline_ari_events", "ARI events received", ["type"], registry=self.registry
+        )
+        self.journal_backlog = Gauge(
+            "hotline_journal_backlog", "Call facts not yet in PostgreSQL", registry=self.registry
+        )
+
+
+CONTROLLER: web.AppKey[Controller] = web.AppKey("controller")
+AMI: web.AppKey[AmiLink] = web.AppKey("ami")
+METRICS = web.AppKey("metrics", Metrics)
+
+
+async def health(request: web.Request) -> web.Response:
+    """Ready when ARI is connected; the database may lag (the journal buffers)."""
+    controller = request.app[CONTROLLER]
+    ami = request.app[AMI]
+    body = {
+        "ari_connected": controller.ari.connected.is_set(),
+        "ami_connected": ami.connected,
+        "database_ok": controller.journal.healthy,
+        "journal_backlog": controller.journal.backlog,
+        "calls_active": len(controller.calls),
+        "draining": controller.draining,
+        "run_id": controller.run_id,
+    }
+    ready = body["ari_connected"] and not controller.draining
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus text format."""
+    m = request.app[METRICS]
+    m.journal_backlog.set(request.app[CONTROLLER].journal.backlog)
+    return web.Response(body=generate_latest(m.registry), content_type="text/plain")
+
+
+async def start_http(
+    *, host: str, port: int, controller: Controller, ami: AmiLink, metrics: Metrics
+) -> web.AppRunner:
+    """Serve /health and /metrics; returns the runner to clean up."""
+    app = web.Application()
+    app[CONTROLLER] = controller
+    app[AMI] = ami
+    app[METRICS] = metrics
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics_page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -1,0 +1,91 @@
+"""When people answer: weekly blocks, public holidays and make-up workdays (调休)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hotline.config_files import load_model
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Block(BaseModel):
+    """One stretch of the day when people answer, e.g. 08:30–11:30."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: dt.time
+    end: dt.time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Block:
+        if self.end <= self.start:
+            raise ValueError(f"block ends ({self.end}) before it starts ({self.start})")
+        return self
+
+    def contains(self, moment: dt.time) -> bool:
+        """Whether moment is inside [start, end)."""
+        return self.start <= moment < self.end
+
+
+class BusinessHours(BaseModel):
+    """The center's staffed hours; the voice menu itself runs 7×24."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = "Asia/Shanghai"
+    weekly: dict[str, list[Block]]
+    holidays: list[dt.date] = Field(default_factory=list, description="closed all day")
+    workdays: dict[dt.date, str] = Field(
+        default_factory=dict, description="make-up workday -> the weekday whose blocks apply"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("weekly")
+    @classmethod
+    def _days(cls, weekly: dict[str, list[Block]]) -> dict[str, list[Block]]:
+        for day in weekly:
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+        return weekly
+
+    @model_validator(mode="after")
+    def _workday_names(self) -> BusinessHours:
+        for date, like in self.workdays.items():
+            if like not in WEEKDAYS:
+                raise ValueError(f"workday {date}: unknown weekday {like!r}")
+            if date in self.holidays:
+                raise ValueError(f"{date} is both a holiday and a make-up workday")
+        return self
+
+    def blocks_on(self, date: dt.date) -> list[Block]:
+        """The staffed blocks of a calendar day."""
+        if date in self.holidays:
+            return []
+        like = self.workdays.get(date)
+        if like is not None:
+            return self.weekly.get(like, [])
+        weekday = WEEKDAYS[date.weekday()]
+        return self.weekly.get(weekday, [])
+
+    def is_open(self, moment: dt.datetime) -> bool:
+        """Whether people answer at moment (an aware datetime)."""
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        return any(b.contains(local.time()) for b in self.blocks_on(local.date()))
+
+
+def load_hours(config_dir: Path) -> BusinessHours:
+    """Read `hours.yaml` from the config folder."""
+    return load_model(config_dir / "hours.yaml", BusinessHours)

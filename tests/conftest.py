@@ -1,0 +1,72 @@
+"""Shared fixtures. The real system (Asterisk + PostgreSQL) starts once per session, only when
+a test asks for it; pure unit tests need neither."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.support.observer import AriObserver
+from tests.support.sipp import Caller
+from tests.support.system import SystemUnderTest, bring_up, tear_down
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def system() -> Iterator[SystemUnderTest]:
+    work_dir = Path(tempfile.mkdtemp(prefix="hotline-e2e-"))
+    system = bring_up(work_dir)
+    asyncio.run(_truncate(system.dsn))
+    try:
+        yield system
+    finally:
+        tear_down(system)
+
+
+async def _truncate(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("TRUNCATE calls, call_events RESTART IDENTITY")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def running(system: SystemUnderTest) -> SystemUnderTest:
+    """The system with a controller connected (restarted if a test stopped it)."""
+    if not system.controller.running:
+        system.controller.start()
+    return system
+
+
+@pytest.fixture
+async def db(system: SystemUnderTest) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(system.dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def observer(system: SystemUnderTest) -> AsyncIterator[AriObserver]:
+    s = system.instance
+    async with AriObserver(
+        port=s.settings.ports.ari, user=s.secrets.ari_user, password=s.secrets.ari_password
+    ) as obs:
+        yield obs
+
+
+@pytest.fixture
+def caller(system: SystemUnderTest) -> Caller:
+    return Caller(sip_port=system.settings.ports.sip, work_dir=system.work_dir)

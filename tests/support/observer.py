@@ -1,0 +1,87 @@
+"""Watching Asterisk from the outside: an ARI app subscribed to every channel's events.
+
+Tests assert on what Asterisk itself reports (dialplan applications run, channels left
+behind), independently of what the controller believes it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+Event = dict[str, Any]
+
+
+class AriObserver:
+    """Collects all ARI events (subscribeAll) and answers REST queries."""
+
+    def __init__(self, *, port: int, user: str, password: str) -> None:
+        self.base = f"http://127.0.0.1:{port}/ari"
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}"}
+        self.events: list[Event] = []
+        self._changed = asyncio.Event()
+        self._session: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> AriObserver:
+        self._session = aiohttp.ClientSession(headers=self.headers)
+        connected = asyncio.Event()
+        self._task = asyncio.create_task(self._read(connected))
+        await asyncio.wait_for(connected.wait(), 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None and self._session is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        await self._session.close()
+
+    async def _read(self, connected: asyncio.Event) -> None:
+        assert self._session is not None
+        url = self.base.replace("http", "ws") + "/events?app=test-observer&subscribeAll=true"
+        async with self._session.ws_connect(url) as ws:
+            connected.set()
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    self.events.append(json.loads(msg.data))
+                    self._changed.set()
+
+    async def wait_for(self, match: Callable[[Event], bool], timeout: float = 30) -> Event:
+        """The first event (already seen or coming) that matches."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        seen = 0
+        while True:
+            for event in self.events[seen:]:
+                if match(event):
+                    return event
+            seen = len(self.events)
+            self._changed.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError("no matching ARI event")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    def dialplan_apps(self, channel_name_prefix: str = "PJSIP/trunk") -> list[tuple[str, str]]:
+        """(application, data) of every dialplan step the trunk's channels ran, in order."""
+        return [
+            (e["dialplan_app"], e["dialplan_app_data"])
+            for e in self.events
+            if e.get("type") == "ChannelDialplan"
+            and e["channel"]["name"].startswith(channel_name_prefix)
+        ]
+
+    async def channels(self) -> list[Event]:
+        """Channels Asterisk has right now."""
+        assert self._session is not None
+        async with self._session.get(f"{self.base}/channels") as resp:
+            result: list[Event] = await resp.json()
+            return result

@@ -1,0 +1,221 @@
+"""Placing calls with SIPp: scenarios built from steps, run as subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from tests.support.dtmf import shifted_pcap
+
+_ports = itertools.count(0)
+
+
+def free_udp_port() -> int:
+    """A UDP port on loopback nobody uses right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Stay on the line, silent."""
+
+    ms: int
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Press keys (RFC 2833), `gap_ms` apart so each one ends before the next."""
+
+    keys: str
+    gap_ms: int = 700
+
+
+@dataclass(frozen=True)
+class WaitForHangup:
+    """Expect the other side to hang up (BYE) within timeout_ms, and answer it."""
+
+    timeout_ms: int = 60000
+
+
+Step = Pause | Keys | WaitForHangup
+
+SDP = """v=0
+o=caller 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-16
+a=sendrecv
+"""
+
+
+def caller_scenario(steps: list[Step], work_dir: Path) -> str:
+    """A UAC scenario: INVITE, then the steps, then BYE unless the far end hung up."""
+    body = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<scenario name="hotline caller">',
+        '<send retrans="500"><![CDATA[',
+        "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
+        "From: <sip:[field0]@[local_ip]:[local_port]>;tag=[call_number]",
+        "To: <sip:[service]@[remote_ip]:[remote_port]>",
+        "Call-ID: [call_id]",
+        "CSeq: 1 INVITE",
+        "Contact: <sip:[field0]@[local_ip]:[local_port]>",
+        "Max-Forwards: 70",
+        "Content-Type: application/sdp",
+        "Content-Length: [len]",
+        "",
+        SDP,
+        "]]></send>",
+        '<recv response="100" optional="true"/>',
+        '<recv response="180" optional="true"/>',
+        '<recv response="183" optional="true"/>',
+        '<recv response="200" rtd="true"/>',
+        "<send><![CDATA[",
+        "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
+        "From: <sip:[field0]@[local_ip]:[local_port]>;tag=[call_number]",
+        "To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]",
+        "Call-ID: [call_id]",
+        "CSeq: 1 ACK",
+        "Contact: <sip:[field0]@[local_ip]:[local_port]>",
+        "Max-Forwards: 70",
+        "Content-Length: 0",
+        "",
+        "]]></send>",
+    ]
+    press = 0
+    hung_up_by_far_end = False
+    for step in steps:
+        if isinstance(step, Pause):
+            body.append(f'<pause milliseconds="{step.ms}"/>')
+        elif isinstance(step, Keys):
+            for key in step.keys:
+                pcap = shifted_pcap(key, press, work_dir)
+                press += 1
+                body.append(
+                    f'<nop><action><exec play_pcap_audio="{escape(str(pcap))}"/></action></nop>'
+                )
+                body.append(f'<pause milliseconds="{step.gap_ms}"/>')
+        elif isinstance(step, WaitForHangup):
+            body.append(f'<recv request="BYE" timeout="{step.timeout_ms}"/>')
+            body += [
+                "<send><![CDATA[",
+                "SIP/2.0 200 OK",
+                "[last_Via:]",
+                "[last_From:]",
+                "[last_To:]",
+                "[last_Call-ID:]",
+                "[last_CSeq:]",
+                "Content-Length: 0",
+                "",
+                "]]></send>",
+            ]
+            hung_up_by_far_end = True
+            break
+    if not hung_up_by_far_end:
+        body += [
+            '<send retrans="500"><![CDATA[',
+            "BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+            "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
+            "From: <sip:[field0]@[local_ip]:[local_port]>;tag=[call_number]",
+            "To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]",
+            "Call-ID: [call_id]",
+            "CSeq: 2 BYE",
+            "Contact: <sip:[field0]@[local_ip]:[local_port]>",
+            "Max-Forwards: 70",
+            "Content-Length: 0",
+            "",
+            "]]></send>",
+            '<recv response="200" crlf="true"/>',
+        ]
+    body.append("</scenario>")
+    return "\n".join(body)
+
+
+@dataclass
+class CallResult:
+    """How a SIPp run ended."""
+
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        """Every call in the run completed its scenario."""
+        return self.returncode == 0
+
+
+class Caller:
+    """A citizen's phone: SIPp placing one call to the hotline."""
+
+    def __init__(self, *, sip_port: int, work_dir: Path, number: str = "13800138000") -> None:
+        self.sip_port = sip_port
+        self.work_dir = work_dir
+        self.number = number
+        self.proc: asyncio.subprocess.Process | None = None
+        self._n = next(_ports)
+
+    async def start(self, steps: list[Step], service: str = "12333") -> None:
+        """Begin the call (returns at once; `finish` waits for the end)."""
+        run_dir = self.work_dir / f"call-{self._n}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        scenario = run_dir / "caller.xml"
+        scenario.write_text(caller_scenario(steps, run_dir))
+        inf = run_dir / "caller.csv"
+        inf.write_text(f"SEQUENTIAL\n{self.number};\n")
+        self.proc = await asyncio.create_subprocess_exec(
+            "sipp",
+            "-sf",
+            str(scenario),
+            "-inf",
+            str(inf),
+            "-s",
+            service,
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(free_udp_port()),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(free_udp_port() & ~1),
+            "-timeout",
+            "120s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+            "-error_file",
+            str(run_dir / "errors.log"),
+            f"127.0.0.1:{self.sip_port}",
+            cwd=run_dir,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+
+    async def finish(self, timeout: float = 150) -> CallResult:
+        """Wait for SIPp to end; its exit code says whether the scenario completed."""
+        assert self.proc is not None
+        out, _ = await asyncio.wait_for(self.proc.communicate(), timeout)
+        errors = self.work_dir / f"call-{self._n}" / "errors.log"
+        text = out.decode(errors="replace")[-2000:]
+        if errors.exists():
+            text += "\n" + errors.read_text(errors="replace")[-2000:]
+        return CallResult(self.proc.returncode or 0, text)
+
+    async def call(self, steps: list[Step], service: str = "12333") -> CallResult:
+        """Place the call and wait for it to end."""
+        await self.start(steps, service)
+        return await self.finish()

@@ -1,0 +1,155 @@
+"""The system under test: a private Asterisk + PostgreSQL instance and the controller process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hotline import REPO_ROOT
+from hotline.instance import Instance, prepare, start_services, stop_services
+from hotline.settings import Settings
+
+ALWAYS_OPEN = """timezone: Asia/Shanghai
+weekly:
+{days}
+holidays: []
+workdays: {{}}
+"""
+
+
+def make_config_dir(target: Path) -> Path:
+    """A copy of the shipped config with people answering at all hours (tests must not
+    depend on the time of day they run at)."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(REPO_ROOT / "dialplan", target)
+    days = "\n".join(
+        f'  {d}: [{{start: "00:00", end: "23:59:59"}}]'
+        for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+    (target / "hours.yaml").write_text(ALWAYS_OPEN.format(days=days))
+    return target
+
+
+@dataclass
+class ControllerProcess:
+    """`hotline controller` as a child process the tests can kill and restart."""
+
+    env: dict[str, str]
+    http_port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        """Start and wait until it is connected to ARI."""
+        assert self.proc is None or self.proc.poll() is not None
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== start {self.starts}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hotline.cli", "controller"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"controller exited {self.proc.returncode}: {self.log_tail()}")
+            health = self.health()
+            if health and health.get("ari_connected"):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"controller not ready in 30 s: {self.log_tail()}")
+
+    def health(self) -> dict[str, Any] | None:
+        """/health, or None when nothing answers."""
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.http_port}/health", timeout=2
+            ) as r:
+                result: dict[str, Any] = json.loads(r.read())
+                return result
+        except urllib.error.HTTPError as exc:
+            result = json.loads(exc.read() or b"{}")
+            return result
+        except OSError:
+            return None
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop it with sig (SIGKILL: as a crash would)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    @property
+    def running(self) -> bool:
+        """Whether the process is alive."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of its log, for failure messages."""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class SystemUnderTest:
+    """Everything a scenario test needs."""
+
+    instance: Instance
+    controller: ControllerProcess
+    work_dir: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        """The test instance's settings."""
+        return self.instance.settings
+
+    @property
+    def dsn(self) -> str:
+        """asyncpg DSN of the test database."""
+        assert self.instance.database_url
+        return self.instance.database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def bring_up(work_dir: Path) -> SystemUnderTest:
+    """Prepare and start the test instance (Asterisk and PostgreSQL), controller stopped."""
+    state = REPO_ROOT / ".local" / "test"
+    config_dir = make_config_dir(work_dir / "config")
+    env_overrides = {
+        "HOTLINE_INSTANCE": "test",
+        "HOTLINE_STATE_DIR": str(state),
+        "HOTLINE_CONFIG_DIR": str(config_dir),
+    }
+    settings = Settings(instance="test", state_dir=state, config_dir=config_dir)
+    instance = prepare(settings, lambda m: print(f"[test system] {m}", file=sys.stderr))
+    start_services(instance, lambda m: print(f"[test system] {m}", file=sys.stderr))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env.update(env_overrides)
+    controller = ControllerProcess(
+        env=env, http_port=settings.ports.http, log_path=work_dir / "controller.log"
+    )
+    return SystemUnderTest(instance=instance, controller=controller, work_dir=work_dir)
+
+
+def tear_down(system: SystemUnderTest) -> None:
+    """Stop the controller, Asterisk and PostgreSQL."""
+    system.controller.stop()
+    stop_services(system.instance)

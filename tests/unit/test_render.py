@@ -1,0 +1,113 @@
+"""Rendering Asterisk's config from the templates."""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+import pytest
+
+from acd.roster import load_roster
+from hotline import REPO_ROOT
+from hotline.provision.render import RenderInput, render, template_names, write
+from hotline.provision.secrets import Secrets
+from hotline.settings import Settings
+from ivr.hours import load_hours
+
+CONFIG = REPO_ROOT / "dialplan"
+
+
+@pytest.fixture
+def files() -> dict[str, str]:
+    roster = load_roster(CONFIG)
+    secrets = Secrets()
+    secrets.ensure_agents(a.number for a in roster.agents)
+    settings = Settings(instance="test")
+    return render(
+        RenderInput(
+            inst=Path("/var/lib/hotline/test-x"),
+            bind="127.0.0.1",
+            ports=settings.ports,
+            secrets=secrets,
+            roster=roster,
+            hours=load_hours(CONFIG),
+            app="hotline",
+            language="zh",
+        )
+    )
+
+
+def test_every_template_renders(files: dict[str, str]) -> None:
+    assert set(files) == set(template_names())
+    assert {"pjsip.conf", "extensions.conf", "ari.conf", "manager.conf", "http.conf"} <= set(files)
+    for name, text in files.items():
+        assert "{{" not in text and "{%" not in text, name
+
+
+def test_services_bind_to_loopback(files: dict[str, str]) -> None:
+    assert "bindaddr = 127.0.0.1\nbindport = 28088" in files["http.conf"]
+    assert "bindaddr = 127.0.0.1\nport = 25038" in files["manager.conf"]
+    assert "bind = 127.0.0.1:25060" in files["pjsip.conf"]
+    # Asterisk put the machine's address in SDP without these (ASTERISK.md).
+    assert files["pjsip.conf"].count("media_address = 127.0.0.1") == 4  # trunk + 3 agents
+    assert files["pjsip.conf"].count("bind_rtp_to_media_address = yes") == 4
+
+
+def test_secrets_are_generated_not_defaults(files: dict[str, str]) -> None:
+    a, b = Secrets(), Secrets()
+    assert a.ari_password != b.ari_password and len(a.ari_password) >= 20
+    assert "password = " in files["ari.conf"]
+    for line in files["pjsip.conf"].splitlines():
+        if line.startswith("password = "):
+            assert len(line.split(" = ")[1]) >= 12
+
+
+def test_every_agent_gets_an_endpoint_and_a_fallback_queue_seat(files: dict[str, str]) -> None:
+    for number in ("1001", "1002", "1003"):
+        assert f"[{number}]\ntype = endpoint" in files["pjsip.conf"]
+        assert f"member => PJSIP/{number},0,{number}" in files["queues.conf"]
+
+
+def test_fallback_dialplan_follows_business_hours(files: dict[str, str]) -> None:
+    dialplan = files["extensions.conf"]
+    assert 'GotoIf($["${STASISSTATUS}" = "FAILED"]?fallback,s,1)' in dialplan
+    assert "exten => mon,1,GotoIfTime(08:30-11:30,*,*,*,Asia/Shanghai?fallback,s,open)" in dialplan
+    assert "exten => mon,n,GotoIfTime(13:00-17:00,*,*,*,Asia/Shanghai?fallback,s,open)" in dialplan
+    assert "exten => sat,1,Goto(fallback,s,closed)" in dialplan
+
+
+def test_holidays_and_makeup_workdays_reach_the_dialplan(tmp_path: Path) -> None:
+    (tmp_path / "hours.yaml").write_text(
+        "weekly: {mon: [{start: '08:30', end: '11:30'}]}\n"
+        "holidays: [2026-10-01]\nworkdays: {2026-10-10: mon}\n"
+    )
+    roster = load_roster(CONFIG)
+    secrets = Secrets()
+    secrets.ensure_agents(a.number for a in roster.agents)
+    text = render(
+        RenderInput(
+            inst=Path("/x"),
+            bind="127.0.0.1",
+            ports=Settings().ports,
+            secrets=secrets,
+            roster=roster,
+            hours=load_hours(tmp_path),
+            app="hotline",
+            language="zh",
+        )
+    )["extensions.conf"]
+    assert "HOLIDAY_20261001 = 1" in text
+    assert "WORKDAY_20261010 = mon" in text
+
+
+def test_rendered_ini_files_parse(files: dict[str, str]) -> None:
+    for name in ("http.conf", "ari.conf", "manager.conf", "rtp.conf"):
+        parser = configparser.ConfigParser(strict=False, inline_comment_prefixes=(";",))
+        parser.read_string(files[name])
+        assert parser.sections(), name
+
+
+def test_write_is_0600_and_reports_changes(files: dict[str, str], tmp_path: Path) -> None:
+    assert sorted(write(files, tmp_path)) == sorted(files)
+    assert (tmp_path / "ari.conf").stat().st_mode & 0o777 == 0o600
+    assert write(files, tmp_path) == []
