@@ -180,6 +180,37 @@ def cmd_provision(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_render(args: argparse.Namespace) -> int:
+    """Render Asterisk's config and prompts only (containers: Asterisk runs elsewhere)."""
+    from hotline.instance import load_center, render_instance
+    from hotline.provision.secrets import load_or_create
+
+    settings = _settings(args)
+    center = load_center(settings.config_dir)
+    secrets = load_or_create(
+        settings.state / "secrets.json", (a.number for a in center.roster.agents)
+    )
+    render_instance(settings, center, secrets, _progress)
+    # PostgreSQL's container reads its password from a file of its own.
+    pg_file = settings.state / "pg_password"
+    fd = os.open(pg_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.pg_password)
+    print(f"rendered into {settings.on_host(settings.asterisk_dir)}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply database migrations."""
+    from hotline.instance import controller_instance
+    from hotline.store import migrate
+
+    url = controller_instance(_settings(args)).database_url
+    assert url is not None
+    migrate.upgrade(url)
+    return 0
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     from hotline.instance import load_center
 
@@ -216,6 +247,10 @@ def parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate every file ops edit")
     check.add_argument("--instance", default=None)
     check.set_defaults(func=cmd_config_check)
+    rendering = config_sub.add_parser("render", help="render Asterisk's config and prompts only")
+    rendering.add_argument("--instance", default=None)
+    rendering.set_defaults(func=cmd_config_render)
+    add("migrate", "apply database migrations").set_defaults(func=cmd_migrate)
     return top
 
 

@@ -96,6 +96,14 @@ def prepare(settings: Settings, progress: Progress) -> Instance:
         settings.state / "secrets.json", (a.number for a in center.roster.agents)
     )
     asterisk.ensure_root(settings, progress)
+    render_instance(settings, center, secrets, progress)
+    return Instance(settings=settings, center=center, secrets=secrets)
+
+
+def render_instance(
+    settings: Settings, center: CenterConfig, secrets: Secrets, progress: Progress
+) -> None:
+    """Write Asterisk's config and the prompt recordings into the instance folder."""
     inst = asterisk.prepare_instance(settings)
     files = render.render(
         render.RenderInput(
@@ -113,7 +121,6 @@ def prepare(settings: Settings, progress: Progress) -> Instance:
     made = prompts.build(center.manifest, inst / "sounds", CACHE_DIR / "prompts", OVERRIDES)
     if made:
         progress(f"generated {made} prompt recordings")
-    return Instance(settings=settings, center=center, secrets=secrets)
 
 
 def start_services(instance: Instance, progress: Progress) -> None:

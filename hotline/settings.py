@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     state_dir: Path | None = None
     config_dir: Path = REPO_ROOT / "dialplan"
     asterisk_root: Path | None = None
+    asterisk_path: Path | None = None  # fixed instance folder (containers); else derived
     bind_address: str = "127.0.0.1"
     sip_port: int | None = None
     rtp_start: int | None = None
@@ -81,6 +82,8 @@ class Settings(BaseSettings):
     @property
     def asterisk_dir(self) -> Path:
         """This instance's directory as Asterisk sees it (inside its root)."""
+        if self.asterisk_path is not None:
+            return self.asterisk_path
         digest = hashlib.sha256(str(self.state).encode()).hexdigest()[:8]
         return Path("/var/lib/hotline") / f"{self.instance}-{digest}"
 

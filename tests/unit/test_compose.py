@@ -1,0 +1,66 @@
+"""docker-compose.yml cannot run here (no container engine): keep it consistent instead."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hotline import REPO_ROOT
+from hotline.provision import asterisk
+from hotline.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def _settings(env: dict[str, str]) -> Settings:
+    """The controller's settings from the compose environment (unknown keys would fail)."""
+    fields = {k.removeprefix("HOTLINE_").lower(): v for k, v in env.items()}
+    fields["bind_address"] = "127.0.0.1"  # ${HOTLINE_BIND_ADDRESS:-127.0.0.1}
+    return Settings(**fields)
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    return {v.split(":")[1]: v.split(":")[0] for v in service.get("volumes", [])}
+
+
+def test_services_and_settings_agree(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {"setup", "postgres", "asterisk", "controller"} <= set(services)
+    env = services["controller"]["environment"]
+    assert env == services["setup"]["environment"]
+    settings = _settings(env)
+    # Asterisk reads the config that setup renders, at the path the controller plays from.
+    ast_dir = str(settings.asterisk_dir)
+    assert _mounts(services["asterisk"])[ast_dir] == _mounts(services["setup"])[ast_dir]
+    assert services["asterisk"]["command"][:3] == ["asterisk", "-C", f"{ast_dir}/etc/asterisk.conf"]
+    # PostgreSQL listens where the controller's default database URL points.
+    pg_cmd = services["postgres"]["command"]
+    assert pg_cmd[pg_cmd.index("-p") + 1] == str(settings.ports.pg)
+    assert "listen_addresses=127.0.0.1" in pg_cmd
+    pw_file = services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"]
+    assert pw_file == f"{settings.state}/pg_password"
+    assert _mounts(services["controller"])[str(settings.config_dir)] == "./dialplan"
+
+
+def test_asterisk_image_has_the_packages_of_the_dev_chroot() -> None:
+    dockerfile = (REPO_ROOT / "asterisk-config" / "Dockerfile").read_text()
+    for package in asterisk.PACKAGES:
+        assert re.search(rf"\b{re.escape(package)}\b", dockerfile), package
+
+
+def test_controller_image_copies_what_exists() -> None:
+    dockerfile = (REPO_ROOT / "hotline" / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (REPO_ROOT / source).exists(), source
+    assert "espeak-ng" in dockerfile and "sox" in dockerfile
+    assert Path(REPO_ROOT / "pyproject.toml").exists()
