@@ -1,8 +1,9 @@
-"""One call in the controller: ARI events become domain events, actions become ARI requests."""
+"""One call in the controller: ARI events become menu events, menu actions become requests."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,29 +11,40 @@ from typing import Any
 
 import structlog
 
+from hotline.citizens import SocialInsurancePort
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ari import AriClient, AriError
-from ivr.menu import Menu
-from ivr.session import (
+from ivr.actions import (
     Action,
     DigitPressed,
+    DiscardRecording,
     EnterQueue,
+    Event,
     Hangup,
-    MenuSession,
+    IdentityChecked,
+    Lookup,
+    LookupDone,
     Play,
     PlaybackFinished,
+    RecordingDone,
+    SaveVoicemail,
+    StartRecording,
     StartTimer,
     StopPlayback,
     TimerExpired,
     UnexpectedEvent,
+    VerifyIdentity,
     Visit,
+    VoicemailSaved,
 )
-from ivr.session import Event as MenuEvent
+from ivr.menu import Menu
+from ivr.session import MenuSession
 
 log = structlog.get_logger("call")
 
 NODE_VAR = "HOTLINE_NODE"  # kept on the channel so a restarted controller resumes there
 LANG_VAR = "HOTLINE_LANG"
+LOOKUP_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -41,10 +53,12 @@ class CallServices:
 
     ari: AriClient
     journal: Journal
+    citizens: SocialInsurancePort
     sounds_dir: Path  # as Asterisk sees it
     run_id: str
-    post: Callable[[str, Any], None]  # deliver an item to a call's mailbox later (timers)
+    post: Callable[[str, Any], None]  # deliver an item to a call's mailbox (timers, results)
     is_open: Callable[[], bool]
+    voicemail_due: Callable[[dt.date], dt.date]
 
 
 class CallFlow:
@@ -52,18 +66,19 @@ class CallFlow:
 
     def __init__(self, *, channel: dict[str, Any], menu: Menu, services: CallServices) -> None:
         self.channel_id: str = channel["id"]
+        self.caller_number: str = channel.get("caller", {}).get("number", "")
         self.services = services
         language = channel.get("language") or "zh"
         self.session = MenuSession(
-            menu=menu, language=language if language in ("zh", "en") else "zh"
+            menu=menu,
+            language=language if language in ("zh", "en") else "zh",
+            caller_number=self.caller_number,
         )
         self.log = log.bind(call_id=self.channel_id)
         self.hangup_requested_by_us = False
         self.hanging_up = False
         self.ended = False
-        self.left_stasis = False
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._playbacks = 0
 
     def fact(self, kind: str, **data: Any) -> None:
         """Record something about this call in the journal."""
@@ -71,16 +86,15 @@ class CallFlow:
 
     async def begin(self, channel: dict[str, Any], args: list[str]) -> None:
         """A new call entered Stasis: record, answer, start the menu."""
-        caller = channel.get("caller", {}).get("number", "")
         dialed = args[1] if len(args) > 1 else channel.get("dialplan", {}).get("exten", "")
         self.fact(
             "call_started",
             linkedid=args[2] if len(args) > 2 else None,
-            caller=caller,
+            caller=self.caller_number,
             dialed=dialed,
             language=self.session.language,
         )
-        self.log.info("call_started", caller=caller, dialed=dialed)
+        self.log.info("call_started", caller=self.caller_number, dialed=dialed)
         self.session.is_open = self.services.is_open()
         try:
             await self.services.ari.answer(self.channel_id)
@@ -96,14 +110,13 @@ class CallFlow:
         """A call already in Stasis when we (re)connected: resume where it was."""
         self.fact("adopted", run_id=self.services.run_id)
         ari = self.services.ari
-        node = ""
         try:
             node = await ari.get_variable(self.channel_id, NODE_VAR)
             language = await ari.get_variable(self.channel_id, LANG_VAR)
         except AriError as exc:
             if exc.gone:
                 return
-            language = ""
+            node, language = "", ""
         if language in ("zh", "en"):
             self.session.language = language
         self.session.is_open = self.services.is_open()
@@ -113,42 +126,57 @@ class CallFlow:
             self.fact("answered")
         await self.execute(self.session.start(node or None))
 
-    def to_menu_event(self, event: dict[str, Any]) -> MenuEvent | None:
+    def _local(self, global_id: str) -> str:
+        return global_id.rsplit(".", 1)[-1]
+
+    def _global(self, local_id: str) -> str:
+        # Playback and recording names are global in Asterisk: unique per call and run.
+        return f"{self.channel_id}.{self.services.run_id}.{local_id}"
+
+    def to_menu_event(self, event: dict[str, Any]) -> Event | None:
         """The menu's view of an ARI event, or None if the menu doesn't care."""
         kind = event.get("type")
         if kind == "ChannelDtmfReceived":
             return DigitPressed(event["digit"])
         if kind == "PlaybackFinished":
-            return PlaybackFinished(self._local_playback(event["playback"]["id"]))
+            return PlaybackFinished(self._local(event["playback"]["id"]))
+        if kind in ("RecordingFinished", "RecordingFailed"):
+            rec = event["recording"]
+            seconds = float(rec.get("duration") or rec.get("total_duration") or 0)
+            return RecordingDone(self._local(rec["name"]), seconds, ok=kind == "RecordingFinished")
         return None
-
-    def _local_playback(self, playback_id: str) -> str:
-        return playback_id.rsplit(".", 1)[-1]
 
     async def on_event(self, item: Any) -> bool:
         """Handle one mailbox item; True when this call is finished."""
         if isinstance(item, TimerExpired):
             self._timers.pop(item.token, None)
-            if not self.ended:
+            if not (self.ended or self.hanging_up):
+                await self.feed(item)
+            return self.ended
+        if isinstance(item, IdentityChecked | LookupDone | VoicemailSaved):
+            if not (self.ended or self.hanging_up):
                 await self.feed(item)
             return self.ended
         event: dict[str, Any] = item
         kind = event.get("type")
         if kind == "PlaybackFinished":
+            pb = event["playback"]
             self.fact(
                 "prompt_played",
-                playback=event["playback"]["id"],
-                media=event["playback"].get("media_uri", ""),
+                playback=pb["id"],
+                media=pb.get("media_uri", ""),
+                state=pb.get("state"),
             )
-        if kind == "ChannelDtmfReceived":
-            self.fact("key", digit=event["digit"])
-        if kind == "ChannelHangupRequest":
+        elif kind == "ChannelDtmfReceived":
+            # Keys of an ID number or password never reach the database or the logs.
+            self.fact("key", digit="•" if self.session.collecting_secret else event["digit"])
+        elif kind == "ChannelHangupRequest":
             # The caller is leaving: the menu must not move on (a playback cut short by the
             # hang-up still reports PlaybackFinished).
             self.hanging_up = True
             if not self.hangup_requested_by_us:
                 self.fact("hangup_request", cause=event.get("cause"))
-        if kind in ("StasisEnd", "ChannelDestroyed"):
+        elif kind in ("StasisEnd", "ChannelDestroyed"):
             self.finish("system" if self.hangup_requested_by_us else "caller", kind)
             return True
         if self.ended or self.hanging_up:
@@ -158,7 +186,7 @@ class CallFlow:
             await self.feed(menu_event)
         return self.ended
 
-    async def feed(self, event: MenuEvent) -> None:
+    async def feed(self, event: Event) -> None:
         """Give the menu an event and carry out its decisions."""
         try:
             actions = self.session.handle(event)
@@ -169,61 +197,119 @@ class CallFlow:
 
     def finish(self, side: str, why: str) -> None:
         """The channel left us: close the call record."""
-        if self.ended and self.left_stasis:
-            return
-        self.left_stasis = True
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        if not self.ended:
-            self.ended = True
-            disposition = self._disposition or (
-                "abandoned_in_menu" if side == "caller" else "system"
-            )
-            self.fact("ended", side=side, disposition=disposition)
-            self.log.info("call_ended", side=side, disposition=disposition, why=why)
+        if self.ended:
+            return
+        self.ended = True
+        disposition = self._disposition or (
+            "abandoned_in_menu"
+            if side == "caller" and self.session.disposition != "voicemail"
+            else self.session.disposition
+        )
+        self.fact("ended", side=side, disposition=disposition)
+        self.log.info("call_ended", side=side, disposition=disposition, why=why)
 
     _disposition: str | None = None
 
     async def execute(self, actions: list[Action]) -> None:
         """Carry out actions in order; a vanished channel ends the call quietly."""
-        ari = self.services.ari
-        try:
-            for action in actions:
-                match action:
-                    case Visit(node=node):
-                        self.fact("node", node=node)
-                        await ari.set_variable(self.channel_id, NODE_VAR, node)
-                        await ari.set_variable(self.channel_id, LANG_VAR, self.session.language)
-                    case Play(playback_id=pid, prompts=prompts, language=lang):
-                        media = [f"sound:{self.services.sounds_dir / lang / p}" for p in prompts]
-                        await ari.play(self.channel_id, media, self._global_playback(pid), lang)
-                    case StopPlayback(playback_id=pid):
-                        try:
-                            await ari.stop_playback(self._global_playback(pid))
-                        except AriError as exc:
-                            if not exc.gone:  # it may have just finished on its own
-                                raise
-                    case StartTimer(token=token, seconds=seconds):
-                        loop = asyncio.get_running_loop()
-                        self._timers[token] = loop.call_later(
-                            seconds, self.services.post, self.channel_id, TimerExpired(token)
-                        )
-                    case EnterQueue(queue=queue):
-                        await self.enter_queue(queue)
-                    case Hangup(disposition=disposition):
-                        self._disposition = disposition
-                        self.hangup_requested_by_us = True
-                        await ari.hangup(self.channel_id)
-        except AriError as exc:
-            if exc.gone:
-                self.log.info("channel_gone", during=type(action).__name__)
-                return
-            raise
+        for action in actions:
+            try:
+                await self._do(action)
+            except AriError as exc:
+                if exc.gone:
+                    self.log.info("channel_gone", during=type(action).__name__)
+                    return
+                raise
 
-    def _global_playback(self, local_id: str) -> str:
-        # Playback ids are global in Asterisk; this one is unique per call and controller run.
-        return f"{self.channel_id}.{self.services.run_id}.{local_id}"
+    async def _do(self, action: Action) -> None:
+        ari = self.services.ari
+        post = self.services.post
+        match action:
+            case Visit(node=node, resumable=resumable):
+                self.fact("node", node=node)
+                if resumable:
+                    await ari.set_variable(self.channel_id, NODE_VAR, node)
+                    await ari.set_variable(self.channel_id, LANG_VAR, self.session.language)
+            case Play(playback_id=pid, prompts=prompts, language=lang):
+                media = [f"sound:{self.services.sounds_dir / lang / p}" for p in prompts]
+                await ari.play(self.channel_id, media, self._global(pid), lang)
+            case StopPlayback(playback_id=pid):
+                try:
+                    await ari.stop_playback(self._global(pid))
+                except AriError as exc:
+                    if not exc.gone:  # it may have just finished on its own
+                        raise
+            case StartTimer(token=token, seconds=seconds):
+                loop = asyncio.get_running_loop()
+                self._timers[token] = loop.call_later(
+                    seconds, post, self.channel_id, TimerExpired(token)
+                )
+            case EnterQueue(queue=queue):
+                await self.enter_queue(queue)
+            case Hangup(disposition=disposition):
+                self._disposition = disposition
+                self.hangup_requested_by_us = True
+                await ari.hangup(self.channel_id)
+            case VerifyIdentity(id_number=id_number, password=password):
+                try:
+                    outcome = await asyncio.wait_for(
+                        self.services.citizens.verify(id_number, password, self.channel_id),
+                        LOOKUP_TIMEOUT,
+                    )
+                except TimeoutError:
+                    outcome = "unavailable"
+                self.fact("identity", outcome=outcome)
+                post(self.channel_id, IdentityChecked(outcome))
+            case Lookup(service=service, key=key):
+                post(self.channel_id, await self._lookup(service, key))
+            case StartRecording(name=name, max_seconds=seconds):
+                await ari.request(
+                    "POST",
+                    f"/channels/{self.channel_id}/record",
+                    {
+                        "name": self._global(name),
+                        "format": "wav",
+                        "maxDurationSeconds": seconds,
+                        "maxSilenceSeconds": 10,
+                        "terminateOn": "#",
+                        "beep": True,
+                        "ifExists": "overwrite",
+                    },
+                )
+            case DiscardRecording(name=name):
+                try:
+                    await ari.request("DELETE", f"/recordings/stored/{self._global(name)}")
+                except AriError as exc:
+                    if not exc.gone:
+                        raise
+            case SaveVoicemail(recording=name, seconds=seconds, callback_number=number):
+                # Through the journal: kept even while the database is away.
+                due = self.services.voicemail_due(dt.datetime.now(dt.UTC).date())
+                self.fact(
+                    "voicemail",
+                    recording=self._global(name),
+                    seconds=seconds,
+                    caller=self.caller_number,
+                    callback=number or self.caller_number,
+                    due_on=due.isoformat(),
+                )
+                self.log.info("voicemail_saved", seconds=seconds, due_on=due.isoformat())
+                post(self.channel_id, VoicemailSaved(True))
+
+    async def _lookup(self, service: str, key: str) -> LookupDone:
+        try:
+            data = await asyncio.wait_for(
+                self.services.citizens.lookup(service, key), LOOKUP_TIMEOUT
+            )
+        except Exception as exc:
+            self.log.warning("lookup_failed", service=service, error=str(exc)[:200])
+            self.fact("lookup", service=service, found=False, ok=False)
+            return LookupDone(service, None, ok=False)
+        self.fact("lookup", service=service, found=data is not None, ok=True)
+        return LookupDone(service, data)
 
     async def enter_queue(self, queue: str) -> None:
         """Until the controller's own ACD takes calls, a person is reached through app_queue."""

@@ -200,6 +200,42 @@ def cmd_config_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_apply(args: argparse.Namespace) -> int:
+    """Validate locally, then have the running controller apply it (calls are kept)."""
+    from hotline.instance import load_center
+    from hotline.provision.secrets import load_or_create
+
+    settings = _settings(args)
+    center = load_center(settings.config_dir)  # ConfigError -> exit 2, nothing applied
+    secrets = load_or_create(
+        settings.state / "secrets.json", (a.number for a in center.roster.agents)
+    )
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{settings.ports.http}/config/apply",
+        method="POST",
+        headers={"Authorization": f"Bearer {secrets.api_token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            body = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        body = json.loads(exc.read() or b"{}")
+        problems = body.get("problems") or [body.get("error_id", f"HTTP {exc.code}")]
+        print("not applied:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"error: the controller is not reachable ({exc}); is the hotline running?",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"applied version {body['applied']}; {body['calls_in_progress']} calls in progress "
+        "keep the version they started with"
+    )
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply database migrations."""
     from hotline.instance import controller_instance
@@ -250,6 +286,9 @@ def parser() -> argparse.ArgumentParser:
     rendering = config_sub.add_parser("render", help="render Asterisk's config and prompts only")
     rendering.add_argument("--instance", default=None)
     rendering.set_defaults(func=cmd_config_render)
+    applying = config_sub.add_parser("apply", help="apply the config to the running hotline")
+    applying.add_argument("--instance", default=None)
+    applying.set_defaults(func=cmd_config_apply)
     add("migrate", "apply database migrations").set_defaults(func=cmd_migrate)
     return top
 

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import signal
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,15 +17,18 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hotline.callflow import CallFlow, CallServices
+from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.store.journal import Journal
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError, Event
 from hotline.telephony.mailbox import Mailboxes
 from hotline.web import Metrics, start_http
-from ivr.hours import BusinessHours
+from ivr.hours import BusinessHours, working_days_after
 from ivr.menu import Menu
 
 log = structlog.get_logger("controller")
+
+VOICEMAIL_DAYS = 5  # deferred answers are due within 5 working days (DOMAIN.md)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ class ControllerConfig:
     spool_dir: Path
     menu: Menu
     hours: BusinessHours
+    api_token: str
+    # Re-read, validate and re-render what ops edit; raises ConfigError. Runs in a thread.
+    apply_center: Callable[[], tuple[Menu, BusinessHours]]
 
 
 class Controller:
@@ -57,6 +64,7 @@ class Controller:
         ari: AriClient,
         journal: Journal,
         metrics: Metrics,
+        citizens: SocialInsurancePort,
     ) -> None:
         self.config = config
         self.ari = ari
@@ -67,13 +75,19 @@ class Controller:
         self.owner: dict[str, str] = {}  # playback or helper channel id -> call id
         self.mailboxes: Mailboxes[Any] = Mailboxes(self._handle)
         self.draining = False
+        # New calls take the newest menu; calls in progress keep the one they started with.
+        self.menu = config.menu
+        self.hours = config.hours
+        self.config_version = config.menu.version
         self.services = CallServices(
             ari=ari,
             journal=journal,
+            citizens=citizens,
             sounds_dir=config.sounds_dir,
             run_id=self.run_id,
             post=self.mailboxes.post,
-            is_open=lambda: config.hours.is_open(dt.datetime.now(dt.UTC)),
+            is_open=lambda: self.hours.is_open(dt.datetime.now(dt.UTC)),
+            voicemail_due=lambda day: working_days_after(day, VOICEMAIL_DAYS, self.hours),
         )
 
     # --- routing: runs inside the websocket reader, so it only enqueues
@@ -84,9 +98,11 @@ class Controller:
         call_id: str | None = None
         if "channel" in event:
             call_id = event["channel"]["id"]
-        elif "playback" in event:
-            target = event["playback"].get("target_uri", "")
-            call_id = target.split(":", 1)[1] if target.startswith("channel:") else None
+        else:
+            for key in ("playback", "recording"):
+                target = event.get(key, {}).get("target_uri", "")
+                if target.startswith("channel:"):
+                    call_id = target.split(":", 1)[1]
         if call_id is None:
             return
         if kind == "StasisStart":
@@ -105,7 +121,7 @@ class Controller:
                 # A new call while we shut down: serve it natively rather than refuse it.
                 await self._to_fallback(call_id)
                 return True
-            flow = CallFlow(channel=channel, menu=self.config.menu, services=self.services)
+            flow = CallFlow(channel=channel, menu=self.menu, services=self.services)
             self.calls[call_id] = flow
             self.metrics.calls_active.set(len(self.calls))
             if verb == "start":
@@ -140,6 +156,19 @@ class Controller:
         except AriError as exc:
             if not exc.gone:
                 raise
+
+    async def apply_config(self, ami: AmiLink) -> str:
+        """Apply what ops edited, without dropping calls; raises ConfigError if invalid."""
+        menu, hours = await asyncio.to_thread(self.config.apply_center)
+        self.menu, self.hours = menu, hours
+        self.config_version = menu.version
+        for command in ("dialplan reload", "module reload res_pjsip.so", "queue reload all"):
+            try:
+                await ami.command(command)
+            except Exception as exc:
+                log.warning("asterisk_reload_failed", command=command, error=str(exc)[:200])
+        log.info("config_applied", version=menu.version, calls_on_old_version=len(self.calls))
+        return menu.version
 
     async def reconcile(self) -> None:
         """After every (re)connect: adopt the calls in our application that we don't know."""
@@ -182,7 +211,20 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             app=config.app,
             session=session,
         )
-        controller = Controller(config=config, ari=ari, journal=journal, metrics=metrics)
+        citizens = DemoSocialInsurance(
+            engine=engine,
+            lock_after=config.menu.selfservice.lock_after,
+            lock_minutes=config.menu.selfservice.lock_minutes,
+        )
+        if engine is not None:
+            try:
+                if await seed_demo(engine):
+                    log.info("demo_citizens_created")
+            except Exception as exc:
+                log.warning("demo_seed_skipped", error=str(exc)[:200])
+        controller = Controller(
+            config=config, ari=ari, journal=journal, metrics=metrics, citizens=citizens
+        )
         ami = AmiLink(
             host="127.0.0.1",
             port=config.ami_port,

@@ -18,6 +18,7 @@ from hotline.store import migrate
 from ivr.hours import BusinessHours, load_hours
 from ivr.menu import Menu, load_menu
 from ivr.prompts import PromptManifest, load_manifest
+from ivr.speech import PROMPT_TEXT
 
 MANIFEST = REPO_ROOT / "sounds" / "prompts.yaml"
 OVERRIDES = REPO_ROOT / "sounds" / "overrides"
@@ -47,7 +48,9 @@ def load_center(config_dir: Path) -> CenterConfig:
         except ConfigError as exc:
             problems += exc.problems
     manifest = results.get("manifest")
-    prompt_ids = set(manifest.prompts) if isinstance(manifest, PromptManifest) else set()
+    prompt_ids = set(PROMPT_TEXT)
+    if isinstance(manifest, PromptManifest):
+        prompt_ids |= set(manifest.prompts)
     try:
         results["menu"] = load_menu(config_dir / "menu.yaml", prompt_ids)
     except ConfigError as exc:
@@ -86,7 +89,19 @@ class Instance:
             spool_dir=s.state / "journal",
             menu=self.center.menu,
             hours=self.center.hours,
+            api_token=self.secrets.api_token,
+            apply_center=self.reapply,
         )
+
+    def reapply(self) -> tuple[Menu, BusinessHours]:
+        """Re-read what ops edit; if valid, re-render Asterisk's config and prompts."""
+        center = load_center(self.settings.config_dir)
+        self.secrets = load_or_create(
+            self.settings.state / "secrets.json", (a.number for a in center.roster.agents)
+        )
+        render_instance(self.settings, center, self.secrets, lambda _m: None)
+        self.center = center
+        return center.menu, center.hours
 
 
 def prepare(settings: Settings, progress: Progress) -> Instance:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+from hotline.config_files import ConfigError
 
 if TYPE_CHECKING:
     from hotline.controller import Controller
@@ -51,9 +54,25 @@ async def health(request: web.Request) -> web.Response:
         "calls_active": len(controller.calls),
         "draining": controller.draining,
         "run_id": controller.run_id,
+        "config_version": controller.config_version,
     }
     ready = body["ari_connected"] and not controller.draining
     return web.json_response(body, status=200 if ready else 503)
+
+
+async def apply_config(request: web.Request) -> web.Response:
+    """POST /config/apply: validate and apply the config files (token required)."""
+    controller = request.app[CONTROLLER]
+    expected = f"Bearer {controller.config.api_token}"
+    if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
+        return web.json_response({"error_id": "unauthorized"}, status=401)
+    try:
+        version = await controller.apply_config(request.app[AMI])
+    except ConfigError as exc:
+        return web.json_response(
+            {"error_id": "config_invalid", "problems": exc.problems}, status=422
+        )
+    return web.json_response({"applied": version, "calls_in_progress": len(controller.calls)})
 
 
 async def metrics_page(request: web.Request) -> web.Response:
@@ -73,6 +92,7 @@ async def start_http(
     app[METRICS] = metrics
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics_page)
+    app.router.add_post("/config/apply", apply_config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -89,3 +89,16 @@ class BusinessHours(BaseModel):
 def load_hours(config_dir: Path) -> BusinessHours:
     """Read `hours.yaml` from the config folder."""
     return load_model(config_dir / "hours.yaml", BusinessHours)
+
+
+def working_days_after(start: dt.date, days: int, hours: BusinessHours) -> dt.date:
+    """The date `days` working days after start (holidays and 调休 respected): deadlines."""
+    current = start
+    left = days
+    for _ in range(days * 7 + 400):  # bounded even for a calendar with no working days
+        if left == 0:
+            return current
+        current += dt.timedelta(days=1)
+        if hours.blocks_on(current):
+            left -= 1
+    raise ValueError("the calendar has no working days to count")

@@ -12,22 +12,53 @@ from hotline.config_files import ConfigError, LocatedYaml
 KEYS = set("0123456789*#")
 
 
+Service = Literal["pension", "medical", "payment", "card", "case", "referral", "voicemail"]
+
+
 class Option(BaseModel):
-    """What one key does: exactly one of goto, queue, hangup, language."""
+    """What one key does: exactly one of goto, queue, service, hangup (+ language)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     goto: str | None = None
     queue: str | None = None
+    service: Service | None = None
     hangup: bool = False
     language: Literal["zh", "en"] | None = None
+    then: str | None = Field(default=None, description="after a service: this node, else back")
 
     @model_validator(mode="after")
     def _one_target(self) -> Option:
-        targets = [self.goto is not None, self.queue is not None, self.hangup]
+        targets = [
+            self.goto is not None,
+            self.queue is not None,
+            self.service is not None,
+            self.hangup,
+        ]
         if sum(targets) != 1:
-            raise ValueError("an option needs exactly one of goto, queue or hangup")
+            raise ValueError("an option needs exactly one of goto, queue, service or hangup")
         return self
+
+
+class Referral(BaseModel):
+    """Another department's hotline, read out by the referral service."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt: str
+    number: str = Field(pattern=r"^[0-9-]{3,20}$")
+
+
+class SelfServicePolicy(BaseModel):
+    """Limits of the self-service steps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entry_retries: int = Field(default=3, ge=1, le=5)
+    digit_timeout: float = Field(default=8.0, gt=0, le=30)
+    voicemail_max_seconds: int = Field(default=120, ge=10, le=600)
+    lock_after: int = Field(default=3, ge=1, le=10, description="wrong passwords before a lock")
+    lock_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
 
 
 class Node(BaseModel):
@@ -54,9 +85,16 @@ class Menu(BaseModel):
     intro: list[str] = Field(default_factory=list, description="played once, before the start node")
     operator_queue: str = "general"
     nodes: dict[str, Node]
+    referrals: list[Referral] = Field(default_factory=list)
+    selfservice: SelfServicePolicy = Field(default_factory=SelfServicePolicy)
 
 
-def check(menu: Menu, prompts: set[str], doc: LocatedYaml | None = None) -> list[str]:
+def check(
+    menu: Menu,
+    prompts: set[str],
+    doc: LocatedYaml | None = None,
+    service_prompts: set[str] | None = None,
+) -> list[str]:
     """Whole-tree problems: unknown targets, unreachable nodes, missing prompts, bad keys."""
     problems: list[str] = []
 
@@ -79,6 +117,17 @@ def check(menu: Menu, prompts: set[str], doc: LocatedYaml | None = None) -> list
                 say(("nodes", name, "options", key), f"{key!r} is not a phone key")
             if option.goto is not None and option.goto not in menu.nodes:
                 say(("nodes", name, "options", key, "goto"), f"unknown node {option.goto!r}")
+            if option.then is not None and option.then not in menu.nodes:
+                say(("nodes", name, "options", key, "then"), f"unknown node {option.then!r}")
+            if option.service == "referral" and not menu.referrals:
+                say(("nodes", name, "options", key), "referral service but no referrals listed")
+    for i, referral in enumerate(menu.referrals):
+        if referral.prompt not in prompts:
+            say(("referrals", i, "prompt"), f"no prompt {referral.prompt!r} in sounds/prompts.yaml")
+    uses_services = any(o.service for n in menu.nodes.values() for o in n.options.values())
+    for prompt_id in sorted(service_prompts or set()):
+        if uses_services and prompt_id not in prompts:
+            say(("nodes",), f"self-service needs prompt {prompt_id!r} in sounds/prompts.yaml")
         if node.next is not None and node.next not in menu.nodes:
             say(("nodes", name, "next"), f"unknown node {node.next!r}")
         if not node.options and node.next is None:
@@ -92,6 +141,7 @@ def check(menu: Menu, prompts: set[str], doc: LocatedYaml | None = None) -> list
         reachable.add(name)
         node = menu.nodes[name]
         todo += [o.goto for o in node.options.values() if o.goto in menu.nodes]
+        todo += [o.then for o in node.options.values() if o.then in menu.nodes]
         if node.next in menu.nodes:
             todo.append(node.next)
     for name in menu.nodes:
@@ -102,9 +152,11 @@ def check(menu: Menu, prompts: set[str], doc: LocatedYaml | None = None) -> list
 
 def load_menu(path: Path, prompts: set[str]) -> Menu:
     """Read and check the menu file; raise ConfigError naming file, line and field."""
+    from ivr.readout import SERVICE_PROMPTS
+
     doc = LocatedYaml(path)
     menu = doc.validate(Menu)
-    problems = check(menu, prompts, doc)
+    problems = check(menu, prompts, doc, SERVICE_PROMPTS)
     if problems:
         raise ConfigError(problems)
     return menu

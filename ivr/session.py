@@ -1,106 +1,85 @@
-"""One caller's walk through the menu: a pure state machine, events in, actions out."""
+"""One caller's walk through the menu and its self-service steps: a pure state machine.
+
+Events in (keys, playbacks finished, timers, results of look-ups), actions out; it never
+waits on anything. The telephony adapter (hotline/callflow.py) carries the actions out.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ivr.menu import Menu, Node
+from ivr import resident_id
+from ivr.actions import (
+    Action,
+    DigitPressed,
+    DiscardRecording,
+    EnterQueue,
+    Event,
+    Hangup,
+    IdentityChecked,
+    Lookup,
+    LookupDone,
+    Play,
+    PlaybackFinished,
+    RecordingDone,
+    SaveVoicemail,
+    StartRecording,
+    StartTimer,
+    StopPlayback,
+    TimerExpired,
+    UnexpectedEvent,
+    VerifyIdentity,
+    Visit,
+    VoicemailSaved,
+)
+from ivr.menu import Menu, Node, Option
+from ivr.readout import readout
+from ivr.speech import digits as read_digits
+
+IDENTIFIED_SERVICES = ("pension", "medical", "payment", "card")
+PLAYING = ("intro", "prompt", "ask", "telling", "confirm_ask", "record_intro", "ending")
 
 
-# --- actions (decisions for the telephony adapter)
-@dataclass(frozen=True)
-class Play:
-    """Play prompts in order as one playback; `barge_in`: a key stops it."""
+@dataclass
+class Entry:
+    """Digits being collected for one purpose (id, password, case)."""
 
-    playback_id: str
-    prompts: tuple[str, ...]
-    language: str
-    barge_in: bool = True
-
-
-@dataclass(frozen=True)
-class StopPlayback:
-    """Stop a playback that a key interrupted."""
-
-    playback_id: str
-
-
-@dataclass(frozen=True)
-class StartTimer:
-    """Report TimerExpired(token) after seconds, unless superseded."""
-
-    token: str
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Visit:
-    """The caller entered a menu node (recorded as the IVR path)."""
-
-    node: str
-
-
-@dataclass(frozen=True)
-class EnterQueue:
-    """Hand the caller to a queue for a person."""
-
-    queue: str
-
-
-@dataclass(frozen=True)
-class Hangup:
-    """End the call from our side."""
-
-    disposition: str
-
-
-Action = Play | StopPlayback | StartTimer | Visit | EnterQueue | Hangup
-
-
-# --- events (from the telephony adapter)
-@dataclass(frozen=True)
-class PlaybackFinished:
-    """A playback ended (played out or stopped)."""
-
-    playback_id: str
-
-
-@dataclass(frozen=True)
-class DigitPressed:
-    """A DTMF key."""
-
-    digit: str
-
-
-@dataclass(frozen=True)
-class TimerExpired:
-    """A StartTimer ran out."""
-
-    token: str
-
-
-Event = PlaybackFinished | DigitPressed | TimerExpired
-
-
-class UnexpectedEvent(Exception):
-    """An event the current state does not expect (logged with the call id, never ignored)."""
+    purpose: str
+    prompt: str
+    length: int  # exact length, or the maximum when `exact` is False
+    exact: bool
+    buffer: str = ""
+    tries: int = 0
 
 
 @dataclass
 class MenuSession:
-    """Where one caller is in the menu. `is_open` says whether people answer right now."""
+    """Where one caller is. `is_open`: whether people answer right now."""
 
     menu: Menu
     language: str = "zh"
     is_open: bool = True
+    caller_number: str = ""
     node: str = ""
-    phase: str = "new"  # new | intro | prompt | waiting | ending | done
+    phase: str = "new"
     failures: int = 0
     playback: str | None = None
     timer: str | None = None
-    _seq: int = 0
     path: list[str] = field(default_factory=list)
+    disposition: str = "self_service"
+    verified_id: str | None = None
+    service: str | None = None
+    then: str = ""
+    entry: Entry | None = None
+    pending_id: str = ""
+    recording: str | None = None
+    recorded_seconds: float = 0.0
+    confirm_tries: int = 0
+    # Callers end a full-length entry with # out of habit; that # must not act as a new key.
+    swallow_hash: bool = False
+    _seq: int = 0
 
+    # --- plumbing
     def _id(self, kind: str) -> str:
         self._seq += 1
         return f"{kind}{self._seq}"
@@ -108,47 +87,59 @@ class MenuSession:
     def _current(self) -> Node:
         return self.menu.nodes[self.node]
 
+    def _play(self, prompts: tuple[str, ...], phase: str, barge_in: bool = True) -> list[Action]:
+        self.phase = phase
+        self.playback = self._id("pb")
+        self.timer = None
+        return [Play(self.playback, prompts, self.language, barge_in)]
+
+    def _wait(self, phase: str, seconds: float) -> list[Action]:
+        self.phase = phase
+        self.timer = self._id("t")
+        return [StartTimer(self.timer, seconds)]
+
+    def _stop_playing(self) -> list[Action]:
+        if self.playback is None:
+            return []
+        stop: list[Action] = [StopPlayback(self.playback)]
+        self.playback = None
+        return stop
+
+    @property
+    def collecting_secret(self) -> bool:
+        """Keys now are part of an ID number, password or case number: never log them."""
+        return self.entry is not None and self.phase in ("ask", "collecting")
+
+    # --- menu
     def start(self, node: str | None = None) -> list[Action]:
         """Begin (or, after a controller restart, resume at node)."""
         if node is not None and node in self.menu.nodes:
             return self._enter(node)
         if self.menu.intro:
-            self.phase = "intro"
-            return self._play(tuple(self.menu.intro), barge_in=True)
+            return self._play(tuple(self.menu.intro), "intro")
         return self._enter(self.menu.start)
 
-    def _play(self, prompts: tuple[str, ...], barge_in: bool) -> list[Action]:
-        self.playback = self._id("pb")
-        self.timer = None
-        return [Play(self.playback, prompts, self.language, barge_in)]
-
-    def _enter(self, node: str, count_visit: bool = True) -> list[Action]:
+    def _enter(self, node: str) -> list[Action]:
         self.node = node
-        self.phase = "prompt"
-        actions: list[Action] = []
-        if count_visit:
-            self.failures = 0
-            self.path.append(node)
-            actions.append(Visit(node))
-        return actions + self._play(tuple(self._current().prompt), barge_in=True)
+        self.failures = 0
+        self.path.append(node)
+        return [Visit(node), *self._play(tuple(self._current().prompt), "prompt")]
 
     def _wait_for_key(self) -> list[Action]:
         node = self._current()
         if not node.options:
             return self._enter(node.next) if node.next else self._goodbye("self_service")
-        self.phase = "waiting"
-        self.timer = self._id("t")
-        return [StartTimer(self.timer, node.timeout)]
+        return self._wait("waiting", node.timeout)
 
     def _goodbye(self, disposition: str) -> list[Action]:
-        self.phase = "ending"
-        self._disposition = disposition
-        return self._play(("goodbye",), barge_in=False)
+        self.disposition = disposition
+        return self._play(("goodbye",), "ending", barge_in=False)
 
     def _to_person(self, queue: str) -> list[Action]:
         self.phase = "done"
         self.playback = None
         self.timer = None
+        self.disposition = "queued"
         return [EnterQueue(queue)]
 
     def _failed(self, prompt: str) -> list[Action]:
@@ -157,9 +148,23 @@ class MenuSession:
             if self.is_open:
                 return self._to_person(self.menu.operator_queue)
             return self._goodbye("self_service")
-        self.phase = "prompt"
-        return self._play((prompt, *self._current().prompt), barge_in=True)
+        return self._play((prompt, *self._current().prompt), "prompt")
 
+    def _choose(self, digit: str) -> list[Action]:
+        option = self._current().options.get(digit)
+        if option is None:
+            return self._failed("invalid-key")
+        if option.language is not None:
+            self.language = option.language
+        if option.goto is not None:
+            return self._enter(option.goto)
+        if option.queue is not None:
+            return self._to_person(option.queue)
+        if option.service is not None:
+            return self._start_service(option)
+        return self._goodbye("self_service")
+
+    # --- events
     def handle(self, event: Event) -> list[Action]:
         """Feed one event; returns what to do next."""
         if self.phase == "done":
@@ -167,44 +172,206 @@ class MenuSession:
         match event:
             case PlaybackFinished(playback_id=pid):
                 if pid != self.playback:
-                    return []  # an earlier playback we already moved past (stopped by a key)
+                    return []  # an earlier playback we moved past (a key stopped it)
                 self.playback = None
-                if self.phase == "intro":
-                    return self._enter(self.menu.start)
-                if self.phase == "prompt":
-                    return self._wait_for_key()
-                if self.phase == "ending":
-                    self.phase = "done"
-                    return [Hangup(self._disposition)]
-                raise UnexpectedEvent(f"playback finished in phase {self.phase}")
+                return self._played()
             case DigitPressed(digit=digit):
                 return self._key(digit)
             case TimerExpired(token=token):
-                if token != self.timer or self.phase != "waiting":
+                if token != self.timer:
                     return []
                 self.timer = None
-                return self._failed("no-input")
+                return self._timeout()
+            case IdentityChecked() | LookupDone() | RecordingDone() | VoicemailSaved():
+                if self.phase not in ("pending", "recording"):
+                    raise UnexpectedEvent(f"{type(event).__name__} in phase {self.phase}")
+                return self._result(event)
         raise UnexpectedEvent(f"unknown event {event!r}")
 
-    def _key(self, digit: str) -> list[Action]:
-        actions: list[Action] = []
-        if self.phase in ("intro", "prompt") and self.playback is not None:
-            actions.append(StopPlayback(self.playback))
-            self.playback = None
-        elif self.phase == "ending":
-            return []
-        if self.phase == "intro":
-            return actions + self._enter(self.menu.start)
-        self.timer = None
-        option = self._current().options.get(digit)
-        if option is None:
-            return actions + self._failed("invalid-key")
-        if option.language is not None:
-            self.language = option.language
-        if option.goto is not None:
-            return actions + self._enter(option.goto)
-        if option.queue is not None:
-            return actions + self._to_person(option.queue)
-        return actions + self._goodbye("self_service")
+    def _played(self) -> list[Action]:
+        phase = self.phase
+        if phase == "intro":
+            return self._enter(self.menu.start)
+        if phase == "prompt":
+            return self._wait_for_key()
+        if phase == "ask":
+            return self._wait("collecting", self.menu.selfservice.digit_timeout)
+        if phase == "telling":
+            return self._after_service()
+        if phase == "confirm_ask":
+            return self._wait("confirm_wait", self.menu.selfservice.digit_timeout)
+        if phase == "record_intro":
+            self.phase = "recording"
+            self.recording = self._id("vm")
+            return [StartRecording(self.recording, self.menu.selfservice.voicemail_max_seconds)]
+        if phase == "ending":
+            self.phase = "done"
+            return [Hangup(self.disposition)]
+        raise UnexpectedEvent(f"playback finished in phase {phase}")
 
-    _disposition: str = "self_service"
+    def _key(self, digit: str) -> list[Action]:
+        if self.swallow_hash:
+            self.swallow_hash = False
+            if digit == "#":
+                return []
+        phase = self.phase
+        if phase in ("pending", "recording", "record_intro", "ending"):
+            return []  # keys mean nothing while we wait on the system or say goodbye
+        actions = self._stop_playing()
+        self.timer = None
+        if phase == "intro":
+            self.node = self.menu.start
+            self.path.append(self.node)
+            return [*actions, Visit(self.node), *self._choose(digit)]
+        if phase in ("prompt", "waiting"):
+            return actions + self._choose(digit)
+        if phase in ("ask", "collecting"):
+            return actions + self._entry_key(digit)
+        if phase == "telling":
+            return actions + self._after_service()
+        if phase in ("confirm_ask", "confirm_wait"):
+            return actions + self._confirm(digit)
+        raise UnexpectedEvent(f"key in phase {phase}")
+
+    def _timeout(self) -> list[Action]:
+        if self.phase == "waiting":
+            return self._failed("no-input")
+        if self.phase == "collecting":
+            entry = self.entry
+            assert entry is not None
+            if entry.buffer and not entry.exact:
+                return self._entry_done()
+            return self._entry_retry("no-input")
+        if self.phase == "confirm_wait":
+            return self._confirm("")
+        return []
+
+    # --- self-service
+    def _start_service(self, option: Option) -> list[Action]:
+        service = option.service
+        assert service is not None
+        self.service = service
+        self.then = option.then or self.node
+        visit: list[Action] = [Visit(f"svc:{service}", resumable=False)]
+        self.path.append(f"svc:{service}")
+        if service in IDENTIFIED_SERVICES:
+            if self.verified_id is not None:
+                return visit + self._pending(Lookup(service, self.verified_id))
+            return visit + self._ask(Entry("id", "enter-id", 18, exact=True))
+        if service == "case":
+            return visit + self._ask(Entry("case", "enter-case", 20, exact=False))
+        if service == "referral":
+            prompts: list[str] = ["referral-intro"]
+            for referral in self.menu.referrals:
+                prompts += [referral.prompt, *read_digits(referral.number)]
+            return visit + self._play(tuple(prompts), "telling")
+        return visit + self._play(("voicemail-intro",), "record_intro", barge_in=False)
+
+    def _ask(self, entry: Entry, before: tuple[str, ...] = ()) -> list[Action]:
+        self.entry = entry
+        entry.buffer = ""
+        return self._play((*before, entry.prompt), "ask")
+
+    def _entry_key(self, digit: str) -> list[Action]:
+        entry = self.entry
+        assert entry is not None
+        if digit == "#":
+            return self._entry_done()
+        if digit == "*" and entry.purpose != "id":
+            return self._after_service()  # `*` leaves the service
+        entry.buffer += digit
+        if len(entry.buffer) >= entry.length:
+            self.swallow_hash = True
+            return self._entry_done()
+        return self._wait("collecting", self.menu.selfservice.digit_timeout)
+
+    def _entry_retry(self, prompt: str) -> list[Action]:
+        entry = self.entry
+        assert entry is not None
+        entry.tries += 1
+        if entry.tries >= self.menu.selfservice.entry_retries:
+            return self._tell(("service-unavailable",) if prompt == "unavailable" else ())
+        return self._ask(entry, before=(prompt,))
+
+    def _entry_done(self) -> list[Action]:
+        entry = self.entry
+        assert entry is not None
+        if entry.purpose == "id":
+            try:
+                self.pending_id = resident_id.validate(resident_id.from_keypad(entry.buffer))
+            except resident_id.InvalidResidentId:
+                return self._entry_retry("id-invalid")
+            return self._ask(Entry("password", "enter-password", 6, exact=True))
+        if entry.purpose == "password":
+            if len(entry.buffer) != 6 or not entry.buffer.isdigit():
+                return self._entry_retry("password-wrong")
+            return self._pending(VerifyIdentity(self.pending_id, entry.buffer))
+        if not entry.buffer:
+            return self._entry_retry("no-input")
+        return self._pending(Lookup("case", entry.buffer))
+
+    def _pending(self, action: Action) -> list[Action]:
+        self.phase = "pending"
+        self.timer = None
+        return [action]
+
+    def _tell(self, prompts: tuple[str, ...]) -> list[Action]:
+        self.entry = None
+        if not prompts:
+            return self._after_service()
+        return self._play(prompts, "telling")
+
+    def _after_service(self) -> list[Action]:
+        self.service = None
+        self.entry = None
+        return self._enter(self.then or self.menu.start)
+
+    def _result(self, event: Event) -> list[Action]:
+        match event:
+            case IdentityChecked(outcome="ok"):
+                self.verified_id = self.pending_id
+                assert self.service is not None
+                return self._pending(Lookup(self.service, self.pending_id))
+            case IdentityChecked(outcome="wrong"):
+                entry = self.entry
+                assert entry is not None and entry.purpose == "password"
+                return self._entry_retry("password-wrong")
+            case IdentityChecked(outcome="locked"):
+                return self._tell(("id-locked",))
+            case IdentityChecked(outcome="unknown"):
+                return self._tell(("no-record",))
+            case IdentityChecked():
+                return self._tell(("service-unavailable",))
+            case LookupDone(service=service, data=data, ok=ok):
+                if not ok:
+                    return self._tell(("service-unavailable",))
+                if data is None:
+                    return self._tell(("no-record",))
+                return self._tell(readout(service, data))
+            case RecordingDone(name=name, seconds=seconds, ok=ok):
+                if not ok or seconds < 1:
+                    return [DiscardRecording(name), *self._tell(("voicemail-too-short",))]
+                self.recorded_seconds = seconds
+                self.confirm_tries = 0
+                return self._play(("voicemail-confirm",), "confirm_ask")
+            case VoicemailSaved(ok=ok):
+                self.recording = None
+                return self._tell(("voicemail-saved",) if ok else ("service-unavailable",))
+        raise UnexpectedEvent(f"unexpected result {event!r}")
+
+    def _confirm(self, digit: str) -> list[Action]:
+        assert self.recording is not None
+        if digit == "1" or (digit == "" and self.confirm_tries >= 2):
+            self.disposition = "voicemail"
+            return self._pending(
+                SaveVoicemail(self.recording, self.recorded_seconds, self.caller_number)
+            )
+        if digit == "2":
+            old = self.recording
+            return [DiscardRecording(old), *self._play(("voicemail-intro",), "record_intro", False)]
+        if digit == "3":
+            old = self.recording
+            self.recording = None
+            return [DiscardRecording(old), *self._tell(("voicemail-cancelled",))]
+        self.confirm_tries += 1
+        return self._play(("voicemail-confirm",), "confirm_ask")

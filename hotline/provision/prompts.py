@@ -7,7 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ivr.prompts import LANGUAGES, PromptManifest
+from ivr.prompts import LANGUAGES, PromptManifest, PromptText
+from ivr.speech import PROMPT_TEXT
 
 VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}  # plain `cmn` reads pinyin as English
 SPEED = {"zh": 185, "en": 165}
@@ -56,7 +57,9 @@ def build(manifest: PromptManifest, out_dir: Path, cache_dir: Path, overrides: P
             raise PromptError(f"{tool} is not installed (Debian package {tool})")
     made = 0
     cache_dir.mkdir(parents=True, exist_ok=True)
-    for prompt_id, prompt in manifest.prompts.items():
+    # Digits and units for reading numbers are built in; the manifest may override them.
+    builtin = {k: PromptText(zh=v) for k, v in PROMPT_TEXT.items()}
+    for prompt_id, prompt in {**builtin, **manifest.prompts}.items():
         for language in LANGUAGES:
             target = out_dir / language / f"{prompt_id}.wav"
             override = overrides / language / f"{prompt_id}.wav"

@@ -24,6 +24,7 @@ class Secrets:
     ami_user: str = "hotline"
     ami_password: str = field(default_factory=new_password)
     pg_password: str = field(default_factory=new_password)
+    api_token: str = field(default_factory=lambda: new_password(24))
     agent_passwords: dict[str, str] = field(default_factory=dict)
 
     def ensure_agents(self, numbers: Iterable[str]) -> bool:

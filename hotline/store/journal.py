@@ -127,6 +127,23 @@ async def apply_facts(conn: AsyncConnection, facts: Iterable[Fact]) -> int:
                     hangup_side=func.coalesce(calls.c.hangup_side, d.get("side")),
                 )
             )
+        elif fact.kind == "voicemail":
+            await conn.execute(
+                text(
+                    "INSERT INTO voice_messages (channel_id, caller_number, callback_number,"
+                    " recording, seconds, created_at, due_on) VALUES (:ch, :caller, :cb, :rec,"
+                    " :sec, :at, :due) ON CONFLICT (recording) DO NOTHING"
+                ),
+                {
+                    "ch": fact.channel_id,
+                    "caller": d.get("caller"),
+                    "cb": d.get("callback"),
+                    "rec": d["recording"],
+                    "sec": d["seconds"],
+                    "at": fact.at,
+                    "due": dt.date.fromisoformat(d["due_on"]),
+                },
+            )
         elif fact.kind in ("queued", "agent"):
             column = "queue" if fact.kind == "queued" else "agent"
             await conn.execute(calls.update().where(where).values({column: d[column]}))

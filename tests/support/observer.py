@@ -85,3 +85,17 @@ class AriObserver:
         async with self._session.get(f"{self.base}/channels") as resp:
             result: list[Event] = await resp.json()
             return result
+
+
+def prompts_heard(events: list[Event], channel_id: str) -> list[str]:
+    """Prompt ids Asterisk started playing to a channel, in order (each media of a list)."""
+    out = []
+    for e in events:
+        # Asterisk raises PlaybackStarted for each media of a list (PlaybackContinuing
+        # repeats the one just finished).
+        if (
+            e.get("type") == "PlaybackStarted"
+            and e["playback"].get("target_uri") == f"channel:{channel_id}"
+        ):
+            out.append(e["playback"]["media_uri"].rsplit("/", 1)[-1])
+    return out

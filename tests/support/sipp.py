@@ -37,13 +37,21 @@ class Keys:
 
 
 @dataclass(frozen=True)
+class Speak:
+    """Send 8 s of G.711 speech (the recording that ships with sip-tester), then wait ms."""
+
+    ms: int = 8500
+
+
+@dataclass(frozen=True)
 class WaitForHangup:
     """Expect the other side to hang up (BYE) within timeout_ms, and answer it."""
 
     timeout_ms: int = 60000
 
 
-Step = Pause | Keys | WaitForHangup
+Step = Pause | Keys | Speak | WaitForHangup
+SPEECH_PCAP = "/usr/share/sip-tester/g711a.pcap"
 
 SDP = """v=0
 o=caller 1 1 IN IP[local_ip_type] [local_ip]
@@ -107,6 +115,9 @@ def caller_scenario(steps: list[Step], work_dir: Path) -> str:
                     f'<nop><action><exec play_pcap_audio="{escape(str(pcap))}"/></action></nop>'
                 )
                 body.append(f'<pause milliseconds="{step.gap_ms}"/>')
+        elif isinstance(step, Speak):
+            body.append(f'<nop><action><exec play_pcap_audio="{SPEECH_PCAP}"/></action></nop>')
+            body.append(f'<pause milliseconds="{step.ms}"/>')
         elif isinstance(step, WaitForHangup):
             body.append(f'<recv request="BYE" timeout="{step.timeout_ms}"/>')
             body += [

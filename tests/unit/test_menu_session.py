@@ -5,12 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.menu import Menu, check
-from ivr.session import (
+from ivr.actions import (
     DigitPressed,
     EnterQueue,
     Hangup,
-    MenuSession,
     Play,
     PlaybackFinished,
     StartTimer,
@@ -18,6 +16,8 @@ from ivr.session import (
     TimerExpired,
     Visit,
 )
+from ivr.menu import Menu, check
+from ivr.session import MenuSession
 
 MENU = Menu.model_validate(
     {

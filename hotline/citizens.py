@@ -1,0 +1,212 @@
+"""The city's social-insurance system, as self-service sees it; a PostgreSQL-backed demo.
+
+A real deployment replaces `DemoSocialInsurance` with an adapter to the city's system; the
+call flow only uses the three methods of `SocialInsurancePort`. The demo citizens are
+clearly fake: region code 990101 does not exist, names are 演示市民NNN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import random
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ivr import resident_id
+
+log = structlog.get_logger("citizens")
+
+Outcome = Literal["ok", "wrong", "locked", "unknown", "unavailable"]
+DEMO_REGION = "990101"
+DEMO_PASSWORD = "123456"
+
+
+class SocialInsurancePort(Protocol):
+    """What self-service asks of the social-insurance system."""
+
+    async def verify(self, id_number: str, password: str, channel_id: str) -> Outcome:
+        """Check the query password, counting failures and honouring locks."""
+        ...
+
+    async def lookup(self, service: str, key: str) -> dict[str, Any] | None:
+        """A query's data, or None when there is no record."""
+        ...
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """scrypt, salted; stored as salt$hash in hex."""
+    salt = salt or os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"{salt.hex()}${digest.hex()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    """Constant-time comparison with a stored scrypt hash."""
+    salt_hex, _, _ = stored.partition("$")
+    return hmac.compare_digest(hash_password(password, bytes.fromhex(salt_hex)), stored)
+
+
+def demo_id(n: int) -> str:
+    """The n-th demo citizen's ID number (valid check digit, fake region)."""
+    born = dt.date(1950, 1, 1) + dt.timedelta(days=397 * n)
+    first17 = f"{DEMO_REGION}{born:%Y%m%d}{n % 1000:03d}"
+    return first17 + resident_id.check_digit(first17)
+
+
+class DemoSocialInsurance:
+    """Demo records in PostgreSQL; locks after `lock_after` wrong passwords."""
+
+    def __init__(
+        self, *, engine: AsyncEngine | None, lock_after: int = 3, lock_minutes: int = 30
+    ) -> None:
+        self._engine = engine
+        self.lock_after = lock_after
+        self.lock_minutes = lock_minutes
+
+    async def verify(self, id_number: str, password: str, channel_id: str) -> Outcome:
+        """Check the password; every attempt is recorded with the ID masked."""
+        if self._engine is None:
+            return "unavailable"
+        now = dt.datetime.now(dt.UTC)
+        try:
+            async with self._engine.begin() as conn:
+                row = (
+                    await conn.execute(
+                        text("SELECT password_hash FROM demo_citizens WHERE id_number = :id"),
+                        {"id": id_number},
+                    )
+                ).first()
+                lock = (
+                    await conn.execute(
+                        text(
+                            "SELECT failures, locked_until FROM identity_locks "
+                            "WHERE id_number = :id FOR UPDATE"
+                        ),
+                        {"id": id_number},
+                    )
+                ).first()
+                outcome: Outcome
+                if row is None:
+                    outcome = "unknown"
+                elif lock is not None and lock.locked_until is not None and lock.locked_until > now:
+                    outcome = "locked"
+                elif password_matches(password, row.password_hash):
+                    outcome = "ok"
+                    await conn.execute(
+                        text("DELETE FROM identity_locks WHERE id_number = :id"), {"id": id_number}
+                    )
+                else:
+                    failures = (lock.failures if lock and lock.locked_until is None else 0) + 1
+                    locked_until = (
+                        now + dt.timedelta(minutes=self.lock_minutes)
+                        if failures >= self.lock_after
+                        else None
+                    )
+                    outcome = "locked" if locked_until else "wrong"
+                    await conn.execute(
+                        text(
+                            "INSERT INTO identity_locks (id_number, failures, locked_until) "
+                            "VALUES (:id, :f, :u) ON CONFLICT (id_number) DO UPDATE "
+                            "SET failures = :f, locked_until = :u"
+                        ),
+                        {"id": id_number, "f": failures, "u": locked_until},
+                    )
+                await conn.execute(
+                    text(
+                        "INSERT INTO identity_attempts (at, channel_id, id_masked, outcome) "
+                        "VALUES (:at, :ch, :masked, :outcome)"
+                    ),
+                    {
+                        "at": now,
+                        "ch": channel_id,
+                        "masked": resident_id.mask(id_number),
+                        "outcome": outcome,
+                    },
+                )
+        except Exception as exc:
+            log.warning("verify_unavailable", error=str(exc)[:200])
+            return "unavailable"
+        log.info(
+            "identity_attempt", id=resident_id.mask(id_number), outcome=outcome, call_id=channel_id
+        )
+        return outcome
+
+    async def lookup(self, service: str, key: str) -> dict[str, Any] | None:
+        """Read a query's data; raises on a dead database (the caller maps it)."""
+        assert self._engine is not None
+        async with self._engine.connect() as conn:
+            if service == "case":
+                row = (
+                    await conn.execute(
+                        text("SELECT number, status FROM demo_cases WHERE number = :n"), {"n": key}
+                    )
+                ).first()
+                return None if row is None else {"number": row.number, "status": row.status}
+            row = (
+                await conn.execute(
+                    text("SELECT * FROM demo_citizens WHERE id_number = :id"), {"id": key}
+                )
+            ).first()
+        if row is None:
+            return None
+        if service == "pension":
+            return {"months": row.pension_months, "balance": row.pension_balance}
+        if service == "medical":
+            return {"balance": row.medical_balance}
+        if service == "payment":
+            if row.last_payment_date is None:
+                return None
+            return {"date": row.last_payment_date, "amount": row.last_payment_amount}
+        if service == "card":
+            return {"status": row.card_status}
+        raise ValueError(f"unknown service {service!r}")
+
+
+async def seed_demo(engine: AsyncEngine, count: int = 50) -> int:
+    """Create the demo citizens and cases once (deterministic); returns how many were added."""
+    rng = random.Random(12333)
+    async with engine.begin() as conn:
+        existing = (await conn.execute(text("SELECT count(*) FROM demo_citizens"))).scalar_one()
+        if existing:
+            return 0
+        demo_hash = hash_password(DEMO_PASSWORD)
+        for n in range(1, count + 1):
+            await conn.execute(
+                text(
+                    "INSERT INTO demo_citizens VALUES (:id, :name, :pw, :months, :pension, "
+                    ":medical, :pay_date, :pay_amount, :card)"
+                ),
+                {
+                    "id": demo_id(n),
+                    "name": f"演示市民{n:03d}",
+                    "pw": demo_hash,
+                    "months": 12 * rng.randint(1, 40) + rng.randint(0, 11),
+                    "pension": Decimal(rng.randint(100_000, 9_000_000)) / 100,
+                    "medical": Decimal(rng.randint(0, 1_500_000)) / 100,
+                    "pay_date": dt.date(2026, 11, 10) if n % 3 == 0 else None,
+                    "pay_amount": Decimal(rng.randint(150_000, 800_000)) / 100,
+                    "card": ("normal", "ready", "making", "lost")[n % 4],
+                },
+            )
+        # The first citizen's figures are fixed, so tests and the README can quote them.
+        await conn.execute(
+            text(
+                "UPDATE demo_citizens SET pension_months = 180, pension_balance = 12034.50, "
+                "medical_balance = 3208.05, last_payment_date = '2026-11-10', "
+                "last_payment_amount = 3456.78, card_status = 'normal' WHERE id_number = :id"
+            ),
+            {"id": demo_id(1)},
+        )
+        for n, status in enumerate(("accepted", "processing", "done", "rejected"), start=1):
+            await conn.execute(
+                text("INSERT INTO demo_cases VALUES (:num, :id, :title, :status, now())"),
+                {"num": f"2026{n:08d}", "id": demo_id(n), "title": "演示办件", "status": status},
+            )
+    return count

@@ -1,0 +1,304 @@
+"""Self-service through the real Asterisk: SIPp presses the keys, Asterisk reports playbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import asyncpg
+
+from hotline.citizens import demo_id
+from tests.support.calls import events_of, wait_for_call
+from tests.support.observer import AriObserver, prompts_heard
+from tests.support.sipp import Caller, Keys, Pause, Speak, WaitForHangup
+from tests.support.system import SystemUnderTest
+
+PENSION_READOUT = [
+    "pension-months",
+    "d1",
+    "u100",
+    "d8",
+    "u10",
+    "months",
+    "pension-balance",
+    "d1",
+    "u1e4",
+    "d2",
+    "u1000",
+    "d0",
+    "d3",
+    "u10",
+    "d4",
+    "yuan",
+    "d5",
+    "jiao",
+]
+
+
+def caller(system: SystemUnderTest, number: str) -> Caller:
+    return Caller(sip_port=system.settings.ports.sip, work_dir=system.work_dir, number=number)
+
+
+async def test_pension_query_end_to_end(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. A citizen calls, presses 1 (self-service) during the welcome, then 1 (pension).
+    2. Enters demo citizen 1's ID number and #, then the query password 123456 and #.
+    3. Hears the pension account read out: 180 months, 12034.50 yuan; back to the menu.
+    4. Hangs up. The attempt is logged with the ID masked; no key of the ID or password is kept.
+    """
+    phone = caller(running, "13900000301")
+    result = await phone.call(
+        [
+            Pause(1500),
+            Keys("1"),
+            Pause(1500),
+            Keys("1"),
+            Pause(1500),
+            Keys(demo_id(1) + "#"),
+            Pause(1500),
+            Keys("123456#"),
+            Pause(16000),
+        ]
+    )
+    assert result.ok, result.output
+    row = await wait_for_call(db, phone.number)
+    heard = prompts_heard(observer.events, row["channel_id"])
+    assert heard == [
+        "welcome",
+        "menu-selfservice",
+        "enter-id",
+        "enter-password",
+        *PENSION_READOUT,
+        "menu-selfservice",
+    ], heard
+    assert row["ivr_path"] == ["main", "selfservice", "svc:pension", "selfservice"]
+    attempts = await db.fetch(
+        "SELECT id_masked, outcome FROM identity_attempts WHERE channel_id = $1", row["channel_id"]
+    )
+    assert [(a["id_masked"], a["outcome"]) for a in attempts] == [("990101********0015", "ok")]
+    keys = [
+        json.loads(e["data"])["digit"] if isinstance(e["data"], str) else e["data"]["digit"]
+        for e in await events_of(db, row["channel_id"])
+        if e["kind"] == "key"
+    ]
+    # Menu keys are kept for reports; the ID, its #, and the password are masked.
+    assert keys == ["1", "1", *["•"] * (18 + 1 + 6), "#"], keys
+
+
+async def test_three_wrong_passwords_lock_the_id(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. A citizen asks for the medical account of demo citizen 2 (1, 2, ID).
+    2. Enters a wrong password three times; hears "wrong" twice, then "locked".
+    3. The ID is locked in the database; a fourth, correct, password in another call is refused.
+    """
+    phone = caller(running, "13900000302")
+    wrong = [Keys("000000#"), Pause(4500)]
+    result = await phone.call(
+        [
+            Pause(1500),
+            Keys("1"),
+            Pause(1500),
+            Keys("2"),
+            Pause(1500),
+            Keys(demo_id(2) + "#"),
+            Pause(1500),
+            *wrong,
+            *wrong,
+            *wrong,
+            Pause(6000),
+        ]
+    )
+    assert result.ok, result.output
+    row = await wait_for_call(db, phone.number)
+    heard = prompts_heard(observer.events, row["channel_id"])
+    assert heard.count("password-wrong") == 2 and "id-locked" in heard, heard
+    assert "medical-balance" not in heard
+    lock = await db.fetchrow("SELECT * FROM identity_locks WHERE id_number = $1", demo_id(2))
+    assert lock is not None and lock["locked_until"] is not None
+    outcomes = await db.fetch(
+        "SELECT outcome FROM identity_attempts WHERE channel_id = $1 ORDER BY id",
+        row["channel_id"],
+    )
+    assert [o["outcome"] for o in outcomes] == ["wrong", "wrong", "locked"]
+
+    again = caller(running, "13900000303")
+    result = await again.call(
+        [
+            Pause(1500),
+            Keys("1"),
+            Pause(1500),
+            Keys("2"),
+            Pause(1500),
+            Keys(demo_id(2) + "#"),
+            Pause(1500),
+            Keys("123456#"),
+            Pause(5000),
+        ]
+    )
+    assert result.ok, result.output
+    row = await wait_for_call(db, again.number)
+    assert "id-locked" in prompts_heard(observer.events, row["channel_id"])
+
+
+async def test_invalid_keys_three_times_reach_a_person(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. A citizen presses 7 (no such option) three times in the main menu.
+    2. Hears "invalid key" twice, then is handed to a person (the fallback queue here: no
+       agent is logged in, so it apologises and hangs up).
+    """
+    phone = caller(running, "13900000304")
+    result = await phone.call(
+        [
+            Pause(1500),
+            Keys("7"),
+            Pause(1500),
+            Keys("7"),
+            Pause(1500),
+            Keys("7"),
+            WaitForHangup(60000),
+        ]
+    )
+    assert result.ok, result.output
+    row = await wait_for_call(db, phone.number)
+    heard = prompts_heard(observer.events, row["channel_id"])
+    # Each 7 may cut the menu short; what matters is two "invalid" and then a person.
+    assert [p for p in heard if p != "menu-main"][:3] == ["welcome", "invalid-key", "invalid-key"]
+    assert row["queue"] == "general"
+    assert row["disposition"] == "to_native_queue"
+
+
+async def test_hang_up_at_every_step_leaves_no_channel_and_a_complete_row(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. Four citizens call at once and hang up at different steps: during the welcome, while
+       entering the ID, while entering the password, and while the answer is read out.
+    2. Every call row is closed with the caller as the side that hung up; no channel is left.
+    """
+    id_keys = Keys(demo_id(3) + "#")
+    plans = {
+        "13900000311": [Pause(800)],
+        "13900000312": [
+            Pause(1500),
+            Keys("1"),
+            Pause(1500),
+            Keys("1"),
+            Pause(1000),
+            Keys(demo_id(3)[:5]),
+        ],
+        "13900000313": [
+            Pause(1500),
+            Keys("1"),
+            Pause(1500),
+            Keys("1"),
+            Pause(1000),
+            id_keys,
+            Keys("12"),
+        ],
+        "13900000314": [
+            Pause(1500),
+            Keys("1"),
+            Pause(1500),
+            Keys("1"),
+            Pause(1000),
+            id_keys,
+            Keys("123456#"),
+            Pause(2500),
+        ],
+    }
+    phones = [caller(running, number) for number in plans]
+    for phone in phones:
+        await phone.start(plans[phone.number])
+    results = await asyncio.gather(*(phone.finish() for phone in phones))
+    assert all(r.ok for r in results), [r.output for r in results if not r.ok]
+    for phone in phones:
+        row = await wait_for_call(db, phone.number)
+        assert row["hangup_side"] == "caller", phone.number
+        assert row["answered_at"] is not None and row["ended_at"] is not None
+    channels = await observer.channels()
+    assert not [c for c in channels if c["caller"]["number"] in plans]
+    last = await wait_for_call(db, "13900000314")
+    assert "svc:pension" in last["ivr_path"]
+
+
+async def test_referral_and_case_progress(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. A citizen hears the referral directory (1, 6), interrupts it with *, then asks for
+       case 202600000002 (5, number, #) and hears that it is being handled.
+    """
+    phone = caller(running, "13900000305")
+    result = await phone.call(
+        [
+            Pause(1500),
+            Keys("1"),
+            Pause(1500),
+            Keys("6"),
+            Pause(3000),
+            Keys("*"),
+            Pause(1000),
+            Keys("5"),
+            Pause(1000),
+            Keys("202600000002#"),
+            Pause(15000),
+        ]
+    )
+    assert result.ok, result.output
+    row = await wait_for_call(db, phone.number)
+    heard = prompts_heard(observer.events, row["channel_id"])
+    assert heard[2:4] == ["referral-intro", "referral-12345"], heard
+    i = heard.index("case-number")
+    assert heard[i + 1 : i + 13] == [f"d{c}" for c in "202600000002"]
+    assert heard[i + 13] == "case-processing"
+    assert row["ivr_path"] == [
+        "main",
+        "selfservice",
+        "svc:referral",
+        "selfservice",
+        "svc:case",
+        "selfservice",
+    ]
+
+
+async def test_voice_message_is_recorded_and_listed_with_a_deadline(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. A citizen presses 3, hears the instructions and the beep, speaks (SIPp sends audio)
+       and presses #.
+    2. Presses 1 to keep the message; hears that it is saved.
+    3. The message is stored with the callback number and a deadline 5 working days on.
+    """
+    phone = caller(running, "13900000306")
+    result = await phone.call(
+        [
+            Pause(1500),
+            Keys("3"),
+            Pause(14000),
+            Speak(),
+            Keys("#"),
+            Pause(2500),
+            Keys("1"),
+            Pause(5000),
+        ]
+    )
+    assert result.ok, result.output
+    row = await wait_for_call(db, phone.number)
+    heard = prompts_heard(observer.events, row["channel_id"])
+    assert "voicemail-confirm" in heard and "voicemail-saved" in heard, heard
+    message = await db.fetchrow(
+        "SELECT * FROM voice_messages WHERE channel_id = $1", row["channel_id"]
+    )
+    assert message is not None
+    assert message["callback_number"] == phone.number and message["status"] == "open"
+    assert message["due_on"] > message["created_at"].date()
+    assert row["disposition"] == "voicemail"
+    spool = running.settings.on_host(running.settings.asterisk_dir) / "spool" / "recording"
+    assert (spool / f"{message['recording']}.wav").stat().st_size > 1000

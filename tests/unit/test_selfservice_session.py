@@ -1,0 +1,211 @@
+"""Self-service steps of the menu session: identity, queries, referral, voice message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotline import REPO_ROOT
+from hotline.instance import load_center
+from ivr.actions import (
+    Action,
+    DigitPressed,
+    DiscardRecording,
+    IdentityChecked,
+    Lookup,
+    LookupDone,
+    Play,
+    PlaybackFinished,
+    RecordingDone,
+    SaveVoicemail,
+    StartRecording,
+    StartTimer,
+    TimerExpired,
+    VerifyIdentity,
+    Visit,
+    VoicemailSaved,
+)
+from ivr.session import MenuSession
+
+DEMO_ID = "990101195102020015"
+
+
+@pytest.fixture
+def session() -> MenuSession:
+    menu = load_center(REPO_ROOT / "dialplan").menu
+    s = MenuSession(menu=menu, caller_number="13800138000")
+    s.start()
+    return s
+
+
+def keys(s: MenuSession, text: str) -> list[Action]:
+    actions: list[Action] = []
+    for key in text:
+        actions = s.handle(DigitPressed(key))
+    return actions
+
+
+def played(actions: list[Action]) -> tuple[str, ...]:
+    plays = [a for a in actions if isinstance(a, Play)]
+    return plays[-1].prompts if plays else ()
+
+
+def finish_play(s: MenuSession) -> list[Action]:
+    assert s.playback is not None
+    return s.handle(PlaybackFinished(s.playback))
+
+
+def test_pension_query_after_identity(session: MenuSession) -> None:
+    s = session
+    assert played(keys(s, "1")) == ("menu-selfservice",)
+    actions = keys(s, "1")
+    assert Visit("svc:pension", resumable=False) in actions
+    assert played(actions) == ("enter-id",)
+    assert s.collecting_secret
+    assert played(keys(s, DEMO_ID)) == ("enter-password",)
+    actions = keys(s, "123456")
+    assert actions == [VerifyIdentity(DEMO_ID, "123456")]
+    assert "123456" not in repr(actions[0])  # passwords never appear in logs
+    assert s.handle(IdentityChecked("ok")) == [Lookup("pension", DEMO_ID)]
+    answer = s.handle(LookupDone("pension", {"months": 180, "balance": "12034.50"}))
+    assert played(answer) == (
+        "pension-months",
+        "d1",
+        "u100",
+        "d8",
+        "u10",
+        "months",
+        "pension-balance",
+        "d1",
+        "u1e4",
+        "d2",
+        "u1000",
+        "d0",
+        "d3",
+        "u10",
+        "d4",
+        "yuan",
+        "d5",
+        "jiao",
+    )
+    back = finish_play(s)
+    assert Visit("selfservice") in back
+
+
+def test_verified_caller_is_not_asked_again(session: MenuSession) -> None:
+    s = session
+    keys(s, "11")
+    keys(s, DEMO_ID)
+    keys(s, "123456#")
+    s.handle(IdentityChecked("ok"))
+    s.handle(LookupDone("pension", {"months": 1, "balance": 1}))
+    finish_play(s)
+    actions = keys(s, "2")
+    assert actions[-1] == Lookup("medical", DEMO_ID)
+
+
+def test_star_stands_for_x_and_a_bad_id_is_asked_again(session: MenuSession) -> None:
+    s = session
+    keys(s, "11")
+    assert played(keys(s, "110105194912310021")) == ("id-invalid", "enter-id")
+    assert played(keys(s, "11010519491231002*")) == ("enter-password",)
+    assert s.pending_id == "11010519491231002X"
+
+
+def test_wrong_password_then_lock(session: MenuSession) -> None:
+    s = session
+    keys(s, "11")
+    keys(s, DEMO_ID)
+    keys(s, "000000")
+    assert played(s.handle(IdentityChecked("wrong"))) == ("password-wrong", "enter-password")
+    keys(s, "000001")
+    assert played(s.handle(IdentityChecked("locked"))) == ("id-locked",)
+    assert Visit("selfservice") in finish_play(s)
+
+
+def test_silence_during_entry_gives_up_after_retries(session: MenuSession) -> None:
+    s = session
+    keys(s, "11")
+    for _ in range(3):
+        actions = finish_play(s)
+        timer = actions[-1]
+        assert isinstance(timer, StartTimer)
+        actions = s.handle(TimerExpired(timer.token))
+    assert Visit("selfservice") in actions
+
+
+def test_case_progress_by_number(session: MenuSession) -> None:
+    s = session
+    keys(s, "15")
+    assert keys(s, "202600000002#") == [Lookup("case", "202600000002")]
+    answer = s.handle(LookupDone("case", {"number": "202600000002", "status": "processing"}))
+    assert played(answer)[0] == "case-number" and played(answer)[-1] == "case-processing"
+
+
+def test_unknown_case_and_dead_system(session: MenuSession) -> None:
+    s = session
+    keys(s, "15")
+    keys(s, "1#")
+    assert played(s.handle(LookupDone("case", None))) == ("no-record",)
+    finish_play(s)
+    keys(s, "5")
+    keys(s, "1#")
+    assert played(s.handle(LookupDone("case", None, ok=False))) == ("service-unavailable",)
+
+
+def test_referral_reads_the_directory(session: MenuSession) -> None:
+    s = session
+    prompts = played(keys(s, "16"))
+    assert prompts[:2] == ("referral-intro", "referral-12345")
+    assert prompts[2:7] == ("d1", "d2", "d3", "d4", "d5")
+
+
+def test_voicemail_record_confirm_rerecord_cancel(session: MenuSession) -> None:
+    s = session
+    assert played(keys(s, "3")) == ("voicemail-intro",)
+    start = finish_play(s)
+    assert isinstance(start[0], StartRecording) and start[0].max_seconds == 120
+    first = start[0].name
+    assert played(s.handle(RecordingDone(first, 6.5))) == ("voicemail-confirm",)
+    actions = keys(s, "2")  # record again
+    assert DiscardRecording(first) in actions
+    second = finish_play(s)[0]
+    assert isinstance(second, StartRecording) and second.name != first
+    s.handle(RecordingDone(second.name, 4.0))
+    assert keys(s, "1")[-1] == SaveVoicemail(second.name, 4.0, "13800138000")
+    assert played(s.handle(VoicemailSaved(True))) == ("voicemail-saved",)
+    assert s.disposition == "voicemail"
+
+
+def test_voicemail_cancel_and_too_short(session: MenuSession) -> None:
+    s = session
+    keys(s, "3")
+    rec = finish_play(s)[0]
+    assert isinstance(rec, StartRecording)
+    actions = s.handle(RecordingDone(rec.name, 0.2))
+    assert actions[0] == DiscardRecording(rec.name) and played(actions) == ("voicemail-too-short",)
+    finish_play(s)
+    keys(s, "3")
+    rec = finish_play(s)[0]
+    assert isinstance(rec, StartRecording)
+    s.handle(RecordingDone(rec.name, 3))
+    actions = keys(s, "3")
+    assert DiscardRecording(rec.name) in actions and played(actions) == ("voicemail-cancelled",)
+
+
+def test_config_is_shipped_valid() -> None:
+    center = load_center(Path(REPO_ROOT / "dialplan"))
+    assert center.menu.nodes["selfservice"].options["1"].service == "pension"
+
+
+def test_hash_after_a_full_length_entry_is_not_a_new_key(session: MenuSession) -> None:
+    s = session
+    keys(s, "11")
+    assert played(keys(s, DEMO_ID)) == ("enter-password",)
+    assert keys(s, "#") == []  # the habitual # after 18 digits
+    assert keys(s, "123456")[-1] == VerifyIdentity(DEMO_ID, "123456")
+    s.handle(IdentityChecked("ok"))
+    answer = s.handle(LookupDone("pension", {"months": 5, "balance": 5}))
+    assert keys(s, "#") == []  # does not cut the answer short
+    assert s.phase == "telling" and played(answer)[0] == "pension-months"
