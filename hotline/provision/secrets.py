@@ -44,6 +44,8 @@ def load_or_create(path: Path, agent_numbers: Iterable[str] = ()) -> Secrets:
         data = json.loads(path.read_text(encoding="utf-8"))
         known = {k: v for k, v in data.items() if k in Secrets.__dataclass_fields__}
         value = Secrets(**known)
+        # A secret added in a newer version is generated once and kept, not made anew each time.
+        changed = set(known) != set(Secrets.__dataclass_fields__)
     else:
         value = Secrets()
         changed = True

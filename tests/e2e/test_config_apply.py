@@ -1,0 +1,70 @@
+"""Ops change the menu and apply it while calls are in progress."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import asyncpg
+
+from tests.support.calls import wait_for_call
+from tests.support.observer import AriObserver, prompts_heard
+from tests.support.sipp import Caller, Keys, Pause
+from tests.support.system import SystemUnderTest
+
+
+async def apply(system: SystemUnderTest) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline.cli", "config", "apply",
+        env=system.controller.env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode()
+
+
+async def test_apply_during_a_live_call(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. Citizen A is in the main menu.
+    2. Ops change key 1 of the main menu to the referral directory and apply the change.
+    3. A presses 1 and still gets the self-service menu (the version A started with);
+       citizen B, calling after the change, presses 1 and hears the referral directory.
+    4. A broken menu is refused with file, line and field; the running version stays.
+    """
+    menu_file = running.settings.config_dir / "menu.yaml"
+    original = menu_file.read_text()
+    a = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir,
+               number="13900000401")
+    b = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir,
+               number="13900000402")
+    try:
+        await a.start([Pause(12000), Keys("1"), Pause(3000)])
+        await wait_for_call(db, a.number, until=lambda r: r["ivr_path"] == ["main"])
+        menu_file.write_text(
+            original.replace('version: "2026-11-23"', 'version: "v2"').replace(
+                '"1": {goto: selfservice}', '"1": {service: referral, then: selfservice}'
+            )
+        )
+        code, out = await apply(running)
+        assert code == 0, out
+        assert "applied version v2" in out
+        await b.start([Pause(1500), Keys("1"), Pause(3000)])
+        assert (await a.finish()).ok and (await b.finish()).ok
+        row_a = await wait_for_call(db, a.number)
+        row_b = await wait_for_call(db, b.number)
+        assert row_a["ivr_path"] == ["main", "selfservice"]
+        assert row_b["ivr_path"][:2] == ["main", "svc:referral"]
+        assert "referral-intro" in prompts_heard(observer.events, row_b["channel_id"])
+
+        menu_file.write_text(original.replace("goto: selfservice", "goto: nowhere"))
+        code, out = await apply(running)
+        assert code == 2, out
+        assert f"{menu_file}:" in out and "unknown node 'nowhere'" in out
+        health = running.controller.health()
+        assert health is not None and health["config_version"] == "v2"
+    finally:
+        menu_file.write_text(original)
+        code, out = await apply(running)
+        assert code == 0, out
