@@ -15,8 +15,13 @@ from tests.support.system import SystemUnderTest
 
 async def apply(system: SystemUnderTest) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hotline.cli", "config", "apply",
-        env=system.controller.env, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "hotline.cli",
+        "config",
+        "apply",
+        env=system.controller.env,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await proc.communicate()
@@ -35,10 +40,8 @@ async def test_apply_during_a_live_call(
     """
     menu_file = running.settings.config_dir / "menu.yaml"
     original = menu_file.read_text()
-    a = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir,
-               number="13900000401")
-    b = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir,
-               number="13900000402")
+    a = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000401")
+    b = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000402")
     try:
         await a.start([Pause(12000), Keys("1"), Pause(3000)])
         await wait_for_call(db, a.number, until=lambda r: r["ivr_path"] == ["main"])

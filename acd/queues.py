@@ -1,0 +1,100 @@
+"""Queues that supervisors edit (dialplan/queues.yaml): skills, strategy, escalation, limits."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from acd.roster import Skill
+from hotline.config_files import ConfigError, LocatedYaml
+
+
+class Strategy(StrEnum):
+    """How the router picks among qualified ready agents."""
+
+    best_skill = "best_skill"  # highest level, then longest idle (the default)
+    longest_idle = "longest_idle"
+    fewest_calls = "fewest_calls"
+    round_robin = "round_robin"
+    ring_all = "ring_all"  # every qualified ready phone rings; first to answer takes it
+
+
+class Step(BaseModel):
+    """After `after` seconds of waiting: accept lower levels, and/or move to another queue."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after: float = Field(gt=0)
+    min_level: int | None = Field(default=None, ge=1, le=5)
+    overflow_to: str | None = None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Step:
+        if self.min_level is None and self.overflow_to is None:
+            raise ValueError("a step needs min_level or overflow_to")
+        return self
+
+
+class QueueSpec(BaseModel):
+    """One queue (a line of business)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    skill: Skill | None = Field(default=None, description="None: any logged-in agent")
+    min_level: int = Field(default=1, ge=1, le=5)
+    strategy: Strategy = Strategy.best_skill
+    steps: list[Step] = Field(default_factory=list)
+    ring_seconds: float = Field(default=15, gt=0, le=120)
+    wrapup_seconds: float = Field(default=10, ge=0, le=600)
+    max_wait_seconds: float = Field(default=600, gt=0)
+    max_waiting: int = Field(default=50, ge=1)
+    announce_every_seconds: float = Field(default=30, gt=0)
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> QueueSpec:
+        afters = [s.after for s in self.steps]
+        if afters != sorted(afters):
+            raise ValueError("steps must be in order of `after`")
+        return self
+
+
+class Priorities(BaseModel):
+    """Added to a call's priority; FIFO within equal priority."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    senior: int = 10  # caller 60 or older (from the verified ID)
+    callback: int = 20  # a returning virtual-hold callback
+    repeat: int = 5  # called within the last 24 hours
+    senior_age: int = 60
+
+
+class QueuesConfig(BaseModel):
+    """All queues."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queues: dict[str, QueueSpec]
+    priorities: Priorities = Field(default_factory=Priorities)
+    greet_with_agent_number: bool = True  # "工号1024为您服务"
+
+
+def load_queues(config_dir: Path) -> QueuesConfig:
+    """Read and check `queues.yaml`."""
+    doc = LocatedYaml(config_dir / "queues.yaml")
+    config = doc.validate(QueuesConfig)
+    problems = []
+    for name, spec in config.queues.items():
+        for i, step in enumerate(spec.steps):
+            if step.overflow_to is not None and step.overflow_to not in config.queues:
+                problems.append(
+                    doc.problem(
+                        ("queues", name, "steps", i, "overflow_to"),
+                        f"unknown queue {step.overflow_to!r}",
+                    )
+                )
+    if problems:
+        raise ConfigError(problems)
+    return config

@@ -1,0 +1,480 @@
+"""The router: one object for the whole center decides which agent takes which call.
+
+Pure and synchronous: events in (a call arrives, an agent is ready, an offer timed out, a
+caller hangs up, time passes), decisions out. Every agent state change and call arrival goes
+through it, so an agent can never be offered two calls, and escalation steps are evaluated
+against the clock for callers already waiting (not frozen when they entered).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import count
+
+from acd.queues import QueuesConfig, QueueSpec, Strategy
+from acd.roster import AgentEntry
+
+DEFAULT_HANDLE_SECONDS = 180.0  # Shanghai: about 3 minutes a call (DOMAIN.md)
+MAX_MOVES = 5  # overflow hops per call, so a loop of queues cannot bounce a call forever
+
+
+class AgentStatus(StrEnum):
+    """Where an agent is; every change is reported as AgentChanged and stored."""
+
+    logged_out = "logged_out"
+    ready = "ready"
+    offered = "offered"
+    on_call = "on_call"
+    wrap_up = "wrap_up"
+    paused = "paused"
+
+
+@dataclass
+class Agent:
+    """An agent as the router sees them."""
+
+    number: str
+    skills: dict[str, int]
+    status: AgentStatus = AgentStatus.logged_out
+    reason: str = ""
+    idle_since: float = 0.0
+    calls: int = 0
+    wrap_until: float = 0.0
+    reachable: bool = True
+    skip_until: float = 0.0
+    offered_call: str | None = None
+    current_call: str | None = None
+    last_offered_seq: int = -1  # round robin
+
+
+@dataclass
+class Waiting:
+    """A caller waiting for a person. `entered` and `seq` fix their place for good."""
+
+    call_id: str
+    queue: str
+    priority: int
+    entered: float
+    queue_entered: float
+    seq: int
+    offers: set[str] = field(default_factory=set)
+    announced: int | None = None
+    announced_at: float = -math.inf
+    moves: int = 0
+    callback: bool = False
+
+    def order(self) -> tuple[int, float, int]:
+        """Higher priority first, then first come, first served."""
+        return (-self.priority, self.entered, self.seq)
+
+
+# --- decisions
+@dataclass(frozen=True)
+class Offer:
+    """Ring this agent's phone for this call."""
+
+    call_id: str
+    agent: str
+    ring_seconds: float
+
+
+@dataclass(frozen=True)
+class CancelOffer:
+    """Stop ringing this agent (the caller left, or another agent answered)."""
+
+    call_id: str
+    agent: str
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """The call cannot wait here: `reason` is queue_full, max_wait or no_agents."""
+
+    call_id: str
+    queue: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Moved:
+    """An escalation step moved the call to another queue; it keeps its place in time."""
+
+    call_id: str
+    from_queue: str
+    to_queue: str
+
+
+@dataclass(frozen=True)
+class Announce:
+    """Tell the caller their position (only ever when it improved) and estimated wait."""
+
+    call_id: str
+    position: int
+    wait_seconds: int
+
+
+@dataclass(frozen=True)
+class AgentChanged:
+    """An agent's state changed (stored with its time)."""
+
+    agent: str
+    status: AgentStatus
+    reason: str = ""
+
+
+Decision = Offer | CancelOffer | Overflow | Moved | Announce | AgentChanged
+
+
+class RouterError(Exception):
+    """A request that does not fit the state (unknown agent, call already queued...)."""
+
+
+class Router:
+    """All queues and all agents of the center."""
+
+    def __init__(self, config: QueuesConfig, agents: list[AgentEntry]) -> None:
+        self.config = config
+        self.agents: dict[str, Agent] = {}
+        self.waiting: dict[str, Waiting] = {}
+        self.handle_time: dict[str, float] = {}
+        self._seq = count()
+        self.reconfigure(config, agents)
+
+    def reconfigure(self, config: QueuesConfig, agents: list[AgentEntry]) -> None:
+        """New queues or roster; agents and callers keep their state and places."""
+        self.config = config
+        for entry in agents:
+            skills = {s.value: level for s, level in entry.skills.items()}
+            if entry.number in self.agents:
+                self.agents[entry.number].skills = skills
+            else:
+                self.agents[entry.number] = Agent(entry.number, skills)
+
+    def _spec(self, queue: str) -> QueueSpec:
+        try:
+            return self.config.queues[queue]
+        except KeyError as exc:
+            raise RouterError(f"unknown queue {queue!r}") from exc
+
+    def _agent(self, number: str) -> Agent:
+        try:
+            return self.agents[number]
+        except KeyError as exc:
+            raise RouterError(f"unknown agent {number!r}") from exc
+
+    def _set(self, agent: Agent, status: AgentStatus, now: float, reason: str = "") -> Decision:
+        if status == AgentStatus.ready and agent.status != AgentStatus.ready:
+            agent.idle_since = now
+        agent.status = status
+        agent.reason = reason
+        return AgentChanged(agent.number, status, reason)
+
+    # --- eligibility
+    def min_level(self, call: Waiting, now: float) -> int:
+        """The lowest skill level accepted for this call now (escalation steps applied)."""
+        spec = self._spec(call.queue)
+        level = spec.min_level
+        for step in spec.steps:
+            if now - call.queue_entered >= step.after and step.min_level is not None:
+                level = min(level, step.min_level)
+        return level
+
+    def qualifies(self, agent: Agent, call: Waiting, now: float) -> bool:
+        """Whether the agent has the call's skill at the level accepted now."""
+        spec = self._spec(call.queue)
+        if spec.skill is None:
+            return True
+        return agent.skills.get(spec.skill.value, 0) >= self.min_level(call, now)
+
+    def _could_ever_serve(self, call: Waiting) -> bool:
+        """Some logged-in agent qualifies now or after this queue's steps (or an overflow)."""
+        spec = self._spec(call.queue)
+        if any(step.overflow_to for step in spec.steps):
+            return True
+        levels = [spec.min_level, *(s.min_level for s in spec.steps if s.min_level)]
+        lowest = min(levels)
+        for agent in self.agents.values():
+            if agent.status == AgentStatus.logged_out:
+                continue
+            if spec.skill is None or agent.skills.get(spec.skill.value, 0) >= lowest:
+                return True
+        return False
+
+    def available(self, agent: Agent, now: float) -> bool:
+        """Ready, phone reachable, not briefly skipped after a busy signal."""
+        return agent.status == AgentStatus.ready and agent.reachable and now >= agent.skip_until
+
+    # --- agent events
+    def login(self, number: str, now: float) -> list[Decision]:
+        """An agent logs in and is ready."""
+        agent = self._agent(number)
+        out: list[Decision] = []
+        if agent.status == AgentStatus.logged_out:
+            out.append(self._set(agent, AgentStatus.ready, now))
+        return out + self._dispatch(now)
+
+    def ready(self, number: str, now: float) -> list[Decision]:
+        """Back from a pause (or a manual end of wrap-up)."""
+        agent = self._agent(number)
+        if agent.status in (AgentStatus.paused, AgentStatus.wrap_up):
+            return [self._set(agent, AgentStatus.ready, now), *self._dispatch(now)]
+        if agent.status == AgentStatus.logged_out:
+            raise RouterError(f"agent {number} is not logged in")
+        return []
+
+    def pause(self, number: str, reason: str, now: float) -> list[Decision]:
+        """A pause with a reason code; an offer in progress is withdrawn first."""
+        agent = self._agent(number)
+        if agent.status == AgentStatus.logged_out:
+            raise RouterError(f"agent {number} is not logged in")
+        out = self._withdraw_offer(agent, now)
+        if agent.status in (AgentStatus.on_call,):
+            agent.reason = reason  # applies when the call ends
+            return out
+        return [*out, self._set(agent, AgentStatus.paused, now, reason), *self._dispatch(now)]
+
+    def logout(self, number: str, now: float) -> list[Decision]:
+        """Log out (after the current call, if any); stranded callers overflow."""
+        agent = self._agent(number)
+        out = self._withdraw_offer(agent, now)
+        out.append(self._set(agent, AgentStatus.logged_out, now))
+        return out + self._strand_check(now) + self._dispatch(now)
+
+    def endpoint(self, number: str, reachable: bool, now: float) -> list[Decision]:
+        """The desk phone registered or vanished (reconciled with Asterisk's endpoint state)."""
+        agent = self._agent(number)
+        agent.reachable = reachable
+        return self._dispatch(now) if reachable else []
+
+    def _withdraw_offer(self, agent: Agent, now: float) -> list[Decision]:
+        if agent.status != AgentStatus.offered or agent.offered_call is None:
+            return []
+        call = self.waiting.get(agent.offered_call)
+        agent.offered_call = None
+        out: list[Decision] = []
+        if call is not None:
+            call.offers.discard(agent.number)
+            out.append(CancelOffer(call.call_id, agent.number))
+        return out
+
+    # --- call events
+    def enqueue(
+        self, call_id: str, queue: str, priority: int, now: float, entered: float | None = None
+    ) -> list[Decision]:
+        """A caller asks for a person. `entered` keeps an earlier place (callbacks, restarts)."""
+        spec = self._spec(queue)
+        if call_id in self.waiting:
+            raise RouterError(f"call {call_id} is already waiting")
+        in_queue = sum(1 for w in self.waiting.values() if w.queue == queue)
+        call = Waiting(
+            call_id, queue, priority, entered if entered is not None else now, now, next(self._seq)
+        )
+        if in_queue >= spec.max_waiting:
+            return [Overflow(call_id, queue, "queue_full")]
+        if not self._could_ever_serve(call):
+            return [Overflow(call_id, queue, "no_agents")]
+        self.waiting[call_id] = call
+        return self._dispatch(now)
+
+    def answered(self, call_id: str, number: str, now: float) -> list[Decision]:
+        """The agent picked up: the call leaves the queue; other phones stop ringing."""
+        agent = self._agent(number)
+        call = self.waiting.pop(call_id, None)
+        out: list[Decision] = []
+        if call is not None:
+            for other in sorted(call.offers - {number}):
+                peer = self.agents[other]
+                peer.offered_call = None
+                out.append(CancelOffer(call_id, other))
+                out.append(self._set(peer, AgentStatus.ready, now))
+        agent.offered_call = None
+        agent.current_call = call_id
+        agent.calls += 1
+        out.append(self._set(agent, AgentStatus.on_call, now))
+        return out + self._dispatch(now)
+
+    def offer_failed(self, call_id: str, number: str, why: str, now: float) -> list[Decision]:
+        """The agent's phone did not take the call: no_answer, busy or unreachable."""
+        agent = self._agent(number)
+        out: list[Decision] = []
+        if agent.offered_call == call_id:
+            agent.offered_call = None
+            if why == "no_answer":
+                out.append(self._set(agent, AgentStatus.paused, now, "no_answer"))
+            elif why == "busy":
+                agent.skip_until = now + 30
+                out.append(self._set(agent, AgentStatus.ready, now))
+            else:
+                agent.reachable = False
+                out.append(self._set(agent, AgentStatus.ready, now))
+        call = self.waiting.get(call_id)
+        if call is not None:
+            call.offers.discard(number)  # the caller keeps their place: entered/seq unchanged
+        return out + self._strand_check(now) + self._dispatch(now)
+
+    def caller_left(self, call_id: str, now: float) -> list[Decision]:
+        """The caller hung up while waiting or ringing: cancel every offer."""
+        call = self.waiting.pop(call_id, None)
+        if call is None:
+            return []
+        out: list[Decision] = []
+        for number in sorted(call.offers):
+            agent = self.agents[number]
+            agent.offered_call = None
+            out.append(CancelOffer(call_id, number))
+            out.append(self._set(agent, AgentStatus.ready, now))
+        return out + self._dispatch(now)
+
+    def call_finished(
+        self, number: str, queue: str, handle_seconds: float, now: float
+    ) -> list[Decision]:
+        """The conversation ended: wrap-up for the queue's time, then ready (or the pause)."""
+        agent = self._agent(number)
+        spec = self._spec(queue)
+        agent.current_call = None
+        previous = self.handle_time.get(queue, DEFAULT_HANDLE_SECONDS)
+        self.handle_time[queue] = 0.8 * previous + 0.2 * max(handle_seconds, 1.0)
+        if agent.status == AgentStatus.logged_out:
+            return []
+        if agent.reason and agent.status == AgentStatus.on_call:
+            return [self._set(agent, AgentStatus.paused, now, agent.reason)]
+        if spec.wrapup_seconds > 0:
+            agent.wrap_until = now + spec.wrapup_seconds
+            return [self._set(agent, AgentStatus.wrap_up, now)]
+        return [self._set(agent, AgentStatus.ready, now), *self._dispatch(now)]
+
+    def to_callback(self, call_id: str) -> None:
+        """The caller chose to be called back: same place, no longer on the line."""
+        call = self.waiting.get(call_id)
+        if call is None:
+            raise RouterError(f"call {call_id} is not waiting")
+        call.callback = True
+
+    # --- time
+    def tick(self, now: float) -> list[Decision]:
+        """Wrap-ups end, escalation steps apply, limits overflow, positions are announced."""
+        out: list[Decision] = []
+        for agent in self.agents.values():
+            if agent.status == AgentStatus.wrap_up and now >= agent.wrap_until:
+                out.append(self._set(agent, AgentStatus.ready, now))
+        for call in sorted(self.waiting.values(), key=Waiting.order):
+            spec = self._spec(call.queue)
+            if now - call.entered >= spec.max_wait_seconds and not call.callback:
+                out += self._drop(call, "max_wait", now)
+                continue
+            for step in spec.steps:
+                if (
+                    step.overflow_to
+                    and now - call.queue_entered >= step.after
+                    and call.moves < MAX_MOVES
+                    and not call.offers
+                ):
+                    out.append(Moved(call.call_id, call.queue, step.overflow_to))
+                    call.queue = step.overflow_to
+                    call.queue_entered = now
+                    call.moves += 1
+                    break
+        out += self._strand_check(now)
+        out += self._dispatch(now)
+        out += self._announce(now)
+        return out
+
+    def _drop(self, call: Waiting, reason: str, now: float) -> list[Decision]:
+        out: list[Decision] = [Overflow(call.call_id, call.queue, reason)]
+        self.waiting.pop(call.call_id, None)
+        for number in sorted(call.offers):
+            agent = self.agents[number]
+            agent.offered_call = None
+            out.append(CancelOffer(call.call_id, number))
+            out.append(self._set(agent, AgentStatus.ready, now))
+        return out
+
+    def _strand_check(self, now: float) -> list[Decision]:
+        out: list[Decision] = []
+        for call in sorted(self.waiting.values(), key=Waiting.order):
+            if not call.offers and not self._could_ever_serve(call):
+                out += self._drop(call, "no_agents", now)
+        return out
+
+    def position(self, call_id: str) -> int:
+        """1 for the next caller to be served in this call's queue."""
+        call = self.waiting[call_id]
+        ahead = [
+            w for w in self.waiting.values() if w.queue == call.queue and w.order() < call.order()
+        ]
+        return len(ahead) + 1
+
+    def estimated_wait(self, call_id: str, now: float) -> int:
+        """Seconds, from recent handle times and the agents who could take the call."""
+        call = self.waiting[call_id]
+        staffed = sum(
+            1
+            for a in self.agents.values()
+            if a.status not in (AgentStatus.logged_out, AgentStatus.paused)
+            and self.qualifies(a, call, now)
+        )
+        handle = self.handle_time.get(call.queue, DEFAULT_HANDLE_SECONDS)
+        rounds = math.ceil(self.position(call_id) / max(staffed, 1))
+        return int(rounds * handle) if staffed else int(self._spec(call.queue).max_wait_seconds)
+
+    def _announce(self, now: float) -> list[Decision]:
+        out: list[Decision] = []
+        for call in sorted(self.waiting.values(), key=Waiting.order):
+            if call.offers or call.callback:
+                continue
+            spec = self._spec(call.queue)
+            if now - call.announced_at < spec.announce_every_seconds:
+                continue
+            position = self.position(call.call_id)
+            if call.announced is not None and position >= call.announced:
+                continue  # never announce a position that did not improve
+            call.announced = position
+            call.announced_at = now
+            out.append(Announce(call.call_id, position, self.estimated_wait(call.call_id, now)))
+        return out
+
+    # --- the heart: pair waiting calls with qualified ready agents
+    def _pick(self, spec: QueueSpec, candidates: list[Agent], call: Waiting) -> Agent:
+        skill = spec.skill.value if spec.skill else None
+
+        def level(a: Agent) -> int:
+            return a.skills.get(skill, 0) if skill else 0
+
+        if spec.strategy == Strategy.best_skill:
+            return min(candidates, key=lambda a: (-level(a), a.idle_since, a.number))
+        if spec.strategy == Strategy.fewest_calls:
+            return min(candidates, key=lambda a: (a.calls, a.idle_since, a.number))
+        if spec.strategy == Strategy.round_robin:
+            return min(candidates, key=lambda a: (a.last_offered_seq, a.number))
+        return min(candidates, key=lambda a: (a.idle_since, a.number))
+
+    def _offer(self, call: Waiting, agent: Agent, spec: QueueSpec, now: float) -> list[Decision]:
+        agent.offered_call = call.call_id
+        agent.last_offered_seq = call.seq
+        call.offers.add(agent.number)
+        return [
+            self._set(agent, AgentStatus.offered, now),
+            Offer(call.call_id, agent.number, spec.ring_seconds),
+        ]
+
+    def _dispatch(self, now: float) -> list[Decision]:
+        out: list[Decision] = []
+        for call in sorted(self.waiting.values(), key=Waiting.order):
+            spec = self._spec(call.queue)
+            if call.offers and spec.strategy != Strategy.ring_all:
+                continue
+            candidates = [
+                a
+                for a in self.agents.values()
+                if self.available(a, now) and self.qualifies(a, call, now)
+            ]
+            if not candidates:
+                continue
+            if spec.strategy == Strategy.ring_all:
+                for agent in sorted(candidates, key=lambda a: a.number):
+                    out += self._offer(call, agent, spec, now)
+            else:
+                out += self._offer(call, self._pick(spec, candidates, call), spec, now)
+        return out

@@ -1,0 +1,290 @@
+"""The router: who takes which call, in which order; escalation; limits; announcements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from acd.queues import QueuesConfig
+from acd.roster import AgentEntry
+from acd.router import (
+    AgentChanged,
+    AgentStatus,
+    Announce,
+    CancelOffer,
+    Moved,
+    Offer,
+    Overflow,
+    Router,
+    RouterError,
+)
+
+
+def make(queues: dict[str, Any], agents: dict[str, dict[str, int]]) -> Router:
+    config = QueuesConfig.model_validate({"queues": queues})
+    roster = [AgentEntry(number=n, name=n, skills=s) for n, s in agents.items()]  # type: ignore[arg-type]
+    return Router(config, roster)
+
+
+def offers(decisions: list[Any]) -> list[tuple[str, str]]:
+    return [(d.call_id, d.agent) for d in decisions if isinstance(d, Offer)]
+
+
+SI = {
+    "social_insurance": {
+        "skill": "social_insurance",
+        "min_level": 3,
+        "steps": [{"after": 30, "min_level": 1}, {"after": 120, "overflow_to": "general"}],
+    },
+    "general": {"strategy": "longest_idle"},
+}
+AGENTS = {
+    "1001": {"social_insurance": 4},
+    "1002": {"social_insurance": 2},
+    "1003": {"employment": 4},
+}
+
+
+def test_best_skill_first_then_longest_idle() -> None:
+    r = make(SI, AGENTS)
+    r.login("1002", 0)
+    r.login("1001", 5)
+    assert offers(r.enqueue("c1", "social_insurance", 0, 10)) == [("c1", "1001")]
+
+
+def test_escalation_is_re_evaluated_for_callers_already_waiting() -> None:
+    r = make(SI, AGENTS)
+    r.login("1002", 0)
+    assert offers(r.enqueue("c1", "social_insurance", 0, 0)) == []  # level 2 < 3
+    assert offers(r.tick(29)) == []
+    assert offers(r.tick(30)) == [("c1", "1002")]  # the step widened to level 1
+
+
+def test_overflow_step_moves_the_call_and_it_keeps_its_place() -> None:
+    r = make(SI, AGENTS)
+    r.login("1003", 0)
+    r.pause("1003", "meeting", 0)
+    r.enqueue("old", "social_insurance", 0, 0)
+    r.enqueue("new", "general", 0, 100)
+    decisions = r.tick(120)
+    assert Moved("old", "social_insurance", "general") in decisions
+    assert r.position("old") == 1 and r.position("new") == 2
+    assert offers(r.ready("1003", 121)) == [("old", "1003")]
+
+
+def test_fifo_within_priority_and_priority_first() -> None:
+    r = make({"general": {}}, {"1001": {}})
+    r.login("1001", 0)
+    r.pause("1001", "x", 0)
+    r.enqueue("a", "general", 0, 1)
+    r.enqueue("b", "general", 0, 2)
+    r.enqueue("senior", "general", 10, 3)
+    assert [r.position(c) for c in ("senior", "a", "b")] == [1, 2, 3]
+    assert offers(r.ready("1001", 4)) == [("senior", "1001")]
+
+
+def test_no_answer_pauses_the_agent_and_the_call_goes_to_the_next() -> None:
+    r = make({"general": {}}, {"1001": {}, "1002": {}})
+    r.login("1001", 0)
+    r.login("1002", 1)
+    assert offers(r.enqueue("c", "general", 0, 2)) == [("c", "1001")]
+    decisions = r.offer_failed("c", "1001", "no_answer", 17)
+    assert AgentChanged("1001", AgentStatus.paused, "no_answer") in decisions
+    assert offers(decisions) == [("c", "1002")]
+
+
+def test_caller_hanging_up_cancels_the_offer() -> None:
+    r = make({"general": {}}, {"1001": {}})
+    r.login("1001", 0)
+    r.enqueue("c", "general", 0, 1)
+    decisions = r.caller_left("c", 2)
+    assert CancelOffer("c", "1001") in decisions
+    assert r.agents["1001"].status == AgentStatus.ready
+
+
+def test_ring_all_first_answer_wins() -> None:
+    r = make({"general": {"strategy": "ring_all"}}, {"1001": {}, "1002": {}, "1003": {}})
+    for n in ("1001", "1002", "1003"):
+        r.login(n, 0)
+    assert len(offers(r.enqueue("c", "general", 0, 1))) == 3
+    decisions = r.answered("c", "1002", 2)
+    assert {d.agent for d in decisions if isinstance(d, CancelOffer)} == {"1001", "1003"}
+    assert r.agents["1002"].status == AgentStatus.on_call
+
+
+def test_wrap_up_then_ready_and_next_call() -> None:
+    r = make({"general": {"wrapup_seconds": 10}}, {"1001": {}})
+    r.login("1001", 0)
+    r.enqueue("a", "general", 0, 0)
+    r.answered("a", "1001", 1)
+    r.enqueue("b", "general", 0, 2)
+    assert r.call_finished("1001", "general", 100, 101) == [
+        AgentChanged("1001", AgentStatus.wrap_up)
+    ]
+    assert offers(r.tick(110)) == []
+    assert offers(r.tick(111)) == [("b", "1001")]
+
+
+def test_limits_overflow() -> None:
+    r = make({"general": {"max_waiting": 1, "max_wait_seconds": 60}}, {"1001": {}})
+    r.login("1001", 0)
+    r.pause("1001", "lunch", 0)
+    assert r.enqueue("a", "general", 0, 0) == []
+    assert r.enqueue("b", "general", 0, 1) == [Overflow("b", "general", "queue_full")]
+    assert Overflow("a", "general", "max_wait") in r.tick(60)
+
+
+def test_nobody_logged_in_does_not_hold_the_caller() -> None:
+    r = make({"general": {}}, {"1001": {}})
+    assert r.enqueue("a", "general", 0, 0) == [Overflow("a", "general", "no_agents")]
+    r.login("1001", 0)
+    r.pause("1001", "x", 0)
+    r.enqueue("b", "general", 0, 1)
+    assert Overflow("b", "general", "no_agents") in r.logout("1001", 2)
+
+
+def test_position_is_announced_only_when_it_improved() -> None:
+    r = make({"general": {"announce_every_seconds": 10}}, {"1001": {}})
+    r.login("1001", 0)
+    r.pause("1001", "x", 0)
+    for i, call in enumerate("abc"):
+        r.enqueue(call, "general", 0, i)
+    first = [d for d in r.tick(10) if isinstance(d, Announce)]
+    assert [(d.call_id, d.position) for d in first] == [("a", 1), ("b", 2), ("c", 3)]
+    assert [d for d in r.tick(30) if isinstance(d, Announce)] == []  # same places: silent
+    r.caller_left("a", 31)
+    again = [(d.call_id, d.position) for d in r.tick(41) if isinstance(d, Announce)]
+    assert again == [("b", 1), ("c", 2)]
+
+
+def test_unknown_agent_or_queue_is_a_clear_error() -> None:
+    r = make({"general": {}}, {"1001": {}})
+    with pytest.raises(RouterError, match="unknown agent"):
+        r.login("9999", 0)
+    with pytest.raises(RouterError, match="unknown queue"):
+        r.enqueue("c", "nope", 0, 0)
+
+
+class RouterMachine(RuleBasedStateMachine):
+    """Random interleavings of everything that happens in a center."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.router = make(
+            {
+                **SI,
+                "employment": {
+                    "skill": "employment",
+                    "min_level": 2,
+                    "strategy": "ring_all",
+                    "steps": [{"after": 60, "overflow_to": "general"}],
+                },
+            },
+            {**AGENTS, "1004": {"employment": 2, "social_insurance": 1}},
+        )
+        self.now = 0.0
+        self.calls = 0
+        self.order: list[str] = []
+        self.known: set[str] = set()
+        self.lost: set[str] = set()
+
+    agent = st.sampled_from(["1001", "1002", "1003", "1004"])
+
+    def _apply(self, decisions: list[Any]) -> None:
+        for d in decisions:
+            if isinstance(d, Overflow):
+                self.known.discard(d.call_id)
+
+    @rule(
+        queue=st.sampled_from(["social_insurance", "general", "employment"]),
+        priority=st.sampled_from([0, 0, 5, 10]),
+    )
+    def call(self, queue: str, priority: int) -> None:
+        self.calls += 1
+        call_id = f"c{self.calls}"
+        self.known.add(call_id)
+        self._apply(self.router.enqueue(call_id, queue, priority, self.now))
+
+    @rule(agent=agent)
+    def login(self, agent: str) -> None:
+        self._apply(self.router.login(agent, self.now))
+
+    @rule(agent=agent)
+    def logout(self, agent: str) -> None:
+        if self.router.agents[agent].status != AgentStatus.on_call:
+            self._apply(self.router.logout(agent, self.now))
+
+    @rule(agent=agent)
+    def pause_or_ready(self, agent: str) -> None:
+        status = self.router.agents[agent].status
+        if status in (AgentStatus.paused, AgentStatus.wrap_up):
+            self._apply(self.router.ready(agent, self.now))
+        elif status in (AgentStatus.ready, AgentStatus.offered):
+            self._apply(self.router.pause(agent, "break", self.now))
+
+    @rule(agent=agent, data=st.data())
+    def ringing_phone(self, agent: str, data: st.DataObject) -> None:
+        a = self.router.agents[agent]
+        if a.status != AgentStatus.offered or a.offered_call is None:
+            return
+        outcome = data.draw(st.sampled_from(["answer", "no_answer", "busy", "unreachable"]))
+        if outcome == "answer":
+            self.known.discard(a.offered_call)
+            self._apply(self.router.answered(a.offered_call, agent, self.now))
+        else:
+            self._apply(self.router.offer_failed(a.offered_call, agent, outcome, self.now))
+            if outcome == "unreachable":
+                self._apply(self.router.endpoint(agent, True, self.now))
+
+    @rule(agent=agent, seconds=st.floats(min_value=1, max_value=600))
+    def hang_up_talk(self, agent: str, seconds: float) -> None:
+        if self.router.agents[agent].status == AgentStatus.on_call:
+            self._apply(self.router.call_finished(agent, "general", seconds, self.now))
+
+    @precondition(lambda self: bool(self.router.waiting))
+    @rule(data=st.data())
+    def caller_leaves(self, data: st.DataObject) -> None:
+        call_id = data.draw(st.sampled_from(sorted(self.router.waiting)))
+        self.known.discard(call_id)
+        self._apply(self.router.caller_left(call_id, self.now))
+
+    @rule(seconds=st.floats(min_value=0.1, max_value=90))
+    def time_passes(self, seconds: float) -> None:
+        self.now += seconds
+        self._apply(self.router.tick(self.now))
+
+    @invariant()
+    def no_agent_has_two_calls(self) -> None:
+        offered = [a.offered_call for a in self.router.agents.values() if a.offered_call]
+        for a in self.router.agents.values():
+            assert (a.status == AgentStatus.offered) == (a.offered_call is not None)
+        for call in self.router.waiting.values():
+            for number in call.offers:
+                assert self.router.agents[number].offered_call == call.call_id
+        ringing = [n for c in self.router.waiting.values() for n in c.offers]
+        assert len(ringing) == len(set(ringing)) == len(offered)
+
+    @invariant()
+    def no_qualified_agent_idles_while_a_call_waits(self) -> None:
+        r = self.router
+        for call in r.waiting.values():
+            if call.offers:
+                continue
+            idle = [
+                a.number
+                for a in r.agents.values()
+                if r.available(a, self.now) and r.qualifies(a, call, self.now)
+            ]
+            assert not idle, (call, idle)
+
+    @invariant()
+    def escalation_never_loses_a_call(self) -> None:
+        assert set(self.router.waiting) == self.known
+
+
+TestRouterMachine = RouterMachine.TestCase
+TestRouterMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
