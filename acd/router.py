@@ -211,6 +211,8 @@ class Router:
         """An agent logs in and is ready."""
         agent = self._agent(number)
         out: list[Decision] = []
+        # Logging in says the phone is there; a failed offer will say otherwise.
+        agent.reachable = True
         if agent.status == AgentStatus.logged_out:
             out.append(self._set(agent, AgentStatus.ready, now))
         return out + self._dispatch(now)

@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from hotline.citizens import SocialInsurancePort
+from hotline.desk import ENTERED_VAR, QUEUE_VAR, Desk, PersonLeg
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ari import AriClient, AriError
 from ivr.actions import (
@@ -59,6 +60,7 @@ class CallServices:
     post: Callable[[str, Any], None]  # deliver an item to a call's mailbox (timers, results)
     is_open: Callable[[], bool]
     voicemail_due: Callable[[dt.date], dt.date]
+    desk: Desk | None = None  # None: people are reached through the native app_queue
 
 
 class CallFlow:
@@ -66,6 +68,8 @@ class CallFlow:
 
     def __init__(self, *, channel: dict[str, Any], menu: Menu, services: CallServices) -> None:
         self.channel_id: str = channel["id"]
+        self.channel_name: str = channel.get("name", "")
+        self.person: PersonLeg | None = None
         self.caller_number: str = channel.get("caller", {}).get("number", "")
         self.services = services
         language = channel.get("language") or "zh"
@@ -124,6 +128,20 @@ class CallFlow:
         if channel.get("state") != "Up":
             await ari.answer(self.channel_id)
             self.fact("answered")
+        queue = await ari.get_variable(self.channel_id, QUEUE_VAR)
+        desk = self.services.desk
+        if queue and desk is not None and queue in desk.router.config.queues:
+            # A caller who was waiting keeps their place: the original time of entry.
+            entered = float(await ari.get_variable(self.channel_id, ENTERED_VAR) or 0)
+            self.session.phase = "done"
+            self.person = PersonLeg(
+                flow=self,
+                desk=desk,
+                queue=queue,
+                entered=entered or dt.datetime.now(dt.UTC).timestamp(),
+            )
+            await self.person.start(desk.priority(None), resumed=True)
+            return
         await self.execute(self.session.start(node or None))
 
     def _local(self, global_id: str) -> str:
@@ -146,8 +164,21 @@ class CallFlow:
             return RecordingDone(self._local(rec["name"]), seconds, ok=kind == "RecordingFinished")
         return None
 
+    def settle(self, disposition: str) -> None:
+        """How the call ended, as far as the center is concerned (answered, abandoned...)."""
+        self._disposition = disposition
+
     async def on_event(self, item: Any) -> bool:
         """Handle one mailbox item; True when this call is finished."""
+        if isinstance(item, tuple) and item[0] == "acd":
+            if self.person is not None and not self.ended:
+                await self.person.on_decision(item[1])
+            return self.ended
+        if isinstance(item, tuple) and item[0] == "agent":
+            _, agent_channel, agent, agent_event = item
+            if self.person is not None:
+                await self.person.on_agent_event(agent_channel, agent, agent_event)
+            return self.ended
         if isinstance(item, TimerExpired):
             self._timers.pop(item.token, None)
             if not (self.ended or self.hanging_up):
@@ -177,6 +208,8 @@ class CallFlow:
             if not self.hangup_requested_by_us:
                 self.fact("hangup_request", cause=event.get("cause"))
         elif kind in ("StasisEnd", "ChannelDestroyed"):
+            if self.person is not None and self.person.phase in ("waiting", "talking"):
+                await self.person.caller_left()
             self.finish("system" if self.hangup_requested_by_us else "caller", kind)
             return True
         if self.ended or self.hanging_up:
@@ -187,7 +220,9 @@ class CallFlow:
         return self.ended
 
     async def feed(self, event: Event) -> None:
-        """Give the menu an event and carry out its decisions."""
+        """Give the menu (or the person leg, once there) an event; carry out the decisions."""
+        if self.person is not None and await self.person.on_caller_event(event):
+            return
         try:
             actions = self.session.handle(event)
         except UnexpectedEvent as exc:
@@ -312,7 +347,14 @@ class CallFlow:
         return LookupDone(service, data)
 
     async def enter_queue(self, queue: str) -> None:
-        """Until the controller's own ACD takes calls, a person is reached through app_queue."""
+        """To a person: the controller's ACD, or app_queue when it runs without one."""
+        desk = self.services.desk
+        if desk is not None:
+            self.person = PersonLeg(
+                flow=self, desk=desk, queue=queue, entered=dt.datetime.now(dt.UTC).timestamp()
+            )
+            await self.person.start(desk.priority(self.session.verified_id))
+            return
         self.fact("queued", queue=queue)
         self._disposition = "to_native_queue"
         self.log.info("to_queue", queue=queue, via="dialplan")

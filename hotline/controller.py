@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import os
 import signal
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,10 +15,15 @@ from typing import Any
 
 import aiohttp
 import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from acd.queues import QueuesConfig
+from acd.roster import Roster
+from acd.router import Router, RouterError
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
+from hotline.desk import Desk
 from hotline.store.journal import Journal
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError, Event
@@ -50,6 +56,10 @@ class ControllerConfig:
     menu: Menu
     hours: BusinessHours
     api_token: str
+    queues: QueuesConfig
+    roster: Roster
+    recordings_dir: Path  # as Asterisk sees it
+    host_root: Path  # Asterisk's root on this host
     # Re-read, validate and re-render what ops edit; raises ConfigError. Runs in a thread.
     apply_center: Callable[[], tuple[Menu, BusinessHours]]
 
@@ -65,8 +75,10 @@ class Controller:
         journal: Journal,
         metrics: Metrics,
         citizens: SocialInsurancePort,
+        desk: Desk | None = None,
     ) -> None:
         self.config = config
+        self.desk = desk
         self.ari = ari
         self.journal = journal
         self.metrics = metrics
@@ -88,6 +100,7 @@ class Controller:
             post=self.mailboxes.post,
             is_open=lambda: self.hours.is_open(dt.datetime.now(dt.UTC)),
             voicemail_due=lambda day: working_days_after(day, VOICEMAIL_DAYS, self.hours),
+            desk=desk,
         )
 
     # --- routing: runs inside the websocket reader, so it only enqueues
@@ -105,14 +118,25 @@ class Controller:
                     call_id = target.split(":", 1)[1]
         if call_id is None:
             return
-        if kind == "StasisStart":
+        owner = self.desk.owner(call_id) if self.desk is not None else None
+        if owner is not None and self.desk is not None:
+            agent = self.desk.agent_channels[call_id][1]
+            self.mailboxes.post(owner, ("agent", call_id, agent, event))
+            if kind == "ChannelDestroyed":
+                self.desk.agent_channels.pop(call_id, None)
+        elif kind == "StasisStart" and event.get("args", [""])[0] == "feature":
+            self.mailboxes.post(call_id, ("feature", event))
+        elif kind == "StasisStart":
             self.mailboxes.post(call_id, ("start", event))
         elif call_id in self.mailboxes or call_id in self.calls:
             self.mailboxes.post(call_id, event)
 
     async def _handle(self, call_id: str, item: Any) -> bool:
         """Per-call consumer: items of one call arrive here in order."""
-        if isinstance(item, tuple):
+        if isinstance(item, tuple) and item[0] == "feature":
+            await self._feature_code(item[1])
+            return True
+        if isinstance(item, tuple) and item[0] in ("start", "adopt"):
             verb, event = item
             channel = event["channel"]
             if call_id in self.calls:
@@ -170,9 +194,52 @@ class Controller:
         log.info("config_applied", version=menu.version, calls_on_old_version=len(self.calls))
         return menu.version
 
+    def on_contact_status(self, aor: str, status: str) -> None:
+        """A desk phone registered, vanished or stopped answering qualify (from AMI)."""
+        if self.desk is None or aor not in self.desk.router.agents:
+            return
+        reachable = status in ("Created", "Reachable", "NonQualified", "Updated")
+        log.info("desk_phone", agent=aor, status=status)
+        self.desk.apply(self.desk.router.endpoint(aor, reachable, time.time()))
+
+    async def _feature_code(self, event: Event) -> None:
+        """Desk-phone feature codes: *61 login, *62 logout, *63 pause, *64 ready."""
+        channel = event["channel"]
+        agent = channel.get("caller", {}).get("number", "")
+        code = (event.get("args") or ["", ""])[1][:3]
+        command = {"*61": "login", "*62": "logout", "*63": "pause", "*64": "ready"}.get(code)
+        prompt = "feature-fail"
+        if self.desk is not None and command is not None:
+            try:
+                self.desk.agent_command(agent, command)
+                prompt = "feature-ok"
+            except RouterError as exc:
+                log.warning("feature_code_refused", agent=agent, code=code, error=str(exc))
+        log.info("feature_code", agent=agent, code=code, result=prompt)
+        try:
+            await self.ari.answer(channel["id"])
+            media = [f"sound:{self.config.sounds_dir / 'zh' / prompt}"]
+            await self.ari.play(channel["id"], media, f"{channel['id']}.{self.run_id}.f", "zh")
+            await asyncio.sleep(2.5)
+            await self.ari.hangup(channel["id"])
+        except AriError as exc:
+            if not exc.gone:
+                raise
+
     async def reconcile(self) -> None:
         """After every (re)connect: adopt the calls in our application that we don't know."""
-        ids = await self.ari.application_channel_ids()
+        if self.desk is not None:
+            # Endpoint changes come from AMI (ContactStatus); an ARI endpoint subscription
+            # would deliver every event of our calls a second time.
+            for endpoint in await self.ari.request("GET", "/endpoints/PJSIP"):
+                if endpoint["resource"] in self.desk.router.agents:
+                    self.desk.apply(
+                        self.desk.router.endpoint(
+                            endpoint["resource"], endpoint.get("state") == "online", time.time()
+                        )
+                    )
+        # Agents' channels (ids with a dash) are ours to ring, never callers to adopt.
+        ids = [i for i in await self.ari.application_channel_ids() if "-" not in i]
         live = set(ids)
         for call_id in list(self.calls):
             if call_id not in live:  # ended while we were disconnected
@@ -189,6 +256,31 @@ class Controller:
                 raise
             self.mailboxes.post(channel_id, ("adopt", {"channel": channel}))
         log.info("reconciled", in_application=len(ids), adopted=len(live) - len(self.calls))
+
+
+async def restore_agents(engine: AsyncEngine, router: Router) -> None:
+    """Agents keep their state across a controller restart (the last stored change)."""
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT DISTINCT ON (agent) agent, status, reason FROM agent_state_changes "
+                        "ORDER BY agent, at DESC, id DESC"
+                    )
+                )
+            ).all()
+    except Exception as exc:
+        log.warning("agent_states_not_restored", error=str(exc)[:200])
+        return
+    now = time.time()
+    for row in rows:
+        if row.agent not in router.agents or row.status == "logged_out":
+            continue
+        router.login(row.agent, now)
+        if row.status == "paused":
+            router.pause(row.agent, row.reason or "break", now)
+    log.info("agent_states_restored", agents=len(rows))
 
 
 async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> None:
@@ -222,15 +314,37 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
                     log.info("demo_citizens_created")
             except Exception as exc:
                 log.warning("demo_seed_skipped", error=str(exc)[:200])
-        controller = Controller(
-            config=config, ari=ari, journal=journal, metrics=metrics, citizens=citizens
-        )
         ami = AmiLink(
             host="127.0.0.1",
             port=config.ami_port,
             username=config.ami_user,
             secret=config.ami_password,
         )
+        router = Router(config.queues, list(config.roster.agents))
+        if engine is not None:
+            await restore_agents(engine, router)
+        desk = Desk(
+            router=router,
+            ari=ari,
+            ami=ami,
+            journal=journal,
+            post=lambda c, i: None,
+            recordings_dir=config.recordings_dir,
+            host_root=config.host_root,
+            greet_with_agent_number=config.queues.greet_with_agent_number,
+            senior_priority=config.queues.priorities.senior,
+            senior_age=config.queues.priorities.senior_age,
+        )
+        controller = Controller(
+            config=config,
+            ari=ari,
+            journal=journal,
+            metrics=metrics,
+            citizens=citizens,
+            desk=desk,
+        )
+        desk.post = controller.mailboxes.post
+        ami.on_contact_status = controller.on_contact_status
         runner = await start_http(
             host=config.http_host,
             port=config.http_port,
@@ -246,14 +360,15 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             name="ari-events",
         )
         ami_task = asyncio.create_task(ami.run(stop), name="ami")
+        ticker = asyncio.create_task(desk.run_ticker(stop), name="router-ticker")
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
         await stop.wait()
         log.info("controller_stopping", calls=len(controller.calls))
         controller.draining = True
         # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
-        events.cancel()
-        ami_task.cancel()
-        await asyncio.gather(events, ami_task, return_exceptions=True)
+        for task in (events, ami_task, ticker):
+            task.cancel()
+        await asyncio.gather(events, ami_task, ticker, return_exceptions=True)
         await controller.mailboxes.close()
         await journal.flush(timeout=5)
         writer.cancel()

@@ -6,6 +6,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from acd.queues import QueuesConfig, load_queues
 from acd.roster import Roster, load_roster
 from hotline import REPO_ROOT
 from hotline.config_files import ConfigError
@@ -32,6 +33,7 @@ class CenterConfig:
     hours: BusinessHours
     menu: Menu
     manifest: PromptManifest
+    queues: QueuesConfig
 
 
 def load_center(config_dir: Path) -> CenterConfig:
@@ -42,6 +44,7 @@ def load_center(config_dir: Path) -> CenterConfig:
         ("roster", lambda: load_roster(config_dir)),
         ("hours", lambda: load_hours(config_dir)),
         ("manifest", lambda: load_manifest(MANIFEST)),
+        ("queues", lambda: load_queues(config_dir)),
     ):
         try:
             results[name] = loader()
@@ -90,6 +93,10 @@ class Instance:
             menu=self.center.menu,
             hours=self.center.hours,
             api_token=self.secrets.api_token,
+            queues=self.center.queues,
+            roster=self.center.roster,
+            recordings_dir=s.asterisk_dir / "spool" / "monitor",
+            host_root=s.root,
             apply_center=self.reapply,
         )
 

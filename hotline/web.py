@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
+from acd.router import RouterError
 from hotline.config_files import ConfigError
 
 if TYPE_CHECKING:
@@ -75,6 +76,52 @@ async def apply_config(request: web.Request) -> web.Response:
     return web.json_response({"applied": version, "calls_in_progress": len(controller.calls)})
 
 
+def _authorised(request: web.Request) -> bool:
+    expected = f"Bearer {request.app[CONTROLLER].config.api_token}"
+    return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
+
+
+async def agents_page(request: web.Request) -> web.Response:
+    """GET /agents: every agent's state (the supervisor's wallboard reads this)."""
+    if not _authorised(request):
+        return web.json_response({"error_id": "unauthorized"}, status=401)
+    desk = request.app[CONTROLLER].desk
+    if desk is None:
+        return web.json_response({"error_id": "acd_disabled"}, status=503)
+    body = {
+        number: {
+            "status": a.status.value,
+            "reason": a.reason,
+            "calls": a.calls,
+            "reachable": a.reachable,
+        }
+        for number, a in sorted(desk.router.agents.items())
+    }
+    waiting = {
+        c.call_id: {"queue": c.queue, "position": desk.router.position(c.call_id)}
+        for c in desk.router.waiting.values()
+    }
+    return web.json_response({"agents": body, "waiting": waiting})
+
+
+async def agent_command(request: web.Request) -> web.Response:
+    """POST /agents/{agent}/{login|ready|pause|logout}[?reason=...]."""
+    if not _authorised(request):
+        return web.json_response({"error_id": "unauthorized"}, status=401)
+    desk = request.app[CONTROLLER].desk
+    if desk is None:
+        return web.json_response({"error_id": "acd_disabled"}, status=503)
+    agent = request.match_info["agent"]
+    try:
+        desk.agent_command(agent, request.match_info["command"], request.query.get("reason", ""))
+    except RouterError as exc:
+        return web.json_response(
+            {"error_id": "agent_command_refused", "message": str(exc)}, status=409
+        )
+    state = desk.router.agents[agent]
+    return web.json_response({"agent": agent, "status": state.status.value, "reason": state.reason})
+
+
 async def metrics_page(request: web.Request) -> web.Response:
     """Prometheus text format."""
     m = request.app[METRICS]
@@ -93,6 +140,8 @@ async def start_http(
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_post("/config/apply", apply_config)
+    app.router.add_get("/agents", agents_page)
+    app.router.add_post("/agents/{agent}/{command}", agent_command)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

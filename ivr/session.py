@@ -246,6 +246,16 @@ class MenuSession:
             return self._confirm("")
         return []
 
+    def overflow_to_voicemail(self) -> list[Action]:
+        """No person can take the call now: say so and offer a voice message instead."""
+        self.service = "voicemail"
+        self.then = self.menu.start
+        self.path.append("svc:voicemail")
+        return [
+            Visit("svc:voicemail", resumable=False),
+            *self._play(("queue-overflow", "voicemail-intro"), "record_intro", False),
+        ]
+
     # --- self-service
     def _start_service(self, option: Option) -> list[Action]:
         service = option.service

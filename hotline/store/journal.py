@@ -30,6 +30,17 @@ log = structlog.get_logger("journal")
 
 MAX_PENDING = 200_000  # beyond this, the oldest facts are dropped and counted
 
+# Facts that become one row of a table of their own (idempotent: replays insert nothing).
+_INSERTS: dict[str, str] = {
+    "survey": "INSERT INTO surveys (channel_id, agent, score, at) VALUES (:ch, :agent, :score, :at)"
+    " ON CONFLICT DO NOTHING",
+    "segment_offered": "INSERT INTO call_segments (channel_id, queue, agent, offered_at)"
+    " VALUES (:ch, :queue, :agent, :at) ON CONFLICT DO NOTHING",
+    "recording": "INSERT INTO recordings (channel_id, agent, path, seconds, sha256, created_at,"
+    " purge_after) VALUES (:ch, :agent, :path, :seconds, :sha256, :at, :purge_after)"
+    " ON CONFLICT DO NOTHING",
+}
+
 
 @dataclass(frozen=True)
 class Fact:
@@ -144,6 +155,45 @@ async def apply_facts(conn: AsyncConnection, facts: Iterable[Fact]) -> int:
                     "due": dt.date.fromisoformat(d["due_on"]),
                 },
             )
+        elif fact.kind in _INSERTS:
+            values = {"ch": fact.channel_id, "at": fact.at, **d}
+            if "purge_after" in values:
+                values["purge_after"] = dt.date.fromisoformat(values["purge_after"])
+            await conn.execute(text(_INSERTS[fact.kind]), values)
+        elif fact.kind == "segment_answered":
+            await conn.execute(
+                text(
+                    "UPDATE call_segments SET answered_at = :at WHERE channel_id = :ch "
+                    "AND agent = :agent AND answered_at IS NULL"
+                ),
+                {"at": fact.at, "ch": fact.channel_id, "agent": d["agent"]},
+            )
+        elif fact.kind == "segment_ended":
+            await conn.execute(
+                text(
+                    "UPDATE call_segments SET ended_at = :at, outcome = :outcome "
+                    "WHERE channel_id = :ch AND agent = :agent AND ended_at IS NULL"
+                ),
+                {
+                    "at": fact.at,
+                    "ch": fact.channel_id,
+                    "agent": d["agent"],
+                    "outcome": d["outcome"],
+                },
+            )
+        if fact.kind == "agent_state":
+            await conn.execute(
+                text(
+                    "INSERT INTO agent_state_changes (agent, status, reason, at) "
+                    "VALUES (:agent, :status, :reason, :at)"
+                ),
+                {
+                    "agent": d["agent"],
+                    "status": d["status"],
+                    "reason": d.get("reason", ""),
+                    "at": fact.at,
+                },
+            )
         elif fact.kind in ("queued", "agent"):
             column = "queue" if fact.kind == "queued" else "agent"
             await conn.execute(calls.update().where(where).values({column: d[column]}))
@@ -165,6 +215,7 @@ class Journal:
         self.written = 0
         self.dropped = 0
         self.failures = 0
+        self.rejected = 0
         self.healthy = engine is not None
 
     def record(self, fact: Fact) -> None:
@@ -244,13 +295,40 @@ class Journal:
     async def _write_batch(self) -> None:
         assert self._engine is not None
         batch = [self._pending[i] for i in range(min(self._batch, len(self._pending)))]
-        async with self._engine.begin() as conn:
-            await conn.execute(text("SET LOCAL statement_timeout = '10s'"))
-            await apply_facts(conn, batch)
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(text("SET LOCAL statement_timeout = '10s'"))
+                await apply_facts(conn, batch)
+        except Exception:
+            await self._isolate_rejected(batch)
+            raise
         for _ in batch:
             self._pending.popleft()
         self.written += len(batch)
         self._rotate_if_drained()
+
+    async def _isolate_rejected(self, batch: list[Fact]) -> None:
+        """A fact the database refuses while it answers otherwise must not block the rest:
+        it is set aside in rejected.ndjson (never lost) and the batch retried without it."""
+        assert self._engine is not None
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return
+        for fact in batch:
+            try:
+                async with self._engine.begin() as conn:
+                    await apply_facts(conn, [fact])
+            except Exception as exc:
+                self.rejected += 1
+                log.error(
+                    "fact_rejected", kind=fact.kind, call_id=fact.channel_id, error=str(exc)[:300]
+                )
+                with (self._spool_dir / "rejected.ndjson").open("a", encoding="utf-8") as out:
+                    out.write(fact.to_json() + "\n")
+                self._pending.remove(fact)
+                return
 
     async def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the backlog is written or timeout passes; return whether it emptied."""

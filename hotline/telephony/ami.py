@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -19,6 +20,7 @@ class AmiLink:
         self.manager: Any = None
         self.connected = False
         self.security_events = 0
+        self.on_contact_status: Callable[[str, str], None] = lambda _aor, _status: None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect and stay connected until stop."""
@@ -29,6 +31,7 @@ class AmiLink:
         self.manager.register_event("InvalidPassword", self._security)
         self.manager.register_event("ChallengeResponseFailed", self._security)
         self.manager.register_event("InvalidAccountID", self._security)
+        self.manager.register_event("ContactStatus", self._contact_status)
         self.manager.on_login = self._on_login
         self.manager.on_disconnect = self._on_disconnect
         try:
@@ -51,6 +54,9 @@ class AmiLink:
     async def _ignore(self, _manager: Any, _event: Any) -> None:
         return None
 
+    async def _contact_status(self, _manager: Any, event: Any) -> None:
+        self.on_contact_status(str(event.get("AOR", "")), str(event.get("ContactStatus", "")))
+
     async def _security(self, _manager: Any, event: Any) -> None:
         self.security_events += 1
         log.warning(
@@ -59,6 +65,15 @@ class AmiLink:
             account=event.get("AccountID"),
             remote=event.get("RemoteAddress"),
         )
+
+    async def action(self, action: dict[str, str]) -> dict[str, Any]:
+        """Send one AMI action; raise if Asterisk answers with an error."""
+        if self.manager is None or not self.connected:
+            raise RuntimeError("AMI is not connected")
+        reply = await self.manager.send_action(action)
+        if reply.get("Response") == "Error":
+            raise RuntimeError(f"AMI {action.get('Action')}: {reply.get('Message')}")
+        return dict(reply)
 
     async def command(self, command: str) -> str:
         """Run an Asterisk CLI command through AMI (e.g. 'dialplan reload')."""

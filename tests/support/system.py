@@ -38,6 +38,14 @@ def make_config_dir(target: Path) -> Path:
         for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     )
     (target / "hours.yaml").write_text(ALWAYS_OPEN.format(days=days))
+    # Short rings and wrap-ups keep the scenarios quick; the logic is the same.
+    queues = (target / "queues.yaml").read_text()
+    queues = queues.replace("queues:\n", "queues:\n", 1)
+    for name in ("general", "social_insurance", "employment"):
+        queues = queues.replace(
+            f"  {name}:\n", f"  {name}:\n    ring_seconds: 4\n    wrapup_seconds: 2\n", 1
+        )
+    (target / "queues.yaml").write_text(queues)
     return target
 
 

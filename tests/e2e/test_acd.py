@@ -1,0 +1,216 @@
+"""Skill-based routing to agents' desk phones through the real Asterisk."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import urllib.request
+from array import array
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.support.calls import wait_for_call
+from tests.support.observer import AriObserver
+from tests.support.phones import DeskPhone
+from tests.support.sipp import Caller, Keys, Pause, Speak, WaitForHangup
+from tests.support.system import SystemUnderTest
+
+
+def agent_api(system: SystemUnderTest, path: str, method: str = "POST") -> dict[str, object]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{system.settings.ports.http}{path}",
+        method=method,
+        headers={"Authorization": f"Bearer {system.instance.secrets.api_token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        body: dict[str, object] = json.loads(resp.read())
+        return body
+
+
+async def set_agent(system: SystemUnderTest, agent: str, command: str) -> None:
+    await asyncio.to_thread(agent_api, system, f"/agents/{agent}/{command}")
+
+
+def phone(system: SystemUnderTest, agent: str, **kwargs: object) -> DeskPhone:
+    return DeskPhone(
+        user=agent,
+        password=system.instance.secrets.agent_passwords[agent],
+        sip_port=system.settings.ports.sip,
+        work_dir=system.work_dir / f"phone-{agent}",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def desk(running: SystemUnderTest) -> AsyncIterator[list[DeskPhone]]:
+    """Phones registered in the test; afterwards every agent is logged out again."""
+    phones: list[DeskPhone] = []
+    yield phones
+    for p in phones:
+        await p.close()
+    for agent in ("1001", "1002", "1003"):
+        with contextlib.suppress(OSError):
+            await set_agent(running, agent, "logout")
+
+
+def rms(path: Path) -> float:
+    samples = array("h", path.read_bytes()[44:])
+    return (sum(s * s for s in samples) / max(len(samples), 1)) ** 0.5
+
+
+async def segments(db: asyncpg.Connection, channel_id: str) -> list[tuple[str, str | None]]:
+    rows = await db.fetch(
+        "SELECT agent, outcome FROM call_segments WHERE channel_id = $1 ORDER BY offered_at",
+        channel_id,
+    )
+    return [(r["agent"], r["outcome"]) for r in rows]
+
+
+async def test_a_call_reaches_an_agent_is_recorded_and_rated(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Agent 1001's desk phone registers; the agent logs in (HTTP API).
+    2. A citizen presses 0, then 0 (anything else) and is offered to 1001, who answers.
+    3. The caller speaks, the phone echoes; the agent hangs up after a while.
+    4. The caller stays for the survey and presses 1 (satisfied); the system says goodbye.
+    5. The call row, the segment, the recording (non-silent, hashed) and the rating are stored.
+    """
+    agent = phone(running, "1001", talk_ms=7000)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1001", "login")
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000501"
+    )
+    result = await citizen.call(
+        [
+            Pause(1500),
+            Keys("0"),
+            Pause(800),
+            Keys("0"),
+            Speak(10500),
+            Keys("1"),
+            WaitForHangup(30000),
+        ]
+    )
+    assert result.ok, result.output
+    row = await wait_for_call(db, citizen.number)
+    assert (row["queue"], row["agent"], row["disposition"]) == ("general", "1001", "answered")
+    assert row["hangup_side"] == "system"
+    assert await segments(db, row["channel_id"]) == [("1001", "agent_hangup")]
+    survey = await db.fetchrow("SELECT * FROM surveys WHERE channel_id = $1", row["channel_id"])
+    assert survey is not None and (survey["agent"], survey["score"]) == ("1001", "satisfied")
+    for _ in range(50):
+        recording = await db.fetchrow(
+            "SELECT * FROM recordings WHERE channel_id = $1", row["channel_id"]
+        )
+        if recording is not None:
+            break
+        await asyncio.sleep(0.2)
+    assert recording is not None and recording["agent"] == "1001"
+    assert recording["seconds"] > 3 and len(recording["sha256"]) == 64
+    path = running.settings.root / recording["path"].lstrip("/")
+    assert rms(path) > 100, "the recording is silent"
+    greeting = [
+        e
+        for e in observer.events
+        if e.get("type") == "PlaybackStarted" and e["playback"]["target_uri"].startswith("bridge:")
+    ]
+    assert [g["playback"]["media_uri"].rsplit("/", 1)[-1] for g in greeting][:1] == ["agent-intro"]
+    states = [
+        r["status"]
+        for r in await db.fetch(
+            "SELECT status FROM agent_state_changes WHERE agent = '1001' ORDER BY id"
+        )
+    ]
+    assert states[-4:] == ["ready", "offered", "on_call", "wrap_up"] or "wrap_up" in states
+
+
+async def test_ring_no_answer_pauses_the_agent_and_the_next_one_answers(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Agents 1002 (never answers) and 1003 log in, 1002 first (idle longest).
+    2. A citizen asks for a person; 1002 rings out (4 s) and is paused "no_answer".
+    3. The call goes on to 1003, who answers; the caller hangs up later.
+    """
+    lazy = phone(running, "1002", mode="no_answer")
+    busy_one = phone(running, "1003")
+    desk += [lazy, busy_one]
+    await lazy.register()
+    await busy_one.register()
+    await set_agent(running, "1002", "login")
+    await asyncio.sleep(0.2)
+    await set_agent(running, "1003", "login")
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000502"
+    )
+    result = await citizen.call([Pause(1500), Keys("0"), Pause(800), Keys("0"), Pause(9000)])
+    assert result.ok, result.output
+    row = await wait_for_call(db, citizen.number)
+    assert await segments(db, row["channel_id"]) == [
+        ("1002", "no_answer"),
+        ("1003", "caller_hangup"),
+    ]
+    agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
+    state = agents["agents"]["1002"]  # type: ignore[index]
+    assert (state["status"], state["reason"]) == ("paused", "no_answer")
+    assert row["agent"] == "1003" and row["disposition"] == "answered"
+
+
+async def test_skills_send_each_call_to_the_right_agent_in_order(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Agents: 1001 social insurance level 4; 1002 employment 4; 1003 social insurance 2.
+    2. Four citizens call at once: A and C social insurance (level 3+), B employment, D general.
+    3. A goes to 1001, B to 1002, D to 1003; C waits for 1001 (1003 is below level 3) and
+       gets 1001 after A's call and wrap-up — not 1003.
+    """
+    for agent in ("1001", "1002", "1003"):
+        p = phone(running, agent, talk_ms=3000)
+        desk.append(p)
+        await p.register()
+        await set_agent(running, agent, "login")
+    plans = {
+        "13900000511": (Keys("1"), 0.0),  # A: social insurance
+        "13900000512": (Keys("2"), 0.3),  # B: employment
+        "13900000513": (Keys("1"), 0.6),  # C: social insurance, behind A
+        "13900000514": (Keys("0"), 0.9),  # D: anything else
+    }
+    callers = []
+    for number, (line, delay) in plans.items():
+        await asyncio.sleep(delay)
+        c = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir, number=number)
+        await c.start([Pause(1500), Keys("0"), Pause(800), line, Pause(16000)])
+        callers.append(c)
+    results = await asyncio.gather(*(c.finish() for c in callers))
+    assert all(r.ok for r in results), [r.output for r in results if not r.ok]
+    rows = {n: await wait_for_call(db, n) for n in plans}
+    answered = {n: [s for s in await segments(db, rows[n]["channel_id"])] for n in plans}
+    assert [rows[n]["ivr_path"] for n in plans] == [["main", "person"]] * 4
+    assert answered["13900000511"] == [("1001", "agent_hangup")]
+    assert answered["13900000512"] == [("1002", "agent_hangup")]
+    assert answered["13900000513"] == [("1001", "agent_hangup")]
+    assert answered["13900000514"] == [("1003", "agent_hangup")]
+    first = await db.fetchval(
+        "SELECT ended_at FROM call_segments WHERE channel_id = $1",
+        rows["13900000511"]["channel_id"],
+    )
+    second = await db.fetchval(
+        "SELECT offered_at FROM call_segments WHERE channel_id = $1",
+        rows["13900000513"]["channel_id"],
+    )
+    assert second > first  # C waited for A's call (and wrap-up) to end
