@@ -114,13 +114,8 @@ class CallFlow:
         """A call already in Stasis when we (re)connected: resume where it was."""
         self.fact("adopted", run_id=self.services.run_id)
         ari = self.services.ari
-        try:
-            node = await ari.get_variable(self.channel_id, NODE_VAR)
-            language = await ari.get_variable(self.channel_id, LANG_VAR)
-        except AriError as exc:
-            if exc.gone:
-                return
-            node, language = "", ""
+        node = await ari.get_variable(self.channel_id, NODE_VAR)
+        language = await ari.get_variable(self.channel_id, LANG_VAR)
         if language in ("zh", "en"):
             self.session.language = language
         self.session.is_open = self.services.is_open()

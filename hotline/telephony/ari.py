@@ -119,8 +119,15 @@ class AriClient:
         return result
 
     async def get_variable(self, channel_id: str, name: str) -> str:
-        """A channel variable's value."""
-        result = await self.request("GET", f"/channels/{channel_id}/variable", {"variable": name})
+        """A channel variable's value; "" when unset (ARI answers 404 for that too)."""
+        try:
+            result = await self.request(
+                "GET", f"/channels/{channel_id}/variable", {"variable": name}
+            )
+        except AriError as exc:
+            if exc.gone:
+                return ""
+            raise
         return str(result.get("value", ""))
 
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:

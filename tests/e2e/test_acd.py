@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import urllib.request
 from array import array
 from collections.abc import AsyncIterator
@@ -214,3 +215,52 @@ async def test_skills_send_each_call_to_the_right_agent_in_order(
         rows["13900000513"]["channel_id"],
     )
     assert second > first  # C waited for A's call (and wrap-up) to end
+
+
+async def test_waiting_callers_keep_their_order_across_a_controller_restart(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Agent 1003 is logged in but paused; citizens A, B, C ask for a person, in that order.
+    2. The controller is killed and restarted: the three calls are adopted, still waiting,
+       and the agent is still paused (restored from the database).
+    3. The agent becomes ready: A, then B, then C are served, each after the one before.
+    """
+    agent = phone(running, "1003")
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1003", "login")
+    await asyncio.to_thread(agent_api, running, "/agents/1003/pause?reason=meeting")
+    numbers = ["13900000521", "13900000522", "13900000523"]
+    stay = [15000, 24000, 33000]
+    callers = []
+    for number, ms in zip(numbers, stay, strict=True):
+        c = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir, number=number)
+        await c.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Pause(ms)])
+        callers.append(c)
+        await wait_for_call(db, number, until=lambda r: r["queue"] == "general")
+    running.controller.stop(signal.SIGKILL)
+    running.controller.start()
+    for _ in range(50):  # adoption runs in the background of the new controller
+        agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
+        if len(agents["waiting"]) == 3:  # type: ignore[arg-type]
+            break
+        await asyncio.sleep(0.1)
+    assert agents["agents"]["1003"]["status"] == "paused"  # type: ignore[index]
+    assert len(agents["waiting"]) == 3  # type: ignore[arg-type]
+    await set_agent(running, "1003", "ready")
+    results = await asyncio.gather(*(c.finish() for c in callers))
+    assert all(r.ok for r in results), [r.output for r in results if not r.ok]
+    offered = []
+    for number in numbers:
+        row = await wait_for_call(db, number)
+        assert row["adoptions"] == 1 and row["agent"] == "1003", number
+        offered.append(
+            await db.fetchval(
+                "SELECT offered_at FROM call_segments WHERE channel_id = $1 AND agent = '1003'",
+                row["channel_id"],
+            )
+        )
+    assert offered == sorted(offered)
