@@ -10,7 +10,7 @@ import asyncpg
 from hotline.citizens import demo_id
 from tests.support.calls import events_of, wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
-from tests.support.sipp import Caller, Keys, Pause, Speak, WaitForHangup
+from tests.support.sipp import Caller, Keys, Pause, Speak
 from tests.support.system import SystemUnderTest
 
 PENSION_READOUT = [
@@ -149,8 +149,8 @@ async def test_invalid_keys_three_times_reach_a_person(
 ) -> None:
     """
     1. A citizen presses 7 (no such option) three times in the main menu.
-    2. Hears "invalid key" twice, then is handed to a person (the fallback queue here: no
-       agent is logged in, so it apologises and hangs up).
+    2. Hears "invalid key" twice, then is handed to a person; nobody is logged in, so the
+       caller is told so at once and offered a voice message instead of waiting forever.
     """
     phone = caller(running, "13900000304")
     result = await phone.call(
@@ -161,16 +161,23 @@ async def test_invalid_keys_three_times_reach_a_person(
             Keys("7"),
             Pause(1500),
             Keys("7"),
-            WaitForHangup(60000),
+            Pause(6000),
         ]
     )
     assert result.ok, result.output
     row = await wait_for_call(db, phone.number)
     heard = prompts_heard(observer.events, row["channel_id"])
     # Each 7 may cut the menu short; what matters is two "invalid" and then a person.
-    assert [p for p in heard if p != "menu-main"][:3] == ["welcome", "invalid-key", "invalid-key"]
+    assert [p for p in heard if p != "menu-main"][:5] == [
+        "welcome",
+        "invalid-key",
+        "invalid-key",
+        "queue-overflow",
+        "voicemail-intro",
+    ], heard
     assert row["queue"] == "general"
-    assert row["disposition"] == "to_native_queue"
+    kinds = [e["kind"] for e in await events_of(db, row["channel_id"])]
+    assert "overflow" in kinds
 
 
 async def test_hang_up_at_every_step_leaves_no_channel_and_a_complete_row(
