@@ -373,6 +373,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         await journal.flush(timeout=5)
         writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
+        journal.close()
         await runner.cleanup()
     if engine is not None:
         await engine.dispose()

@@ -58,6 +58,7 @@ def ensure_running(settings: Settings, password: str, progress: Progress) -> str
         base.mkdir(parents=True, exist_ok=True)
         os.chmod(base.parent, 0o755)
         os.chown(base, owner.pw_uid, owner.pw_gid)
+        os.chmod(base, 0o700)
         pwfile = base / "pwfile"
         pwfile.write_text(password + "\n")
         os.chown(pwfile, owner.pw_uid, owner.pw_gid)
@@ -71,7 +72,9 @@ def ensure_running(settings: Settings, password: str, progress: Progress) -> str
                     "-U",
                     ROLE,
                     f"--pwfile={pwfile}",
-                    "--auth-local=peer",
+                    # The socket sits in a 0700 folder of `postgres`: only it (and root) can
+                    # reach it, which lets us reset the password after secrets were remade.
+                    "--auth-local=trust",
                     "--auth-host=scram-sha-256",
                     "-E",
                     "UTF8",
@@ -105,8 +108,45 @@ def ensure_running(settings: Settings, password: str, progress: Progress) -> str
             f"starting PostgreSQL (see {base}/postgres.log)",
         )
         progress(f"PostgreSQL running on 127.0.0.1:{settings.ports.pg}")
+    _sync_password(bindir, base, settings.ports.pg, password)
     asyncio.run(_ensure_database(settings, password))
     return database_url(settings, password)
+
+
+def _sync_password(bindir: Path, base: Path, port: int, password: str) -> None:
+    """The role's password follows the secrets file (it may have been made anew)."""
+    run = subprocess.run(
+        [
+            "runuser",
+            "-u",
+            OWNER,
+            "--",
+            str(bindir / "psql"),
+            "-h",
+            str(base),
+            "-p",
+            str(port),
+            "-U",
+            ROLE,
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-f",
+            "-",
+        ],
+        input=f"ALTER ROLE {ROLE} PASSWORD '{password}';\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if run.returncode != 0:
+        raise ProvisionError(
+            f"could not set the database password through {base} ({run.stderr.strip()}); "
+            f"if this cluster predates this version, stop it and remove {base}"
+        )
 
 
 async def _ensure_database(settings: Settings, password: str) -> None:

@@ -330,6 +330,13 @@ class Journal:
                 self._pending.remove(fact)
                 return
 
+    def close(self) -> None:
+        """Close the spool; what it holds is replayed by the next process."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+            self._spool_path = None
+
     async def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the backlog is written or timeout passes; return whether it emptied."""
         loop = asyncio.get_running_loop()
