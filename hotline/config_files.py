@@ -21,16 +21,19 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def _lines(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
+def _lines(node: yaml.Node, loc: Loc, out: dict[Loc, int], dupes: list[tuple[Loc, int]]) -> None:
     out[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key, value in node.value:
-            out[(*loc, key.value)] = key.start_mark.line + 1
-            _lines(value, (*loc, key.value), out)
+            if key.value in seen:  # PyYAML would silently keep the last one
+                dupes.append(((*loc, key.value), key.start_mark.line + 1))
+            seen.add(key.value)
+            _lines(value, (*loc, key.value), out, dupes)
             out[(*loc, key.value)] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _lines(item, (*loc, i), out)
+            _lines(item, (*loc, i), out, dupes)
 
 
 class LocatedYaml:
@@ -50,8 +53,16 @@ class LocatedYaml:
             where = f"{path}:{mark.line + 1}" if mark else str(path)
             raise ConfigError([f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
         self.line_of: dict[Loc, int] = {}
+        dupes: list[tuple[Loc, int]] = []
         if node is not None:
-            _lines(node, (), self.line_of)
+            _lines(node, (), self.line_of, dupes)
+        if dupes:
+            raise ConfigError(
+                [
+                    f"{path}:{line}: {'.'.join(map(str, loc))}: used twice (a key may appear once)"
+                    for loc, line in dupes
+                ]
+            )
 
     def where(self, loc: Loc) -> str:
         """`file:line` of the deepest known part of loc."""

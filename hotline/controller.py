@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from acd.queues import QueuesConfig
 from acd.roster import Roster
 from acd.router import Router, RouterError
+from hotline import recordings
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.desk import Desk
@@ -76,9 +78,11 @@ class Controller:
         metrics: Metrics,
         citizens: SocialInsurancePort,
         desk: Desk | None = None,
+        engine: AsyncEngine | None = None,
     ) -> None:
         self.config = config
         self.desk = desk
+        self.engine = engine
         self.ari = ari
         self.journal = journal
         self.metrics = metrics
@@ -258,6 +262,17 @@ class Controller:
         log.info("reconciled", in_application=len(ids), adopted=len(live) - len(self.calls))
 
 
+async def purge_daily(engine: AsyncEngine | None, host_root: Path, stop: asyncio.Event) -> None:
+    """Recordings past their retention lose their audio (hourly check)."""
+    while engine is not None and not stop.is_set():
+        try:
+            await recordings.purge(engine, host_root, dt.date.today())
+        except Exception as exc:
+            log.warning("purge_failed", error=str(exc)[:200])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 3600)
+
+
 async def restore_agents(engine: AsyncEngine, router: Router) -> None:
     """Agents keep their state across a controller restart (the last stored change)."""
     try:
@@ -334,6 +349,8 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             greet_with_agent_number=config.queues.greet_with_agent_number,
             senior_priority=config.queues.priorities.senior,
             senior_age=config.queues.priorities.senior_age,
+            repeat_priority=config.queues.priorities.repeat,
+            engine=engine,
         )
         controller = Controller(
             config=config,
@@ -342,6 +359,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             metrics=metrics,
             citizens=citizens,
             desk=desk,
+            engine=engine,
         )
         desk.post = controller.mailboxes.post
         ami.on_contact_status = controller.on_contact_status
@@ -361,14 +379,15 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         )
         ami_task = asyncio.create_task(ami.run(stop), name="ami")
         ticker = asyncio.create_task(desk.run_ticker(stop), name="router-ticker")
+        purger = asyncio.create_task(purge_daily(engine, config.host_root, stop), name="purge")
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
         await stop.wait()
         log.info("controller_stopping", calls=len(controller.calls))
         controller.draining = True
         # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
-        for task in (events, ami_task, ticker):
+        for task in (events, ami_task, ticker, purger):
             task.cancel()
-        await asyncio.gather(events, ami_task, ticker, return_exceptions=True)
+        await asyncio.gather(events, ami_task, ticker, purger, return_exceptions=True)
         await controller.mailboxes.close()
         await journal.flush(timeout=5)
         writer.cancel()

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.router import (
     AgentChanged,
@@ -64,6 +66,8 @@ class Desk:
     greet_with_agent_number: bool = True
     senior_priority: int = 10
     senior_age: int = 60
+    repeat_priority: int = 5
+    engine: AsyncEngine | None = None
     agent_channels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def owner(self, channel_id: str) -> str | None:
@@ -119,6 +123,25 @@ class Desk:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
 
+    async def repeat_bonus(self, caller: str, channel_id: str) -> int:
+        """Callers who called within 24 hours go ahead (their question is still open)."""
+        if self.engine is None or not caller:
+            return 0
+        try:
+            async with asyncio.timeout(1.0), self.engine.connect() as conn:
+                earlier = (
+                    await conn.execute(
+                        text(
+                            "SELECT count(*) FROM calls WHERE caller_number = :caller "
+                            "AND channel_id <> :ch AND started_at > now() - interval '24 hours'"
+                        ),
+                        {"caller": caller, "ch": channel_id},
+                    )
+                ).scalar_one()
+        except Exception:
+            return 0
+        return self.repeat_priority if earlier else 0
+
     def priority(self, verified_id: str | None) -> int:
         """Seniors (from the verified ID) go first; FIFO within a priority."""
         if verified_id is None:
@@ -160,6 +183,8 @@ class PersonLeg:
         await ari.set_variable(self.call_id, QUEUE_VAR, self.queue)
         await ari.set_variable(self.call_id, ENTERED_VAR, f"{self.entered:.3f}")
         await ari.start_moh(self.call_id)
+        if not resumed:
+            priority += await self.desk.repeat_bonus(self.flow.caller_number, self.call_id)
         decisions = self.desk.router.enqueue(
             self.call_id, self.queue, priority, time.time(), entered=self.entered
         )

@@ -9,6 +9,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from acd.router import RouterError
+from hotline import recordings
 from hotline.config_files import ConfigError
 
 if TYPE_CHECKING:
@@ -122,6 +123,38 @@ async def agent_command(request: web.Request) -> web.Response:
     return web.json_response({"agent": agent, "status": state.status.value, "reason": state.reason})
 
 
+async def recording_page(request: web.Request) -> web.StreamResponse:
+    """GET /recordings/{id}?reason=…: authorised (token + X-Hotline-User), audited, then served."""
+    if not _authorised(request):
+        return web.json_response({"error_id": "unauthorized"}, status=401)
+    controller = request.app[CONTROLLER]
+    who = request.headers.get("X-Hotline-User", "").strip()
+    why = request.query.get("reason", "").strip()
+    if not who or not why:
+        return web.json_response(
+            {
+                "error_id": "who_and_why_required",
+                "message": "say who you are (X-Hotline-User) and why (?reason=)",
+            },
+            status=400,
+        )
+    if controller.engine is None:
+        return web.json_response({"error_id": "database_unavailable"}, status=503)
+    try:
+        recording_id = int(request.match_info["id"])
+        released = await recordings.release(
+            controller.engine, controller.config.host_root, recording_id, who, why
+        )
+    except ValueError:
+        return web.json_response({"error_id": "recording_not_found"}, status=404)
+    except recordings.RecordingUnavailable as exc:
+        status = 410 if exc.error_id == "recording_purged" else 404
+        return web.json_response({"error_id": exc.error_id}, status=status)
+    except Exception:
+        return web.json_response({"error_id": "database_unavailable"}, status=503)
+    return web.FileResponse(released.path, headers={"X-Recording-SHA256": released.sha256})
+
+
 async def metrics_page(request: web.Request) -> web.Response:
     """Prometheus text format."""
     m = request.app[METRICS]
@@ -141,6 +174,7 @@ async def start_http(
     app.router.add_get("/metrics", metrics_page)
     app.router.add_post("/config/apply", apply_config)
     app.router.add_get("/agents", agents_page)
+    app.router.add_get("/recordings/{id}", recording_page)
     app.router.add_post("/agents/{agent}/{command}", agent_command)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

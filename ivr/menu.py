@@ -147,6 +147,20 @@ def check(
     for name in menu.nodes:
         if name not in reachable and menu.start in menu.nodes:
             say(("nodes", name), "unreachable from the start node")
+    # A chain of nodes without options that leads back to itself would play forever.
+    for name, node in menu.nodes.items():
+        chain = [name]
+        current = node
+        while not current.options and current.next in menu.nodes:
+            if current.next in chain:
+                if current.next == name:
+                    say(
+                        ("nodes", name, "next"),
+                        "a loop with no exit: " + " -> ".join([*chain, name]),
+                    )
+                break
+            chain.append(current.next)
+            current = menu.nodes[current.next]
     return problems
 
 

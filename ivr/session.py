@@ -136,6 +136,15 @@ class MenuSession:
         return self._play(("goodbye",), "ending", barge_in=False)
 
     def _to_person(self, queue: str) -> list[Action]:
+        if not self.is_open:
+            # Nobody answers now: say when people do, and take a message instead.
+            self.service = "voicemail"
+            self.then = self.menu.start
+            self.path.append("svc:voicemail")
+            return [
+                Visit("svc:voicemail", resumable=False),
+                *self._play(("fallback-closed", "voicemail-intro"), "record_intro", False),
+            ]
         self.phase = "done"
         self.playback = None
         self.timer = None

@@ -264,3 +264,31 @@ async def test_waiting_callers_keep_their_order_across_a_controller_restart(
             )
         )
     assert offered == sorted(offered)
+
+
+async def test_agent_feature_codes_from_the_desk_phone(
+    running: SystemUnderTest,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Agent 1002's desk phone dials *61 (login): ready.
+    2. *63 (pause): paused, reason "break"; *64 (ready): ready; *62 (logout): logged out.
+    3. Each time the phone hears a confirmation and the system hangs up.
+    """
+    password = running.instance.secrets.agent_passwords["1002"]
+    for code, status in (
+        ("*61", "ready"),
+        ("*63", "paused"),
+        ("*64", "ready"),
+        ("*62", "logged_out"),
+    ):
+        desk_phone = Caller(
+            sip_port=running.settings.ports.sip,
+            work_dir=running.work_dir,
+            number="1002",
+            auth=("1002", password),
+        )
+        result = await desk_phone.call([WaitForHangup(15000)], service=code)
+        assert result.ok, result.output
+        agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
+        assert agents["agents"]["1002"]["status"] == status, code  # type: ignore[index]

@@ -66,11 +66,9 @@ a=sendrecv
 """
 
 
-def caller_scenario(steps: list[Step], work_dir: Path) -> str:
-    """A UAC scenario: INVITE, then the steps, then BYE unless the far end hung up."""
-    body = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<scenario name="hotline caller">',
+def _auth_preamble(user: str, password: str) -> list[str]:
+    """INVITE answered by a digest challenge: ACK it; the real INVITE follows with CSeq 2."""
+    return [
         '<send retrans="500"><![CDATA[',
         "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
         "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
@@ -79,6 +77,50 @@ def caller_scenario(steps: list[Step], work_dir: Path) -> str:
         "Call-ID: [call_id]",
         "CSeq: 1 INVITE",
         "Contact: <sip:[field0]@[local_ip]:[local_port]>",
+        "Max-Forwards: 70",
+        "Content-Type: application/sdp",
+        "Content-Length: [len]",
+        "",
+        SDP,
+        "]]></send>",
+        '<recv response="100" optional="true"/>',
+        '<recv response="401" auth="true"/>',
+        "<send><![CDATA[",
+        "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+        "[last_Via:]",
+        "[last_From:]",
+        "[last_To:]",
+        "[last_Call-ID:]",
+        "CSeq: 1 ACK",
+        "Max-Forwards: 70",
+        "Content-Length: 0",
+        "",
+        "]]></send>",
+    ]
+
+
+def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | None = None) -> str:
+    """A UAC scenario: INVITE, then the steps, then BYE unless the far end hung up.
+    With auth (user, password), the INVITE answers a digest challenge (a desk phone)."""
+    cseq = 2 if auth else 1
+    credentials = f"[authentication username={auth[0]} password={auth[1]}]" if auth else None
+    body = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<scenario name="hotline caller">',
+        *(_auth_preamble(*auth) if auth else []),
+    ]
+    body += [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<scenario name="hotline caller">',
+        '<send retrans="500"><![CDATA[',
+        "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
+        "From: <sip:[field0]@[local_ip]:[local_port]>;tag=[call_number]",
+        "To: <sip:[service]@[remote_ip]:[remote_port]>",
+        "Call-ID: [call_id]",
+        f"CSeq: {cseq} INVITE",
+        "Contact: <sip:[field0]@[local_ip]:[local_port]>",
+        *([credentials] if credentials else []),
         "Max-Forwards: 70",
         "Content-Type: application/sdp",
         "Content-Length: [len]",
@@ -95,7 +137,7 @@ def caller_scenario(steps: list[Step], work_dir: Path) -> str:
         "From: <sip:[field0]@[local_ip]:[local_port]>;tag=[call_number]",
         "To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]",
         "Call-ID: [call_id]",
-        "CSeq: 1 ACK",
+        f"CSeq: {cseq} ACK",
         "Contact: <sip:[field0]@[local_ip]:[local_port]>",
         "Max-Forwards: 70",
         "Content-Length: 0",
@@ -142,7 +184,7 @@ def caller_scenario(steps: list[Step], work_dir: Path) -> str:
             "From: <sip:[field0]@[local_ip]:[local_port]>;tag=[call_number]",
             "To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]",
             "Call-ID: [call_id]",
-            "CSeq: 2 BYE",
+            f"CSeq: {cseq + 1} BYE",
             "Contact: <sip:[field0]@[local_ip]:[local_port]>",
             "Max-Forwards: 70",
             "Content-Length: 0",
@@ -170,7 +212,15 @@ class CallResult:
 class Caller:
     """A citizen's phone: SIPp placing one call to the hotline."""
 
-    def __init__(self, *, sip_port: int, work_dir: Path, number: str = "13800138000") -> None:
+    def __init__(
+        self,
+        *,
+        sip_port: int,
+        work_dir: Path,
+        number: str = "13800138000",
+        auth: tuple[str, str] | None = None,
+    ) -> None:
+        self.auth = auth
         self.sip_port = sip_port
         self.work_dir = work_dir
         self.number = number
@@ -182,7 +232,7 @@ class Caller:
         run_dir = self.work_dir / f"call-{self._n}"
         run_dir.mkdir(parents=True, exist_ok=True)
         scenario = run_dir / "caller.xml"
-        scenario.write_text(caller_scenario(steps, run_dir))
+        scenario.write_text(caller_scenario(steps, run_dir, self.auth))
         inf = run_dir / "caller.csv"
         inf.write_text(f"SEQUENTIAL\n{self.number};\n")
         self.proc = await asyncio.create_subprocess_exec(

@@ -72,3 +72,11 @@ def test_broken_yaml_says_where(tmp_path: Path) -> None:
 )
 def test_id_numbers_are_masked(text: str, masked: str) -> None:
     assert mask_id_numbers(text) == masked
+
+
+def test_a_key_used_twice_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "hours.yaml").write_text(
+        "weekly:\n  mon: []\n  mon: [{start: '08:00', end: '09:00'}]\n"
+    )
+    with pytest.raises(ConfigError, match=r"hours.yaml:3: weekly.mon: used twice"):
+        load_hours(tmp_path)

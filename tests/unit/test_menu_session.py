@@ -11,6 +11,7 @@ from ivr.actions import (
     Hangup,
     Play,
     PlaybackFinished,
+    RecordingDone,
     StartTimer,
     StopPlayback,
     TimerExpired,
@@ -165,8 +166,33 @@ def test_any_sequence_of_keys_and_silence_ends_well(events: list[object], is_ope
             break
         if s.playback is not None:
             s.handle(PlaybackFinished(s.playback))
+        elif s.phase == "recording":  # a voice message the silent caller never speaks
+            s.handle(RecordingDone(s.recording or "", 0.0))
         elif s.timer is not None:
             s.handle(TimerExpired(s.timer))
         else:
             raise AssertionError(f"stuck in {s.phase}")
     assert s.phase == "done"
+
+
+def test_out_of_hours_a_person_becomes_a_voice_message() -> None:
+    s = MenuSession(menu=MENU, is_open=False)
+    finish(s, s.start())
+    actions = s.handle(DigitPressed("0"))
+    play = next(a for a in actions if isinstance(a, Play))
+    assert play.prompts == ("fallback-closed", "voicemail-intro")
+    assert not any(isinstance(a, EnterQueue) for a in actions)
+
+
+def test_check_finds_a_loop_with_no_exit() -> None:
+    menu = Menu.model_validate(
+        {
+            "start": "a",
+            "nodes": {
+                "a": {"prompt": ["x"], "next": "b"},
+                "b": {"prompt": ["x"], "next": "a"},
+            },
+        }
+    )
+    problems = check(menu, {"x"})
+    assert any("loop with no exit: a -> b -> a" in p for p in problems)

@@ -1,0 +1,77 @@
+"""Recordings after the call: every access authorised and audited; purged when retention ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = structlog.get_logger("recordings")
+
+
+class RecordingUnavailable(Exception):
+    """No such recording, or purged; `error_id` says which."""
+
+    def __init__(self, error_id: str) -> None:
+        super().__init__(error_id)
+        self.error_id = error_id
+
+
+@dataclass(frozen=True)
+class Release:
+    """A recording handed out to someone, for a stated reason (already audited)."""
+
+    path: Path
+    sha256: str
+
+
+async def release(
+    engine: AsyncEngine, host_root: Path, recording_id: int, who: str, why: str
+) -> Release:
+    """Audit the access first, then say where the file is; no audit row, no file."""
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT path, sha256, purged_at FROM recordings WHERE id = :id"),
+                {"id": recording_id},
+            )
+        ).first()
+        if row is None:
+            raise RecordingUnavailable("recording_not_found")
+        if row.purged_at is not None:
+            raise RecordingUnavailable("recording_purged")
+        await conn.execute(
+            text(
+                "INSERT INTO recording_access (recording_id, who, why, at) "
+                "VALUES (:id, :who, :why, now())"
+            ),
+            {"id": recording_id, "who": who, "why": why},
+        )
+    log.info("recording_released", recording=recording_id, who=who)
+    return Release(path=host_root / row.path.lstrip("/"), sha256=row.sha256)
+
+
+async def purge(engine: AsyncEngine, host_root: Path, today: dt.date) -> int:
+    """Delete the audio of recordings past their retention; the row and its audit stay."""
+    async with engine.begin() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT id, path FROM recordings WHERE purge_after < :today "
+                    "AND purged_at IS NULL FOR UPDATE SKIP LOCKED"
+                ),
+                {"today": today},
+            )
+        ).all()
+        for row in rows:
+            (host_root / row.path.lstrip("/")).unlink(missing_ok=True)
+            await conn.execute(
+                text("UPDATE recordings SET purged_at = now() WHERE id = :id"), {"id": row.id}
+            )
+    if rows:
+        log.info("recordings_purged", count=len(rows))
+    return len(rows)
