@@ -33,6 +33,7 @@ from ivr.actions import (
     StartTimer,
     StopPlayback,
     TimerExpired,
+    TransferOut,
     UnexpectedEvent,
     VerifyIdentity,
     Visit,
@@ -279,6 +280,15 @@ class CallFlow:
                 )
             case EnterQueue(queue=queue):
                 await self.enter_queue(queue)
+            case TransferOut(number=number):
+                self.fact("transferred", number=number)
+                self._disposition = "transferred"
+                self.log.info("transfer_out", number=number)
+                await ari.request(
+                    "POST",
+                    f"/channels/{self.channel_id}/continue",
+                    {"context": "transfer-out", "extension": number, "priority": 1},
+                )
             case Hangup(disposition=disposition):
                 self._disposition = disposition
                 self.hangup_requested_by_us = True

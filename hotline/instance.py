@@ -137,6 +137,7 @@ def render_instance(
             hours=center.hours,
             app=settings.ari_app,
             language=settings.language,
+            trunk_contact=settings.trunk_contact,
         )
     )
     render.write(files, inst / "etc")

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     ami_port: int | None = None
     pg_port: int | None = None
     database_url: str | None = None
+    trunk_contact: str | None = None  # e.g. sip:10.1.2.3:5060, the carrier for transfers
     ari_app: str = "hotline"
     language: Literal["zh", "en"] = "zh"
     log_format: Literal["logfmt", "json"] = "logfmt"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from sqlalchemy import text
 
 from acd.router import RouterError
 from hotline import recordings
@@ -155,6 +156,45 @@ async def recording_page(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(released.path, headers={"X-Recording-SHA256": released.sha256})
 
 
+async def voice_messages_page(request: web.Request) -> web.Response:
+    """GET /voice-messages[?status=open]: what agents must answer, soonest deadline first."""
+    if not _authorised(request):
+        return web.json_response({"error_id": "unauthorized"}, status=401)
+    engine = request.app[CONTROLLER].engine
+    if engine is None:
+        return web.json_response({"error_id": "database_unavailable"}, status=503)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT id, caller_number, callback_number, recording, seconds, "
+                            "created_at, due_on, status FROM voice_messages WHERE status = :status "
+                            "ORDER BY due_on, created_at LIMIT 500"
+                        ),
+                        {"status": request.query.get("status", "open")},
+                    )
+                )
+                .mappings()
+                .all()
+            )
+    except Exception:
+        return web.json_response({"error_id": "database_unavailable"}, status=503)
+    return web.json_response(
+        {
+            "voice_messages": [
+                {
+                    **row,
+                    "created_at": row["created_at"].isoformat(),
+                    "due_on": row["due_on"].isoformat(),
+                }
+                for row in rows
+            ]
+        }
+    )
+
+
 async def metrics_page(request: web.Request) -> web.Response:
     """Prometheus text format."""
     m = request.app[METRICS]
@@ -175,6 +215,7 @@ async def start_http(
     app.router.add_post("/config/apply", apply_config)
     app.router.add_get("/agents", agents_page)
     app.router.add_get("/recordings/{id}", recording_page)
+    app.router.add_get("/voice-messages", voice_messages_page)
     app.router.add_post("/agents/{agent}/{command}", agent_command)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

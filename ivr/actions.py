@@ -48,6 +48,13 @@ class EnterQueue:
 
 
 @dataclass(frozen=True)
+class TransferOut:
+    """Connect the caller to another number through the trunk (the call leaves the menu)."""
+
+    number: str
+
+
+@dataclass(frozen=True)
 class Hangup:
     """End the call from our side."""
 
@@ -100,6 +107,7 @@ Action = (
     | StartTimer
     | Visit
     | EnterQueue
+    | TransferOut
     | Hangup
     | VerifyIdentity
     | Lookup

@@ -23,6 +23,11 @@ class Option(BaseModel):
     goto: str | None = None
     queue: str | None = None
     service: Service | None = None
+    transfer: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{3,20}$",
+        description="another department's number, via the trunk",
+    )
     hangup: bool = False
     language: Literal["zh", "en"] | None = None
     then: str | None = Field(default=None, description="after a service: this node, else back")
@@ -33,10 +38,13 @@ class Option(BaseModel):
             self.goto is not None,
             self.queue is not None,
             self.service is not None,
+            self.transfer is not None,
             self.hangup,
         ]
         if sum(targets) != 1:
-            raise ValueError("an option needs exactly one of goto, queue, service or hangup")
+            raise ValueError(
+                "an option needs exactly one of goto, queue, service, transfer or hangup"
+            )
         return self
 
 

@@ -27,6 +27,7 @@ from ivr.actions import (
     StartTimer,
     StopPlayback,
     TimerExpired,
+    TransferOut,
     UnexpectedEvent,
     VerifyIdentity,
     Visit,
@@ -171,6 +172,11 @@ class MenuSession:
             return self._to_person(option.queue)
         if option.service is not None:
             return self._start_service(option)
+        if option.transfer is not None:
+            self.phase = "done"
+            self.playback = None
+            self.disposition = "transferred"
+            return [TransferOut(option.transfer)]
         return self._goodbye("self_service")
 
     # --- events

@@ -32,6 +32,7 @@ class RenderInput:
     language: str
     moddir: str = MODULE_DIR
     trunk_match: str = "127.0.0.1"
+    trunk_contact: str | None = None  # where outgoing calls (transfers) go
     fallback_wait: int = 300
 
 
@@ -69,6 +70,7 @@ def render(data: RenderInput) -> dict[str, str]:
         "language": data.language,
         "moddir": data.moddir,
         "trunk_match": data.trunk_match,
+        "trunk_contact": data.trunk_contact,
         "fallback_wait": data.fallback_wait,
     }
     return {name: env.get_template(f"{name}.j2").render(context) for name in template_names()}

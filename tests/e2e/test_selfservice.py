@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import asyncpg
 
 from hotline.citizens import demo_id
-from tests.support.calls import events_of, wait_for_call
+from tests.e2e.test_acd import agent_api
+from tests.support.calls import event_data, events_of, wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
+from tests.support.phones import DeskPhone
 from tests.support.sipp import Caller, Keys, Pause, Speak
-from tests.support.system import SystemUnderTest
+from tests.support.system import DEPARTMENT_PORT, SystemUnderTest
 
 PENSION_READOUT = [
     "pension-months",
@@ -79,9 +80,7 @@ async def test_pension_query_end_to_end(
     )
     assert [(a["id_masked"], a["outcome"]) for a in attempts] == [("990101********0015", "ok")]
     keys = [
-        json.loads(e["data"])["digit"] if isinstance(e["data"], str) else e["data"]["digit"]
-        for e in await events_of(db, row["channel_id"])
-        if e["kind"] == "key"
+        event_data(e)["digit"] for e in await events_of(db, row["channel_id"]) if e["kind"] == "key"
     ]
     # Menu keys are kept for reports; the ID, its #, and the password are masked.
     assert keys == ["1", "1", *["•"] * (18 + 1 + 6), "#"], keys
@@ -309,3 +308,127 @@ async def test_voice_message_is_recorded_and_listed_with_a_deadline(
     assert row["disposition"] == "voicemail"
     spool = running.settings.on_host(running.settings.asterisk_dir) / "spool" / "recording"
     assert (spool / f"{message['recording']}.wav").stat().st_size > 1000
+    listed = await asyncio.to_thread(agent_api, running, "/voice-messages", "GET")
+    mine = [m for m in listed["voice_messages"] if m["recording"] == message["recording"]]
+    assert mine and mine[0]["due_on"] == message["due_on"].isoformat()
+
+
+async def test_medical_payment_and_card_in_one_call(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. A citizen verifies once (1, 2, ID, password) and hears the medical account balance.
+    2. Back in the self-service menu, presses 3 (latest pension payment), then 4 (card):
+       no second identity check.
+    """
+    phone = caller(running, "13900000307")
+    result = await phone.call(
+        [
+            Pause(1500),
+            Keys("1"),
+            Pause(1500),
+            Keys("2"),
+            Pause(1500),
+            Keys(demo_id(1) + "#"),
+            Pause(1500),
+            Keys("123456#"),
+            Pause(9000),
+            Keys("3"),
+            Pause(14000),
+            Keys("4"),
+            Pause(5000),
+        ]
+    )
+    assert result.ok, result.output
+    row = await wait_for_call(db, phone.number)
+    heard = prompts_heard(observer.events, row["channel_id"])
+    medical = heard.index("medical-balance")
+    assert heard[medical + 1 : medical + 11] == [
+        "d3",
+        "u1000",
+        "d2",
+        "u100",
+        "d0",
+        "d8",
+        "yuan",
+        "d0",
+        "d5",
+        "fen",
+    ], heard
+    payment = heard.index("payment-date")
+    assert heard[payment + 1 : payment + 11] == [
+        "d2",
+        "d0",
+        "d2",
+        "d6",
+        "year",
+        "u10",
+        "d1",
+        "month",
+        "u10",
+        "day",
+    ], heard
+    assert "card-normal" in heard
+    assert heard.count("enter-id") == 1
+    assert row["ivr_path"][:3] == ["main", "selfservice", "svc:medical"]
+    assert "svc:payment" in row["ivr_path"] and "svc:card" in row["ivr_path"]
+
+
+async def test_silence_repeats_the_menu_then_reaches_a_person(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. A citizen says and presses nothing.
+    2. The main menu is repeated with "no input" twice; after the third silence the caller is
+       handed to a person (nobody is logged in here: a voice message is offered).
+    """
+    phone = caller(running, "13900000308")
+    result = await phone.call([Pause(60000)])
+    assert result.ok, result.output
+    row = await wait_for_call(db, phone.number)
+    heard = prompts_heard(observer.events, row["channel_id"])
+    assert heard[:6] == [
+        "welcome",
+        "menu-main",
+        "no-input",
+        "menu-main",
+        "no-input",
+        "menu-main",
+    ], heard
+    assert heard[6] == "queue-overflow", heard
+    assert row["queue"] == "general"
+
+
+async def test_transfer_to_another_department_through_the_trunk(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. The housing-fund line (12329) answers behind the carrier trunk (a SIPp phone).
+    2. A citizen presses 0 then 8 (transfer to 12329); Asterisk dials out and connects.
+    3. The call row says transferred, with the number.
+    """
+    department = DeskPhone(
+        user="12329",
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / "department",
+    )
+    await department.answer_at(DEPARTMENT_PORT)
+    try:
+        phone = caller(running, "13900000309")
+        result = await phone.call([Pause(1500), Keys("0"), Pause(800), Keys("8"), Pause(5000)])
+        assert result.ok, result.output
+    finally:
+        await department.close()
+    row = await wait_for_call(db, phone.number)
+    assert row["disposition"] == "transferred"
+    events = await events_of(db, row["channel_id"])
+    assert [event_data(e) for e in events if e["kind"] == "transferred"] == [{"number": "12329"}]
+    dial = await observer.wait_for(
+        lambda e: (
+            e.get("type") == "Dial"
+            and e.get("dialstatus") == "ANSWER"
+            and e.get("caller", {}).get("id") == row["channel_id"]
+        )
+    )
+    assert dial["peer"]["name"].startswith("PJSIP/trunk")

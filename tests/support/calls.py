@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,12 @@ async def events_of(db: asyncpg.Connection, channel_id: str) -> list[asyncpg.Rec
             channel_id,
         )
     )
+
+
+def event_data(event: asyncpg.Record) -> dict[str, Any]:
+    """The data of a call event (asyncpg hands jsonb over as text)."""
+    data = event["data"]
+    return dict(json.loads(data) if isinstance(data, str) else data)
 
 
 def prompts_played(events: list[asyncpg.Record]) -> list[str]:

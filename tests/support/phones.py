@@ -192,11 +192,17 @@ class DeskPhone:
                 stderr=asyncio.subprocess.STDOUT,
             )
 
+    async def answer_at(self, port: int) -> None:
+        """Only answer calls sent to port (a department's line behind the trunk)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.uas_port = port
+        await self.register(expires=-1)
+
     async def register(self, expires: int = 300) -> None:
         """Start the UAS, then register it; returns once Asterisk accepted the registration."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         if not self.procs:
-            self.uas_port = free_udp_port()
+            self.uas_port = self.uas_port or free_udp_port()
             uas = self.work_dir / f"uas-{self.user}.xml"
             uas.write_text(self._uas_scenario())
             self.procs.append(
@@ -219,6 +225,8 @@ class DeskPhone:
                     name=f"uas-{self.user}",
                 )
             )
+        if expires < 0:  # answer only, no registration
+            return
         reg = self.work_dir / f"register-{self.user}-{expires}.xml"
         reg.write_text(
             REGISTER.format(
@@ -241,7 +249,7 @@ class DeskPhone:
 
     async def close(self) -> None:
         """Unregister and stop ringing."""
-        if self.procs:
+        if self.procs and self.user.isdigit() and len(self.user) == 4:
             with contextlib.suppress(AssertionError):
                 await self.register(expires=0)
         for proc in self.procs:

@@ -19,6 +19,8 @@ from hotline import REPO_ROOT
 from hotline.instance import Instance, prepare, start_services, stop_services
 from hotline.settings import Settings
 
+DEPARTMENT_PORT = 25070
+
 ALWAYS_OPEN = """timezone: Asia/Shanghai
 weekly:
 {days}
@@ -46,6 +48,14 @@ def make_config_dir(target: Path) -> Path:
             f"  {name}:\n", f"  {name}:\n    ring_seconds: 4\n    wrapup_seconds: 2\n", 1
         )
     (target / "queues.yaml").write_text(queues)
+    # A transfer to another department, reached through the trunk.
+    menu = (target / "menu.yaml").read_text()
+    menu = menu.replace(
+        '      "2": {queue: employment}\n',
+        '      "2": {queue: employment}\n      "8": {transfer: "12329"}\n',
+        1,
+    )
+    (target / "menu.yaml").write_text(menu)
     return target
 
 
@@ -146,7 +156,13 @@ def bring_up(work_dir: Path) -> SystemUnderTest:
         "HOTLINE_STATE_DIR": str(state),
         "HOTLINE_CONFIG_DIR": str(config_dir),
     }
-    settings = Settings(instance="test", state_dir=state, config_dir=config_dir)
+    # Transfers leave through the trunk to a SIPp "department" the tests start on this port.
+    settings = Settings(
+        instance="test",
+        state_dir=state,
+        config_dir=config_dir,
+        trunk_contact=f"sip:127.0.0.1:{DEPARTMENT_PORT}",
+    )
     instance = prepare(settings, lambda m: print(f"[test system] {m}", file=sys.stderr))
     start_services(instance, lambda m: print(f"[test system] {m}", file=sys.stderr))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
