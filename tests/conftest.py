@@ -36,7 +36,12 @@ def system() -> Iterator[SystemUnderTest]:
 async def _truncate(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("TRUNCATE calls, call_events RESTART IDENTITY")
+        # Every run starts from empty call records (demo citizens stay).
+        await conn.execute(
+            "TRUNCATE calls, call_events, call_segments, surveys, recording_access, recordings,"
+            " voice_messages, identity_attempts, identity_locks, agent_state_changes"
+            " RESTART IDENTITY"
+        )
     finally:
         await conn.close()
 

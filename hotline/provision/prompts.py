@@ -19,11 +19,44 @@ class PromptError(RuntimeError):
     """A prompt could not be produced."""
 
 
-def _convert(source: Path, target: Path) -> None:
+# Generated speech starts and ends with silence; trimmed, a number read digit by digit
+# (composed of short prompts) sounds like one sentence instead of a stutter.
+TRIM = [
+    "silence",
+    "1",
+    "0.02",
+    "0.5%",
+    "reverse",
+    "silence",
+    "1",
+    "0.02",
+    "0.5%",
+    "reverse",
+    "pad",
+    "0",
+    "0.06",
+]
+PROCESSING = "trim-v1"  # part of the cache key: change it when TRIM changes
+
+
+def _convert(source: Path, target: Path, trim: bool = False) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp.wav")
     run = subprocess.run(
-        ["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)],
+        [
+            "sox",
+            str(source),
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            str(tmp),
+            *(TRIM if trim else []),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -46,7 +79,7 @@ def _speak(text: str, language: str, out: Path) -> None:
 
 def cache_key(text: str, language: str) -> str:
     """What a generated prompt depends on: change any of it and it is made again."""
-    material = f"{ENGINE}|{VOICES[language]}|{SPEED[language]}|{text}"
+    material = f"{ENGINE}|{VOICES[language]}|{SPEED[language]}|{PROCESSING}|{text}"
     return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 
@@ -72,7 +105,7 @@ def build(manifest: PromptManifest, out_dir: Path, cache_dir: Path, overrides: P
             if not cached.exists():
                 raw = cached.with_suffix(".raw.wav")
                 _speak(prompt.text(language), language, raw)
-                _convert(raw, cached)
+                _convert(raw, cached, trim=True)
                 raw.unlink()
                 made += 1
             if not target.exists() or target.read_bytes() != cached.read_bytes():

@@ -110,8 +110,6 @@ def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | N
         *(_auth_preamble(*auth) if auth else []),
     ]
     body += [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<scenario name="hotline caller">',
         '<send retrans="500"><![CDATA[',
         "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
         "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
