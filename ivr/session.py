@@ -215,6 +215,8 @@ class MenuSession:
             return self._after_service()
         if phase == "confirm_ask":
             return self._wait("confirm_wait", self.menu.selfservice.digit_timeout)
+        if phase == "callback_ask":
+            return self._wait("callback_wait", self.menu.selfservice.digit_timeout)
         if phase == "record_intro":
             self.phase = "recording"
             self.recording = self._id("vm")
@@ -246,6 +248,8 @@ class MenuSession:
             return actions + self._after_service()
         if phase in ("confirm_ask", "confirm_wait"):
             return actions + self._confirm(digit)
+        if phase in ("callback_ask", "callback_wait"):
+            return actions + self._callback_key(digit)
         raise UnexpectedEvent(f"key in phase {phase}")
 
     def _timeout(self) -> list[Action]:
@@ -259,6 +263,8 @@ class MenuSession:
             return self._entry_retry("no-input")
         if self.phase == "confirm_wait":
             return self._confirm("")
+        if self.phase == "callback_wait":
+            return self._callback_key("")  # silence keeps the calling number
         return []
 
     def overflow_to_voicemail(self) -> list[Action]:
@@ -302,6 +308,8 @@ class MenuSession:
         assert entry is not None
         if digit == "#":
             return self._entry_done()
+        if digit == "*" and entry.purpose == "callback":
+            return []  # no letters in a phone number; keep collecting
         if digit == "*" and entry.purpose != "id":
             return self._after_service()  # `*` leaves the service
         entry.buffer += digit
@@ -333,6 +341,9 @@ class MenuSession:
             return self._pending(VerifyIdentity(self.pending_id, entry.buffer))
         if not entry.buffer:
             return self._entry_retry("no-input")
+        if entry.purpose == "callback":
+            self.entry = None
+            return self._save(entry.buffer)
         return self._pending(Lookup("case", entry.buffer))
 
     def _pending(self, action: Action) -> list[Action]:
@@ -384,13 +395,30 @@ class MenuSession:
                 return self._tell(("voicemail-saved",) if ok else ("service-unavailable",))
         raise UnexpectedEvent(f"unexpected result {event!r}")
 
+    def _ask_callback(self) -> list[Action]:
+        """回电号码: the calling number unless the caller gives another one."""
+        if not self.caller_number.isdigit():
+            return self._ask(Entry("callback", "enter-callback", 20, exact=False))
+        self.confirm_tries = 0
+        prompts = ("callback-number", *read_digits(self.caller_number), "callback-confirm")
+        return self._play(prompts, "callback_ask")
+
+    def _callback_key(self, digit: str) -> list[Action]:
+        if digit in ("1", ""):
+            return self._save(self.caller_number)
+        if digit == "2":
+            return self._ask(Entry("callback", "enter-callback", 20, exact=False))
+        return self._ask_callback()
+
+    def _save(self, callback_number: str) -> list[Action]:
+        assert self.recording is not None
+        self.disposition = "voicemail"
+        return self._pending(SaveVoicemail(self.recording, self.recorded_seconds, callback_number))
+
     def _confirm(self, digit: str) -> list[Action]:
         assert self.recording is not None
         if digit == "1" or (digit == "" and self.confirm_tries >= 2):
-            self.disposition = "voicemail"
-            return self._pending(
-                SaveVoicemail(self.recording, self.recorded_seconds, self.caller_number)
-            )
+            return self._ask_callback()
         if digit == "2":
             old = self.recording
             return [DiscardRecording(old), *self._play(("voicemail-intro",), "record_intro", False)]

@@ -279,8 +279,9 @@ async def test_voice_message_is_recorded_and_listed_with_a_deadline(
     """
     1. A citizen presses 3, hears the instructions and the beep, speaks (SIPp sends audio)
        and presses #.
-    2. Presses 1 to keep the message; hears that it is saved.
-    3. The message is stored with the callback number and a deadline 5 working days on.
+    2. Presses 1 to keep the message; hears the calling number read back, presses 2 and
+       gives another callback number; hears that it is saved.
+    3. The message is stored with that callback number and a deadline 5 working days on.
     """
     phone = caller(running, "13900000306")
     result = await phone.call(
@@ -292,6 +293,10 @@ async def test_voice_message_is_recorded_and_listed_with_a_deadline(
             Keys("#"),
             Pause(2500),
             Keys("1"),
+            Pause(3000),
+            Keys("2"),
+            Pause(1000),
+            Keys("02588776655#"),
             Pause(5000),
         ]
     )
@@ -299,11 +304,13 @@ async def test_voice_message_is_recorded_and_listed_with_a_deadline(
     row = await wait_for_call(db, phone.number)
     heard = prompts_heard(observer.events, row["channel_id"])
     assert "voicemail-confirm" in heard and "voicemail-saved" in heard, heard
+    assert "callback-number" in heard and "enter-callback" in heard, heard
     message = await db.fetchrow(
         "SELECT * FROM voice_messages WHERE channel_id = $1", row["channel_id"]
     )
     assert message is not None
-    assert message["callback_number"] == phone.number and message["status"] == "open"
+    assert message["callback_number"] == "02588776655" and message["status"] == "open"
+    assert message["caller_number"] == phone.number
     assert message["due_on"] > message["created_at"].date()
     assert row["disposition"] == "voicemail"
     spool = running.settings.on_host(running.settings.asterisk_dir) / "spool" / "recording"

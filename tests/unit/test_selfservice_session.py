@@ -173,6 +173,12 @@ def test_voicemail_record_confirm_rerecord_cancel(session: MenuSession) -> None:
     second = finish_play(s)[0]
     assert isinstance(second, StartRecording) and second.name != first
     s.handle(RecordingDone(second.name, 4.0))
+    confirm = keys(s, "1")
+    assert played(confirm) == (
+        "callback-number",
+        *[f"d{c}" for c in "13800138000"],
+        "callback-confirm",
+    )
     assert keys(s, "1")[-1] == SaveVoicemail(second.name, 4.0, "13800138000")
     assert played(s.handle(VoicemailSaved(True))) == ("voicemail-saved",)
     assert s.disposition == "voicemail"
@@ -209,3 +215,24 @@ def test_hash_after_a_full_length_entry_is_not_a_new_key(session: MenuSession) -
     answer = s.handle(LookupDone("pension", {"months": 5, "balance": 5}))
     assert keys(s, "#") == []  # does not cut the answer short
     assert s.phase == "telling" and played(answer)[0] == "pension-months"
+
+
+def test_voicemail_callback_to_another_number_or_by_silence(session: MenuSession) -> None:
+    s = session
+    keys(s, "3")
+    rec = finish_play(s)[0]
+    assert isinstance(rec, StartRecording)
+    s.handle(RecordingDone(rec.name, 5))
+    keys(s, "1")
+    assert played(keys(s, "2")) == ("enter-callback",)
+    assert keys(s, "02588776655#")[-1] == SaveVoicemail(rec.name, 5, "02588776655")
+    s.handle(VoicemailSaved(True))
+    finish_play(s)
+    keys(s, "3")
+    rec = finish_play(s)[0]
+    assert isinstance(rec, StartRecording)
+    s.handle(RecordingDone(rec.name, 5))
+    keys(s, "1")
+    timer = finish_play(s)[-1]
+    assert isinstance(timer, StartTimer)
+    assert s.handle(TimerExpired(timer.token)) == [SaveVoicemail(rec.name, 5, "13800138000")]
