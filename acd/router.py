@@ -9,122 +9,38 @@ against the clock for callers already waiting (not frozen when they entered).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from enum import StrEnum
 from itertools import count
 
 from acd.queues import QueuesConfig, QueueSpec, Strategy
 from acd.roster import AgentEntry
+from acd.state import (
+    Agent,
+    AgentChanged,
+    AgentStatus,
+    Announce,
+    CancelOffer,
+    Decision,
+    Moved,
+    Offer,
+    Overflow,
+    Waiting,
+)
+
+__all__ = [
+    "AgentChanged",
+    "AgentStatus",
+    "Announce",
+    "CancelOffer",
+    "Decision",
+    "Moved",
+    "Offer",
+    "Overflow",
+    "Router",
+    "RouterError",
+]
 
 DEFAULT_HANDLE_SECONDS = 180.0  # Shanghai: about 3 minutes a call (DOMAIN.md)
 MAX_MOVES = 5  # overflow hops per call, so a loop of queues cannot bounce a call forever
-
-
-class AgentStatus(StrEnum):
-    """Where an agent is; every change is reported as AgentChanged and stored."""
-
-    logged_out = "logged_out"
-    ready = "ready"
-    offered = "offered"
-    on_call = "on_call"
-    wrap_up = "wrap_up"
-    paused = "paused"
-
-
-@dataclass
-class Agent:
-    """An agent as the router sees them."""
-
-    number: str
-    skills: dict[str, int]
-    status: AgentStatus = AgentStatus.logged_out
-    reason: str = ""
-    idle_since: float = 0.0
-    calls: int = 0
-    wrap_until: float = 0.0
-    reachable: bool = True
-    skip_until: float = 0.0
-    offered_call: str | None = None
-    current_call: str | None = None
-    last_offered_seq: int = -1  # round robin
-
-
-@dataclass
-class Waiting:
-    """A caller waiting for a person. `entered` and `seq` fix their place for good."""
-
-    call_id: str
-    queue: str
-    priority: int
-    entered: float
-    queue_entered: float
-    seq: int
-    offers: set[str] = field(default_factory=set)
-    announced: int | None = None
-    announced_at: float = -math.inf
-    moves: int = 0
-    callback: bool = False
-
-    def order(self) -> tuple[int, float, int]:
-        """Higher priority first, then first come, first served."""
-        return (-self.priority, self.entered, self.seq)
-
-
-# --- decisions
-@dataclass(frozen=True)
-class Offer:
-    """Ring this agent's phone for this call."""
-
-    call_id: str
-    agent: str
-    ring_seconds: float
-
-
-@dataclass(frozen=True)
-class CancelOffer:
-    """Stop ringing this agent (the caller left, or another agent answered)."""
-
-    call_id: str
-    agent: str
-
-
-@dataclass(frozen=True)
-class Overflow:
-    """The call cannot wait here: `reason` is queue_full, max_wait or no_agents."""
-
-    call_id: str
-    queue: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Moved:
-    """An escalation step moved the call to another queue; it keeps its place in time."""
-
-    call_id: str
-    from_queue: str
-    to_queue: str
-
-
-@dataclass(frozen=True)
-class Announce:
-    """Tell the caller their position (only ever when it improved) and estimated wait."""
-
-    call_id: str
-    position: int
-    wait_seconds: int
-
-
-@dataclass(frozen=True)
-class AgentChanged:
-    """An agent's state changed (stored with its time)."""
-
-    agent: str
-    status: AgentStatus
-    reason: str = ""
-
-
-Decision = Offer | CancelOffer | Overflow | Moved | Announce | AgentChanged
 
 
 class RouterError(Exception):

@@ -12,7 +12,8 @@ from typing import Any
 import structlog
 
 from hotline.citizens import SocialInsurancePort
-from hotline.desk import ENTERED_VAR, QUEUE_VAR, Desk, PersonLeg
+from hotline.desk import ENTERED_VAR, QUEUE_VAR, Desk
+from hotline.person_leg import PersonLeg
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ari import AriClient, AriError
 from ivr.actions import (

@@ -11,7 +11,7 @@ from tests.e2e.test_acd import agent_api
 from tests.support.calls import event_data, events_of, wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
 from tests.support.phones import DeskPhone
-from tests.support.sipp import Caller, Keys, Pause, Speak
+from tests.support.sipp import Caller, Keys, Pause, Speak, Step
 from tests.support.system import DEPARTMENT_PORT, SystemUnderTest
 
 PENSION_READOUT = [
@@ -36,6 +36,20 @@ PENSION_READOUT = [
 ]
 
 
+def query(service_key: str, id_number: str, password: str) -> list[Step]:
+    """1 (self-service) during the welcome, the service's key, the ID and #, the password and #."""
+    return [
+        Pause(1500),
+        Keys("1"),
+        Pause(1500),
+        Keys(service_key),
+        Pause(1500),
+        Keys(id_number + "#"),
+        Pause(1500),
+        Keys(password + "#"),
+    ]
+
+
 def caller(system: SystemUnderTest, number: str) -> Caller:
     return Caller(sip_port=system.settings.ports.sip, work_dir=system.work_dir, number=number)
 
@@ -52,14 +66,7 @@ async def test_pension_query_end_to_end(
     phone = caller(running, "13900000301")
     result = await phone.call(
         [
-            Pause(1500),
-            Keys("1"),
-            Pause(1500),
-            Keys("1"),
-            Pause(1500),
-            Keys(demo_id(1) + "#"),
-            Pause(1500),
-            Keys("123456#"),
+            *query("1", demo_id(1), "123456"),
             Pause(16000),
         ]
     )
@@ -127,14 +134,7 @@ async def test_three_wrong_passwords_lock_the_id(
     again = caller(running, "13900000303")
     result = await again.call(
         [
-            Pause(1500),
-            Keys("1"),
-            Pause(1500),
-            Keys("2"),
-            Pause(1500),
-            Keys(demo_id(2) + "#"),
-            Pause(1500),
-            Keys("123456#"),
+            *query("2", demo_id(2), "123456"),
             Pause(5000),
         ]
     )
@@ -331,14 +331,7 @@ async def test_medical_payment_and_card_in_one_call(
     phone = caller(running, "13900000307")
     result = await phone.call(
         [
-            Pause(1500),
-            Keys("1"),
-            Pause(1500),
-            Keys("2"),
-            Pause(1500),
-            Keys(demo_id(1) + "#"),
-            Pause(1500),
-            Keys("123456#"),
+            *query("2", demo_id(1), "123456"),
             Pause(9000),
             Keys("3"),
             Pause(14000),

@@ -66,50 +66,9 @@ a=sendrecv
 """
 
 
-def _auth_preamble(user: str, password: str) -> list[str]:
-    """INVITE answered by a digest challenge: ACK it; the real INVITE follows with CSeq 2."""
+def _invite(cseq: int, credentials: str | None = None) -> list[str]:
+    """The caller's INVITE (with digest credentials when answering a challenge)."""
     return [
-        '<send retrans="500"><![CDATA[',
-        "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
-        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
-        "From: <sip:[field0]@[local_ip]:[local_port]>;tag=[call_number]",
-        "To: <sip:[service]@[remote_ip]:[remote_port]>",
-        "Call-ID: [call_id]",
-        "CSeq: 1 INVITE",
-        "Contact: <sip:[field0]@[local_ip]:[local_port]>",
-        "Max-Forwards: 70",
-        "Content-Type: application/sdp",
-        "Content-Length: [len]",
-        "",
-        SDP,
-        "]]></send>",
-        '<recv response="100" optional="true"/>',
-        '<recv response="401" auth="true"/>',
-        "<send><![CDATA[",
-        "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
-        "[last_Via:]",
-        "[last_From:]",
-        "[last_To:]",
-        "[last_Call-ID:]",
-        "CSeq: 1 ACK",
-        "Max-Forwards: 70",
-        "Content-Length: 0",
-        "",
-        "]]></send>",
-    ]
-
-
-def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | None = None) -> str:
-    """A UAC scenario: INVITE, then the steps, then BYE unless the far end hung up.
-    With auth (user, password), the INVITE answers a digest challenge (a desk phone)."""
-    cseq = 2 if auth else 1
-    credentials = f"[authentication username={auth[0]} password={auth[1]}]" if auth else None
-    body = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<scenario name="hotline caller">',
-        *(_auth_preamble(*auth) if auth else []),
-    ]
-    body += [
         '<send retrans="500"><![CDATA[',
         "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
         "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
@@ -126,6 +85,36 @@ def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | N
         SDP,
         "]]></send>",
         '<recv response="100" optional="true"/>',
+    ]
+
+
+# A desk phone's INVITE is challenged first: ACK the 401; the real INVITE follows with CSeq 2.
+CHALLENGED = [
+    '<recv response="401" auth="true"/>',
+    "<send><![CDATA[",
+    "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+    "[last_Via:]",
+    "[last_From:]",
+    "[last_To:]",
+    "[last_Call-ID:]",
+    "CSeq: 1 ACK",
+    "Max-Forwards: 70",
+    "Content-Length: 0",
+    "",
+    "]]></send>",
+]
+
+
+def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | None = None) -> str:
+    """A UAC scenario: INVITE, then the steps, then BYE unless the far end hung up.
+    With auth (user, password), the INVITE answers a digest challenge (a desk phone)."""
+    cseq = 2 if auth else 1
+    credentials = f"[authentication username={auth[0]} password={auth[1]}]" if auth else None
+    body = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<scenario name="hotline caller">',
+        *([*_invite(1), *CHALLENGED] if auth else []),
+        *_invite(cseq, credentials),
         '<recv response="180" optional="true"/>',
         '<recv response="183" optional="true"/>',
         '<recv response="200" rtd="true"/>',
