@@ -213,6 +213,15 @@ class Router:
         out.append(self._set(agent, AgentStatus.on_call, now))
         return out + self._dispatch(now)
 
+    def resume_talk(self, number: str, call_id: str, now: float) -> list[Decision]:
+        """A conversation found still up after a controller restart: the agent is on it."""
+        agent = self._agent(number)
+        self.waiting.pop(call_id, None)
+        agent.current_call = call_id
+        agent.offered_call = None
+        agent.reachable = True
+        return [self._set(agent, AgentStatus.on_call, now)]
+
     def offer_failed(self, call_id: str, number: str, why: str, now: float) -> list[Decision]:
         """The agent's phone did not take the call: no_answer, busy or unreachable."""
         agent = self._agent(number)

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from hotline.citizens import SocialInsurancePort
-from hotline.desk import ENTERED_VAR, QUEUE_VAR, Desk
+from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, Desk
 from hotline.person_leg import PersonLeg
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ari import AriClient, AriError
@@ -127,6 +127,12 @@ class CallFlow:
             self.fact("answered")
         queue = await ari.get_variable(self.channel_id, QUEUE_VAR)
         desk = self.services.desk
+        talking = await ari.get_variable(self.channel_id, AGENT_VAR)
+        if queue and talking and desk is not None and queue in desk.router.config.queues:
+            self.session.phase = "done"
+            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
+            if await self.person.resume_talking(talking):
+                return
         if queue and desk is not None and queue in desk.router.config.queues:
             # A caller who was waiting keeps their place: the original time of entry.
             entered = float(await ari.get_variable(self.channel_id, ENTERED_VAR) or 0)

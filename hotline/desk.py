@@ -37,6 +37,7 @@ NO_ANSWER_CAUSES = {18, 19, 16, 0}
 BUSY_CAUSES = {17}
 QUEUE_VAR = "HOTLINE_QUEUE"
 ENTERED_VAR = "HOTLINE_QUEUE_ENTERED"
+AGENT_VAR = "HOTLINE_AGENT"  # agent|agent channel|recording|answered at, while talking
 
 
 @dataclass

@@ -21,6 +21,7 @@ from acd.router import (
 )
 from acd.survey import SurveyAnswered, SurveySession
 from hotline.desk import (
+    AGENT_VAR,
     BUSY_CAUSES,
     ENTERED_VAR,
     NO_ANSWER_CAUSES,
@@ -79,6 +80,27 @@ class PersonLeg:
         )
         self.flow.log.info("queued", queue=self.queue, priority=priority, resumed=resumed)
         self.desk.apply(decisions)
+
+    async def resume_talking(self, saved: str) -> bool:
+        """After a controller restart: re-attach a conversation that Asterisk kept up."""
+        agent, channel_id, recording, answered = [*saved.split("|"), "", "", "", ""][:4]
+        ari = self.desk.ari
+        try:
+            bridge = await ari.request("GET", f"/bridges/b-{self.call_id}")
+        except AriError as exc:
+            if exc.gone:
+                return False
+            raise
+        if channel_id not in bridge.get("channels", []) or agent not in self.desk.router.agents:
+            return False
+        self.phase = "talking"
+        self.agent, self.agent_channel, self.bridge_id = agent, channel_id, bridge["id"]
+        self.recording = recording or None
+        self.answered_at = float(answered or time.time())
+        self.desk.agent_channels[channel_id] = (self.call_id, agent)
+        self.desk.apply(self.desk.router.resume_talk(agent, self.call_id, time.time()))
+        self.flow.log.info("conversation_resumed", agent=agent, queue=self.queue)
+        return True
 
     async def on_decision(self, decision: Decision) -> None:
         """Carry out a router decision about this call."""
@@ -199,6 +221,10 @@ class PersonLeg:
             {"channel": f"{self.call_id},{channel_id}"},
         )
         await self._record(agent)
+        # Kept on the caller's channel, so a restarted controller re-attaches this conversation.
+        await ari.set_variable(
+            self.call_id, AGENT_VAR, f"{agent}|{channel_id}|{self.recording or ''}|{now:.3f}"
+        )
         if self.desk.greet_with_agent_number:
             media = ",".join(
                 f"sound:{self.flow.services.sounds_dir / self.flow.session.language / p}"
@@ -226,6 +252,9 @@ class PersonLeg:
         self._finished(now)
         if self.bridge_id:
             await quietly(self.desk.ari.request("DELETE", f"/bridges/{self.bridge_id}"))
+        # The caller is no longer waiting nor talking: a restart now must not re-queue them.
+        for name in (QUEUE_VAR, AGENT_VAR):
+            await quietly(self.desk.ari.set_variable(self.call_id, name, ""))
         self.phase = "survey"
         self.survey = SurveySession(language=self.flow.session.language)
         await self._survey_actions(self.survey.start())

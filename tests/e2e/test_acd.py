@@ -292,3 +292,51 @@ async def test_agent_feature_codes_from_the_desk_phone(
         assert result.ok, result.output
         agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
         assert agents["agents"]["1002"]["status"] == status, code  # type: ignore[index]
+
+
+async def test_a_conversation_survives_a_controller_restart(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. A citizen is talking with agent 1001.
+    2. The controller is killed and restarted in the middle of the conversation: the call
+       is not put back on hold or in a queue; the agent stays on the call.
+    3. The agent hangs up; the caller is asked the survey by the new controller, presses 2.
+    """
+    agent = phone(running, "1001", talk_ms=9000)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1001", "login")
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000531"
+    )
+    await citizen.start(
+        [
+            Pause(1500),
+            Keys("0"),
+            Pause(800),
+            Keys("0"),
+            Speak(12000),
+            Keys("2"),
+            WaitForHangup(30000),
+        ]
+    )
+    row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1001")
+    running.controller.stop(signal.SIGKILL)
+    running.controller.start()
+    for _ in range(50):
+        agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
+        if agents["agents"]["1001"]["status"] == "on_call":  # type: ignore[index]
+            break
+        await asyncio.sleep(0.1)
+    assert agents["agents"]["1001"]["status"] == "on_call"  # type: ignore[index]
+    assert agents["waiting"] == {}
+    result = await citizen.finish()
+    assert result.ok, result.output
+    row = await wait_for_call(db, citizen.number)
+    assert row["adoptions"] == 1 and row["disposition"] == "answered"
+    survey = await db.fetchrow("SELECT * FROM surveys WHERE channel_id = $1", row["channel_id"])
+    assert survey is not None and (survey["agent"], survey["score"]) == ("1001", "fairly_satisfied")
+    assert await segments(db, row["channel_id"]) == [("1001", "agent_hangup")]

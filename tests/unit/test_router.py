@@ -288,3 +288,13 @@ class RouterMachine(RuleBasedStateMachine):
 
 TestRouterMachine = RouterMachine.TestCase
 TestRouterMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+
+
+def test_a_conversation_found_after_a_restart_keeps_the_agent_on_it() -> None:
+    r = make({"general": {}}, {"1001": {}, "1002": {}})
+    r.login("1001", 0)
+    r.login("1002", 0)
+    assert r.resume_talk("1001", "c", 1) == [AgentChanged("1001", AgentStatus.on_call)]
+    assert offers(r.enqueue("d", "general", 0, 2)) == [("d", "1002")]  # 1001 is busy
+    r.call_finished("1001", "general", 60, 3)
+    assert r.agents["1001"].status == AgentStatus.wrap_up
