@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,11 @@ class CallFlow:
         self.hanging_up = False
         self.ended = False
         self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    def media(self, prompts: Iterable[str], language: str | None = None) -> list[str]:
+        """ARI media URIs of prompts, in the call's language unless another is given."""
+        lang = language or self.session.language
+        return [f"sound:{self.services.sounds_dir / lang / p}" for p in prompts]
 
     def fact(self, kind: str, **data: Any) -> None:
         """Record something about this call in the journal."""
@@ -272,8 +277,7 @@ class CallFlow:
                     await ari.set_variable(self.channel_id, NODE_VAR, node)
                     await ari.set_variable(self.channel_id, LANG_VAR, self.session.language)
             case Play(playback_id=pid, prompts=prompts, language=lang):
-                media = [f"sound:{self.services.sounds_dir / lang / p}" for p in prompts]
-                await ari.play(self.channel_id, media, self._global(pid), lang)
+                await ari.play(self.channel_id, self.media(prompts, lang), self._global(pid), lang)
             case StopPlayback(playback_id=pid):
                 try:
                     await ari.stop_playback(self._global(pid))

@@ -142,8 +142,7 @@ class PersonLeg:
         ari = self.desk.ari
         await quietly(ari.request("DELETE", f"/channels/{self.call_id}/moh"))
         lang = self.flow.session.language
-        media = [f"sound:{self.flow.services.sounds_dir / lang / p}" for p in prompts]
-        await ari.play(self.call_id, media, playback_id, lang)
+        await ari.play(self.call_id, self.flow.media(prompts), playback_id, lang)
 
     async def _offer(self, agent: str, ring: float) -> None:
         self._n += 1
@@ -226,10 +225,7 @@ class PersonLeg:
             self.call_id, AGENT_VAR, f"{agent}|{channel_id}|{self.recording or ''}|{now:.3f}"
         )
         if self.desk.greet_with_agent_number:
-            media = ",".join(
-                f"sound:{self.flow.services.sounds_dir / self.flow.session.language / p}"
-                for p in ("agent-intro", *digits(agent), "agent-serving")
-            )
+            media = ",".join(self.flow.media(("agent-intro", *digits(agent), "agent-serving")))
             await quietly(ari.request("POST", f"/bridges/{self.bridge_id}/play", {"media": media}))
 
     async def _record(self, agent: str) -> None:

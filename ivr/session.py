@@ -139,13 +139,7 @@ class MenuSession:
     def _to_person(self, queue: str) -> list[Action]:
         if not self.is_open:
             # Nobody answers now: say when people do, and take a message instead.
-            self.service = "voicemail"
-            self.then = self.menu.start
-            self.path.append("svc:voicemail")
-            return [
-                Visit("svc:voicemail", resumable=False),
-                *self._play(("fallback-closed", "voicemail-intro"), "record_intro", False),
-            ]
+            return self.overflow_to_voicemail("fallback-closed")
         self.phase = "done"
         self.playback = None
         self.timer = None
@@ -267,14 +261,14 @@ class MenuSession:
             return self._callback_key("")  # silence keeps the calling number
         return []
 
-    def overflow_to_voicemail(self) -> list[Action]:
-        """No person can take the call now: say so and offer a voice message instead."""
+    def overflow_to_voicemail(self, why: str = "queue-overflow") -> list[Action]:
+        """No person can take the call now: say why (a prompt) and offer a voice message."""
         self.service = "voicemail"
         self.then = self.menu.start
         self.path.append("svc:voicemail")
         return [
             Visit("svc:voicemail", resumable=False),
-            *self._play(("queue-overflow", "voicemail-intro"), "record_intro", False),
+            *self._play((why, "voicemail-intro"), "record_intro", False),
         ]
 
     # --- self-service

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
-import urllib.request
 from array import array
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,22 +12,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
 from tests.support.sipp import Caller, Keys, Pause, Speak, WaitForHangup
 from tests.support.system import SystemUnderTest
-
-
-def agent_api(system: SystemUnderTest, path: str, method: str = "POST") -> dict[str, object]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{system.settings.ports.http}{path}",
-        method=method,
-        headers={"Authorization": f"Bearer {system.instance.secrets.api_token}"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        body: dict[str, object] = json.loads(resp.read())
-        return body
 
 
 async def set_agent(system: SystemUnderTest, agent: str, command: str) -> None:
@@ -42,7 +30,7 @@ def phone(system: SystemUnderTest, agent: str, **kwargs: object) -> DeskPhone:
         password=system.instance.secrets.agent_passwords[agent],
         sip_port=system.settings.ports.sip,
         work_dir=system.work_dir / f"phone-{agent}",
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
@@ -164,7 +152,7 @@ async def test_ring_no_answer_pauses_the_agent_and_the_next_one_answers(
         ("1003", "caller_hangup"),
     ]
     agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
-    state = agents["agents"]["1002"]  # type: ignore[index]
+    state = agents["agents"]["1002"]
     assert (state["status"], state["reason"]) == ("paused", "no_answer")
     assert row["agent"] == "1003" and row["disposition"] == "answered"
 
@@ -245,11 +233,11 @@ async def test_waiting_callers_keep_their_order_across_a_controller_restart(
     running.controller.start()
     for _ in range(50):  # adoption runs in the background of the new controller
         agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
-        if len(agents["waiting"]) == 3:  # type: ignore[arg-type]
+        if len(agents["waiting"]) == 3:
             break
         await asyncio.sleep(0.1)
-    assert agents["agents"]["1003"]["status"] == "paused"  # type: ignore[index]
-    assert len(agents["waiting"]) == 3  # type: ignore[arg-type]
+    assert agents["agents"]["1003"]["status"] == "paused"
+    assert len(agents["waiting"]) == 3
     await set_agent(running, "1003", "ready")
     results = await asyncio.gather(*(c.finish() for c in callers))
     assert all(r.ok for r in results), [r.output for r in results if not r.ok]
@@ -291,7 +279,7 @@ async def test_agent_feature_codes_from_the_desk_phone(
         result = await desk_phone.call([WaitForHangup(15000)], service=code)
         assert result.ok, result.output
         agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
-        assert agents["agents"]["1002"]["status"] == status, code  # type: ignore[index]
+        assert agents["agents"]["1002"]["status"] == status, code
 
 
 async def test_a_conversation_survives_a_controller_restart(
@@ -328,10 +316,10 @@ async def test_a_conversation_survives_a_controller_restart(
     running.controller.start()
     for _ in range(50):
         agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
-        if agents["agents"]["1001"]["status"] == "on_call":  # type: ignore[index]
+        if agents["agents"]["1001"]["status"] == "on_call":
             break
         await asyncio.sleep(0.1)
-    assert agents["agents"]["1001"]["status"] == "on_call"  # type: ignore[index]
+    assert agents["agents"]["1001"]["status"] == "on_call"
     assert agents["waiting"] == {}
     result = await citizen.finish()
     assert result.ok, result.output

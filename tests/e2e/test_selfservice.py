@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 
 from hotline.citizens import demo_id
-from tests.e2e.test_acd import agent_api
+from tests.support.api import agent_api
 from tests.support.calls import event_data, events_of, wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
 from tests.support.phones import DeskPhone
