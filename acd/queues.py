@@ -51,6 +51,8 @@ class QueueSpec(BaseModel):
     max_wait_seconds: float = Field(default=600, gt=0)
     max_waiting: int = Field(default=50, ge=1)
     announce_every_seconds: float = Field(default=30, gt=0)
+    # Before the caller is put through, the agent hears this queue's name and the wait.
+    whisper: bool = False
 
     @model_validator(mode="after")
     def _steps_in_order(self) -> QueueSpec:
@@ -71,6 +73,19 @@ class Priorities(BaseModel):
     senior_age: int = 60
 
 
+class CallbackPolicy(BaseModel):
+    """Virtual hold: a waiting caller presses `key`, hangs up and keeps their place."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    key: str = Field(default="1", pattern=r"^[0-9*#]$")
+    offer_every_seconds: float = Field(default=60, gt=0, description="offer with the position")
+    ring_seconds: float = Field(default=30, gt=0, le=120)
+    attempts: int = Field(default=3, ge=1, le=10)
+    retry_after_seconds: float = Field(default=120, ge=0)
+
+
 class QueuesConfig(BaseModel):
     """All queues."""
 
@@ -79,13 +94,34 @@ class QueuesConfig(BaseModel):
     queues: dict[str, QueueSpec]
     priorities: Priorities = Field(default_factory=Priorities)
     greet_with_agent_number: bool = True  # "工号1024为您服务"
+    callback: CallbackPolicy = Field(default_factory=CallbackPolicy)
+    # An agent on a call presses * and a key to hand the caller to that queue (expert seats).
+    transfers: dict[str, str] = Field(default_factory=dict)
 
 
-def load_queues(config_dir: Path) -> QueuesConfig:
-    """Read and check `queues.yaml`."""
+def whisper_prompt(queue: str) -> str:
+    """The prompt with a queue's name, which the agent hears before the caller."""
+    return f"queue-name-{queue}"
+
+
+def load_queues(config_dir: Path, prompts: set[str] | None = None) -> QueuesConfig:
+    """Read and check `queues.yaml` (and, given the prompt ids, that whispers can be said)."""
     doc = LocatedYaml(config_dir / "queues.yaml")
     config = doc.validate(QueuesConfig)
     problems = []
+    for name, spec in config.queues.items():
+        if spec.whisper and prompts is not None and whisper_prompt(name) not in prompts:
+            problems.append(
+                doc.problem(
+                    ("queues", name, "whisper"),
+                    f"no prompt {whisper_prompt(name)!r} in sounds/prompts.yaml",
+                )
+            )
+    for key, target in config.transfers.items():
+        if target not in config.queues:
+            problems.append(doc.problem(("transfers", key), f"unknown queue {target!r}"))
+        if len(key) != 1 or key not in "0123456789#":
+            problems.append(doc.problem(("transfers", key), "a transfer key is one digit or #"))
     for name, spec in config.queues.items():
         for i, step in enumerate(spec.steps):
             if step.overflow_to is not None and step.overflow_to not in config.queues:

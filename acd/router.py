@@ -54,6 +54,8 @@ class Router:
         self.config = config
         self.agents: dict[str, Agent] = {}
         self.waiting: dict[str, Waiting] = {}
+        # Callbacks an agent took, while the caller's phone rings: back in place if unanswered.
+        self.dialing: dict[str, Waiting] = {}
         self.handle_time: dict[str, float] = {}
         self._seq = count()
         self.reconfigure(config, agents)
@@ -179,9 +181,16 @@ class Router:
 
     # --- call events
     def enqueue(
-        self, call_id: str, queue: str, priority: int, now: float, entered: float | None = None
+        self,
+        call_id: str,
+        queue: str,
+        priority: int,
+        now: float,
+        entered: float | None = None,
+        callback: bool = False,
     ) -> list[Decision]:
-        """A caller asks for a person. `entered` keeps an earlier place (callbacks, restarts)."""
+        """A caller asks for a person. `entered` keeps an earlier place (callbacks, restarts);
+        `callback`: a booked callback put back after a restart (it waits for agents)."""
         spec = self._spec(queue)
         if call_id in self.waiting:
             raise RouterError(f"call {call_id} is already waiting")
@@ -189,9 +198,10 @@ class Router:
         call = Waiting(
             call_id, queue, priority, entered if entered is not None else now, now, next(self._seq)
         )
-        if in_queue >= spec.max_waiting:
+        call.callback = callback
+        if in_queue >= spec.max_waiting and not callback:
             return [Overflow(call_id, queue, "queue_full")]
-        if not self._could_ever_serve(call):
+        if not callback and not self._could_ever_serve(call):
             return [Overflow(call_id, queue, "no_agents")]
         self.waiting[call_id] = call
         return self._dispatch(now)
@@ -207,6 +217,8 @@ class Router:
                 peer.offered_call = None
                 out.append(CancelOffer(call_id, other))
                 out.append(self._set(peer, AgentStatus.ready, now))
+        if call is not None and call.callback:
+            self.dialing[call_id] = call
         agent.offered_call = None
         agent.current_call = call_id
         agent.calls += 1
@@ -272,12 +284,83 @@ class Router:
             return [self._set(agent, AgentStatus.wrap_up, now)]
         return [self._set(agent, AgentStatus.ready, now), *self._dispatch(now)]
 
-    def to_callback(self, call_id: str) -> None:
-        """The caller chose to be called back: same place, no longer on the line."""
+    def _waiting(self, call_id: str) -> Waiting:
         call = self.waiting.get(call_id)
         if call is None:
             raise RouterError(f"call {call_id} is not waiting")
+        return call
+
+    def hold(self, call_id: str) -> list[Decision]:
+        """The caller is arranging a callback: no offers meanwhile, the place is kept."""
+        call = self._waiting(call_id)
+        if call.offers:
+            raise RouterError(f"call {call_id} is ringing an agent")
+        call.held = True
+        return []
+
+    def release(self, call_id: str, now: float) -> list[Decision]:
+        """The caller stays on the line after all."""
+        self._waiting(call_id).held = False
+        return self._dispatch(now)
+
+    def to_callback(self, call_id: str, now: float) -> list[Decision]:
+        """The caller chose to be called back: same place, no longer on the line."""
+        call = self._waiting(call_id)
         call.callback = True
+        call.held = False
+        return self._dispatch(now)
+
+    def callback_result(
+        self, call_id: str, number: str, reached: bool, now: float
+    ) -> list[Decision]:
+        """The agent took a callback and the caller's phone answered (or did not).
+
+        Unanswered: the agent is ready again at once and the callback goes back to exactly
+        its place (same entry time and sequence), tried again after `retry_after_seconds`,
+        at most `attempts` times in all.
+        """
+        call = self.dialing.pop(call_id, None)
+        if reached or call is None:
+            return []
+        agent = self._agent(number)
+        out: list[Decision] = []
+        if agent.current_call == call_id:
+            agent.current_call = None
+            agent.calls = max(0, agent.calls - 1)
+            if agent.status == AgentStatus.on_call:
+                out.append(self._set(agent, AgentStatus.ready, now))
+        policy = self.config.callback
+        call.attempts += 1
+        if call.attempts >= policy.attempts:
+            return [
+                *out,
+                Overflow(call_id, call.queue, "callback_unanswered"),
+                *self._dispatch(now),
+            ]
+        call.offers = set()
+        call.not_before = now + policy.retry_after_seconds
+        self.waiting[call_id] = call
+        return out + self._dispatch(now)
+
+    def transfer(
+        self,
+        call_id: str,
+        number: str,
+        from_queue: str,
+        to_queue: str,
+        priority: int,
+        entered: float,
+        handle_seconds: float,
+        now: float,
+    ) -> list[Decision]:
+        """The agent hands the caller to another queue (expert seats): the agent's part ends
+        (wrap-up as usual) and the caller waits there, placed by their first entry time."""
+        agent = self._agent(number)
+        if agent.current_call != call_id:
+            raise RouterError(f"agent {number} is not on call {call_id}")
+        self._spec(to_queue)
+        finished = self.call_finished(number, from_queue, handle_seconds, now)
+        return finished + self.enqueue(call_id, to_queue, priority, now, entered=entered)
 
     # --- time
     def tick(self, now: float) -> list[Decision]:
@@ -288,6 +371,9 @@ class Router:
                 out.append(self._set(agent, AgentStatus.ready, now))
         for call in sorted(self.waiting.values(), key=Waiting.order):
             spec = self._spec(call.queue)
+            if call.held:
+                continue
+            # A callback waits for agents, not for the caller's patience: no max_wait.
             if now - call.entered >= spec.max_wait_seconds and not call.callback:
                 out += self._drop(call, "max_wait", now)
                 continue
@@ -321,7 +407,7 @@ class Router:
     def _strand_check(self, now: float) -> list[Decision]:
         out: list[Decision] = []
         for call in sorted(self.waiting.values(), key=Waiting.order):
-            if not call.offers and not self._could_ever_serve(call):
+            if not call.offers and not call.callback and not self._could_ever_serve(call):
                 out += self._drop(call, "no_agents", now)
         return out
 
@@ -348,18 +434,24 @@ class Router:
 
     def _announce(self, now: float) -> list[Decision]:
         out: list[Decision] = []
+        policy = self.config.callback
         for call in sorted(self.waiting.values(), key=Waiting.order):
-            if call.offers or call.callback:
+            if call.offers or call.callback or call.held:
                 continue
             spec = self._spec(call.queue)
-            if now - call.announced_at < spec.announce_every_seconds:
-                continue
             position = self.position(call.call_id)
-            if call.announced is not None and position >= call.announced:
-                continue  # never announce a position that did not improve
-            call.announced = position
-            call.announced_at = now
-            out.append(Announce(call.call_id, position, self.estimated_wait(call.call_id, now)))
+            improved = call.announced is None or position < call.announced
+            if improved and now - call.announced_at >= spec.announce_every_seconds:
+                call.announced = position
+                call.announced_at = now
+            else:
+                position = 0  # never announce a position that did not improve
+            offer = policy.enabled and now - call.callback_offered_at >= policy.offer_every_seconds
+            if offer:
+                call.callback_offered_at = now
+            if position or offer:
+                wait = self.estimated_wait(call.call_id, now) if position else 0
+                out.append(Announce(call.call_id, position, wait, offer))
         return out
 
     # --- the heart: pair waiting calls with qualified ready agents
@@ -390,6 +482,8 @@ class Router:
         out: list[Decision] = []
         for call in sorted(self.waiting.values(), key=Waiting.order):
             spec = self._spec(call.queue)
+            if call.held or now < call.not_before:
+                continue
             if call.offers and spec.strategy != Strategy.ring_all:
                 continue
             candidates = [

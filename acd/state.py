@@ -50,7 +50,11 @@ class Waiting:
     announced: int | None = None
     announced_at: float = -math.inf
     moves: int = 0
-    callback: bool = False
+    callback: bool = False  # the caller hung up; an agent is called first, then the caller
+    held: bool = False  # the caller is giving a callback number: keeps the place, no offers
+    not_before: float = 0.0  # a callback retry waits until then
+    attempts: int = 0  # callback attempts that did not reach the caller
+    callback_offered_at: float = -math.inf
 
     def order(self) -> tuple[int, float, int]:
         """Higher priority first, then first come, first served."""
@@ -95,11 +99,13 @@ class Moved:
 
 @dataclass(frozen=True)
 class Announce:
-    """Tell the caller their position (only ever when it improved) and estimated wait."""
+    """Tell the caller their position (only ever when it improved; 0: not this time) and
+    estimated wait, and/or that they can press a key to be called back."""
 
     call_id: str
     position: int
     wait_seconds: int
+    offer_callback: bool = False
 
 
 @dataclass(frozen=True)

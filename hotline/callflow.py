@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from acd.router import RouterError
 from hotline.citizens import SocialInsurancePort
 from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, Desk
 from hotline.person_leg import PersonLeg
@@ -29,6 +30,7 @@ from ivr.actions import (
     Play,
     PlaybackFinished,
     RecordingDone,
+    RequestCallback,
     SaveVoicemail,
     StartRecording,
     StartTimer,
@@ -69,6 +71,9 @@ class CallFlow:
     """The controller's side of one caller channel."""
 
     def __init__(self, *, channel: dict[str, Any], menu: Menu, services: CallServices) -> None:
+        # call_id names the call for good (records, mailbox, router); channel_id is the channel
+        # the caller is on now, which is another one when the center calls them back.
+        self.call_id: str = channel["id"]
         self.channel_id: str = channel["id"]
         self.channel_name: str = channel.get("name", "")
         self.person: PersonLeg | None = None
@@ -80,7 +85,7 @@ class CallFlow:
             language=language if language in ("zh", "en") else "zh",
             caller_number=self.caller_number,
         )
-        self.log = log.bind(call_id=self.channel_id)
+        self.log = log.bind(call_id=self.call_id)
         self.hangup_requested_by_us = False
         self.hanging_up = False
         self.ended = False
@@ -93,7 +98,7 @@ class CallFlow:
 
     def fact(self, kind: str, **data: Any) -> None:
         """Record something about this call in the journal."""
-        self.services.journal.record(Fact(channel_id=self.channel_id, kind=kind, data=data))
+        self.services.journal.record(Fact(channel_id=self.call_id, kind=kind, data=data))
 
     async def begin(self, channel: dict[str, Any], args: list[str]) -> None:
         """A new call entered Stasis: record, answer, start the menu."""
@@ -152,12 +157,28 @@ class CallFlow:
             return
         await self.execute(self.session.start(node or None))
 
+    def restore_callback(
+        self, desk: Desk, queue: str, entered: float, priority: int, number: str, attempts: int
+    ) -> None:
+        """A booked callback found in the database after a restart: nobody on the line yet."""
+        from hotline.virtual_hold import VirtualHold
+
+        self.session.phase = "done"
+        self.channel_id = ""
+        self._disposition = "callback"
+        self.person = PersonLeg(
+            flow=self, desk=desk, queue=queue, entered=entered, phase="callback", priority=priority
+        )
+        self.person.hold = VirtualHold(leg=self.person, number=number, attempt=attempts)
+        self.fact("adopted", run_id=self.services.run_id)
+        self.log.info("callback_restored", queue=queue, attempts=attempts)
+
     def _local(self, global_id: str) -> str:
         return global_id.rsplit(".", 1)[-1]
 
     def _global(self, local_id: str) -> str:
         # Playback and recording names are global in Asterisk: unique per call and run.
-        return f"{self.channel_id}.{self.services.run_id}.{local_id}"
+        return f"{self.call_id}.{self.services.run_id}.{local_id}"
 
     def to_menu_event(self, event: dict[str, Any]) -> Event | None:
         """The menu's view of an ARI event, or None if the menu doesn't care."""
@@ -187,6 +208,19 @@ class CallFlow:
             if self.person is not None:
                 await self.person.on_agent_event(agent_channel, agent, agent_event)
             return self.ended
+        if isinstance(item, tuple) and item[0] == "transfer":
+            _, queue, agent = item
+            if self.person is not None and self.person.agent == agent:
+                try:
+                    await self.person.transfer(queue)
+                except RouterError as exc:
+                    self.log.warning("transfer_refused", queue=queue, error=str(exc))
+            return self.ended
+        if isinstance(item, tuple) and item[0] == "citizen":
+            # The channel on which the center calls the caller back.
+            if self.person is not None and await self.person.on_callback_channel(item[1]):
+                return self.ended
+            item = item[1]
         if isinstance(item, TimerExpired):
             self._timers.pop(item.token, None)
             if not (self.ended or self.hanging_up):
@@ -198,6 +232,8 @@ class CallFlow:
             return self.ended
         event: dict[str, Any] = item
         kind = event.get("type")
+        if event.get("channel", {}).get("id", self.channel_id) != self.channel_id:
+            return False  # the line the caller left for a callback
         if kind == "PlaybackFinished":
             pb = event["playback"]
             self.fact(
@@ -216,7 +252,15 @@ class CallFlow:
             if not self.hangup_requested_by_us:
                 self.fact("hangup_request", cause=event.get("cause"))
         elif kind in ("StasisEnd", "ChannelDestroyed"):
-            if self.person is not None and self.person.phase in ("waiting", "talking"):
+            if self.person is not None and self.person.awaits_callback:
+                self.person.caller_hung_up_for_callback()
+                return False
+            if self.person is not None and self.person.phase in (
+                "waiting",
+                "arranging",
+                "talking",
+                "whisper",
+            ):
                 await self.person.caller_left()
             self.finish("system" if self.hangup_requested_by_us else "caller", kind)
             return True
@@ -287,7 +331,7 @@ class CallFlow:
             case StartTimer(token=token, seconds=seconds):
                 loop = asyncio.get_running_loop()
                 self._timers[token] = loop.call_later(
-                    seconds, post, self.channel_id, TimerExpired(token)
+                    seconds, post, self.call_id, TimerExpired(token)
                 )
             case EnterQueue(queue=queue):
                 await self.enter_queue(queue)
@@ -307,15 +351,15 @@ class CallFlow:
             case VerifyIdentity(id_number=id_number, password=password):
                 try:
                     outcome = await asyncio.wait_for(
-                        self.services.citizens.verify(id_number, password, self.channel_id),
+                        self.services.citizens.verify(id_number, password, self.call_id),
                         LOOKUP_TIMEOUT,
                     )
                 except TimeoutError:
                     outcome = "unavailable"
                 self.fact("identity", outcome=outcome)
-                post(self.channel_id, IdentityChecked(outcome))
+                post(self.call_id, IdentityChecked(outcome))
             case Lookup(service=service, key=key):
-                post(self.channel_id, await self._lookup(service, key))
+                post(self.call_id, await self._lookup(service, key))
             case StartRecording(name=name, max_seconds=seconds):
                 await ari.request(
                     "POST",
@@ -336,6 +380,9 @@ class CallFlow:
                 except AriError as exc:
                     if not exc.gone:
                         raise
+            case RequestCallback(number=number):
+                if self.person is not None:
+                    await self.person.callback_requested(number)
             case SaveVoicemail(recording=name, seconds=seconds, callback_number=number):
                 # Through the journal: kept even while the database is away.
                 due = self.services.voicemail_due(dt.datetime.now(dt.UTC).date())
@@ -348,7 +395,7 @@ class CallFlow:
                     due_on=due.isoformat(),
                 )
                 self.log.info("voicemail_saved", seconds=seconds, due_on=due.isoformat())
-                post(self.channel_id, VoicemailSaved(True))
+                post(self.call_id, VoicemailSaved(True))
 
     async def _lookup(self, service: str, key: str) -> LookupDone:
         try:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.queues import QueuesConfig
 from acd.roster import Roster
-from acd.router import Router, RouterError
+from acd.router import Overflow, Router, RouterError
 from hotline import recordings
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
@@ -123,12 +123,18 @@ class Controller:
         if call_id is None:
             return
         owner = self.desk.owner(call_id) if self.desk is not None else None
+        purpose = (event.get("args") or [""])[0] if kind == "StasisStart" else ""
         if owner is not None and self.desk is not None:
             agent = self.desk.agent_channels[call_id][1]
             self.mailboxes.post(owner, ("agent", call_id, agent, event))
             if kind == "ChannelDestroyed":
                 self.desk.agent_channels.pop(call_id, None)
-        elif kind == "StasisStart" and event.get("args", [""])[0] == "feature":
+        elif self.desk is not None and call_id in self.desk.citizen_channels:
+            self.mailboxes.post(self.desk.citizen_channels[call_id], ("citizen", event))
+        elif purpose in ("agent", "callback"):
+            # Rung by an earlier run of the controller for a call that is no longer ours.
+            self.mailboxes.post(call_id, ("stray", event))
+        elif purpose == "feature":
             self.mailboxes.post(call_id, ("feature", event))
         elif kind == "StasisStart":
             self.mailboxes.post(call_id, ("start", event))
@@ -137,6 +143,9 @@ class Controller:
 
     async def _handle(self, call_id: str, item: Any) -> bool:
         """Per-call consumer: items of one call arrive here in order."""
+        if isinstance(item, tuple) and item[0] == "stray":
+            await self._to_fallback(call_id, hang_up=True)
+            return True
         if isinstance(item, tuple) and item[0] == "feature":
             await self._feature_code(item[1])
             return True
@@ -174,8 +183,11 @@ class Controller:
         self.calls.pop(call_id, None)
         self.metrics.calls_active.set(len(self.calls))
 
-    async def _to_fallback(self, channel_id: str) -> None:
+    async def _to_fallback(self, channel_id: str, hang_up: bool = False) -> None:
         try:
+            if hang_up:
+                await self.ari.hangup(channel_id)
+                return
             await self.ari.request(
                 "POST",
                 f"/channels/{channel_id}/continue",
@@ -184,6 +196,51 @@ class Controller:
         except AriError as exc:
             if not exc.gone:
                 raise
+
+    async def restore_callbacks(self) -> None:
+        """Booked callbacks go back to their place after a restart (from the database)."""
+        if self.engine is None or self.desk is None:
+            return
+        try:
+            async with self.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        text(
+                            "SELECT channel_id, caller_number, number, queue, priority, entered,"
+                            " language, attempts FROM callbacks WHERE status = 'pending'"
+                        )
+                    )
+                ).all()
+        except Exception as exc:
+            log.warning("callbacks_not_restored", error=str(exc)[:200])
+            return
+        for row in rows:
+            if row.channel_id in self.calls:
+                continue
+            flow = CallFlow(
+                channel={
+                    "id": row.channel_id,
+                    "caller": {"number": row.caller_number or ""},
+                    "language": row.language,
+                },
+                menu=self.menu,
+                services=self.services,
+            )
+            flow.restore_callback(
+                self.desk, row.queue, row.entered, row.priority, row.number, row.attempts
+            )
+            self.calls[row.channel_id] = flow
+            queue = row.queue if row.queue in self.desk.router.config.queues else None
+            if queue is None:
+                await flow.person.on_decision(Overflow(row.channel_id, row.queue, "unknown_queue"))  # type: ignore[union-attr]
+                self._forget(row.channel_id)
+                continue
+            self.desk.apply(
+                self.desk.router.enqueue(
+                    row.channel_id, queue, row.priority, time.time(), row.entered, callback=True
+                )
+            )
+        log.info("callbacks_restored", callbacks=len(rows))
 
     async def apply_config(self, ami: AmiLink) -> str:
         """Apply what ops edited, without dropping calls; raises ConfigError if invalid."""
@@ -245,7 +302,9 @@ class Controller:
         # Agents' channels (ids with a dash) are ours to ring, never callers to adopt.
         ids = [i for i in await self.ari.application_channel_ids() if "-" not in i]
         live = set(ids)
-        for call_id in list(self.calls):
+        for call_id, flow in list(self.calls.items()):
+            if flow.person is not None and flow.person.awaits_callback:
+                continue  # nobody on the line until we call them back
             if call_id not in live:  # ended while we were disconnected
                 self.calls[call_id].finish("unknown", "gone_after_reconnect")
                 self._forget(call_id)
@@ -350,6 +409,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             senior_priority=config.queues.priorities.senior,
             senior_age=config.queues.priorities.senior_age,
             repeat_priority=config.queues.priorities.repeat,
+            callback_priority=config.queues.priorities.callback,
             engine=engine,
         )
         controller = Controller(
@@ -363,6 +423,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         )
         desk.post = controller.mailboxes.post
         ami.on_contact_status = controller.on_contact_status
+        await controller.restore_callbacks()
         runner = await start_http(
             host=config.http_host,
             port=config.http_port,

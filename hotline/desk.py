@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,8 +57,11 @@ class Desk:
     senior_priority: int = 10
     senior_age: int = 60
     repeat_priority: int = 5
+    callback_priority: int = 20
     engine: AsyncEngine | None = None
     agent_channels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    citizen_channels: dict[str, str] = field(default_factory=dict)  # call-back channel -> call
+    _background: set[asyncio.Future[None]] = field(default_factory=set)
 
     def owner(self, channel_id: str) -> str | None:
         """The caller's channel id for an agent's channel."""
@@ -113,23 +117,84 @@ class Desk:
                 await asyncio.wait_for(stop.wait(), 1.0)
 
     async def repeat_bonus(self, caller: str, channel_id: str) -> int:
-        """Callers who called within 24 hours go ahead (their question is still open)."""
+        """Callers whose callback did not reach them, then callers who called within 24 hours,
+        go ahead (their question is still open)."""
         if self.engine is None or not caller:
             return 0
         try:
             async with asyncio.timeout(1.0), self.engine.connect() as conn:
-                earlier = (
+                missed, earlier = (
                     await conn.execute(
                         text(
-                            "SELECT count(*) FROM calls WHERE caller_number = :caller "
-                            "AND channel_id <> :ch AND started_at > now() - interval '24 hours'"
+                            "SELECT (SELECT count(*) FROM callbacks WHERE number = :caller"
+                            " AND status = 'failed'"
+                            " AND requested_at > now() - interval '24 hours'),"
+                            " (SELECT count(*) FROM calls WHERE caller_number = :caller"
+                            " AND channel_id <> :ch AND started_at > now() - interval '24 hours')"
                         ),
                         {"caller": caller, "ch": channel_id},
                     )
-                ).scalar_one()
+                ).one()
         except Exception:
             return 0
+        if missed:
+            return self.callback_priority
         return self.repeat_priority if earlier else 0
+
+    async def start_recording(
+        self, channel_name: str, call_id: str, agent: str, call_log: Any
+    ) -> str | None:
+        """MixMonitor on the caller's channel: an audiohook, as cheap as app_queue's."""
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        path = self.recordings_dir / f"{stamp}-{call_id}-{agent}.wav"
+        try:
+            await self.ami.action(
+                {"Action": "MixMonitor", "Channel": channel_name, "File": str(path), "Options": "b"}
+            )
+        except Exception as exc:
+            call_log.error("recording_failed", error=str(exc)[:200])
+            return None
+        return str(path)
+
+    def stop_recording(
+        self, channel_name: str, call_id: str, agent: str, recording: str | None
+    ) -> None:
+        """The agent's part ended: close the file (the caller may stay on) and store it."""
+        if recording is None:
+            return
+
+        async def close_and_store() -> None:
+            with contextlib.suppress(Exception):  # the channel may be gone: the file is closed
+                await self.ami.action({"Action": "StopMixMonitor", "Channel": channel_name})
+            await asyncio.sleep(1.0)
+            await self._store_recording(call_id, agent, recording)
+
+        task = asyncio.ensure_future(close_and_store())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _store_recording(self, call_id: str, agent: str, recording: str) -> None:
+        host_path = self.host_root / recording.lstrip("/")
+        try:
+            data = await asyncio.to_thread(host_path.read_bytes)
+        except OSError as exc:
+            log.error("recording_missing", call_id=call_id, error=str(exc))
+            return
+        seconds = max(0, len(data) - 44) / 16000  # 8 kHz, 16-bit mono WAV
+        purge = dt.date.today() + dt.timedelta(days=self.retention_days)
+        self.journal.record(
+            Fact(
+                channel_id=call_id,
+                kind="recording",
+                data={
+                    "agent": agent,
+                    "path": recording,
+                    "seconds": seconds,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "purge_after": purge.isoformat(),
+                },
+            )
+        )
 
     def priority(self, verified_id: str | None) -> int:
         """Seniors (from the verified ID) go first; FIFO within a priority."""

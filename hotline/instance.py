@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,6 @@ def load_center(config_dir: Path) -> CenterConfig:
         ("roster", lambda: load_roster(config_dir)),
         ("hours", lambda: load_hours(config_dir)),
         ("manifest", lambda: load_manifest(MANIFEST)),
-        ("queues", lambda: load_queues(config_dir)),
     ):
         try:
             results[name] = loader()
@@ -54,10 +54,15 @@ def load_center(config_dir: Path) -> CenterConfig:
     prompt_ids = set(PROMPT_TEXT)
     if isinstance(manifest, PromptManifest):
         prompt_ids |= set(manifest.prompts)
-    try:
-        results["menu"] = load_menu(config_dir / "menu.yaml", prompt_ids)
-    except ConfigError as exc:
-        problems += exc.problems
+    later: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("menu", lambda: load_menu(config_dir / "menu.yaml", prompt_ids)),
+        ("queues", lambda: load_queues(config_dir, prompt_ids)),
+    )
+    for name, load in later:
+        try:
+            results[name] = load()
+        except ConfigError as exc:
+            problems += exc.problems
     if problems:
         raise ConfigError(problems)
     return CenterConfig(**results)  # type: ignore[arg-type]

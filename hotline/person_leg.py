@@ -1,16 +1,14 @@
-"""One caller's time with the ACD: waiting, ringing agents, talking, the survey."""
+"""One caller's time with the ACD: waiting, ringing agents, talking, transfers, the survey."""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from acd.queues import whisper_prompt
 from acd.router import (
     Announce,
     CancelOffer,
@@ -18,6 +16,7 @@ from acd.router import (
     Moved,
     Offer,
     Overflow,
+    RouterError,
 )
 from acd.survey import SurveyAnswered, SurveySession
 from hotline.desk import (
@@ -30,9 +29,9 @@ from hotline.desk import (
     hangup_quietly,
     quietly,
 )
-from hotline.store.journal import Fact
 from hotline.telephony.ari import AriError
-from ivr.actions import Hangup, Play, PlaybackFinished, StartTimer
+from hotline.virtual_hold import VirtualHold
+from ivr.actions import DigitPressed, Hangup, Play, PlaybackFinished, StartTimer
 from ivr.speech import digits, integer
 
 if TYPE_CHECKING:
@@ -44,13 +43,17 @@ log = structlog.get_logger("desk")
 
 @dataclass
 class PersonLeg:
-    """One caller's time with the ACD: waiting, ringing agents, talking, the survey."""
+    """One caller's time with the ACD.
+
+    Phases: waiting → (arranging → callback → dialing →) [whisper →] talking → survey → done.
+    """
 
     flow: CallFlow
     desk: Desk
     queue: str
     entered: float
-    phase: str = "waiting"  # waiting | talking | survey | done
+    phase: str = "waiting"
+    priority: int = 0
     agent: str | None = None
     agent_channel: str | None = None
     bridge_id: str | None = None
@@ -59,22 +62,40 @@ class PersonLeg:
     survey: SurveySession | None = None
     announcement: str | None = None
     offers: dict[str, str] = field(default_factory=dict)  # agent -> agent channel id
+    hold: VirtualHold | None = None
+    agent_keys: str = ""
     _n: int = 0
 
     @property
     def call_id(self) -> str:
-        """The caller's channel id."""
+        """The call's id for good (the router's key), whichever channel the caller is on."""
+        return self.flow.call_id
+
+    @property
+    def channel(self) -> str:
+        """The caller's channel now."""
         return self.flow.channel_id
+
+    @property
+    def awaits_callback(self) -> bool:
+        """The caller hung up and is called back in their place."""
+        return self.phase in ("callback", "dialing")
+
+    def next_id(self) -> int:
+        """A number for this call's helper channels and playbacks."""
+        self._n += 1
+        return self._n
 
     async def start(self, priority: int, resumed: bool = False) -> None:
         """Enter the queue: hold music, then the router decides."""
         ari = self.desk.ari
         self.flow.fact("queued", queue=self.queue)
-        await ari.set_variable(self.call_id, QUEUE_VAR, self.queue)
-        await ari.set_variable(self.call_id, ENTERED_VAR, f"{self.entered:.3f}")
-        await ari.start_moh(self.call_id)
+        await ari.set_variable(self.channel, QUEUE_VAR, self.queue)
+        await ari.set_variable(self.channel, ENTERED_VAR, f"{self.entered:.3f}")
+        await ari.start_moh(self.channel)
         if not resumed:
             priority += await self.desk.repeat_bonus(self.flow.caller_number, self.call_id)
+        self.priority = priority
         decisions = self.desk.router.enqueue(
             self.call_id, self.queue, priority, time.time(), entered=self.entered
         )
@@ -116,40 +137,40 @@ class PersonLeg:
             case Moved(to_queue=queue):
                 self.queue = queue
                 self.flow.fact("queued", queue=queue)
-                await ari.set_variable(self.call_id, QUEUE_VAR, queue)
-            case Announce(position=position, wait_seconds=seconds):
+                if not self.awaits_callback:
+                    await quietly(ari.set_variable(self.channel, QUEUE_VAR, queue))
+            case Announce(position=position, wait_seconds=seconds, offer_callback=offer):
                 if self.phase == "waiting" and self.announcement is None:
-                    minutes = max(1, round(seconds / 60))
-                    self._n += 1
-                    self.announcement = f"{self.call_id}.acd{self._n}"
-                    prompts = [
-                        "queue-position",
-                        *integer(position),
-                        "queue-position-unit",
-                        "queue-wait",
-                        *integer(minutes),
-                        "minutes",
-                    ]
+                    prompts: list[str] = []
+                    if position:
+                        minutes = max(1, round(seconds / 60))
+                        prompts += ["queue-position", *integer(position), "queue-position-unit"]
+                        prompts += ["queue-wait", *integer(minutes), "minutes"]
+                    if offer:
+                        prompts.append("callback-offer")
+                    self.announcement = f"{self.call_id}.acd{self.next_id()}"
                     await self._play(prompts, self.announcement)
+            case Overflow(reason=reason) if self.hold is not None and self.awaits_callback:
+                await self.hold.gave_up(reason)
             case Overflow(reason=reason):
                 self.phase = "done"
                 self.flow.fact("overflow", queue=self.queue, reason=reason)
                 self.flow.log.info("overflow", queue=self.queue, reason=reason)
-                await quietly(ari.request("DELETE", f"/channels/{self.call_id}/moh"))
+                await quietly(ari.request("DELETE", f"/channels/{self.channel}/moh"))
                 await self.flow.execute(self.flow.session.overflow_to_voicemail())
 
     async def _play(self, prompts: list[str], playback_id: str) -> None:
         ari = self.desk.ari
-        await quietly(ari.request("DELETE", f"/channels/{self.call_id}/moh"))
+        await quietly(ari.request("DELETE", f"/channels/{self.channel}/moh"))
         lang = self.flow.session.language
-        await ari.play(self.call_id, self.flow.media(prompts), playback_id, lang)
+        await ari.play(self.channel, self.flow.media(prompts), playback_id, lang)
 
     async def _offer(self, agent: str, ring: float) -> None:
-        self._n += 1
-        channel_id = f"{self.call_id}-{agent}-{self._n}"
+        channel_id = f"{self.call_id}-{agent}-{self.next_id()}"
         self.offers[agent] = channel_id
         self.desk.agent_channels[channel_id] = (self.call_id, agent)
         self.flow.fact("segment_offered", queue=self.queue, agent=agent)
+        shown = self.hold.number if self.hold is not None else self.flow.caller_number
         try:
             await self.desk.ari.request(
                 "POST",
@@ -160,7 +181,7 @@ class PersonLeg:
                     "appArgs": f"agent,{self.call_id}",
                     "channelId": channel_id,
                     "timeout": int(ring),
-                    "callerId": f"12333 <{self.queue}>",
+                    "callerId": f"{self.queue} <{shown or '12333'}>",
                 },
             )
         except AriError as exc:
@@ -177,13 +198,22 @@ class PersonLeg:
         kind = event.get("type")
         now = time.time()
         if kind == "StasisStart":
-            if self.phase != "waiting" or self.offers.get(agent) != channel_id:
+            if self.phase not in ("waiting", "callback") or self.offers.get(agent) != channel_id:
                 await hangup_quietly(self.desk.ari, channel_id)  # too late: someone else has it
                 return
-            await self._connect(agent, channel_id, now)
+            await self._answered_by(agent, channel_id, now)
+        elif kind == "PlaybackFinished" and self.phase == "whisper" and self.agent == agent:
+            await self._bridge(now)
+        elif kind == "ChannelDtmfReceived" and self.phase == "talking" and self.agent == agent:
+            await self._agent_key(event.get("digit", ""))
         elif kind == "ChannelDestroyed" or kind == "StasisEnd":
-            if self.agent == agent and self.phase == "talking":
-                await self._agent_left(now)
+            if self.agent == agent and self.agent_channel == channel_id:
+                if self.phase == "talking":
+                    await self._agent_left(now)
+                elif self.phase == "whisper":
+                    await self._whisper_refused(now)
+                elif self.phase == "dialing" and self.hold is not None:
+                    await self.hold.agent_left()
             elif self.offers.get(agent) == channel_id:
                 self.offers.pop(agent)
                 cause = int(event.get("cause") or 0)
@@ -198,59 +228,143 @@ class PersonLeg:
                 self.flow.log.info("offer_failed", agent=agent, why=why, cause=cause)
                 self.desk.apply(self.desk.router.offer_failed(self.call_id, agent, why, now))
 
-    async def _connect(self, agent: str, channel_id: str, now: float) -> None:
+    async def _answered_by(self, agent: str, channel_id: str, now: float) -> None:
+        """The agent picked up: the call leaves the queue; the agent may hear a whisper."""
         ari = self.desk.ari
+        callback = self.phase == "callback"
         self.desk.apply(self.desk.router.answered(self.call_id, agent, now))
         self.offers.pop(agent, None)
-        self.phase = "talking"
         self.agent, self.agent_channel, self.answered_at = agent, channel_id, now
+        self.flow.log.info("agent_answered", agent=agent, queue=self.queue, callback=callback)
+        if callback and self.hold is not None:
+            self.phase = "dialing"
+            await self.hold.dial_citizen(agent, channel_id)
+            return
         self.flow.fact("segment_answered", agent=agent)
+        spec = self.desk.router.config.queues.get(self.queue)
+        if spec is not None and spec.whisper:
+            self.phase = "whisper"
+            minutes = max(1, round((now - self.entered) / 60))
+            prompts = (whisper_prompt(self.queue), "whisper-waited", *integer(minutes), "minutes")
+            try:
+                await ari.play(
+                    channel_id,
+                    self.flow.media(prompts, "zh"),
+                    f"{channel_id}.whisper",
+                    "zh",
+                )
+                return
+            except AriError as exc:
+                if not exc.gone:
+                    raise
+                return  # the agent's channel is gone: its ChannelDestroyed follows
+        await self._bridge(now)
+
+    async def _whisper_refused(self, now: float) -> None:
+        """The agent hung up during the whisper: the caller keeps their place."""
+        assert self.agent is not None
+        self.flow.fact("segment_ended", agent=self.agent, outcome="agent_hangup")
+        self.desk.apply(self.desk.router.call_finished(self.agent, self.queue, 0.0, now))
+        self.agent = self.agent_channel = None
+        self.phase = "waiting"
+        self.desk.apply(
+            self.desk.router.enqueue(self.call_id, self.queue, self.priority, now, self.entered)
+        )
+
+    async def _bridge(self, now: float) -> None:
+        """Put the caller through to the agent: bridge, record, say the agent's number."""
+        ari = self.desk.ari
+        assert self.agent is not None and self.agent_channel is not None
+        agent, channel_id = self.agent, self.agent_channel
+        self.phase = "talking"
+        self.answered_at = now
         self.flow.fact("agent", agent=agent)
         self.flow.log.info("connected", agent=agent, queue=self.queue)
         if self.announcement is not None:
             await quietly(ari.stop_playback(self.announcement))
-        await quietly(ari.request("DELETE", f"/channels/{self.call_id}/moh"))
-        bridge = await ari.request(
-            "POST", "/bridges", {"type": "mixing", "bridgeId": f"b-{self.call_id}"}
-        )
-        self.bridge_id = bridge["id"]
+        await quietly(ari.request("DELETE", f"/channels/{self.channel}/moh"))
+        if self.bridge_id is None:
+            bridge = await ari.request(
+                "POST", "/bridges", {"type": "mixing", "bridgeId": f"b-{self.call_id}"}
+            )
+            self.bridge_id = bridge["id"]
         await ari.request(
             "POST",
             f"/bridges/{self.bridge_id}/addChannel",
-            {"channel": f"{self.call_id},{channel_id}"},
+            {"channel": f"{self.channel},{channel_id}"},
         )
-        await self._record(agent)
+        self.recording = await self.desk.start_recording(
+            self.flow.channel_name, self.call_id, agent, self.flow.log
+        )
         # Kept on the caller's channel, so a restarted controller re-attaches this conversation.
         await ari.set_variable(
-            self.call_id, AGENT_VAR, f"{agent}|{channel_id}|{self.recording or ''}|{now:.3f}"
+            self.channel, AGENT_VAR, f"{agent}|{channel_id}|{self.recording or ''}|{now:.3f}"
         )
         if self.desk.greet_with_agent_number:
             media = ",".join(self.flow.media(("agent-intro", *digits(agent), "agent-serving")))
             await quietly(ari.request("POST", f"/bridges/{self.bridge_id}/play", {"media": media}))
 
-    async def _record(self, agent: str) -> None:
-        """MixMonitor on the caller's channel: an audiohook, as cheap as app_queue's."""
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-        path = self.desk.recordings_dir / f"{stamp}-{self.call_id}-{agent}.wav"
-        name = self.flow.channel_name
-        try:
-            await self.desk.ami.action(
-                {"Action": "MixMonitor", "Channel": name, "File": str(path), "Options": "b"}
-            )
-            self.recording = str(path)
-        except Exception as exc:
-            self.flow.log.error("recording_failed", error=str(exc)[:200])
+    async def _agent_key(self, digit: str) -> None:
+        """`*` then a key of `transfers` in queues.yaml hands the caller to that queue."""
+        if digit == "*":
+            self.agent_keys = "*"
+            return
+        if self.agent_keys != "*":
+            return
+        self.agent_keys = ""
+        target = self.desk.router.config.transfers.get(digit)
+        if target is not None:
+            await self.transfer(target)
+
+    async def transfer(self, target: str) -> None:
+        """The agent hands the caller to another queue (expert seats); the segment ends here,
+        the agent goes to wrap-up, and the caller waits there, placed by first entry."""
+        if self.phase != "talking" or self.agent is None:
+            raise RouterError("no conversation to transfer")
+        ari = self.desk.ari
+        now = time.time()
+        agent, agent_channel = self.agent, self.agent_channel
+        decisions = self.desk.router.transfer(
+            self.call_id,
+            agent,
+            self.queue,
+            target,
+            self.priority,
+            self.entered,
+            now - self.answered_at,
+            now,
+        )
+        self.flow.fact("segment_ended", agent=agent, outcome="transferred")
+        self.flow.fact("transferred_to_queue", agent=agent, queue=target)
+        self.flow.log.info("transfer_to_queue", agent=agent, queue=target)
+        self.desk.stop_recording(self.flow.channel_name, self.call_id, agent, self.recording)
+        self.recording = None
+        self.agent = self.agent_channel = None
+        self.phase = "waiting"
+        self.queue = target
+        self.flow.fact("queued", queue=target)
+        await quietly(ari.set_variable(self.channel, AGENT_VAR, ""))
+        await quietly(ari.set_variable(self.channel, QUEUE_VAR, target))
+        if agent_channel:
+            await hangup_quietly(ari, agent_channel)
+        if self.bridge_id:
+            await quietly(ari.request("DELETE", f"/bridges/{self.bridge_id}"))
+            self.bridge_id = None
+        self.announcement = f"{self.call_id}.acd{self.next_id()}"
+        await self._play(["transfer-expert"], self.announcement)
+        self.desk.apply(decisions)
 
     async def _agent_left(self, now: float) -> None:
         """The agent hung up first: the caller stays for the satisfaction question."""
         assert self.agent is not None
         self.flow.fact("segment_ended", agent=self.agent, outcome="agent_hangup")
+        self.flow.settle("answered")  # also if the caller hangs up during the survey
         self._finished(now)
         if self.bridge_id:
             await quietly(self.desk.ari.request("DELETE", f"/bridges/{self.bridge_id}"))
         # The caller is no longer waiting nor talking: a restart now must not re-queue them.
         for name in (QUEUE_VAR, AGENT_VAR):
-            await quietly(self.desk.ari.set_variable(self.call_id, name, ""))
+            await quietly(self.desk.ari.set_variable(self.channel, name, ""))
         self.phase = "survey"
         self.survey = SurveySession(language=self.flow.session.language)
         await self._survey_actions(self.survey.start())
@@ -260,34 +374,9 @@ class PersonLeg:
         self.desk.apply(
             self.desk.router.call_finished(self.agent, self.queue, now - self.answered_at, now)
         )
-        if self.recording:
-            asyncio.get_running_loop().call_later(
-                1.0, lambda: asyncio.ensure_future(self._store_recording())
-            )
-
-    async def _store_recording(self) -> None:
-        assert self.recording is not None and self.agent is not None
-        host_path = self.desk.host_root / self.recording.lstrip("/")
-        try:
-            data = await asyncio.to_thread(host_path.read_bytes)
-        except OSError as exc:
-            log.error("recording_missing", call_id=self.call_id, error=str(exc))
-            return
-        seconds = max(0, len(data) - 44) / 16000  # 8 kHz, 16-bit mono WAV
-        purge = dt.date.today() + dt.timedelta(days=self.desk.retention_days)
-        self.desk.journal.record(
-            Fact(
-                channel_id=self.call_id,
-                kind="recording",
-                data={
-                    "agent": self.agent,
-                    "path": self.recording,
-                    "seconds": seconds,
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "purge_after": purge.isoformat(),
-                },
-            )
-        )
+        self.desk.stop_recording(self.flow.channel_name, self.call_id, self.agent, self.recording)
+        if self.hold is not None:
+            self.hold.finished()
 
     async def on_caller_event(self, event: Any) -> bool:
         """Keys, playbacks and timers of the caller while with the ACD; True when consumed."""
@@ -298,9 +387,50 @@ class PersonLeg:
             if event.playback_id == self.announcement.rsplit(".", 1)[-1]:
                 self.announcement = None
                 if self.phase == "waiting":
-                    await quietly(self.desk.ari.start_moh(self.call_id))
+                    await quietly(self.desk.ari.start_moh(self.channel))
             return True
-        return self.phase in ("waiting", "talking")
+        if isinstance(event, DigitPressed) and self.phase == "waiting":
+            policy = self.desk.router.config.callback
+            if policy.enabled and event.digit == policy.key and not self.offers:
+                await self._arrange_callback()
+            return True
+        # Arranging a callback (and hearing it is booked), the caller is with the menu session.
+        return self.phase in ("waiting", "talking", "whisper")
+
+    async def _arrange_callback(self) -> None:
+        """The caller wants to be called back: hold the place while they give the number."""
+        try:
+            self.desk.apply(self.desk.router.hold(self.call_id))
+        except RouterError:
+            return  # an agent is ringing for them right now
+        self.phase = "arranging"
+        ari = self.desk.ari
+        if self.announcement is not None:
+            await quietly(ari.stop_playback(self.announcement))
+            self.announcement = None
+        await quietly(ari.request("DELETE", f"/channels/{self.channel}/moh"))
+        self.flow.log.info("callback_offered_taken", queue=self.queue)
+        await self.flow.execute(self.flow.session.ask_queue_callback())
+
+    async def callback_requested(self, number: str) -> None:
+        """The caller confirmed the number: they may hang up and keep their place."""
+        self.hold = VirtualHold(leg=self, number=number)
+        self.phase = "callback"
+        self.hold.registered()
+        self.desk.apply(self.desk.router.to_callback(self.call_id, time.time()))
+
+    def caller_hung_up_for_callback(self) -> None:
+        """The caller's first line ended; the call goes on without a channel until called back."""
+        self.flow.fact("caller_left_for_callback")
+        self.flow.channel_id = ""
+        self.flow.hanging_up = False
+        self.flow.hangup_requested_by_us = False
+
+    async def on_callback_channel(self, event: dict[str, Any]) -> bool:
+        """Events of the call-back channel; False: treat it as the caller's channel now."""
+        if self.hold is None:
+            return True
+        return await self.hold.on_citizen_event(event)
 
     async def _survey_actions(self, actions: list[Any]) -> None:
         for action in actions:
@@ -318,7 +448,7 @@ class PersonLeg:
         """The caller hung up: withdraw offers, or end the conversation."""
         now = time.time()
         ari = self.desk.ari
-        if self.phase == "waiting":
+        if self.phase in ("waiting", "arranging"):
             for decision in self.desk.router.caller_left(self.call_id, now):
                 if isinstance(decision, CancelOffer):
                     channel = self.offers.pop(decision.agent, None)
@@ -330,7 +460,7 @@ class PersonLeg:
                 else:
                     self.desk.apply([decision])
             self.flow.settle("abandoned")
-        elif self.phase == "talking":
+        elif self.phase in ("talking", "whisper"):
             assert self.agent is not None
             self.flow.fact("segment_ended", agent=self.agent, outcome="caller_hangup")
             self._finished(now)
@@ -338,5 +468,6 @@ class PersonLeg:
                 await hangup_quietly(ari, self.agent_channel)
             if self.bridge_id:
                 await quietly(ari.request("DELETE", f"/bridges/{self.bridge_id}"))
-            self.flow.settle("answered")
+            # Gone while the agent heard the whisper: never put through, so not answered.
+            self.flow.settle("answered" if self.phase == "talking" else "abandoned")
         self.phase = "done"

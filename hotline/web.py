@@ -100,20 +100,34 @@ async def agents_page(request: web.Request) -> web.Response:
         for number, a in sorted(desk.router.agents.items())
     }
     waiting = {
-        c.call_id: {"queue": c.queue, "position": desk.router.position(c.call_id)}
+        c.call_id: {
+            "queue": c.queue,
+            "position": desk.router.position(c.call_id),
+            "callback": c.callback,
+        }
         for c in desk.router.waiting.values()
     }
     return web.json_response({"agents": body, "waiting": waiting})
 
 
 async def agent_command(request: web.Request) -> web.Response:
-    """POST /agents/{agent}/{login|ready|pause|logout}[?reason=...]."""
+    """POST /agents/{agent}/{login|ready|pause|logout}[?reason=...], or
+    /agents/{agent}/transfer?queue=... (the web desk's 转专家)."""
     if not _authorised(request):
         return web.json_response({"error_id": "unauthorized"}, status=401)
     desk = request.app[CONTROLLER].desk
     if desk is None:
         return web.json_response({"error_id": "acd_disabled"}, status=503)
     agent = request.match_info["agent"]
+    if request.match_info["command"] == "transfer":
+        queue = request.query.get("queue", "")
+        if queue not in desk.router.config.queues:
+            return web.json_response({"error_id": "unknown_queue", "queue": queue}, status=400)
+        current = desk.router.agents[agent].current_call if agent in desk.router.agents else None
+        if current is None:
+            return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
+        desk.post(current, ("transfer", queue, agent))
+        return web.json_response({"agent": agent, "call": current, "queue": queue}, status=202)
     try:
         desk.agent_command(agent, request.match_info["command"], request.query.get("reason", ""))
     except RouterError as exc:

@@ -95,6 +95,13 @@ class SaveVoicemail:
 
 
 @dataclass(frozen=True)
+class RequestCallback:
+    """The caller waiting for a person will be called back on `number`, in their place."""
+
+    number: str
+
+
+@dataclass(frozen=True)
 class DiscardRecording:
     """Delete a recording the caller cancelled or re-recorded."""
 
@@ -113,6 +120,7 @@ Action = (
     | Lookup
     | StartRecording
     | SaveVoicemail
+    | RequestCallback
     | DiscardRecording
 )
 

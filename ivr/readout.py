@@ -34,6 +34,7 @@ SERVICE_PROMPTS: set[str] = {
     "callback-number",
     "callback-confirm",
     "enter-callback",
+    "callback-registered",
     "voicemail-cancelled",
     "voicemail-too-short",
     *(f"card-{s}" for s in CARD_STATUSES),

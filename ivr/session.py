@@ -22,6 +22,7 @@ from ivr.actions import (
     Play,
     PlaybackFinished,
     RecordingDone,
+    RequestCallback,
     SaveVoicemail,
     StartRecording,
     StartTimer,
@@ -404,7 +405,20 @@ class MenuSession:
             return self._ask(Entry("callback", "enter-callback", 20, exact=False))
         return self._ask_callback()
 
+    def ask_queue_callback(self) -> list[Action]:
+        """A caller waiting for a person pressed the callback key: which number to call."""
+        self.service = "queue_callback"
+        self.path.append("svc:queue_callback")
+        return [Visit("svc:queue_callback", resumable=False), *self._ask_callback()]
+
     def _save(self, callback_number: str) -> list[Action]:
+        if self.service == "queue_callback":
+            self.disposition = "callback"
+            self.entry = None
+            return [
+                RequestCallback(callback_number),
+                *self._play(("callback-registered",), "ending", barge_in=False),
+            ]
         assert self.recording is not None
         self.disposition = "voicemail"
         return self._pending(SaveVoicemail(self.recording, self.recorded_seconds, callback_number))

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.support.desk import desk  # noqa: F401  (the fixture, for the ACD scenarios)
 from tests.support.observer import AriObserver
 from tests.support.sipp import Caller
 from tests.support.system import SystemUnderTest, bring_up, tear_down
@@ -39,7 +40,7 @@ async def _truncate(dsn: str) -> None:
         # Every run starts from empty call records (demo citizens stay).
         await conn.execute(
             "TRUNCATE calls, call_events, call_segments, surveys, recording_access, recordings,"
-            " voice_messages, identity_attempts, identity_locks, agent_state_changes"
+            " voice_messages, identity_attempts, identity_locks, agent_state_changes, callbacks"
             " RESTART IDENTITY"
         )
     finally:

@@ -36,6 +36,13 @@ _INSERTS: dict[str, str] = {
     " ON CONFLICT DO NOTHING",
     "segment_offered": "INSERT INTO call_segments (channel_id, queue, agent, offered_at)"
     " VALUES (:ch, :queue, :agent, :at) ON CONFLICT DO NOTHING",
+    "callback_requested": "INSERT INTO callbacks (channel_id, caller_number, number, queue,"
+    " priority, entered, language, requested_at) VALUES (:ch, :caller, :number, :queue,"
+    " :priority, :entered, :language, :at) ON CONFLICT DO NOTHING",
+    "callback_attempt": "UPDATE callbacks SET attempts = GREATEST(attempts, :attempt),"
+    " agent = :agent WHERE channel_id = :ch",
+    "callback_finished": "UPDATE callbacks SET status = :status, finished_at = :at"
+    " WHERE channel_id = :ch AND status = 'pending'",
     "recording": "INSERT INTO recordings (channel_id, agent, path, seconds, sha256, created_at,"
     " purge_after) VALUES (:ch, :agent, :path, :seconds, :sha256, :at, :purge_after)"
     " ON CONFLICT DO NOTHING",

@@ -3,60 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-from array import array
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
-import pytest
 
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
+from tests.support.desk import phone, rms, segments, set_agent
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
 from tests.support.sipp import Caller, Keys, Pause, Speak, WaitForHangup
 from tests.support.system import SystemUnderTest
-
-
-async def set_agent(system: SystemUnderTest, agent: str, command: str) -> None:
-    await asyncio.to_thread(agent_api, system, f"/agents/{agent}/{command}")
-
-
-def phone(system: SystemUnderTest, agent: str, **kwargs: object) -> DeskPhone:
-    return DeskPhone(
-        user=agent,
-        password=system.instance.secrets.agent_passwords[agent],
-        sip_port=system.settings.ports.sip,
-        work_dir=system.work_dir / f"phone-{agent}",
-        **kwargs,
-    )
-
-
-@pytest.fixture
-async def desk(running: SystemUnderTest) -> AsyncIterator[list[DeskPhone]]:
-    """Phones registered in the test; afterwards every agent is logged out again."""
-    phones: list[DeskPhone] = []
-    yield phones
-    for p in phones:
-        await p.close()
-    for agent in ("1001", "1002", "1003"):
-        with contextlib.suppress(OSError):
-            await set_agent(running, agent, "logout")
-
-
-def rms(path: Path) -> float:
-    samples = array("h", path.read_bytes()[44:])
-    return (sum(s * s for s in samples) / max(len(samples), 1)) ** 0.5
-
-
-async def segments(db: asyncpg.Connection, channel_id: str) -> list[tuple[str, str | None]]:
-    rows = await db.fetch(
-        "SELECT agent, outcome FROM call_segments WHERE channel_id = $1 ORDER BY offered_at",
-        channel_id,
-    )
-    return [(r["agent"], r["outcome"]) for r in rows]
 
 
 async def test_a_call_reaches_an_agent_is_recorded_and_rated(

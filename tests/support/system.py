@@ -43,10 +43,13 @@ def make_config_dir(target: Path) -> Path:
     # Short rings and wrap-ups keep the scenarios quick; the logic is the same.
     queues = (target / "queues.yaml").read_text()
     queues = queues.replace("queues:\n", "queues:\n", 1)
-    for name in ("general", "social_insurance", "employment"):
+    for name in ("general", "social_insurance", "employment", "expert_social_insurance"):
         queues = queues.replace(
             f"  {name}:\n", f"  {name}:\n    ring_seconds: 4\n    wrapup_seconds: 2\n", 1
         )
+    queues = queues.replace("  ring_seconds: 30\n", "  ring_seconds: 5\n", 1)
+    queues = queues.replace("  retry_after_seconds: 120\n", "  retry_after_seconds: 2\n", 1)
+    queues = queues.replace("  attempts: 3\n", "  attempts: 2\n", 1)
     (target / "queues.yaml").write_text(queues)
     # A transfer to another department, reached through the trunk.
     menu = (target / "menu.yaml").read_text()

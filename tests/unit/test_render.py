@@ -49,8 +49,8 @@ def test_services_bind_to_loopback(files: dict[str, str]) -> None:
     assert "bindaddr = 127.0.0.1\nport = 25038" in files["manager.conf"]
     assert "bind = 127.0.0.1:25060" in files["pjsip.conf"]
     # Asterisk put the machine's address in SDP without these (ASTERISK.md).
-    assert files["pjsip.conf"].count("media_address = 127.0.0.1") == 4  # trunk + 3 agents
-    assert files["pjsip.conf"].count("bind_rtp_to_media_address = yes") == 4
+    assert files["pjsip.conf"].count("media_address = 127.0.0.1") == 5  # trunk + 4 agents
+    assert files["pjsip.conf"].count("bind_rtp_to_media_address = yes") == 5
 
 
 def test_secrets_are_generated_not_defaults(files: dict[str, str]) -> None:

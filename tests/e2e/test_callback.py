@@ -1,0 +1,165 @@
+"""Virtual hold through the real Asterisk: the caller hangs up, keeps their place, is called back.
+
+The caller's phone for the call back sits behind the carrier trunk (a SIPp phone on the
+trunk's port), as a citizen's mobile would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from tests.support.calls import event_data, events_of, wait_for_call
+from tests.support.desk import agent_states, phone, segments, set_agent
+from tests.support.observer import AriObserver, prompts_heard
+from tests.support.phones import DeskPhone
+from tests.support.sipp import Caller, Keys, Pause, WaitForHangup
+from tests.support.system import DEPARTMENT_PORT, SystemUnderTest
+
+
+def citizen(system: SystemUnderTest, number: str) -> Caller:
+    return Caller(sip_port=system.settings.ports.sip, work_dir=system.work_dir, number=number)
+
+
+# Press 0 (a person), 0 (anything else), wait for the offer, 1 (call me back), 1 (this number).
+BOOK_A_CALLBACK = [
+    Pause(1500),
+    Keys("0"),
+    Pause(800),
+    Keys("0"),
+    Pause(9500),  # hear the position, the wait and the offer
+    Keys("1"),
+    Pause(1500),
+    Keys("1"),
+    WaitForHangup(20000),
+]
+
+
+async def callback_row(db: asyncpg.Connection, channel_id: str, status: str) -> asyncpg.Record:
+    for _ in range(150):
+        row = await db.fetchrow("SELECT * FROM callbacks WHERE channel_id = $1", channel_id)
+        if row is not None and row["status"] == status:
+            return row
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"callback of {channel_id} never {status}: {row}")
+
+
+async def test_a_callback_keeps_its_place_and_calls_the_agent_first(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Agent 1003 is logged in but paused: citizens wait.
+    2. Citizen A waits, hears the callback offer, presses 1, confirms the number with 1,
+       hears that the place is kept, and the system hangs up. Then citizen B calls and waits.
+    3. The agent becomes ready: A's callback comes first (A was first), the agent answers,
+       then A's phone (behind the trunk) rings and answers; they talk; then B is served.
+    4. A's call is answered by 1003 (not abandoned), its callback row is done after 1 attempt.
+    """
+    agent = phone(running, "1003", talk_ms=9000)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1003", "login")
+    await set_agent(running, "1003", "pause")
+    mobile = DeskPhone(
+        user="13900000541",
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / "mobile-541",
+        talk_ms=12000,
+    )
+    desk.append(mobile)
+    await mobile.answer_at(DEPARTMENT_PORT)
+    a = citizen(running, "13900000541")
+    result = await a.call(BOOK_A_CALLBACK)
+    assert result.ok, result.output
+    row_a = await wait_for_call(db, a.number, until=lambda r: r["queue"] == "general")
+    await callback_row(db, row_a["channel_id"], "pending")
+    heard = prompts_heard(observer.events, row_a["channel_id"])
+    assert "callback-offer" in heard and "callback-registered" in heard, " ".join(heard)
+    b = citizen(running, "13900000542")
+    await b.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Pause(40000)])
+    await wait_for_call(db, b.number, until=lambda r: r["queue"] == "general")
+    await set_agent(running, "1003", "ready")
+    done = await callback_row(db, row_a["channel_id"], "done")
+    assert (done["attempts"], done["agent"], done["number"]) == (1, "1003", "13900000541")
+    result_b = await b.finish()
+    assert result_b.ok, result_b.output
+    row_a = await wait_for_call(db, a.number)
+    assert (row_a["disposition"], row_a["agent"]) == ("answered", "1003")
+    assert await segments(db, row_a["channel_id"]) == [("1003", "agent_hangup")]
+    row_b = await wait_for_call(db, b.number)
+    assert [agent for agent, _ in await segments(db, row_b["channel_id"])] == ["1003"]
+    a_ended = await db.fetchval(
+        "SELECT ended_at FROM call_segments WHERE channel_id = $1", row_a["channel_id"]
+    )
+    b_offered = await db.fetchval(
+        "SELECT offered_at FROM call_segments WHERE channel_id = $1", row_b["channel_id"]
+    )
+    assert b_offered > a_ended, "B was served before A's callback, who was first"
+    kinds = [e["kind"] for e in await events_of(db, row_a["channel_id"])]
+    assert kinds.count("callback_attempt") == 1 and "callback_answered" in kinds
+    recording = await db.fetchval(
+        "SELECT count(*) FROM recordings WHERE channel_id = $1", row_a["channel_id"]
+    )
+    assert recording == 1
+    assert "no_answer" not in await agent_states(db, "1003")
+
+
+async def test_an_unanswered_callback_dials_once_per_attempt_then_gives_up(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Citizen C books a callback while agent 1002 is paused; C's phone will never answer.
+    2. The agent becomes ready and answers; C's phone rings out (5 s); the agent is ready
+       again at once (not paused); 2 s later the second and last attempt rings out.
+    3. The trunk was dialled exactly twice; the call ends as callback_failed, not abandoned;
+       the callback row says failed after 2 attempts.
+    """
+    agent = phone(running, "1002")  # stays on until the system hangs up
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1002", "login")
+    await set_agent(running, "1002", "pause")
+    mobile = DeskPhone(
+        user="13900000543",
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / "mobile-543",
+        mode="no_answer",
+    )
+    desk.append(mobile)
+    await mobile.answer_at(DEPARTMENT_PORT)
+    c = citizen(running, "13900000543")
+    result = await c.call(BOOK_A_CALLBACK)
+    assert result.ok, result.output
+    row = await wait_for_call(db, c.number, until=lambda r: r["queue"] == "general")
+    await callback_row(db, row["channel_id"], "pending")
+    await set_agent(running, "1002", "ready")
+    failed = await callback_row(db, row["channel_id"], "failed")
+    assert failed["attempts"] == 2
+    row = await wait_for_call(db, c.number)
+    assert row["disposition"] == "callback_failed"
+    events = await events_of(db, row["channel_id"])
+    attempts = [event_data(e)["attempt"] for e in events if e["kind"] == "callback_attempt"]
+    assert attempts == [1, 2]
+    dialled = {
+        e["channel"]["id"]
+        for e in observer.events
+        if e.get("type") == "ChannelCreated"
+        and e["channel"]["name"].startswith("PJSIP/trunk")
+        and e["channel"]["id"].startswith(row["channel_id"] + "-cb")
+    }
+    assert len(dialled) == 2, dialled
+    assert await segments(db, row["channel_id"]) == [
+        ("1002", "not_reached"),
+        ("1002", "not_reached"),
+    ]
+    states = await agent_states(db, "1002")
+    assert "no_answer" not in states and states[-1] == "ready", states
