@@ -47,6 +47,7 @@ def make_config_dir(target: Path) -> Path:
         queues = queues.replace(
             f"  {name}:\n", f"  {name}:\n    ring_seconds: 4\n    wrapup_seconds: 2\n", 1
         )
+    queues = queues.replace("{after: 30, min_level: 1}", "{after: 12, min_level: 1}", 1)
     queues = queues.replace("  ring_seconds: 30\n", "  ring_seconds: 5\n", 1)
     queues = queues.replace("  retry_after_seconds: 120\n", "  retry_after_seconds: 2\n", 1)
     queues = queues.replace("  attempts: 3\n", "  attempts: 2\n", 1)
