@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -28,6 +30,11 @@ def make(queues: dict[str, Any], agents: dict[str, dict[str, int]]) -> Router:
     config = QueuesConfig.model_validate({"queues": queues})
     roster = [AgentEntry(number=n, name=n, skills=s) for n, s in agents.items()]  # type: ignore[arg-type]
     return Router(config, roster)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def offers(decisions: list[Any]) -> list[tuple[str, str]]:
@@ -252,6 +259,34 @@ class RouterMachine(RuleBasedStateMachine):
         self.known.discard(call_id)
         self._apply(self.router.caller_left(call_id, self.now))
 
+    @precondition(lambda self: bool(self.router.waiting))
+    @rule(data=st.data())
+    def caller_books_a_callback(self, data: st.DataObject) -> None:
+        call_id = data.draw(st.sampled_from(sorted(self.router.waiting)))
+        call = self.router.waiting[call_id]
+        if call.offers or call.callback or call.held:
+            with pytest.raises(RouterError) if call.offers else _nothing():
+                self.router.hold(call_id)
+            return
+        self.router.hold(call_id)
+        if data.draw(st.booleans()):
+            self._apply(self.router.to_callback(call_id, self.now))
+        else:
+            self._apply(self.router.release(call_id, self.now))
+
+    @precondition(lambda self: bool(self.router.dialing))
+    @rule(data=st.data())
+    def called_back_phone(self, data: st.DataObject) -> None:
+        call_id = data.draw(st.sampled_from(sorted(self.router.dialing)))
+        agents = [a for a in self.router.agents.values() if a.current_call == call_id]
+        assert len(agents) <= 1  # one agent, one dial, per attempt
+        number = agents[0].number if agents else "1001"
+        reached = data.draw(st.booleans())
+        decisions = self.router.callback_result(call_id, number, reached, self.now)
+        if not reached:
+            self.known.add(call_id)  # back in its place, unless given up (Overflow)
+        self._apply(decisions)
+
     @rule(seconds=st.floats(min_value=0.1, max_value=90))
     def time_passes(self, seconds: float) -> None:
         self.now += seconds
@@ -272,7 +307,7 @@ class RouterMachine(RuleBasedStateMachine):
     def no_qualified_agent_idles_while_a_call_waits(self) -> None:
         r = self.router
         for call in r.waiting.values():
-            if call.offers:
+            if call.offers or call.held or self.now < call.not_before:
                 continue
             idle = [
                 a.number
@@ -284,6 +319,12 @@ class RouterMachine(RuleBasedStateMachine):
     @invariant()
     def escalation_never_loses_a_call(self) -> None:
         assert set(self.router.waiting) == self.known
+
+    @invariant()
+    def a_caller_giving_a_number_is_never_offered(self) -> None:
+        for call in self.router.waiting.values():
+            if call.held:
+                assert not call.offers
 
 
 TestRouterMachine = RouterMachine.TestCase
@@ -298,3 +339,78 @@ def test_a_conversation_found_after_a_restart_keeps_the_agent_on_it() -> None:
     assert offers(r.enqueue("d", "general", 0, 2)) == [("d", "1002")]  # 1001 is busy
     r.call_finished("1001", "general", 60, 3)
     assert r.agents["1001"].status == AgentStatus.wrap_up
+
+
+def test_a_callback_keeps_exactly_its_place_and_is_dialled_once_per_attempt() -> None:
+    r = make({"general": {}}, {"1001": {}})
+    r.login("1001", 0)
+    r.pause("1001", "meeting", 0)
+    r.enqueue("a", "general", 0, 1)
+    r.enqueue("b", "general", 0, 2)
+    r.hold("a")
+    r.to_callback("a", 4)
+    assert r.position("a") == 1 and r.position("b") == 2
+    first = r.ready("1001", 5)
+    assert offers(first) == [("a", "1001")]  # the callback first: it came first
+    r.answered("a", "1001", 6)
+    assert "a" in r.dialing and "a" not in r.waiting
+    again = r.callback_result("a", "1001", reached=False, now=11)
+    assert AgentChanged("1001", AgentStatus.ready) in again  # not paused: the caller missed it
+    assert offers(again) == [("b", "1001")]  # a waits out the retry delay; b goes meanwhile
+    assert r.waiting["a"].entered == 1 and r.waiting["a"].attempts == 1
+    r.answered("b", "1001", 12)
+    r.call_finished("1001", "general", 60, 70)
+    retry = r.tick(80)  # wrap-up over; the retry delay (120 s) not yet
+    assert offers(retry) == []
+    assert offers(r.tick(131)) == [("a", "1001")]  # exactly once for the second attempt
+    r.answered("a", "1001", 132)
+    gave_up = r.callback_result("a", "1001", reached=False, now=140)
+    assert offers(gave_up) == []
+    assert offers(r.tick(261)) == [("a", "1001")]
+    r.answered("a", "1001", 262)
+    last = r.callback_result("a", "1001", reached=False, now=270)  # the third and last
+    assert [d for d in last if isinstance(d, Overflow)] == [
+        Overflow("a", "general", "callback_unanswered")
+    ]
+    assert "a" not in r.waiting and "a" not in r.dialing
+
+
+def test_a_caller_giving_a_callback_number_is_not_offered_meanwhile() -> None:
+    r = make({"general": {}}, {"1001": {}})
+    r.login("1001", 0)
+    r.pause("1001", "meeting", 0)
+    r.enqueue("a", "general", 0, 1)
+    r.hold("a")
+    assert offers(r.ready("1001", 2)) == []
+    assert offers(r.release("a", 3)) == [("a", "1001")]  # changed their mind: still first
+    with pytest.raises(RouterError):
+        r.hold("a")  # an agent is ringing for them
+
+
+def test_a_callback_is_never_dropped_for_waiting_too_long() -> None:
+    r = make({"general": {"max_wait_seconds": 60}}, {"1001": {}})
+    r.login("1001", 0)
+    r.pause("1001", "meeting", 0)
+    r.enqueue("a", "general", 0, 1)
+    r.hold("a")
+    r.to_callback("a", 2)
+    assert [d for d in r.tick(500) if isinstance(d, Overflow)] == []
+    r.logout("1001", 501)  # nobody left: a booked callback still waits for tomorrow
+    assert "a" in r.waiting
+
+
+def test_a_transfer_ends_the_agents_part_and_keeps_the_callers_place() -> None:
+    queues = {"general": {"wrapup_seconds": 10}, "expert": {"skill": "expert_social_insurance"}}
+    r = make(queues, {"1001": {}, "1004": {"expert_social_insurance": 5}})
+    r.login("1001", 0)
+    r.enqueue("a", "general", 0, 1)
+    r.answered("a", "1001", 2)
+    r.login("1004", 3)
+    r.pause("1004", "lunch", 3)
+    r.enqueue("z", "expert", 0, 4)  # came to the expert queue later than a's first entry
+    moved = r.transfer("a", "1001", "general", "expert", 0, 1.0, 60, 62)
+    assert AgentChanged("1001", AgentStatus.wrap_up) in moved
+    assert r.position("a") == 1 and r.position("z") == 2
+    assert offers(r.ready("1004", 63)) == [("a", "1004")]
+    with pytest.raises(RouterError):
+        r.transfer("a", "1001", "general", "expert", 0, 1.0, 60, 64)  # 1001 is not on it

@@ -12,12 +12,14 @@ from ivr.actions import (
     Action,
     DigitPressed,
     DiscardRecording,
+    Hangup,
     IdentityChecked,
     Lookup,
     LookupDone,
     Play,
     PlaybackFinished,
     RecordingDone,
+    RequestCallback,
     SaveVoicemail,
     StartRecording,
     StartTimer,
@@ -236,3 +238,23 @@ def test_voicemail_callback_to_another_number_or_by_silence(session: MenuSession
     timer = finish_play(s)[-1]
     assert isinstance(timer, StartTimer)
     assert s.handle(TimerExpired(timer.token)) == [SaveVoicemail(rec.name, 5, "13800138000")]
+
+
+def test_a_waiting_caller_books_a_callback_on_this_or_another_number(
+    session: MenuSession,
+) -> None:
+    s = session
+    keys(s, "00")  # a person, anything else: the session hands over to the queue
+    assert s.phase == "done"
+    asked = s.ask_queue_callback()
+    assert played(asked)[0] == "callback-number" and played(asked)[-1] == "callback-confirm"
+    booked = keys(s, "1")
+    assert RequestCallback("13800138000") in booked
+    assert played(booked) == ("callback-registered",)
+    assert finish_play(s) == [Hangup("callback")]
+    other = MenuSession(menu=s.menu, caller_number="13800138000")
+    other.start()
+    keys(other, "00")
+    other.ask_queue_callback()
+    assert played(keys(other, "2")) == ("enter-callback",)
+    assert RequestCallback("02112345678") in keys(other, "02112345678#")
