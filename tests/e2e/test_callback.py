@@ -7,9 +7,11 @@ trunk's port), as a citizen's mobile would.
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import asyncpg
 
+from tests.support.api import agent_api
 from tests.support.calls import event_data, events_of, wait_for_call
 from tests.support.desk import agent_states, phone, segments, set_agent
 from tests.support.observer import AriObserver, prompts_heard
@@ -163,3 +165,45 @@ async def test_an_unanswered_callback_dials_once_per_attempt_then_gives_up(
     ]
     states = await agent_states(db, "1002")
     assert "no_answer" not in states and states[-1] == "ready", states
+
+
+async def test_a_booked_callback_survives_a_controller_restart(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Agent 1001 is paused; citizen D books a callback and hangs up.
+    2. The controller is killed and restarted: D's callback is waiting again, in place.
+    3. The agent becomes ready: D is called back and talks to 1001.
+    """
+    agent = phone(running, "1001", talk_ms=5000)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1001", "login")
+    await set_agent(running, "1001", "pause")
+    mobile = DeskPhone(
+        user="13900000544",
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / "mobile-544",
+        talk_ms=8000,
+    )
+    desk.append(mobile)
+    await mobile.answer_at(DEPARTMENT_PORT)
+    d = citizen(running, "13900000544")
+    result = await d.call(BOOK_A_CALLBACK)
+    assert result.ok, result.output
+    row = await wait_for_call(db, d.number, until=lambda r: r["queue"] == "general")
+    booked = await callback_row(db, row["channel_id"], "pending")
+    running.controller.stop(signal.SIGKILL)
+    running.controller.start()
+    agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
+    assert agents["waiting"] == {
+        row["channel_id"]: {"queue": "general", "position": 1, "callback": True}
+    }
+    await set_agent(running, "1001", "ready")
+    done = await callback_row(db, row["channel_id"], "done")
+    assert (done["attempts"], done["agent"], done["entered"]) == (1, "1001", booked["entered"])
+    row = await wait_for_call(db, d.number)
+    assert (row["disposition"], row["agent"], row["adoptions"]) == ("answered", "1001", 1)
