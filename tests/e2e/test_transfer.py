@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.error
 
 import asyncpg
+import pytest
 
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
@@ -24,14 +27,14 @@ async def test_a_transfer_to_an_expert_keeps_every_segment(
     """
     1. Agent 1001 and expert 1004 log in, 1001 first; a citizen asks for a person (0, 0)
        and 1001 answers.
-    2. 1001 transfers the call to the expert queue (the web desk's 转专家): the caller hears
-       that an expert is coming; 1001 goes to wrap-up, then ready.
+    2. 1001 presses * 1 on the desk phone: the call goes to the expert queue; the caller
+       hears that an expert is coming; 1001 goes to wrap-up, then ready.
     3. 1004 answers, first hears the queue's name and the wait (whisper), then the caller;
        the caller hears "工号1004"; 1004 hangs up; the caller rates 2 (fairly satisfied).
     4. Two segments with their own answer and end times; two recordings; the rating is
        the expert's; 1001's wrap-up was not cut short by the transfer.
     """
-    first = phone(running, "1001")  # on until the system hangs up (the transfer)
+    first = phone(running, "1001", keys=(3000, "*1"))  # on until the system takes the call
     expert = phone(running, "1004", talk_ms=7000)
     desk += [first, expert]
     for p, agent in ((first, "1001"), (expert, "1004")):
@@ -52,12 +55,6 @@ async def test_a_transfer_to_an_expert_keeps_every_segment(
             WaitForHangup(40000),
         ]
     )
-    row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1001")
-    await asyncio.sleep(2)
-    moved = await asyncio.to_thread(
-        agent_api, running, "/agents/1001/transfer?queue=expert_social_insurance"
-    )
-    assert moved["call"] == row["channel_id"]
     result = await citizen.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, citizen.number)
@@ -96,6 +93,47 @@ async def test_a_transfer_to_an_expert_keeps_every_segment(
     states = await agent_states(db, "1001")
     after_call = states[states.index("on_call") :]
     assert after_call[:3] == ["on_call", "wrap_up", "ready"], states
+
+
+async def test_the_web_desk_transfers_a_call_and_refuses_what_cannot_be(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Transfer requests for an agent not on a call, or to an unknown queue, are refused
+       with a clear error id.
+    2. Agent 1002 takes a call and the web desk transfers it to the general queue, where
+       1003 answers: two segments.
+    """
+    first = phone(running, "1002")
+    second = phone(running, "1003", talk_ms=3000)
+    desk += [first, second]
+    await first.register()
+    await set_agent(running, "1002", "login")
+    for path, status, error in (
+        ("/agents/1002/transfer?queue=general", 409, "agent_not_on_a_call"),
+        ("/agents/1002/transfer?queue=nowhere", 400, "unknown_queue"),
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            await asyncio.to_thread(agent_api, running, path)
+        assert refused.value.code == status
+        assert json.loads(refused.value.read())["error_id"] == error
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000553"
+    )
+    await citizen.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Pause(14000)])
+    row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1002")
+    await second.register()
+    await set_agent(running, "1003", "login")
+    moved = await asyncio.to_thread(agent_api, running, "/agents/1002/transfer?queue=general")
+    assert moved["call"] == row["channel_id"]
+    result = await citizen.finish()
+    assert result.ok, result.output
+    assert await segments(db, row["channel_id"]) == [
+        ("1002", "transferred"),
+        ("1003", "agent_hangup"),
+    ]
 
 
 async def test_escalation_widens_to_lower_levels_for_a_caller_already_waiting(

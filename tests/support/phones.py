@@ -12,6 +12,7 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.dtmf import shifted_pcap
 from tests.support.sipp import free_udp_port
 
 REGISTER = """<?xml version="1.0" encoding="UTF-8"?>
@@ -166,6 +167,7 @@ class DeskPhone:
     mode: str = "answer"  # answer | no_answer
     ring_ms: int = 300
     talk_ms: int | None = None  # hang up after this long; None: wait for the other side
+    keys: tuple[int, str] | None = None  # (after ms, keys): the agent presses keys, then waits
     calls: int = 5
     procs: list[asyncio.subprocess.Process] = field(default_factory=list)
     uas_port: int = 0
@@ -174,6 +176,13 @@ class DeskPhone:
         if self.mode == "no_answer":
             return UAS_HEAD.format(captures=CAPTURE_CSEQ) + NEVER_ANSWER
         body = ANSWER.format(ring_ms=self.ring_ms, user=self.user)
+        if self.keys is not None:
+            after_ms, keys = self.keys
+            body += f'<pause milliseconds="{after_ms}"/>\n'
+            for press, key in enumerate(keys):
+                pcap = shifted_pcap(key, press, self.work_dir)
+                body += f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
+                body += '<pause milliseconds="400"/>\n'
         if self.talk_ms is None:
             return UAS_HEAD.format(captures="") + body + WAIT_FOR_BYE
         tail = HANG_UP_AFTER.format(talk_ms=self.talk_ms)
