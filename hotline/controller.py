@@ -25,7 +25,7 @@ from acd.router import Overflow, Router, RouterError
 from hotline import recordings
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
-from hotline.desk import Desk
+from hotline.desk import AGENT_VAR, Desk
 from hotline.store.journal import Journal
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError, Event
@@ -235,12 +235,38 @@ class Controller:
                 await flow.person.on_decision(Overflow(row.channel_id, row.queue, "unknown_queue"))  # type: ignore[union-attr]
                 self._forget(row.channel_id)
                 continue
+            try:
+                if await self._callback_in_conversation(flow):
+                    continue  # talking already: dialling again would ring a busy caller
+            except AriError as exc:
+                log.warning("callback_conversation_unknown", call_id=flow.call_id, error=str(exc))
             self.desk.apply(
                 self.desk.router.enqueue(
                     row.channel_id, queue, row.priority, time.time(), row.entered, callback=True
                 )
             )
         log.info("callbacks_restored", callbacks=len(rows))
+
+    async def _callback_in_conversation(self, flow: CallFlow) -> bool:
+        """A callback whose conversation Asterisk kept up while we were away: re-attach it."""
+        assert flow.person is not None and flow.person.hold is not None and self.desk is not None
+        try:
+            bridge = await self.ari.request("GET", f"/bridges/b-{flow.call_id}")
+        except AriError as exc:
+            if exc.gone:
+                return False
+            raise
+        citizen = next(
+            (c for c in bridge.get("channels", []) if c.startswith(f"{flow.call_id}-cb")), None
+        )
+        if citizen is None:
+            return False
+        channel = await self.ari.get_channel(citizen)
+        flow.channel_id, flow.channel_name = citizen, channel.get("name", "")
+        flow.person.hold.citizen_channel = citizen
+        self.desk.citizen_channels[citizen] = flow.call_id
+        saved = await self.ari.get_variable(citizen, AGENT_VAR)
+        return await flow.person.resume_talking(saved)
 
     async def apply_config(self, ami: AmiLink) -> str:
         """Apply what ops edited, without dropping calls; raises ConfigError if invalid."""
@@ -300,12 +326,13 @@ class Controller:
                         )
                     )
         # Agents' channels (ids with a dash) are ours to ring, never callers to adopt.
-        ids = [i for i in await self.ari.application_channel_ids() if "-" not in i]
+        every = await self.ari.application_channel_ids()
+        ids = [i for i in every if "-" not in i]
         live = set(ids)
         for call_id, flow in list(self.calls.items()):
             if flow.person is not None and flow.person.awaits_callback:
                 continue  # nobody on the line until we call them back
-            if call_id not in live:  # ended while we were disconnected
+            if flow.channel_id not in every:  # ended while we were disconnected
                 self.calls[call_id].finish("unknown", "gone_after_reconnect")
                 self._forget(call_id)
         for channel_id in ids:

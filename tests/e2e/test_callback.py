@@ -207,3 +207,57 @@ async def test_a_booked_callback_survives_a_controller_restart(
     assert (done["attempts"], done["agent"], done["entered"]) == (1, "1001", booked["entered"])
     row = await wait_for_call(db, d.number)
     assert (row["disposition"], row["agent"], row["adoptions"]) == ("answered", "1001", 1)
+
+
+async def test_a_callback_conversation_survives_a_restart_without_a_second_dial(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Citizen E books a callback; agent 1001 becomes ready and E's phone answers.
+    2. While they talk, the controller is killed and restarted: the conversation is
+       re-attached, not dialled again.
+    3. The agent hangs up; the callback is done after exactly one dial.
+    """
+    agent = phone(running, "1001", talk_ms=14000)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1001", "login")
+    await set_agent(running, "1001", "pause")
+    mobile = DeskPhone(
+        user="13900000545",
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / "mobile-545",
+        talk_ms=20000,
+    )
+    desk.append(mobile)
+    await mobile.answer_at(DEPARTMENT_PORT)
+    e = citizen(running, "13900000545")
+    result = await e.call(BOOK_A_CALLBACK)
+    assert result.ok, result.output
+    row = await wait_for_call(db, e.number, until=lambda r: r["queue"] == "general")
+    await callback_row(db, row["channel_id"], "pending")
+    await set_agent(running, "1001", "ready")
+    for _ in range(100):
+        kinds = [x["kind"] for x in await events_of(db, row["channel_id"])]
+        if "callback_answered" in kinds:
+            break
+        await asyncio.sleep(0.2)
+    assert "callback_answered" in kinds
+    running.controller.stop(signal.SIGKILL)
+    running.controller.start()
+    agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
+    assert agents["waiting"] == {} and agents["agents"]["1001"]["status"] == "on_call"
+    done = await callback_row(db, row["channel_id"], "done")
+    assert done["attempts"] == 1
+    dialled = {
+        x["channel"]["id"]
+        for x in observer.events
+        if x.get("type") == "ChannelCreated" and x["channel"]["name"].startswith("PJSIP/trunk")
+    }
+    assert len([d for d in dialled if d.startswith(row["channel_id"] + "-cb")]) == 1
+    row = await wait_for_call(db, e.number)
+    assert (row["disposition"], row["agent"]) == ("answered", "1001")
