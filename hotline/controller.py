@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import signal
@@ -16,16 +15,15 @@ from typing import Any
 
 import aiohttp
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.queues import QueuesConfig
 from acd.roster import Roster
-from acd.router import Overflow, Router, RouterError
-from hotline import recordings
+from acd.router import Router, RouterError
+from hotline import restore
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
-from hotline.desk import AGENT_VAR, Desk
+from hotline.desk import Desk
 from hotline.store.journal import Journal
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError, Event
@@ -168,7 +166,7 @@ class Controller:
                 self.metrics.calls_adopted.inc()
                 await flow.adopt(channel)
             if flow.ended:
-                self._forget(call_id)
+                self.forget(call_id)
                 return True
             return False
         known = self.calls.get(call_id)
@@ -176,10 +174,10 @@ class Controller:
             return True
         done = await known.on_event(item)
         if done:
-            self._forget(call_id)
+            self.forget(call_id)
         return done
 
-    def _forget(self, call_id: str) -> None:
+    def forget(self, call_id: str) -> None:
         self.calls.pop(call_id, None)
         self.metrics.calls_active.set(len(self.calls))
 
@@ -196,77 +194,6 @@ class Controller:
         except AriError as exc:
             if not exc.gone:
                 raise
-
-    async def restore_callbacks(self) -> None:
-        """Booked callbacks go back to their place after a restart (from the database)."""
-        if self.engine is None or self.desk is None:
-            return
-        try:
-            async with self.engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        text(
-                            "SELECT channel_id, caller_number, number, queue, priority, entered,"
-                            " language, attempts FROM callbacks WHERE status = 'pending'"
-                        )
-                    )
-                ).all()
-        except Exception as exc:
-            log.warning("callbacks_not_restored", error=str(exc)[:200])
-            return
-        for row in rows:
-            if row.channel_id in self.calls:
-                continue
-            flow = CallFlow(
-                channel={
-                    "id": row.channel_id,
-                    "caller": {"number": row.caller_number or ""},
-                    "language": row.language,
-                },
-                menu=self.menu,
-                services=self.services,
-            )
-            flow.restore_callback(
-                self.desk, row.queue, row.entered, row.priority, row.number, row.attempts
-            )
-            self.calls[row.channel_id] = flow
-            queue = row.queue if row.queue in self.desk.router.config.queues else None
-            if queue is None:
-                await flow.person.on_decision(Overflow(row.channel_id, row.queue, "unknown_queue"))  # type: ignore[union-attr]
-                self._forget(row.channel_id)
-                continue
-            try:
-                if await self._callback_in_conversation(flow):
-                    continue  # talking already: dialling again would ring a busy caller
-            except AriError as exc:
-                log.warning("callback_conversation_unknown", call_id=flow.call_id, error=str(exc))
-            self.desk.apply(
-                self.desk.router.enqueue(
-                    row.channel_id, queue, row.priority, time.time(), row.entered, callback=True
-                )
-            )
-        log.info("callbacks_restored", callbacks=len(rows))
-
-    async def _callback_in_conversation(self, flow: CallFlow) -> bool:
-        """A callback whose conversation Asterisk kept up while we were away: re-attach it."""
-        assert flow.person is not None and flow.person.hold is not None and self.desk is not None
-        try:
-            bridge = await self.ari.request("GET", f"/bridges/b-{flow.call_id}")
-        except AriError as exc:
-            if exc.gone:
-                return False
-            raise
-        citizen = next(
-            (c for c in bridge.get("channels", []) if c.startswith(f"{flow.call_id}-cb")), None
-        )
-        if citizen is None:
-            return False
-        channel = await self.ari.get_channel(citizen)
-        flow.channel_id, flow.channel_name = citizen, channel.get("name", "")
-        flow.person.hold.citizen_channel = citizen
-        self.desk.citizen_channels[citizen] = flow.call_id
-        saved = await self.ari.get_variable(citizen, AGENT_VAR)
-        return await flow.person.resume_talking(saved)
 
     async def apply_config(self, ami: AmiLink) -> str:
         """Apply what ops edited, without dropping calls; raises ConfigError if invalid."""
@@ -334,7 +261,7 @@ class Controller:
                 continue  # nobody on the line until we call them back
             if flow.channel_id not in every:  # ended while we were disconnected
                 self.calls[call_id].finish("unknown", "gone_after_reconnect")
-                self._forget(call_id)
+                self.forget(call_id)
         for channel_id in ids:
             if channel_id in self.calls:
                 continue
@@ -346,42 +273,6 @@ class Controller:
                 raise
             self.mailboxes.post(channel_id, ("adopt", {"channel": channel}))
         log.info("reconciled", in_application=len(ids), adopted=len(live) - len(self.calls))
-
-
-async def purge_daily(engine: AsyncEngine | None, host_root: Path, stop: asyncio.Event) -> None:
-    """Recordings past their retention lose their audio (hourly check)."""
-    while engine is not None and not stop.is_set():
-        try:
-            await recordings.purge(engine, host_root, dt.date.today())
-        except Exception as exc:
-            log.warning("purge_failed", error=str(exc)[:200])
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 3600)
-
-
-async def restore_agents(engine: AsyncEngine, router: Router) -> None:
-    """Agents keep their state across a controller restart (the last stored change)."""
-    try:
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    text(
-                        "SELECT DISTINCT ON (agent) agent, status, reason FROM agent_state_changes "
-                        "ORDER BY agent, at DESC, id DESC"
-                    )
-                )
-            ).all()
-    except Exception as exc:
-        log.warning("agent_states_not_restored", error=str(exc)[:200])
-        return
-    now = time.time()
-    for row in rows:
-        if row.agent not in router.agents or row.status == "logged_out":
-            continue
-        router.login(row.agent, now)
-        if row.status == "paused":
-            router.pause(row.agent, row.reason or "break", now)
-    log.info("agent_states_restored", agents=len(rows))
 
 
 async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> None:
@@ -423,7 +314,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         )
         router = Router(config.queues, list(config.roster.agents))
         if engine is not None:
-            await restore_agents(engine, router)
+            await restore.agent_states(engine, router)
         desk = Desk(
             router=router,
             ari=ari,
@@ -450,7 +341,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         )
         desk.post = controller.mailboxes.post
         ami.on_contact_status = controller.on_contact_status
-        await controller.restore_callbacks()
+        await restore.callbacks(controller)
         runner = await start_http(
             host=config.http_host,
             port=config.http_port,
@@ -467,7 +358,9 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         )
         ami_task = asyncio.create_task(ami.run(stop), name="ami")
         ticker = asyncio.create_task(desk.run_ticker(stop), name="router-ticker")
-        purger = asyncio.create_task(purge_daily(engine, config.host_root, stop), name="purge")
+        purger = asyncio.create_task(
+            restore.purge_daily(engine, config.host_root, stop), name="purge"
+        )
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
         await stop.wait()
         log.info("controller_stopping", calls=len(controller.calls))

@@ -30,6 +30,7 @@ from hotline.desk import (
     quietly,
 )
 from hotline.telephony.ari import AriError
+from hotline.transfer import transfer_to_queue
 from hotline.virtual_hold import VirtualHold
 from ivr.actions import DigitPressed, Hangup, Play, PlaybackFinished, StartTimer
 from ivr.speech import digits, integer
@@ -149,7 +150,7 @@ class PersonLeg:
                     if offer:
                         prompts.append("callback-offer")
                     self.announcement = f"{self.call_id}.acd{self.next_id()}"
-                    await self._play(prompts, self.announcement)
+                    await self.play(prompts, self.announcement)
             case Overflow(reason=reason) if self.hold is not None and self.awaits_callback:
                 await self.hold.gave_up(reason)
             case Overflow(reason=reason):
@@ -159,7 +160,8 @@ class PersonLeg:
                 await quietly(ari.request("DELETE", f"/channels/{self.channel}/moh"))
                 await self.flow.execute(self.flow.session.overflow_to_voicemail())
 
-    async def _play(self, prompts: list[str], playback_id: str) -> None:
+    async def play(self, prompts: list[str], playback_id: str) -> None:
+        """Play to the caller in place of the hold music."""
         ari = self.desk.ari
         await quietly(ari.request("DELETE", f"/channels/{self.channel}/moh"))
         lang = self.flow.session.language
@@ -317,42 +319,8 @@ class PersonLeg:
             await self.transfer(target)
 
     async def transfer(self, target: str) -> None:
-        """The agent hands the caller to another queue (expert seats); the segment ends here,
-        the agent goes to wrap-up, and the caller waits there, placed by first entry."""
-        if self.phase != "talking" or self.agent is None:
-            raise RouterError("no conversation to transfer")
-        ari = self.desk.ari
-        now = time.time()
-        agent, agent_channel = self.agent, self.agent_channel
-        decisions = self.desk.router.transfer(
-            self.call_id,
-            agent,
-            self.queue,
-            target,
-            self.priority,
-            self.entered,
-            now - self.answered_at,
-            now,
-        )
-        self.flow.fact("segment_ended", agent=agent, outcome="transferred")
-        self.flow.fact("transferred_to_queue", agent=agent, queue=target)
-        self.flow.log.info("transfer_to_queue", agent=agent, queue=target)
-        self.desk.stop_recording(self.flow.channel_name, self.call_id, agent, self.recording)
-        self.recording = None
-        self.agent = self.agent_channel = None
-        self.phase = "waiting"
-        self.queue = target
-        self.flow.fact("queued", queue=target)
-        await quietly(ari.set_variable(self.channel, AGENT_VAR, ""))
-        await quietly(ari.set_variable(self.channel, QUEUE_VAR, target))
-        if agent_channel:
-            await hangup_quietly(ari, agent_channel)
-        if self.bridge_id:
-            await quietly(ari.request("DELETE", f"/bridges/{self.bridge_id}"))
-            self.bridge_id = None
-        self.announcement = f"{self.call_id}.acd{self.next_id()}"
-        await self._play(["transfer-expert"], self.announcement)
-        self.desk.apply(decisions)
+        """The agent hands the caller to another queue (expert seats)."""
+        await transfer_to_queue(self, target)
 
     async def _agent_left(self, now: float) -> None:
         """The agent hung up first: the caller stays for the satisfaction question."""

@@ -1,0 +1,134 @@
+"""What a restarted controller puts back: agents' states, booked callbacks; and the purge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.router import Overflow, Router
+from hotline import recordings
+from hotline.callflow import CallFlow
+from hotline.desk import AGENT_VAR
+from hotline.telephony.ari import AriError
+
+if TYPE_CHECKING:
+    from hotline.controller import Controller
+
+log = structlog.get_logger("controller")
+
+
+async def purge_daily(engine: AsyncEngine | None, host_root: Path, stop: asyncio.Event) -> None:
+    """Recordings past their retention lose their audio (hourly check)."""
+    while engine is not None and not stop.is_set():
+        try:
+            await recordings.purge(engine, host_root, dt.date.today())
+        except Exception as exc:
+            log.warning("purge_failed", error=str(exc)[:200])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 3600)
+
+
+async def agent_states(engine: AsyncEngine, router: Router) -> None:
+    """Agents keep their state across a controller restart (the last stored change)."""
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT DISTINCT ON (agent) agent, status, reason FROM agent_state_changes "
+                        "ORDER BY agent, at DESC, id DESC"
+                    )
+                )
+            ).all()
+    except Exception as exc:
+        log.warning("agent_states_not_restored", error=str(exc)[:200])
+        return
+    now = time.time()
+    for row in rows:
+        if row.agent not in router.agents or row.status == "logged_out":
+            continue
+        router.login(row.agent, now)
+        if row.status == "paused":
+            router.pause(row.agent, row.reason or "break", now)
+    log.info("agent_states_restored", agents=len(rows))
+
+
+async def callbacks(controller: Controller) -> None:
+    """Booked callbacks go back to their place after a restart (from the database)."""
+    if controller.engine is None or controller.desk is None:
+        return
+    try:
+        async with controller.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT channel_id, caller_number, number, queue, priority, entered,"
+                        " language, attempts FROM callbacks WHERE status = 'pending'"
+                    )
+                )
+            ).all()
+    except Exception as exc:
+        log.warning("callbacks_not_restored", error=str(exc)[:200])
+        return
+    for row in rows:
+        if row.channel_id in controller.calls:
+            continue
+        flow = CallFlow(
+            channel={
+                "id": row.channel_id,
+                "caller": {"number": row.caller_number or ""},
+                "language": row.language,
+            },
+            menu=controller.menu,
+            services=controller.services,
+        )
+        flow.restore_callback(
+            controller.desk, row.queue, row.entered, row.priority, row.number, row.attempts
+        )
+        controller.calls[row.channel_id] = flow
+        queue = row.queue if row.queue in controller.desk.router.config.queues else None
+        if queue is None:
+            await flow.person.on_decision(Overflow(row.channel_id, row.queue, "unknown_queue"))  # type: ignore[union-attr]
+            controller.forget(row.channel_id)
+            continue
+        try:
+            if await _in_conversation(controller, flow):
+                continue  # talking already: dialling again would ring a busy caller
+        except AriError as exc:
+            log.warning("callback_conversation_unknown", call_id=flow.call_id, error=str(exc))
+        controller.desk.apply(
+            controller.desk.router.enqueue(
+                row.channel_id, queue, row.priority, time.time(), row.entered, callback=True
+            )
+        )
+    log.info("callbacks_restored", callbacks=len(rows))
+
+
+async def _in_conversation(controller: Controller, flow: CallFlow) -> bool:
+    """A callback whose conversation Asterisk kept up while we were away: re-attach it."""
+    assert flow.person is not None and flow.person.hold is not None and controller.desk is not None
+    try:
+        bridge = await controller.ari.request("GET", f"/bridges/b-{flow.call_id}")
+    except AriError as exc:
+        if exc.gone:
+            return False
+        raise
+    citizen = next(
+        (c for c in bridge.get("channels", []) if c.startswith(f"{flow.call_id}-cb")), None
+    )
+    if citizen is None:
+        return False
+    channel = await controller.ari.get_channel(citizen)
+    flow.channel_id, flow.channel_name = citizen, channel.get("name", "")
+    flow.person.hold.citizen_channel = citizen
+    controller.desk.citizen_channels[citizen] = flow.call_id
+    saved = await controller.ari.get_variable(citizen, AGENT_VAR)
+    return await flow.person.resume_talking(saved)
