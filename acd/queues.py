@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -53,6 +54,9 @@ class QueueSpec(BaseModel):
     announce_every_seconds: float = Field(default=30, gt=0)
     # Before the caller is put through, the agent hears this queue's name and the wait.
     whisper: bool = False
+    # At max_wait_seconds: book a callback in the caller's place (when callbacks are enabled),
+    # or take a voice message.
+    on_max_wait: Literal["callback", "voicemail"] = "callback"
 
     @model_validator(mode="after")
     def _steps_in_order(self) -> QueueSpec:

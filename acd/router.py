@@ -188,6 +188,7 @@ class Router:
         now: float,
         entered: float | None = None,
         callback: bool = False,
+        held: bool = False,
     ) -> list[Decision]:
         """A caller asks for a person. `entered` keeps an earlier place (callbacks, restarts);
         `callback`: a booked callback put back after a restart (it waits for agents)."""
@@ -199,6 +200,7 @@ class Router:
             call_id, queue, priority, entered if entered is not None else now, now, next(self._seq)
         )
         call.callback = callback
+        call.held = held  # back in line while the caller gives a callback number
         if in_queue >= spec.max_waiting and not callback:
             return [Overflow(call_id, queue, "queue_full")]
         if not callback and not self._could_ever_serve(call):

@@ -91,10 +91,10 @@ class PersonLeg:
         """Enter the queue: hold music, then the router decides."""
         ari = self.desk.ari
         self.flow.fact("queued", queue=self.queue)
-        await ari.set_variable(self.channel, QUEUE_VAR, self.queue)
-        await ari.set_variable(self.channel, ENTERED_VAR, f"{self.entered:.3f}")
-        await ari.start_moh(self.channel)
         if not resumed:
+            await ari.set_variable(self.channel, QUEUE_VAR, self.queue)
+            await ari.set_variable(self.channel, ENTERED_VAR, f"{self.entered:.3f}")
+            await ari.start_moh(self.channel)
             priority += await self.desk.repeat_bonus(self.flow.caller_number, self.call_id)
         self.priority = priority
         decisions = self.desk.router.enqueue(
@@ -102,6 +102,10 @@ class PersonLeg:
         )
         self.flow.log.info("queued", queue=self.queue, priority=priority, resumed=resumed)
         self.desk.apply(decisions)
+        if resumed:
+            # Asterisk runs channel requests in order: an announcement left playing by the
+            # dead controller holds this one back, so the caller is back in line first.
+            await quietly(ari.start_moh(self.channel))
 
     async def resume_talking(self, saved: str) -> bool:
         """After a controller restart: re-attach a conversation that Asterisk kept up."""
@@ -153,6 +157,14 @@ class PersonLeg:
                     await self.play(prompts, self.announcement)
             case Overflow(reason=reason) if self.hold is not None and self.awaits_callback:
                 await self.hold.gave_up(reason)
+            case Overflow(reason="max_wait") if self._callback_instead():
+                self.flow.fact("overflow", queue=self.queue, reason="max_wait")
+                decisions = self.desk.router.enqueue(
+                    self.call_id, self.queue, self.priority, time.time(), self.entered, held=True
+                )
+                self.desk.apply(decisions)
+                if self.call_id in self.desk.router.waiting:  # back in place, held
+                    await self._arrange_callback(("queue-long-wait",))
             case Overflow(reason=reason):
                 self.phase = "done"
                 self.flow.fact("overflow", queue=self.queue, reason=reason)
@@ -365,7 +377,13 @@ class PersonLeg:
         # Arranging a callback (and hearing it is booked), the caller is with the menu session.
         return self.phase in ("waiting", "talking", "whisper")
 
-    async def _arrange_callback(self) -> None:
+    def _callback_instead(self) -> bool:
+        """At max wait: book a callback in the caller's place rather than a voice message."""
+        spec = self.desk.router.config.queues.get(self.queue)
+        enabled = self.desk.router.config.callback.enabled
+        return enabled and spec is not None and spec.on_max_wait == "callback"
+
+    async def _arrange_callback(self, why: tuple[str, ...] = ()) -> None:
         """The caller wants to be called back: hold the place while they give the number."""
         try:
             self.desk.apply(self.desk.router.hold(self.call_id))
@@ -378,7 +396,7 @@ class PersonLeg:
             self.announcement = None
         await quietly(ari.request("DELETE", f"/channels/{self.channel}/moh"))
         self.flow.log.info("callback_offered_taken", queue=self.queue)
-        await self.flow.execute(self.flow.session.ask_queue_callback())
+        await self.flow.execute(self.flow.session.ask_queue_callback(why))
 
     async def callback_requested(self, number: str) -> None:
         """The caller confirmed the number: they may hang up and keep their place."""

@@ -35,6 +35,7 @@ SERVICE_PROMPTS: set[str] = {
     "callback-confirm",
     "enter-callback",
     "callback-registered",
+    "queue-long-wait",
     "voicemail-cancelled",
     "voicemail-too-short",
     *(f"card-{s}" for s in CARD_STATUSES),

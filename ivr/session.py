@@ -390,13 +390,13 @@ class MenuSession:
                 return self._tell(("voicemail-saved",) if ok else ("service-unavailable",))
         raise UnexpectedEvent(f"unexpected result {event!r}")
 
-    def _ask_callback(self) -> list[Action]:
+    def _ask_callback(self, before: tuple[str, ...] = ()) -> list[Action]:
         """回电号码: the calling number unless the caller gives another one."""
         if not self.caller_number.isdigit():
-            return self._ask(Entry("callback", "enter-callback", 20, exact=False))
+            return self._ask(Entry("callback", "enter-callback", 20, exact=False), before)
         self.confirm_tries = 0
-        prompts = ("callback-number", *read_digits(self.caller_number), "callback-confirm")
-        return self._play(prompts, "callback_ask")
+        number = ("callback-number", *read_digits(self.caller_number), "callback-confirm")
+        return self._play((*before, *number), "callback_ask")
 
     def _callback_key(self, digit: str) -> list[Action]:
         if digit in ("1", ""):
@@ -405,11 +405,12 @@ class MenuSession:
             return self._ask(Entry("callback", "enter-callback", 20, exact=False))
         return self._ask_callback()
 
-    def ask_queue_callback(self) -> list[Action]:
-        """A caller waiting for a person pressed the callback key: which number to call."""
+    def ask_queue_callback(self, before: tuple[str, ...] = ()) -> list[Action]:
+        """A caller waiting for a person pressed the callback key (or waited too long):
+        which number to call back; `before`: prompts that say why."""
         self.service = "queue_callback"
         self.path.append("svc:queue_callback")
-        return [Visit("svc:queue_callback", resumable=False), *self._ask_callback()]
+        return [Visit("svc:queue_callback", resumable=False), *self._ask_callback(before)]
 
     def _save(self, callback_number: str) -> list[Action]:
         if self.service == "queue_callback":

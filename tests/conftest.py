@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.desk import desk  # noqa: F401  (the fixture, for the ACD scenarios)
 from tests.support.observer import AriObserver
-from tests.support.sipp import Caller
+from tests.support.sipp import Caller, hang_up_leftovers
 from tests.support.system import SystemUnderTest, bring_up, tear_down
 
 
@@ -48,11 +48,13 @@ async def _truncate(dsn: str) -> None:
 
 
 @pytest.fixture
-def running(system: SystemUnderTest) -> SystemUnderTest:
-    """The system with a controller connected (restarted if a test stopped it)."""
+async def running(system: SystemUnderTest) -> AsyncIterator[SystemUnderTest]:
+    """The system with a controller connected (restarted if a test stopped it); calls a
+    failed test left behind are hung up afterwards."""
     if not system.controller.running:
         system.controller.start()
-    return system
+    yield system
+    await hang_up_leftovers()
 
 
 @pytest.fixture

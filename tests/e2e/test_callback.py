@@ -261,3 +261,53 @@ async def test_a_callback_conversation_survives_a_restart_without_a_second_dial(
     assert len([d for d in dialled if d.startswith(row["channel_id"] + "-cb")]) == 1
     row = await wait_for_call(db, e.number)
     assert (row["disposition"], row["agent"]) == ("answered", "1001")
+
+
+async def test_at_max_wait_a_callback_is_booked_in_the_callers_place(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Agent 1002 (employment) is paused; citizen F asks for employment (0, 2) and waits.
+    2. At the queue's max wait (12 s here) F is told the wait is long and that we will call
+       back in turn; F confirms the number (1) and hangs up. Not abandoned.
+    3. The agent becomes ready; F is called back and answers.
+    """
+    agent = phone(running, "1002", talk_ms=4000)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1002", "login")
+    await set_agent(running, "1002", "pause")
+    mobile = DeskPhone(
+        user="13900000546",
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / "mobile-546",
+        talk_ms=7000,
+    )
+    desk.append(mobile)
+    await mobile.answer_at(DEPARTMENT_PORT)
+    f = citizen(running, "13900000546")
+    result = await f.call(
+        [
+            Pause(1500),
+            Keys("0"),
+            Pause(800),
+            Keys("2"),
+            Pause(17000),
+            Keys("1"),
+            WaitForHangup(20000),
+        ]
+    )
+    assert result.ok, result.output
+    row = await wait_for_call(db, f.number, until=lambda r: r["queue"] == "employment")
+    await callback_row(db, row["channel_id"], "pending")
+    heard = prompts_heard(observer.events, row["channel_id"])
+    assert "queue-long-wait" in heard and "callback-registered" in heard, " ".join(heard)
+    await set_agent(running, "1002", "ready")
+    done = await callback_row(db, row["channel_id"], "done")
+    assert (done["attempts"], done["agent"]) == (1, "1002")
+    row = await wait_for_call(db, f.number)
+    assert row["disposition"] == "answered"

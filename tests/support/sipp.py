@@ -7,6 +7,7 @@ import itertools
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 from xml.sax.saxutils import escape
 
 from tests.support.dtmf import shifted_pcap
@@ -199,6 +200,9 @@ class CallResult:
 class Caller:
     """A citizen's phone: SIPp placing one call to the hotline."""
 
+    # Calls a failed test never finished; `hang_up_leftovers` ends them after each test.
+    unfinished: ClassVar[set[Caller]] = set()
+
     def __init__(
         self,
         *,
@@ -252,11 +256,13 @@ class Caller:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
+        Caller.unfinished.add(self)
 
     async def finish(self, timeout: float = 150) -> CallResult:
         """Wait for SIPp to end; its exit code says whether the scenario completed."""
         assert self.proc is not None
         out, _ = await asyncio.wait_for(self.proc.communicate(), timeout)
+        Caller.unfinished.discard(self)
         errors = self.work_dir / f"call-{self._n}" / "errors.log"
         text = out.decode(errors="replace")[-2000:]
         if errors.exists():
@@ -267,3 +273,13 @@ class Caller:
         """Place the call and wait for it to end."""
         await self.start(steps, service)
         return await self.finish()
+
+
+async def hang_up_leftovers() -> None:
+    """Stop the SIPp of every call a test left running (so it cannot leak into the next)."""
+    for caller in list(Caller.unfinished):
+        if caller.proc is not None:
+            if caller.proc.returncode is None:
+                caller.proc.kill()
+            await caller.proc.communicate()
+        Caller.unfinished.discard(caller)

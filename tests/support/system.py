@@ -48,6 +48,8 @@ def make_config_dir(target: Path) -> Path:
             f"  {name}:\n", f"  {name}:\n    ring_seconds: 4\n    wrapup_seconds: 2\n", 1
         )
     queues = queues.replace("{after: 30, min_level: 1}", "{after: 12, min_level: 1}", 1)
+    # Employment callers wait at most 12 s here (then a callback is booked in their place).
+    queues = queues.replace("  employment:\n", "  employment:\n    max_wait_seconds: 12\n", 1)
     queues = queues.replace("  ring_seconds: 30\n", "  ring_seconds: 5\n", 1)
     queues = queues.replace("  retry_after_seconds: 120\n", "  retry_after_seconds: 2\n", 1)
     queues = queues.replace("  attempts: 3\n", "  attempts: 2\n", 1)

@@ -51,6 +51,7 @@ def test_services_bind_to_loopback(files: dict[str, str]) -> None:
     # Asterisk put the machine's address in SDP without these (ASTERISK.md).
     assert files["pjsip.conf"].count("media_address = 127.0.0.1") == 5  # trunk + 4 agents
     assert files["pjsip.conf"].count("bind_rtp_to_media_address = yes") == 5
+    assert files["pjsip.conf"].count("rtp_timeout = 90") == 4  # every desk phone
 
 
 def test_secrets_are_generated_not_defaults(files: dict[str, str]) -> None:
