@@ -250,10 +250,16 @@ class PersonLeg:
         self.offers.pop(agent, None)
         self.agent, self.agent_channel, self.answered_at = agent, channel_id, now
         self.flow.log.info("agent_answered", agent=agent, queue=self.queue, callback=callback)
-        if callback and self.hold is not None:
+        if callback and self.hold is not None and not self.flow.channel_id:
             self.phase = "dialing"
             await self.hold.dial_citizen(agent, channel_id)
             return
+        if callback:
+            # Their turn came while they still heard that the callback is booked: no need
+            # to dial them, they are on the line.
+            self.desk.apply(self.desk.router.callback_result(self.call_id, agent, True, now))
+            self.flow.fact("callback_answered", attempt=0)
+            await self.flow.execute(self.flow.session.hand_over())
         self.flow.fact("segment_answered", agent=agent)
         spec = self.desk.router.config.queues.get(self.queue)
         if spec is not None and spec.whisper:

@@ -144,10 +144,10 @@ class VirtualHold:
         """Every attempt failed (or the queue cannot serve it): the call ends as such."""
         leg = self.leg
         leg.phase = "done"
-        leg.flow.fact("callback_finished", status="failed", reason=reason)
+        leg.flow.fact("callback_finished", status="failed", reason=reason, agent=None)
         leg.flow.settle("callback_failed")
         leg.flow.finish("system", reason)
 
     def finished(self) -> None:
         """The callback conversation took place."""
-        self.leg.flow.fact("callback_finished", status="done", reason="")
+        self.leg.flow.fact("callback_finished", status="done", reason="", agent=self.leg.agent)

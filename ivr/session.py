@@ -107,6 +107,12 @@ class MenuSession:
         self.playback = None
         return stop
 
+    def hand_over(self) -> list[Action]:
+        """A person takes the caller now (a callback's turn came before they hung up)."""
+        self.phase = "done"
+        self.timer = None
+        return self._stop_playing()
+
     @property
     def collecting_secret(self) -> bool:
         """Keys now are part of an ID number, password or case number: never log them."""

@@ -41,8 +41,8 @@ _INSERTS: dict[str, str] = {
     " :priority, :entered, :language, :at) ON CONFLICT DO NOTHING",
     "callback_attempt": "UPDATE callbacks SET attempts = GREATEST(attempts, :attempt),"
     " agent = :agent WHERE channel_id = :ch",
-    "callback_finished": "UPDATE callbacks SET status = :status, finished_at = :at"
-    " WHERE channel_id = :ch AND status = 'pending'",
+    "callback_finished": "UPDATE callbacks SET status = :status, finished_at = :at,"
+    " agent = COALESCE(:agent, agent) WHERE channel_id = :ch AND status = 'pending'",
     "recording": "INSERT INTO recordings (channel_id, agent, path, seconds, sha256, created_at,"
     " purge_after) VALUES (:ch, :agent, :path, :seconds, :sha256, :at, :purge_after)"
     " ON CONFLICT DO NOTHING",
@@ -163,7 +163,7 @@ async def apply_facts(conn: AsyncConnection, facts: Iterable[Fact]) -> int:
                 },
             )
         elif fact.kind in _INSERTS:
-            values = {"ch": fact.channel_id, "at": fact.at, **d}
+            values = {"ch": fact.channel_id, "at": fact.at, "agent": None, **d}
             if "purge_after" in values:
                 values["purge_after"] = dt.date.fromisoformat(values["purge_after"])
             await conn.execute(text(_INSERTS[fact.kind]), values)

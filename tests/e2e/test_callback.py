@@ -311,3 +311,37 @@ async def test_at_max_wait_a_callback_is_booked_in_the_callers_place(
     assert (done["attempts"], done["agent"]) == (1, "1002")
     row = await wait_for_call(db, f.number)
     assert row["disposition"] == "answered"
+
+
+async def test_a_callback_whose_turn_comes_before_the_caller_hangs_up_is_put_through(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Citizen G books a callback while agent 1001 is paused.
+    2. While G still hears that the callback is booked, the agent becomes ready: G is put
+       through on the line they are on; nobody dials G's phone.
+    """
+    agent = phone(running, "1001", talk_ms=4000)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1001", "login")
+    await set_agent(running, "1001", "pause")
+    g = citizen(running, "13900000547")
+    await g.start([*BOOK_A_CALLBACK[:-1], Pause(14000)])
+    row = await wait_for_call(db, g.number, until=lambda r: r["queue"] == "general")
+    await callback_row(db, row["channel_id"], "pending")
+    await set_agent(running, "1001", "ready")
+    result = await g.finish()
+    assert result.ok, result.output
+    done = await callback_row(db, row["channel_id"], "done")
+    assert (done["attempts"], done["agent"]) == (0, "1001")
+    row = await wait_for_call(db, g.number)
+    assert (row["disposition"], row["agent"]) == ("answered", "1001")
+    assert not [
+        e
+        for e in observer.events
+        if e.get("type") == "ChannelCreated" and "-cb" in e["channel"]["id"]
+    ]
