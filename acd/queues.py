@@ -101,6 +101,17 @@ class QueuesConfig(BaseModel):
     callback: CallbackPolicy = Field(default_factory=CallbackPolicy)
     # An agent on a call presses * and a key to hand the caller to that queue (expert seats).
     transfers: dict[str, str] = Field(default_factory=dict)
+    # Pause reason codes for the desk phone: *63 then the code (*63 alone: the first one).
+    pause_reasons: dict[str, str] = Field(
+        default_factory=lambda: {
+            "1": "break",
+            "2": "meeting",
+            "3": "training",
+            "4": "meal",
+            "5": "after_call_work",
+        },
+        min_length=1,
+    )
 
 
 def whisper_prompt(queue: str) -> str:

@@ -217,15 +217,22 @@ class Controller:
         self.desk.apply(self.desk.router.endpoint(aor, reachable, time.time()))
 
     async def _feature_code(self, event: Event) -> None:
-        """Desk-phone feature codes: *61 login, *62 logout, *63 pause, *64 ready."""
+        """Desk-phone feature codes: *61 login, *62 logout, *63[reason code] pause, *64 ready."""
         channel = event["channel"]
         agent = channel.get("caller", {}).get("number", "")
-        code = (event.get("args") or ["", ""])[1][:3]
+        dialled = (event.get("args") or ["", ""])[1]
+        code, extra = dialled[:3], dialled[3:]
         command = {"*61": "login", "*62": "logout", "*63": "pause", "*64": "ready"}.get(code)
         prompt = "feature-fail"
         if self.desk is not None and command is not None:
+            reasons = self.desk.router.config.pause_reasons
+            reason = reasons.get(extra or next(iter(reasons)), "") if command == "pause" else ""
             try:
-                self.desk.agent_command(agent, command)
+                if command == "pause" and not reason:
+                    raise RouterError(f"no pause reason {extra!r}")
+                if command != "pause" and extra:
+                    raise RouterError(f"{code} takes nothing after it")
+                self.desk.agent_command(agent, command, reason)
                 prompt = "feature-ok"
             except RouterError as exc:
                 log.warning("feature_code_refused", agent=agent, code=code, error=str(exc))

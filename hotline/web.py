@@ -128,8 +128,11 @@ async def agent_command(request: web.Request) -> web.Response:
             return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
         desk.post(current, ("transfer", queue, agent))
         return web.json_response({"agent": agent, "call": current, "queue": queue}, status=202)
+    reason = request.query.get("reason", "")
+    if reason and reason not in desk.router.config.pause_reasons.values():
+        return web.json_response({"error_id": "unknown_pause_reason", "reason": reason}, status=400)
     try:
-        desk.agent_command(agent, request.match_info["command"], request.query.get("reason", ""))
+        desk.agent_command(agent, request.match_info["command"], reason)
     except RouterError as exc:
         return web.json_response(
             {"error_id": "agent_command_refused", "message": str(exc)}, status=409

@@ -217,15 +217,18 @@ async def test_agent_feature_codes_from_the_desk_phone(
 ) -> None:
     """
     1. Agent 1002's desk phone dials *61 (login): ready.
-    2. *63 (pause): paused, reason "break"; *64 (ready): ready; *62 (logout): logged out.
+    2. *63 (pause): paused, reason "break"; *64 (ready): ready; *632: paused for a meeting;
+       *639 (no such reason) is refused; *62 (logout): logged out.
     3. Each time the phone hears a confirmation and the system hangs up.
     """
     password = running.instance.secrets.agent_passwords["1002"]
-    for code, status in (
-        ("*61", "ready"),
-        ("*63", "paused"),
-        ("*64", "ready"),
-        ("*62", "logged_out"),
+    for code, status, reason in (
+        ("*61", "ready", ""),
+        ("*63", "paused", "break"),
+        ("*64", "ready", ""),
+        ("*632", "paused", "meeting"),
+        ("*639", "paused", "meeting"),  # no such reason code: refused, nothing changes
+        ("*62", "logged_out", ""),
     ):
         desk_phone = Caller(
             sip_port=running.settings.ports.sip,
@@ -236,7 +239,8 @@ async def test_agent_feature_codes_from_the_desk_phone(
         result = await desk_phone.call([WaitForHangup(15000)], service=code)
         assert result.ok, result.output
         agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
-        assert agents["agents"]["1002"]["status"] == status, code
+        state = agents["agents"]["1002"]
+        assert (state["status"], state["reason"]) == (status, reason), code
 
 
 async def test_a_conversation_survives_a_controller_restart(
