@@ -125,9 +125,23 @@ class Router:
         return agent.status == AgentStatus.ready and agent.reachable and now >= agent.skip_until
 
     # --- agent events
-    def login(self, number: str, now: float) -> list[Decision]:
-        """An agent logs in and is ready."""
+    def at_phone(self, phone: str) -> Agent | None:
+        """The agent logged in at this desk phone, if any."""
+        for agent in self.agents.values():
+            if agent.status != AgentStatus.logged_out and agent.seat == phone:
+                return agent
+        return None
+
+    def login(self, number: str, now: float, phone: str | None = None) -> list[Decision]:
+        """An agent logs in and is ready, at their own desk phone or at `phone` (hot-desking)."""
         agent = self._agent(number)
+        seat = phone or number
+        sitting = self.at_phone(seat)
+        if sitting is not None and sitting is not agent:
+            raise RouterError(f"desk phone {seat} is in use by agent {sitting.number}")
+        if agent.status in (AgentStatus.offered, AgentStatus.on_call) and agent.seat != seat:
+            raise RouterError(f"agent {number} is on a call at desk phone {agent.seat}")
+        agent.phone = "" if seat == number else seat
         out: list[Decision] = []
         # Logging in says the phone is there; a failed offer will say otherwise.
         agent.reachable = True
@@ -160,12 +174,15 @@ class Router:
         agent = self._agent(number)
         out = self._withdraw_offer(agent, now)
         out.append(self._set(agent, AgentStatus.logged_out, now))
+        agent.phone = ""
         return out + self._strand_check(now) + self._dispatch(now)
 
-    def endpoint(self, number: str, reachable: bool, now: float) -> list[Decision]:
-        """The desk phone registered or vanished (reconciled with Asterisk's endpoint state)."""
-        agent = self._agent(number)
-        agent.reachable = reachable
+    def endpoint(self, phone: str, reachable: bool, now: float) -> list[Decision]:
+        """A desk phone registered or vanished (reconciled with Asterisk's endpoint state):
+        it concerns the agent sitting at it (or whose own phone it is, while logged out)."""
+        for agent in self.agents.values():
+            if agent.seat == phone:
+                agent.reachable = reachable
         return self._dispatch(now) if reachable else []
 
     def _withdraw_offer(self, agent: Agent, now: float) -> list[Decision]:

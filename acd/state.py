@@ -34,6 +34,12 @@ class Agent:
     offered_call: str | None = None
     current_call: str | None = None
     last_offered_seq: int = -1  # round robin
+    phone: str = ""  # the desk phone (PJSIP endpoint) the agent sits at; "" = their own
+
+    @property
+    def seat(self) -> str:
+        """The endpoint to ring for this agent."""
+        return self.phone or self.number
 
 
 @dataclass

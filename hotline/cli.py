@@ -59,9 +59,11 @@ def _how_to_call(settings: Settings) -> None:
   Call it (the carrier trunk, unauthenticated from {settings.bind_address} in this profile):
       sipp -sn uac -s 12333 -m 1 -d 20000 {settings.bind_address}:{p.sip}
       or a softphone dialling sip:12333@{settings.bind_address}:{p.sip}
-  Agents' desk phones (register to {settings.bind_address}:{p.sip}, user / password):""")
+  Agents' desk phones (register to {settings.bind_address}:{p.sip}, user / password / PIN
+  for *61 工号 * PIN at any desk phone):""")
     for agent in center.roster.agents:
-        print(f"      {agent.number} / {secrets.agent_passwords[agent.number]}   {agent.name}")
+        password, pin = secrets.agent_passwords[agent.number], secrets.agent_pins[agent.number]
+        print(f"      {agent.number} / {password} / {pin}   {agent.name}")
     print(
         f"""  Health and metrics: http://127.0.0.1:{p.http}/health  /metrics
   Logs: {settings.state}/hotline.log (detached)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hmac
 import os
 import signal
 import time
@@ -56,6 +57,7 @@ class ControllerConfig:
     menu: Menu
     hours: BusinessHours
     api_token: str
+    agent_pins: dict[str, str]
     queues: QueuesConfig
     roster: Roster
     recordings_dir: Path  # as Asterisk sees it
@@ -217,22 +219,29 @@ class Controller:
         self.desk.apply(self.desk.router.endpoint(aor, reachable, time.time()))
 
     async def _feature_code(self, event: Event) -> None:
-        """Desk-phone feature codes: *61 login, *62 logout, *63[reason code] pause, *64 ready."""
+        """Desk-phone feature codes: *61[工号*PIN] login (at this phone), *62 logout,
+        *63[reason code] pause, *64 ready — for the agent logged in at the phone."""
         channel = event["channel"]
-        agent = channel.get("caller", {}).get("number", "")
+        phone = channel.get("caller", {}).get("number", "")
+        agent = phone
         dialled = (event.get("args") or ["", ""])[1]
         code, extra = dialled[:3], dialled[3:]
         command = {"*61": "login", "*62": "logout", "*63": "pause", "*64": "ready"}.get(code)
         prompt = "feature-fail"
         if self.desk is not None and command is not None:
+            sitting = self.desk.router.at_phone(phone)
+            if sitting is not None:
+                agent = sitting.number  # whoever is logged in at this phone
             reasons = self.desk.router.config.pause_reasons
             reason = reasons.get(extra or next(iter(reasons)), "") if command == "pause" else ""
             try:
-                if command == "pause" and not reason:
+                if command == "login" and extra:
+                    agent = self._hot_desk_agent(extra)
+                elif command == "pause" and not reason:
                     raise RouterError(f"no pause reason {extra!r}")
-                if command != "pause" and extra:
+                elif command != "pause" and extra:
                     raise RouterError(f"{code} takes nothing after it")
-                self.desk.agent_command(agent, command, reason)
+                self.desk.agent_command(agent, command, reason, phone=phone)
                 prompt = "feature-ok"
             except RouterError as exc:
                 log.warning("feature_code_refused", agent=agent, code=code, error=str(exc))
@@ -246,6 +255,14 @@ class Controller:
         except AriError as exc:
             if not exc.gone:
                 raise
+
+    def _hot_desk_agent(self, keys: str) -> str:
+        """`工号*PIN` keyed after *61 at any desk phone: the agent, if the PIN is theirs."""
+        number, _, pin = keys.partition("*")
+        expected = self.config.agent_pins.get(number)
+        if expected is None or not hmac.compare_digest(pin.encode(), expected.encode()):
+            raise RouterError(f"agent {number!r} or PIN not recognised")
+        return number
 
     async def reconcile(self) -> None:
         """After every (re)connect: adopt the calls in our application that we don't know."""

@@ -80,6 +80,7 @@ class Desk:
                             "agent": decision.agent,
                             "status": decision.status.value,
                             "reason": decision.reason,
+                            "phone": self.router.agents[decision.agent].seat,
                         },
                     )
                 )
@@ -88,15 +89,19 @@ class Desk:
                     agent=decision.agent,
                     status=decision.status.value,
                     reason=decision.reason,
+                    phone=self.router.agents[decision.agent].seat,
                 )
             else:
                 self.post(decision.call_id, ("acd", decision))
 
-    def agent_command(self, agent: str, command: str, reason: str = "") -> None:
-        """login, ready, pause, logout — from the desk phone or the HTTP API."""
+    def agent_command(
+        self, agent: str, command: str, reason: str = "", phone: str | None = None
+    ) -> None:
+        """login (at `phone`, or the agent's own), ready, pause, logout — from a desk phone or
+        the HTTP API."""
         now = time.time()
         if command == "login":
-            self.apply(self.router.login(agent, now))
+            self.apply(self.router.login(agent, now, phone))
         elif command == "ready":
             self.apply(self.router.ready(agent, now))
         elif command == "pause":

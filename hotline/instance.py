@@ -98,6 +98,7 @@ class Instance:
             menu=self.center.menu,
             hours=self.center.hours,
             api_token=self.secrets.api_token,
+            agent_pins=dict(self.secrets.agent_pins),
             queues=self.center.queues,
             roster=self.center.roster,
             recordings_dir=s.asterisk_dir / "spool" / "monitor",

@@ -190,7 +190,7 @@ class PersonLeg:
                 "POST",
                 "/channels",
                 {
-                    "endpoint": f"PJSIP/{agent}",
+                    "endpoint": f"PJSIP/{self.desk.router.agents[agent].seat}",
                     "app": self.desk.ari.app,
                     "appArgs": f"agent,{self.call_id}",
                     "channelId": channel_id,

@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.router import Overflow, Router
+from acd.router import Overflow, Router, RouterError
 from hotline import recordings
 from hotline.callflow import CallFlow
 from hotline.desk import AGENT_VAR
@@ -43,8 +43,8 @@ async def agent_states(engine: AsyncEngine, router: Router) -> None:
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT DISTINCT ON (agent) agent, status, reason FROM agent_state_changes "
-                        "ORDER BY agent, at DESC, id DESC"
+                        "SELECT DISTINCT ON (agent) agent, status, reason, phone"
+                        " FROM agent_state_changes ORDER BY agent, at DESC, id DESC"
                     )
                 )
             ).all()
@@ -55,7 +55,11 @@ async def agent_states(engine: AsyncEngine, router: Router) -> None:
     for row in rows:
         if row.agent not in router.agents or row.status == "logged_out":
             continue
-        router.login(row.agent, now)
+        try:
+            router.login(row.agent, now, row.phone or None)
+        except RouterError as exc:  # two agents stored at one phone: the first keeps it
+            log.warning("agent_state_not_restored", agent=row.agent, error=str(exc))
+            continue
         if row.status == "paused":
             router.pause(row.agent, row.reason or "break", now)
     log.info("agent_states_restored", agents=len(rows))

@@ -96,6 +96,7 @@ async def agents_page(request: web.Request) -> web.Response:
             "reason": a.reason,
             "calls": a.calls,
             "reachable": a.reachable,
+            "phone": a.seat,
         }
         for number, a in sorted(desk.router.agents.items())
     }

@@ -26,13 +26,18 @@ class Secrets:
     pg_password: str = field(default_factory=new_password)
     api_token: str = field(default_factory=lambda: new_password(24))
     agent_passwords: dict[str, str] = field(default_factory=dict)
+    # 6-digit PINs: an agent logs in at any desk phone with *61 工号 * PIN (hot-desking).
+    agent_pins: dict[str, str] = field(default_factory=dict)
 
     def ensure_agents(self, numbers: Iterable[str]) -> bool:
-        """Give every agent a password; return whether anything was added."""
+        """Give every agent a password and a PIN; return whether anything was added."""
         added = False
         for number in numbers:
             if number not in self.agent_passwords:
                 self.agent_passwords[number] = new_password(9)
+                added = True
+            if number not in self.agent_pins:
+                self.agent_pins[number] = f"{secrets.randbelow(10**6):06d}"
                 added = True
         return added
 

@@ -191,13 +191,14 @@ async def apply_facts(conn: AsyncConnection, facts: Iterable[Fact]) -> int:
         if fact.kind == "agent_state":
             await conn.execute(
                 text(
-                    "INSERT INTO agent_state_changes (agent, status, reason, at) "
-                    "VALUES (:agent, :status, :reason, :at)"
+                    "INSERT INTO agent_state_changes (agent, status, reason, phone, at) "
+                    "VALUES (:agent, :status, :reason, :phone, :at)"
                 ),
                 {
                     "agent": d["agent"],
                     "status": d["status"],
                     "reason": d.get("reason", ""),
+                    "phone": d.get("phone"),
                     "at": fact.at,
                 },
             )

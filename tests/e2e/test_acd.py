@@ -289,3 +289,54 @@ async def test_a_conversation_survives_a_controller_restart(
     survey = await db.fetchrow("SELECT * FROM surveys WHERE channel_id = $1", row["channel_id"])
     assert survey is not None and (survey["agent"], survey["score"]) == ("1001", "fairly_satisfied")
     assert await segments(db, row["channel_id"]) == [("1001", "agent_hangup")]
+
+
+async def test_an_agent_logs_in_at_another_desk_phone_with_a_pin(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. From desk phone 1003, agent 1001 dials *61 1001 * PIN: logged in at phone 1003.
+    2. A wrong PIN for agent 1002 from the same phone is refused (1002 stays logged out),
+       and the PIN never reaches Asterisk's call records.
+    3. A citizen's call for a person rings phone 1003 and is agent 1001's.
+    4. *62 from phone 1003 logs out agent 1001, who sits there.
+    """
+    seat = phone(running, "1003", talk_ms=3000)
+    desk.append(seat)
+    await seat.register()
+    secrets = running.instance.secrets
+    pin = secrets.agent_pins["1001"]
+
+    async def dial(code: str) -> None:
+        desk_phone = Caller(
+            sip_port=running.settings.ports.sip,
+            work_dir=running.work_dir,
+            number="1003",
+            auth=("1003", secrets.agent_passwords["1003"]),
+        )
+        result = await desk_phone.call([WaitForHangup(15000)], service=code)
+        assert result.ok, result.output
+
+    await dial(f"*611001*{pin}")
+    wrong = "000000" if secrets.agent_pins["1002"] != "000000" else "111111"
+    await dial(f"*611002*{wrong}")
+    agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
+    assert (agents["agents"]["1001"]["status"], agents["agents"]["1001"]["phone"]) == (
+        "ready",
+        "1003",
+    )
+    assert agents["agents"]["1002"]["status"] == "logged_out"
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000532"
+    )
+    result = await citizen.call([Pause(1500), Keys("0"), Pause(800), Keys("0"), Pause(6000)])
+    assert result.ok, result.output
+    row = await wait_for_call(db, citizen.number)
+    assert row["agent"] == "1001"
+    await dial("*62")
+    agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
+    assert agents["agents"]["1001"]["status"] == "logged_out"
+    cdr = running.settings.on_host(running.settings.asterisk_dir) / "log" / "cdr-csv" / "Master.csv"
+    assert not cdr.exists() or pin not in cdr.read_text(errors="replace")
