@@ -414,3 +414,17 @@ def test_a_transfer_ends_the_agents_part_and_keeps_the_callers_place() -> None:
     assert offers(r.ready("1004", 63)) == [("a", "1004")]
     with pytest.raises(RouterError):
         r.transfer("a", "1001", "general", "expert", 0, 1.0, 60, 64)  # 1001 is not on it
+
+
+def test_an_agent_at_another_desk_phone_is_rung_there_and_the_phone_is_theirs_alone() -> None:
+    r = make({"general": {}}, {"1001": {}, "1003": {}})
+    r.login("1001", 0, phone="1003")
+    assert r.agents["1001"].seat == "1003" and r.at_phone("1003") is r.agents["1001"]
+    with pytest.raises(RouterError):
+        r.login("1003", 1)  # their own phone is taken by 1001
+    r.endpoint("1003", False, 2)  # the phone 1001 sits at vanished
+    assert offers(r.enqueue("c", "general", 0, 3)) == []
+    assert offers(r.endpoint("1003", True, 4)) == [("c", "1001")]
+    r.offer_failed("c", "1001", "no_answer", 5)
+    r.logout("1001", 6)
+    assert r.agents["1001"].seat == "1001" and r.at_phone("1003") is None
