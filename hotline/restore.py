@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import text
@@ -36,20 +36,25 @@ async def purge_daily(engine: AsyncEngine | None, host_root: Path, stop: asyncio
             await asyncio.wait_for(stop.wait(), 3600)
 
 
-async def agent_states(engine: AsyncEngine, router: Router) -> None:
-    """Agents keep their state across a controller restart (the last stored change)."""
+async def _stored(engine: AsyncEngine, sql: str, what: str) -> list[Any] | None:
+    """Rows to put back; None (logged) when the database cannot say: start without them."""
     try:
         async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    text(
-                        "SELECT DISTINCT ON (agent) agent, status, reason, phone"
-                        " FROM agent_state_changes ORDER BY agent, at DESC, id DESC"
-                    )
-                )
-            ).all()
+            return list((await conn.execute(text(sql))).all())
     except Exception as exc:
-        log.warning("agent_states_not_restored", error=str(exc)[:200])
+        log.warning(f"{what}_not_restored", error=str(exc)[:200])
+        return None
+
+
+async def agent_states(engine: AsyncEngine, router: Router) -> None:
+    """Agents keep their state across a controller restart (the last stored change)."""
+    rows = await _stored(
+        engine,
+        "SELECT DISTINCT ON (agent) agent, status, reason, phone"
+        " FROM agent_state_changes ORDER BY agent, at DESC, id DESC",
+        "agent_states",
+    )
+    if rows is None:
         return
     now = time.time()
     for row in rows:
@@ -69,18 +74,13 @@ async def callbacks(controller: Controller) -> None:
     """Booked callbacks go back to their place after a restart (from the database)."""
     if controller.engine is None or controller.desk is None:
         return
-    try:
-        async with controller.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    text(
-                        "SELECT channel_id, caller_number, number, queue, priority, entered,"
-                        " language, attempts FROM callbacks WHERE status = 'pending'"
-                    )
-                )
-            ).all()
-    except Exception as exc:
-        log.warning("callbacks_not_restored", error=str(exc)[:200])
+    rows = await _stored(
+        controller.engine,
+        "SELECT channel_id, caller_number, number, queue, priority, entered, language, attempts"
+        " FROM callbacks WHERE status = 'pending'",
+        "callbacks",
+    )
+    if rows is None:
         return
     for row in rows:
         if row.channel_id in controller.calls:

@@ -38,6 +38,32 @@ BOOK_A_CALLBACK = [
 ]
 
 
+async def paused_agent(
+    system: SystemUnderTest, desk: list[DeskPhone], agent: str, **kwargs: object
+) -> None:
+    """The agent's phone registers; the agent logs in and pauses: citizens wait."""
+    agent_phone = phone(system, agent, **kwargs)
+    desk.append(agent_phone)
+    await agent_phone.register()
+    await set_agent(system, agent, "login")
+    await set_agent(system, agent, "pause")
+
+
+async def citizen_phone(
+    system: SystemUnderTest, desk: list[DeskPhone], number: str, **kwargs: object
+) -> None:
+    """The citizen's own phone behind the trunk, where callbacks ring."""
+    mobile = DeskPhone(
+        user=number,
+        password="-",
+        sip_port=system.settings.ports.sip,
+        work_dir=system.work_dir / f"mobile-{number}",
+        **kwargs,  # type: ignore[arg-type]
+    )
+    desk.append(mobile)
+    await mobile.answer_at(DEPARTMENT_PORT)
+
+
 async def callback_row(db: asyncpg.Connection, channel_id: str, status: str) -> asyncpg.Record:
     for _ in range(150):
         row = await db.fetchrow("SELECT * FROM callbacks WHERE channel_id = $1", channel_id)
@@ -61,20 +87,8 @@ async def test_a_callback_keeps_its_place_and_calls_the_agent_first(
        then A's phone (behind the trunk) rings and answers; they talk; then B is served.
     4. A's call is answered by 1003 (not abandoned), its callback row is done after 1 attempt.
     """
-    agent = phone(running, "1003", talk_ms=9000)
-    desk.append(agent)
-    await agent.register()
-    await set_agent(running, "1003", "login")
-    await set_agent(running, "1003", "pause")
-    mobile = DeskPhone(
-        user="13900000541",
-        password="-",
-        sip_port=running.settings.ports.sip,
-        work_dir=running.work_dir / "mobile-541",
-        talk_ms=12000,
-    )
-    desk.append(mobile)
-    await mobile.answer_at(DEPARTMENT_PORT)
+    await paused_agent(running, desk, "1003", talk_ms=9000)
+    await citizen_phone(running, desk, "13900000541", talk_ms=12000)
     a = citizen(running, "13900000541")
     result = await a.call(BOOK_A_CALLBACK)
     assert result.ok, result.output
@@ -124,20 +138,8 @@ async def test_an_unanswered_callback_dials_once_per_attempt_then_gives_up(
     3. The trunk was dialled exactly twice; the call ends as callback_failed, not abandoned;
        the callback row says failed after 2 attempts.
     """
-    agent = phone(running, "1002")  # stays on until the system hangs up
-    desk.append(agent)
-    await agent.register()
-    await set_agent(running, "1002", "login")
-    await set_agent(running, "1002", "pause")
-    mobile = DeskPhone(
-        user="13900000543",
-        password="-",
-        sip_port=running.settings.ports.sip,
-        work_dir=running.work_dir / "mobile-543",
-        mode="no_answer",
-    )
-    desk.append(mobile)
-    await mobile.answer_at(DEPARTMENT_PORT)
+    await paused_agent(running, desk, "1002")
+    await citizen_phone(running, desk, "13900000543", mode="no_answer")
     c = citizen(running, "13900000543")
     result = await c.call(BOOK_A_CALLBACK)
     assert result.ok, result.output
@@ -177,20 +179,8 @@ async def test_a_booked_callback_survives_a_controller_restart(
     2. The controller is killed and restarted: D's callback is waiting again, in place.
     3. The agent becomes ready: D is called back and talks to 1001.
     """
-    agent = phone(running, "1001", talk_ms=5000)
-    desk.append(agent)
-    await agent.register()
-    await set_agent(running, "1001", "login")
-    await set_agent(running, "1001", "pause")
-    mobile = DeskPhone(
-        user="13900000544",
-        password="-",
-        sip_port=running.settings.ports.sip,
-        work_dir=running.work_dir / "mobile-544",
-        talk_ms=8000,
-    )
-    desk.append(mobile)
-    await mobile.answer_at(DEPARTMENT_PORT)
+    await paused_agent(running, desk, "1001", talk_ms=5000)
+    await citizen_phone(running, desk, "13900000544", talk_ms=8000)
     d = citizen(running, "13900000544")
     result = await d.call(BOOK_A_CALLBACK)
     assert result.ok, result.output
@@ -221,20 +211,8 @@ async def test_a_callback_conversation_survives_a_restart_without_a_second_dial(
        re-attached, not dialled again.
     3. The agent hangs up; the callback is done after exactly one dial.
     """
-    agent = phone(running, "1001", talk_ms=14000)
-    desk.append(agent)
-    await agent.register()
-    await set_agent(running, "1001", "login")
-    await set_agent(running, "1001", "pause")
-    mobile = DeskPhone(
-        user="13900000545",
-        password="-",
-        sip_port=running.settings.ports.sip,
-        work_dir=running.work_dir / "mobile-545",
-        talk_ms=20000,
-    )
-    desk.append(mobile)
-    await mobile.answer_at(DEPARTMENT_PORT)
+    await paused_agent(running, desk, "1001", talk_ms=14000)
+    await citizen_phone(running, desk, "13900000545", talk_ms=20000)
     e = citizen(running, "13900000545")
     result = await e.call(BOOK_A_CALLBACK)
     assert result.ok, result.output
@@ -275,20 +253,8 @@ async def test_at_max_wait_a_callback_is_booked_in_the_callers_place(
        back in turn; F confirms the number (1) and hangs up. Not abandoned.
     3. The agent becomes ready; F is called back and answers.
     """
-    agent = phone(running, "1002", talk_ms=4000)
-    desk.append(agent)
-    await agent.register()
-    await set_agent(running, "1002", "login")
-    await set_agent(running, "1002", "pause")
-    mobile = DeskPhone(
-        user="13900000546",
-        password="-",
-        sip_port=running.settings.ports.sip,
-        work_dir=running.work_dir / "mobile-546",
-        talk_ms=7000,
-    )
-    desk.append(mobile)
-    await mobile.answer_at(DEPARTMENT_PORT)
+    await paused_agent(running, desk, "1002", talk_ms=4000)
+    await citizen_phone(running, desk, "13900000546", talk_ms=7000)
     f = citizen(running, "13900000546")
     result = await f.call(
         [
@@ -324,11 +290,7 @@ async def test_a_callback_whose_turn_comes_before_the_caller_hangs_up_is_put_thr
     2. While G still hears that the callback is booked, the agent becomes ready: G is put
        through on the line they are on; nobody dials G's phone.
     """
-    agent = phone(running, "1001", talk_ms=4000)
-    desk.append(agent)
-    await agent.register()
-    await set_agent(running, "1001", "login")
-    await set_agent(running, "1001", "pause")
+    await paused_agent(running, desk, "1001", talk_ms=4000)
     g = citizen(running, "13900000547")
     await g.start([*BOOK_A_CALLBACK[:-1], Pause(14000)])
     row = await wait_for_call(db, g.number, until=lambda r: r["queue"] == "general")
