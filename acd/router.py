@@ -57,11 +57,18 @@ class Router:
         # Callbacks an agent took, while the caller's phone rings: back in place if unanswered.
         self.dialing: dict[str, Waiting] = {}
         self.handle_time: dict[str, float] = {}
+        self.retired: dict[str, QueueSpec] = {}
         self._seq = count()
         self.reconfigure(config, agents)
 
     def reconfigure(self, config: QueuesConfig, agents: list[AgentEntry]) -> None:
-        """New queues or roster; agents and callers keep their state and places."""
+        """New queues or roster; agents and callers keep their state and places. A queue
+        that is gone keeps serving the callers already in it, under its last rules."""
+        for name, spec in self.config.queues.items():
+            if name not in config.queues:
+                self.retired[name] = spec
+        for name in config.queues:
+            self.retired.pop(name, None)
         self.config = config
         for entry in agents:
             skills = {s.value: level for s, level in entry.skills.items()}
@@ -71,10 +78,10 @@ class Router:
                 self.agents[entry.number] = Agent(entry.number, skills)
 
     def _spec(self, queue: str) -> QueueSpec:
-        try:
-            return self.config.queues[queue]
-        except KeyError as exc:
-            raise RouterError(f"unknown queue {queue!r}") from exc
+        spec = self.config.queues.get(queue) or self.retired.get(queue)
+        if spec is None:
+            raise RouterError(f"unknown queue {queue!r}")
+        return spec
 
     def _agent(self, number: str) -> Agent:
         try:

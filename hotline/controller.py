@@ -63,7 +63,18 @@ class ControllerConfig:
     recordings_dir: Path  # as Asterisk sees it
     host_root: Path  # Asterisk's root on this host
     # Re-read, validate and re-render what ops edit; raises ConfigError. Runs in a thread.
-    apply_center: Callable[[], tuple[Menu, BusinessHours]]
+    apply_center: Callable[[], AppliedCenter]
+
+
+@dataclass(frozen=True)
+class AppliedCenter:
+    """What `config apply` hands the running controller."""
+
+    menu: Menu
+    hours: BusinessHours
+    queues: QueuesConfig
+    roster: Roster
+    agent_pins: dict[str, str]
 
 
 class Controller:
@@ -95,6 +106,7 @@ class Controller:
         self.menu = config.menu
         self.hours = config.hours
         self.config_version = config.menu.version
+        self.agent_pins = dict(config.agent_pins)
         self.services = CallServices(
             ari=ari,
             journal=journal,
@@ -199,9 +211,15 @@ class Controller:
 
     async def apply_config(self, ami: AmiLink) -> str:
         """Apply what ops edited, without dropping calls; raises ConfigError if invalid."""
-        menu, hours = await asyncio.to_thread(self.config.apply_center)
-        self.menu, self.hours = menu, hours
+        center = await asyncio.to_thread(self.config.apply_center)
+        menu = center.menu
+        self.menu, self.hours = menu, center.hours
         self.config_version = menu.version
+        self.agent_pins = dict(center.agent_pins)
+        if self.desk is not None:
+            # Waiting callers and agents keep their state and places; new rules apply from now.
+            self.desk.router.reconfigure(center.queues, list(center.roster.agents))
+            self.desk.greet_with_agent_number = center.queues.greet_with_agent_number
         for command in ("dialplan reload", "module reload res_pjsip.so", "queue reload all"):
             try:
                 await ami.command(command)
@@ -259,7 +277,7 @@ class Controller:
     def _hot_desk_agent(self, keys: str) -> str:
         """`工号*PIN` keyed after *61 at any desk phone: the agent, if the PIN is theirs."""
         number, _, pin = keys.partition("*")
-        expected = self.config.agent_pins.get(number)
+        expected = self.agent_pins.get(number)
         if expected is None or not hmac.compare_digest(pin.encode(), expected.encode()):
             raise RouterError(f"agent {number!r} or PIN not recognised")
         return number

@@ -11,7 +11,7 @@ from acd.queues import QueuesConfig, load_queues
 from acd.roster import Roster, load_roster
 from hotline import REPO_ROOT
 from hotline.config_files import ConfigError
-from hotline.controller import ControllerConfig
+from hotline.controller import AppliedCenter, ControllerConfig
 from hotline.provision import asterisk, postgres, prompts, render
 from hotline.provision.asterisk import Progress
 from hotline.provision.secrets import Secrets, load_or_create
@@ -106,7 +106,7 @@ class Instance:
             apply_center=self.reapply,
         )
 
-    def reapply(self) -> tuple[Menu, BusinessHours]:
+    def reapply(self) -> AppliedCenter:
         """Re-read what ops edit; if valid, re-render Asterisk's config and prompts."""
         center = load_center(self.settings.config_dir)
         self.secrets = load_or_create(
@@ -114,7 +114,13 @@ class Instance:
         )
         render_instance(self.settings, center, self.secrets, lambda _m: None)
         self.center = center
-        return center.menu, center.hours
+        return AppliedCenter(
+            menu=center.menu,
+            hours=center.hours,
+            queues=center.queues,
+            roster=center.roster,
+            agent_pins=dict(self.secrets.agent_pins),
+        )
 
 
 def prepare(settings: Settings, progress: Progress) -> Instance:

@@ -97,6 +97,7 @@ async def agents_page(request: web.Request) -> web.Response:
             "calls": a.calls,
             "reachable": a.reachable,
             "phone": a.seat,
+            "skills": a.skills,
         }
         for number, a in sorted(desk.router.agents.items())
     }

@@ -7,6 +7,7 @@ import sys
 
 import asyncpg
 
+from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
 from tests.support.sipp import Caller, Keys, Pause
@@ -71,3 +72,39 @@ async def test_apply_during_a_live_call(
         menu_file.write_text(original)
         code, out = await apply(running)
         assert code == 0, out
+
+
+async def test_skills_and_queues_apply_live_and_agents_keep_their_state(
+    running: SystemUnderTest,
+) -> None:
+    """
+    1. Agent 1003 is logged in and paused for a meeting.
+    2. Ops raise 1003's social insurance level from 2 to 4 and apply: the router has the
+       new level at once; 1003 is still paused.
+    3. A roster naming an unknown skill is refused with file, line and field.
+    """
+    agents_file = running.settings.config_dir / "agents.yaml"
+    original = agents_file.read_text()
+    await asyncio.to_thread(agent_api, running, "/agents/1003/login")
+    await asyncio.to_thread(agent_api, running, "/agents/1003/pause?reason=meeting")
+    try:
+        raised = original.replace(
+            "skills: {social_insurance: 2, employment: 2,",
+            "skills: {social_insurance: 4, employment: 2,",
+        )
+        assert raised != original
+        agents_file.write_text(raised)
+        code, out = await apply(running)
+        assert code == 0, out
+        state = (await asyncio.to_thread(agent_api, running, "/agents", "GET"))["agents"]["1003"]
+        assert state["skills"]["social_insurance"] == 4
+        assert (state["status"], state["reason"]) == ("paused", "meeting")
+        agents_file.write_text(original.replace("complaints: 3}", "complaint: 3}"))
+        code, out = await apply(running)
+        assert code == 2, out
+        assert f"{agents_file}:" in out and "complaint" in out
+    finally:
+        agents_file.write_text(original)
+        code, out = await apply(running)
+        assert code == 0, out
+        await asyncio.to_thread(agent_api, running, "/agents/1003/logout")

@@ -428,3 +428,22 @@ def test_an_agent_at_another_desk_phone_is_rung_there_and_the_phone_is_theirs_al
     r.offer_failed("c", "1001", "no_answer", 5)
     r.logout("1001", 6)
     assert r.agents["1001"].seat == "1001" and r.at_phone("1003") is None
+
+
+def test_new_rules_apply_live_and_a_removed_queue_still_serves_its_callers() -> None:
+    r = make({"general": {}, "old": {"min_level": 1}}, {"1001": {}})
+    r.login("1001", 0)
+    r.pause("1001", "meeting", 0)
+    r.enqueue("a", "old", 0, 1)
+    config = QueuesConfig.model_validate({"queues": {"general": {"ring_seconds": 7}}})
+    roster = [AgentEntry(number="1001", name="1001", skills={"employment": 3})]  # type: ignore[dict-item]
+    r.reconfigure(config, roster)
+    assert r.agents["1001"].skills == {"employment": 3}
+    assert r.agents["1001"].status == AgentStatus.paused  # state kept
+    r.tick(2)  # the ticker must not fail on a call in a queue that is gone
+    assert [(d.call_id, d.ring_seconds) for d in r.ready("1001", 3) if isinstance(d, Offer)] == [
+        ("a", 15)
+    ]
+    assert offers(r.enqueue("b", "general", 0, 4)) == []
+    with pytest.raises(RouterError):
+        r.enqueue("c", "nowhere", 0, 5)
