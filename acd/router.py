@@ -4,6 +4,10 @@ Pure and synchronous: events in (a call arrives, an agent is ready, an offer tim
 caller hangs up, time passes), decisions out. Every agent state change and call arrival goes
 through it, so an agent can never be offered two calls, and escalation steps are evaluated
 against the clock for callers already waiting (not frozen when they entered).
+
+It is longer than our other modules on purpose: it is the one state machine whose invariants
+the property tests check (no agent offered two calls, no qualified agent idle while a call
+waits, no call lost, callbacks in place); split up, each invariant would span several files.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""One caller's time with the ACD: waiting, ringing agents, talking, transfers, the survey."""
+"""One caller's time with the ACD: waiting, ringing agents, talking, transfers, the survey.
+
+Kept as one state machine (its phases are listed on PersonLeg) so that every phase's
+reaction to a hang-up on either side is in one place; transfers and virtual hold, which
+only start from a phase, live in transfer.py and virtual_hold.py.
+"""
 
 from __future__ import annotations
 
