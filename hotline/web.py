@@ -6,6 +6,7 @@ import hmac
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import text
 
@@ -66,9 +67,6 @@ async def health(request: web.Request) -> web.Response:
 async def apply_config(request: web.Request) -> web.Response:
     """POST /config/apply: validate and apply the config files (token required)."""
     controller = request.app[CONTROLLER]
-    expected = f"Bearer {controller.config.api_token}"
-    if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
-        return web.json_response({"error_id": "unauthorized"}, status=401)
     try:
         version = await controller.apply_config(request.app[AMI])
     except ConfigError as exc:
@@ -78,15 +76,22 @@ async def apply_config(request: web.Request) -> web.Response:
     return web.json_response({"applied": version, "calls_in_progress": len(controller.calls)})
 
 
-def _authorised(request: web.Request) -> bool:
-    expected = f"Bearer {request.app[CONTROLLER].config.api_token}"
-    return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
+OPEN_PATHS = frozenset({"/health", "/metrics"})  # no secrets in them; probes need no token
+
+
+@web.middleware
+async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every route but /health and /metrics needs the bearer token (api_token)."""
+    routed = request.match_info.http_exception is None
+    if routed and request.path not in OPEN_PATHS:
+        expected = f"Bearer {request.app[CONTROLLER].config.api_token}"
+        if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
+            return web.json_response({"error_id": "unauthorized"}, status=401)
+    return await handler(request)
 
 
 async def agents_page(request: web.Request) -> web.Response:
     """GET /agents: every agent's state (the supervisor's wallboard reads this)."""
-    if not _authorised(request):
-        return web.json_response({"error_id": "unauthorized"}, status=401)
     desk = request.app[CONTROLLER].desk
     if desk is None:
         return web.json_response({"error_id": "acd_disabled"}, status=503)
@@ -115,8 +120,6 @@ async def agents_page(request: web.Request) -> web.Response:
 async def agent_command(request: web.Request) -> web.Response:
     """POST /agents/{agent}/{login|ready|pause|logout}[?reason=...], or
     /agents/{agent}/transfer?queue=... (the web desk's 转专家)."""
-    if not _authorised(request):
-        return web.json_response({"error_id": "unauthorized"}, status=401)
     desk = request.app[CONTROLLER].desk
     if desk is None:
         return web.json_response({"error_id": "acd_disabled"}, status=503)
@@ -145,8 +148,6 @@ async def agent_command(request: web.Request) -> web.Response:
 
 async def recording_page(request: web.Request) -> web.StreamResponse:
     """GET /recordings/{id}?reason=…: authorised (token + X-Hotline-User), audited, then served."""
-    if not _authorised(request):
-        return web.json_response({"error_id": "unauthorized"}, status=401)
     controller = request.app[CONTROLLER]
     who = request.headers.get("X-Hotline-User", "").strip()
     why = request.query.get("reason", "").strip()
@@ -177,8 +178,6 @@ async def recording_page(request: web.Request) -> web.StreamResponse:
 
 async def voice_messages_page(request: web.Request) -> web.Response:
     """GET /voice-messages[?status=open]: what agents must answer, soonest deadline first."""
-    if not _authorised(request):
-        return web.json_response({"error_id": "unauthorized"}, status=401)
     engine = request.app[CONTROLLER].engine
     if engine is None:
         return web.json_response({"error_id": "database_unavailable"}, status=503)
@@ -221,11 +220,9 @@ async def metrics_page(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(m.registry), content_type="text/plain")
 
 
-async def start_http(
-    *, host: str, port: int, controller: Controller, ami: AmiLink, metrics: Metrics
-) -> web.AppRunner:
-    """Serve /health and /metrics; returns the runner to clean up."""
-    app = web.Application()
+def make_app(controller: Controller, ami: AmiLink, metrics: Metrics) -> web.Application:
+    """The routes, behind the token check."""
+    app = web.Application(middlewares=[require_token])
     app[CONTROLLER] = controller
     app[AMI] = ami
     app[METRICS] = metrics
@@ -236,7 +233,14 @@ async def start_http(
     app.router.add_get("/recordings/{id}", recording_page)
     app.router.add_get("/voice-messages", voice_messages_page)
     app.router.add_post("/agents/{agent}/{command}", agent_command)
-    runner = web.AppRunner(app, access_log=None)
+    return app
+
+
+async def start_http(
+    *, host: str, port: int, controller: Controller, ami: AmiLink, metrics: Metrics
+) -> web.AppRunner:
+    """Serve the HTTP API on host:port; returns the runner to clean up."""
+    runner = web.AppRunner(make_app(controller, ami, metrics), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
