@@ -143,6 +143,8 @@ class Controller:
                 self.desk.agent_channels.pop(call_id, None)
         elif self.desk is not None and call_id in self.desk.citizen_channels:
             self.mailboxes.post(self.desk.citizen_channels[call_id], ("citizen", event))
+            if kind == "ChannelDestroyed":
+                self.desk.citizen_channels.pop(call_id, None)
         elif purpose in ("agent", "callback"):
             # Rung by an earlier run of the controller for a call that is no longer ours.
             self.mailboxes.post(call_id, ("stray", event))

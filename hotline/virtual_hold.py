@@ -94,8 +94,6 @@ class VirtualHold:
             elif kind in ("ChannelDestroyed", "StasisEnd"):
                 await self._not_reached(f"cause {event.get('cause', '')}")
             return True
-        if kind == "ChannelDestroyed":
-            self.leg.desk.citizen_channels.pop(self.citizen_channel or "", None)
         return False
 
     async def _answered(self, channel: dict[str, Any]) -> None:
