@@ -112,16 +112,17 @@ class PersonLeg:
             # dead controller holds this one back, so the caller is back in line first.
             await quietly(ari.start_moh(self.channel))
 
-    async def resume_talking(self, saved: str) -> bool:
-        """After a controller restart: re-attach a conversation that Asterisk kept up."""
+    async def resume_talking(self, saved: str, bridge: dict[str, Any] | None = None) -> bool:
+        """After a controller restart: re-attach a conversation that Asterisk kept up
+        (`bridge`: the call's bridge, if the caller has looked it up already)."""
         agent, channel_id, recording, answered = [*saved.split("|"), "", "", "", ""][:4]
-        ari = self.desk.ari
-        try:
-            bridge = await ari.request("GET", f"/bridges/b-{self.call_id}")
-        except AriError as exc:
-            if exc.gone:
-                return False
-            raise
+        if bridge is None:
+            try:
+                bridge = await self.desk.ari.request("GET", f"/bridges/b-{self.call_id}")
+            except AriError as exc:
+                if exc.gone:
+                    return False
+                raise
         if channel_id not in bridge.get("channels", []) or agent not in self.desk.router.agents:
             return False
         self.phase = "talking"

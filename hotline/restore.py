@@ -135,4 +135,4 @@ async def _in_conversation(controller: Controller, flow: CallFlow) -> bool:
     flow.person.hold.citizen_channel = citizen
     controller.desk.citizen_channels[citizen] = flow.call_id
     saved = await controller.ari.get_variable(citizen, AGENT_VAR)
-    return await flow.person.resume_talking(saved)
+    return await flow.person.resume_talking(saved, bridge)
