@@ -83,7 +83,7 @@ class Instance:
         """The controller's view of this instance."""
         s = self.settings
         return ControllerConfig(
-            ari_url=f"http://127.0.0.1:{s.ports.ari}",
+            ari_url=s.ari_url or f"http://127.0.0.1:{s.ports.ari}",
             ari_user=self.secrets.ari_user,
             ari_password=self.secrets.ari_password,
             app=s.ari_app,

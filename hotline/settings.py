@@ -39,12 +39,15 @@ class Settings(BaseSettings):
     ami_port: int | None = None
     pg_port: int | None = None
     database_url: str | None = None
+    # Where the controller reaches ARI, if not this instance's own port on loopback (an
+    # Asterisk in another container, or a proxy).
+    ari_url: str | None = None
     trunk_contact: str | None = None  # e.g. sip:10.1.2.3:5060, the carrier for transfers
     ari_app: str = "hotline"
     language: Literal["zh", "en"] = "zh"
     log_format: Literal["logfmt", "json"] = "logfmt"
 
-    @field_validator("database_url", mode="before")
+    @field_validator("database_url", "ari_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

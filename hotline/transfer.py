@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from acd.router import RouterError
-from hotline.desk import AGENT_VAR, QUEUE_VAR, hangup_quietly, quietly
+from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, QueueEntry, hangup_quietly, quietly
 
 if TYPE_CHECKING:
     from hotline.person_leg import PersonLeg
@@ -46,6 +46,8 @@ async def transfer_to_queue(leg: PersonLeg, target: str) -> None:
     leg.flow.fact("queued", queue=target)
     await quietly(ari.set_variable(leg.channel, AGENT_VAR, ""))
     await quietly(ari.set_variable(leg.channel, QUEUE_VAR, target))
+    entry = QueueEntry(leg.entered, leg.priority, waiting_since=now)
+    await quietly(ari.set_variable(leg.channel, ENTERED_VAR, entry.encode()))
     if agent_channel:
         await hangup_quietly(ari, agent_channel)
     if leg.bridge_id:

@@ -168,10 +168,11 @@ async def test_waiting_callers_keep_their_order_across_a_controller_restart(
     desk: list[DeskPhone],
 ) -> None:
     """
-    1. Agent 1003 is logged in but paused; citizens A, B, C ask for a person, in that order.
+    1. Agent 1003 is logged in but paused; citizens A, B, C ask for a person, in that order;
+       C already called an hour ago, so C goes ahead (the repeat-caller priority).
     2. The controller is killed and restarted: the three calls are adopted, still waiting,
-       and the agent is still paused (restored from the database).
-    3. The agent becomes ready: A, then B, then C are served, each after the one before.
+       with their priorities, and the agent is still paused (restored from the database).
+    3. The agent becomes ready: C, then A, then B are served, each after the one before.
     """
     agent = phone(running, "1003")
     desk.append(agent)
@@ -179,7 +180,12 @@ async def test_waiting_callers_keep_their_order_across_a_controller_restart(
     await set_agent(running, "1003", "login")
     await asyncio.to_thread(agent_api, running, "/agents/1003/pause?reason=meeting")
     numbers = ["13900000521", "13900000522", "13900000523"]
-    stay = [15000, 24000, 33000]
+    await db.execute(
+        "INSERT INTO calls (channel_id, caller_number, started_at, ended_at)"
+        " VALUES ('earlier-523', $1, now() - interval '1 hour', now() - interval '1 hour')",
+        numbers[2],
+    )
+    stay = [24000, 33000, 15000]  # C first, then A, then B
     callers = []
     for number, ms in zip(numbers, stay, strict=True):
         c = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir, number=number)
@@ -195,11 +201,13 @@ async def test_waiting_callers_keep_their_order_across_a_controller_restart(
         await asyncio.sleep(0.1)
     assert agents["agents"]["1003"]["status"] == "paused"
     assert len(agents["waiting"]) == 3
+    priorities = sorted(w["priority"] for w in agents["waiting"].values())
+    assert priorities == [0, 0, 5], agents["waiting"]
     await set_agent(running, "1003", "ready")
     results = await asyncio.gather(*(c.finish() for c in callers))
     assert all(r.ok for r in results), [r.output for r in results if not r.ok]
     offered = []
-    for number in numbers:
+    for number in [numbers[2], numbers[0], numbers[1]]:
         row = await wait_for_call(db, number)
         assert row["adoptions"] == 1 and row["agent"] == "1003", number
         offered.append(

@@ -79,6 +79,19 @@ class AriObserver:
             and e["channel"]["name"].startswith(channel_name_prefix)
         ]
 
+    async def hang_up(self, channel_id: str) -> None:
+        """Hang a channel up from outside the controller (as a caller's phone would)."""
+        assert self._session is not None
+        async with self._session.delete(f"{self.base}/channels/{channel_id}") as resp:
+            assert resp.status in (204, 404), resp.status
+
+    async def bridges(self) -> list[Event]:
+        """Bridges Asterisk has right now."""
+        assert self._session is not None
+        async with self._session.get(f"{self.base}/bridges") as resp:
+            result: list[Event] = await resp.json()
+            return result
+
     async def channels(self) -> list[Event]:
         """Channels Asterisk has right now."""
         assert self._session is not None
