@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from acd.roster import Skill
 from hotline.config_files import ConfigError, LocatedYaml
+from ivr.numbering import NumberPlan
 
 
 class Strategy(StrEnum):
@@ -57,6 +58,9 @@ class QueueSpec(BaseModel):
     # At max_wait_seconds: book a callback in the caller's place (when callbacks are enabled),
     # or take a voice message.
     on_max_wait: Literal["callback", "voicemail"] = "callback"
+    # A booked callback must be made by the end of the staffed hours of this many working
+    # days after the booking (0: today); after that it becomes a voice message to answer.
+    callback_within_days: int = Field(default=1, ge=0, le=15)
 
     @model_validator(mode="after")
     def _steps_in_order(self) -> QueueSpec:
@@ -88,6 +92,10 @@ class CallbackPolicy(BaseModel):
     ring_seconds: float = Field(default=30, gt=0, le=120)
     attempts: int = Field(default=3, ge=1, le=10)
     retry_after_seconds: float = Field(default=120, ge=0)
+    # At most one pending callback per number, and this many bookings per number a day.
+    max_per_number_per_day: int = Field(default=3, ge=1)
+    # Numbers the center dials back (a toll-fraud and harassment guard): regexes, whole match.
+    numbers: NumberPlan = Field(default_factory=NumberPlan)
 
 
 class QueuesConfig(BaseModel):

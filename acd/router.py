@@ -12,6 +12,7 @@ waits, no call lost, callbacks in place); split up, each invariant would span se
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from itertools import count
 
@@ -29,6 +30,7 @@ from acd.state import (
     Overflow,
     Waiting,
 )
+from ivr.hours import BusinessHours, closing_time
 
 __all__ = [
     "AgentChanged",
@@ -54,8 +56,15 @@ class RouterError(Exception):
 class Router:
     """All queues and all agents of the center."""
 
-    def __init__(self, config: QueuesConfig, agents: list[AgentEntry]) -> None:
+    def __init__(
+        self,
+        config: QueuesConfig,
+        agents: list[AgentEntry],
+        hours: BusinessHours | None = None,
+    ) -> None:
         self.config = config
+        # Callbacks are dialled only while people answer (None: always).
+        self.hours = hours
         self.agents: dict[str, Agent] = {}
         self.waiting: dict[str, Waiting] = {}
         # Callbacks an agent took, while the caller's phone rings: back in place if unanswered.
@@ -65,9 +74,13 @@ class Router:
         self._seq = count()
         self.reconfigure(config, agents)
 
-    def reconfigure(self, config: QueuesConfig, agents: list[AgentEntry]) -> None:
-        """New queues or roster; agents and callers keep their state and places. A queue
-        that is gone keeps serving the callers already in it, under its last rules."""
+    def reconfigure(
+        self, config: QueuesConfig, agents: list[AgentEntry], hours: BusinessHours | None = None
+    ) -> None:
+        """New queues or roster (and hours); agents and callers keep their state and places.
+        A queue that is gone keeps serving the callers already in it, under its last rules."""
+        if hours is not None:
+            self.hours = hours
         for name, spec in self.config.queues.items():
             if name not in config.queues:
                 self.retired[name] = spec
@@ -130,6 +143,18 @@ class Router:
             if spec.skill is None or agent.skills.get(spec.skill.value, 0) >= lowest:
                 return True
         return False
+
+    def is_open(self, now: float) -> bool:
+        """Whether people answer now (callbacks are never dialled at night)."""
+        return self.hours is None or self.hours.is_open(dt.datetime.fromtimestamp(now, dt.UTC))
+
+    def callback_deadline(self, queue: str, now: float) -> float:
+        """By when a callback booked now in `queue` must be made (end of staffed hours)."""
+        if self.hours is None:
+            return math.inf
+        days = self._spec(queue).callback_within_days
+        moment = dt.datetime.fromtimestamp(now, dt.UTC)
+        return closing_time(moment, days, self.hours).timestamp()
 
     def available(self, agent: Agent, now: float) -> bool:
         """Ready, phone reachable, not briefly skipped after a busy signal."""
@@ -217,9 +242,13 @@ class Router:
         entered: float | None = None,
         callback: bool = False,
         held: bool = False,
+        deadline: float = math.inf,
+        waiting_since: float | None = None,
     ) -> list[Decision]:
         """A caller asks for a person. `entered` keeps an earlier place (callbacks, restarts);
-        `callback`: a booked callback put back after a restart (it waits for agents)."""
+        `callback`: a booked callback put back after a restart (it waits for agents, until
+        `deadline`); `waiting_since`: when max_wait starts counting, if not at `entered`
+        (a transferred caller waits anew)."""
         spec = self._spec(queue)
         if call_id in self.waiting:
             raise RouterError(f"call {call_id} is already waiting")
@@ -229,6 +258,10 @@ class Router:
         )
         call.callback = callback
         call.held = held  # back in line while the caller gives a callback number
+        call.deadline = deadline
+        call.waiting_since = call.entered if waiting_since is None else waiting_since
+        if callback:  # escalation steps went on while the callback was stored
+            call.queue_entered = call.entered
         if in_queue >= spec.max_waiting and not callback:
             return [Overflow(call_id, queue, "queue_full")]
         if not callback and not self._could_ever_serve(call):
@@ -274,6 +307,8 @@ class Router:
                 out.append(self._set(agent, AgentStatus.paused, now, "no_answer"))
             elif why == "busy":
                 agent.skip_until = now + 30
+                out.append(self._set(agent, AgentStatus.ready, now))
+            elif why == "lost":  # the offer ended unseen (a reconnect): nothing to hold
                 out.append(self._set(agent, AgentStatus.ready, now))
             else:
                 agent.reachable = False
@@ -333,11 +368,12 @@ class Router:
         self._waiting(call_id).held = False
         return self._dispatch(now)
 
-    def to_callback(self, call_id: str, now: float) -> list[Decision]:
+    def to_callback(self, call_id: str, now: float, deadline: float = math.inf) -> list[Decision]:
         """The caller chose to be called back: same place, no longer on the line."""
         call = self._waiting(call_id)
         call.callback = True
         call.held = False
+        call.deadline = deadline
         return self._dispatch(now)
 
     def callback_result(
@@ -390,7 +426,10 @@ class Router:
             raise RouterError(f"agent {number} is not on call {call_id}")
         self._spec(to_queue)
         finished = self.call_finished(number, from_queue, handle_seconds, now)
-        return finished + self.enqueue(call_id, to_queue, priority, now, entered=entered)
+        # Placed by the first entry, but the patience limit counts from the transfer.
+        return finished + self.enqueue(
+            call_id, to_queue, priority, now, entered=entered, waiting_since=now
+        )
 
     # --- time
     def tick(self, now: float) -> list[Decision]:
@@ -403,8 +442,13 @@ class Router:
             spec = self._spec(call.queue)
             if call.held:
                 continue
-            # A callback waits for agents, not for the caller's patience: no max_wait.
-            if now - call.entered >= spec.max_wait_seconds and not call.callback:
+            if call.callback and now >= call.deadline and not call.offers:
+                out += self._drop(call, "callback_deadline", now)
+                continue
+            # A callback waits for agents, not for the caller's patience: no max_wait; nor is
+            # a caller whose agent's phone is ringing right now taken away from it.
+            waited = now - call.waiting_since
+            if waited >= spec.max_wait_seconds and not call.callback and not call.offers:
                 out += self._drop(call, "max_wait", now)
                 continue
             for step in spec.steps:
@@ -510,10 +554,15 @@ class Router:
 
     def _dispatch(self, now: float) -> list[Decision]:
         out: list[Decision] = []
+        open_now: bool | None = None  # asked once, and only if a callback waits
         for call in sorted(self.waiting.values(), key=Waiting.order):
             spec = self._spec(call.queue)
             if call.held or now < call.not_before:
                 continue
+            if call.callback:
+                open_now = self.is_open(now) if open_now is None else open_now
+                if not open_now:
+                    continue
             if call.offers and spec.strategy != Strategy.ring_all:
                 continue
             candidates = [

@@ -61,6 +61,8 @@ class Waiting:
     not_before: float = 0.0  # a callback retry waits until then
     attempts: int = 0  # callback attempts that did not reach the caller
     callback_offered_at: float = -math.inf
+    deadline: float = math.inf  # a callback not made by then becomes a voice message
+    waiting_since: float = 0.0  # start of this wait (a transfer starts a new one): max_wait
 
     def order(self) -> tuple[int, float, int]:
         """Higher priority first, then first come, first served."""

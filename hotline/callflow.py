@@ -13,12 +13,13 @@ import structlog
 
 from acd.router import RouterError
 from hotline.citizens import SocialInsurancePort
-from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, Desk
+from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, Desk, QueueEntry
 from hotline.person_leg import PersonLeg
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ari import AriClient, AriError
 from ivr.actions import (
     Action,
+    CallbackBooked,
     DigitPressed,
     DiscardRecording,
     EnterQueue,
@@ -31,6 +32,7 @@ from ivr.actions import (
     PlaybackFinished,
     RecordingDone,
     RequestCallback,
+    ResumeWaiting,
     SaveVoicemail,
     StartRecording,
     StartTimer,
@@ -85,6 +87,8 @@ class CallFlow:
             language=language if language in ("zh", "en") else "zh",
             caller_number=self.caller_number,
         )
+        if services.desk is not None:
+            self.session.callback_numbers = services.desk.router.config.callback.numbers
         self.log = log.bind(call_id=self.call_id)
         self.hangup_requested_by_us = False
         self.hanging_up = False
@@ -144,8 +148,10 @@ class CallFlow:
             if await self.person.resume_talking(talking):
                 return
         if queue and desk is not None and queue in desk.router.config.queues:
-            # A caller who was waiting keeps their place: the original time of entry.
-            entered = float(await ari.get_variable(self.channel_id, ENTERED_VAR) or 0)
+            # A caller who was waiting keeps their place: the original time of entry, and
+            # the priority they had (senior, repeat caller).
+            entry = QueueEntry.decode(await ari.get_variable(self.channel_id, ENTERED_VAR) or "")
+            entered = entry.entered
             self.session.phase = "done"
             self.person = PersonLeg(
                 flow=self,
@@ -153,7 +159,7 @@ class CallFlow:
                 queue=queue,
                 entered=entered or dt.datetime.now(dt.UTC).timestamp(),
             )
-            await self.person.start(desk.priority(None), resumed=True)
+            await self.person.start(entry.priority, resumed=True, waiting_since=entry.waiting_since)
             return
         await self.execute(self.session.start(node or None))
 
@@ -216,6 +222,14 @@ class CallFlow:
                 except RouterError as exc:
                     self.log.warning("transfer_refused", queue=queue, error=str(exc))
             return self.ended
+        if isinstance(item, tuple) and item[0] == "vanished":
+            # Ended while the controller was disconnected from Asterisk.
+            if self.person is not None and self.person.awaits_callback:
+                return False
+            if self.person is not None and self.person.phase in self.person.WITH_CALLER:
+                await self.person.caller_left()
+            self.finish("unknown", "gone_after_reconnect")
+            return True
         if isinstance(item, tuple) and item[0] == "citizen":
             # The channel on which the center calls the caller back.
             if self.person is not None and await self.person.on_callback_channel(item[1]):
@@ -226,7 +240,7 @@ class CallFlow:
             if not (self.ended or self.hanging_up):
                 await self.feed(item)
             return self.ended
-        if isinstance(item, IdentityChecked | LookupDone | VoicemailSaved):
+        if isinstance(item, IdentityChecked | LookupDone | VoicemailSaved | CallbackBooked):
             if not (self.ended or self.hanging_up):
                 await self.feed(item)
             return self.ended
@@ -255,12 +269,7 @@ class CallFlow:
             if self.person is not None and self.person.awaits_callback:
                 self.person.caller_hung_up_for_callback()
                 return False
-            if self.person is not None and self.person.phase in (
-                "waiting",
-                "arranging",
-                "talking",
-                "whisper",
-            ):
+            if self.person is not None and self.person.phase in self.person.WITH_CALLER:
                 await self.person.caller_left()
             self.finish("system" if self.hangup_requested_by_us else "caller", kind)
             return True
@@ -383,6 +392,9 @@ class CallFlow:
             case RequestCallback(number=number):
                 if self.person is not None:
                     await self.person.callback_requested(number)
+            case ResumeWaiting():
+                if self.person is not None:
+                    await self.person.resume_waiting()
             case SaveVoicemail(recording=name, seconds=seconds, callback_number=number):
                 # Through the journal: kept even while the database is away.
                 due = self.services.voicemail_due(dt.datetime.now(dt.UTC).date())

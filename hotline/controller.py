@@ -18,6 +18,7 @@ import aiohttp
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from acd.callbacks import CallbackBook
 from acd.queues import QueuesConfig
 from acd.roster import Roster
 from acd.router import Router, RouterError
@@ -27,7 +28,7 @@ from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.desk import Desk
 from hotline.store.journal import Journal
 from hotline.telephony.ami import AmiLink
-from hotline.telephony.ari import AriClient, AriError, Event
+from hotline.telephony.ari import AriClient, AriError, Event, event_channel
 from hotline.telephony.mailbox import Mailboxes
 from hotline.web import Metrics, start_http
 from ivr.hours import BusinessHours, working_days_after
@@ -124,15 +125,8 @@ class Controller:
         """Send an ARI event to the mailbox of the call it belongs to."""
         kind = event.get("type", "")
         self.metrics.ari_events.labels(kind).inc()
-        call_id: str | None = None
-        if "channel" in event:
-            call_id = event["channel"]["id"]
-        else:
-            for key in ("playback", "recording"):
-                target = event.get(key, {}).get("target_uri", "")
-                if target.startswith("channel:"):
-                    call_id = target.split(":", 1)[1]
-        if call_id is None:
+        call_id = event_channel(event)
+        if not call_id:
             return
         owner = self.desk.owner(call_id) if self.desk is not None else None
         purpose = (event.get("args") or [""])[0] if kind == "StasisStart" else ""
@@ -220,7 +214,8 @@ class Controller:
         self.agent_pins = dict(center.agent_pins)
         if self.desk is not None:
             # Waiting callers and agents keep their state and places; new rules apply from now.
-            self.desk.router.reconfigure(center.queues, list(center.roster.agents))
+            self.desk.router.reconfigure(center.queues, list(center.roster.agents), center.hours)
+            self.desk.callbacks.max_per_day = center.queues.callback.max_per_number_per_day
             self.desk.greet_with_agent_number = center.queues.greet_with_agent_number
         for command in ("dialplan reload", "module reload res_pjsip.so", "queue reload all"):
             try:
@@ -284,6 +279,22 @@ class Controller:
             raise RouterError(f"agent {number!r} or PIN not recognised")
         return number
 
+    async def _forget_lost_legs(self, desk: Desk) -> None:
+        """Agents' and call-back channels that ended while we were disconnected: their calls
+        hear of it as of any hang-up, so no agent stays offered or on a call forever."""
+        # Ringing channels are not in the application yet: ask for every channel.
+        existing = {c["id"] for c in await self.ari.request("GET", "/channels")}
+        for channel_id, (call_id, agent) in list(desk.agent_channels.items()):
+            if channel_id not in existing:
+                desk.agent_channels.pop(channel_id, None)
+                lost = {"type": "ChannelDestroyed", "channel": {"id": channel_id}, "lost": True}
+                self.mailboxes.post(call_id, ("agent", channel_id, agent, lost))
+        for channel_id, call_id in list(desk.citizen_channels.items()):
+            if channel_id not in existing:
+                desk.citizen_channels.pop(channel_id, None)
+                lost = {"type": "ChannelDestroyed", "channel": {"id": channel_id}, "lost": True}
+                self.mailboxes.post(call_id, ("citizen", lost))
+
     async def reconcile(self) -> None:
         """After every (re)connect: adopt the calls in our application that we don't know."""
         if self.desk is not None:
@@ -304,8 +315,9 @@ class Controller:
             if flow.person is not None and flow.person.awaits_callback:
                 continue  # nobody on the line until we call them back
             if flow.channel_id not in every:  # ended while we were disconnected
-                self.calls[call_id].finish("unknown", "gone_after_reconnect")
-                self.forget(call_id)
+                self.mailboxes.post(call_id, ("vanished",))
+        if self.desk is not None:
+            await self._forget_lost_legs(self.desk)
         for channel_id in ids:
             if channel_id in self.calls:
                 continue
@@ -356,7 +368,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             username=config.ami_user,
             secret=config.ami_password,
         )
-        router = Router(config.queues, list(config.roster.agents))
+        router = Router(config.queues, list(config.roster.agents), config.hours)
         if engine is not None:
             await restore.agent_states(engine, router)
         desk = Desk(
@@ -373,6 +385,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             repeat_priority=config.queues.priorities.repeat,
             callback_priority=config.queues.priorities.callback,
             engine=engine,
+            callbacks=CallbackBook(max_per_day=config.queues.callback.max_per_number_per_day),
         )
         controller = Controller(
             config=config,

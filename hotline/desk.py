@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.callbacks import CallbackBook
 from acd.router import (
     AgentChanged,
     Decision,
@@ -39,6 +41,35 @@ BUSY_CAUSES = {17}
 QUEUE_VAR = "HOTLINE_QUEUE"
 ENTERED_VAR = "HOTLINE_QUEUE_ENTERED"
 AGENT_VAR = "HOTLINE_AGENT"  # agent|agent channel|recording|answered at, while talking
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """What a restarted controller needs to put a waiting caller back exactly in place:
+    the first time of entry, the priority, and when this wait began (a transfer)."""
+
+    entered: float
+    priority: int = 0
+    waiting_since: float | None = None
+
+    def encode(self) -> str:
+        """ENTERED_VAR's value."""
+        since = "" if self.waiting_since is None else f"{self.waiting_since:.3f}"
+        return f"{self.entered:.3f}|{self.priority}|{since}"
+
+    @classmethod
+    def decode(cls, value: str) -> QueueEntry:
+        """ENTERED_VAR's value back; 0 and None for what is missing or garbled (an older
+        release stored the time of entry alone)."""
+        fields = [*value.split("|"), "", ""][:3]
+        numbers: list[float | None] = []
+        for text_ in fields:
+            try:
+                numbers.append(float(text_))
+            except ValueError:
+                numbers.append(None)
+        entered, priority, since = numbers
+        return cls(entered or 0.0, int(priority or 0), since)
 
 
 @dataclass
@@ -61,6 +92,7 @@ class Desk:
     engine: AsyncEngine | None = None
     agent_channels: dict[str, tuple[str, str]] = field(default_factory=dict)
     citizen_channels: dict[str, str] = field(default_factory=dict)  # call-back channel -> call
+    callbacks: CallbackBook = field(default_factory=lambda: CallbackBook(max_per_day=3))
     _background: set[asyncio.Future[None]] = field(default_factory=set)
 
     def owner(self, channel_id: str) -> str | None:
@@ -93,6 +125,11 @@ class Desk:
                 )
             else:
                 self.post(decision.call_id, ("acd", decision))
+
+    def local_day(self, now: float) -> dt.date:
+        """The center's calendar day at `now` (daily limits count by it)."""
+        zone = self.router.hours.timezone if self.router.hours else "Asia/Shanghai"
+        return dt.datetime.fromtimestamp(now, ZoneInfo(zone)).date()
 
     def agent_command(
         self, agent: str, command: str, reason: str = "", phone: str | None = None

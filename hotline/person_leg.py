@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
 
@@ -31,13 +31,14 @@ from hotline.desk import (
     NO_ANSWER_CAUSES,
     QUEUE_VAR,
     Desk,
+    QueueEntry,
     hangup_quietly,
     quietly,
 )
 from hotline.telephony.ari import AriError
 from hotline.transfer import transfer_to_queue
 from hotline.virtual_hold import VirtualHold
-from ivr.actions import DigitPressed, Hangup, Play, PlaybackFinished, StartTimer
+from ivr.actions import CallbackBooked, DigitPressed, Hangup, Play, PlaybackFinished, StartTimer
 from ivr.speech import digits, integer
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ class PersonLeg:
 
     Phases: waiting → (arranging → callback → dialing →) [whisper →] talking → survey → done.
     """
+
+    # Phases in which the caller's hang-up concerns the ACD (offers, a conversation).
+    WITH_CALLER: ClassVar[tuple[str, ...]] = ("waiting", "arranging", "talking", "whisper")
 
     flow: CallFlow
     desk: Desk
@@ -70,6 +74,7 @@ class PersonLeg:
     offers: dict[str, str] = field(default_factory=dict)  # agent -> agent channel id
     hold: VirtualHold | None = None
     agent_keys: str = ""
+    max_waited: bool = False  # the callback is being arranged because of max_wait_seconds
     _n: int = 0
 
     @property
@@ -92,18 +97,27 @@ class PersonLeg:
         self._n += 1
         return self._n
 
-    async def start(self, priority: int, resumed: bool = False) -> None:
-        """Enter the queue: hold music, then the router decides."""
+    async def start(
+        self, priority: int, resumed: bool = False, waiting_since: float | None = None
+    ) -> None:
+        """Enter the queue: hold music, then the router decides (`waiting_since`: a resumed
+        caller's wait began at a transfer, not at entry)."""
         ari = self.desk.ari
         self.flow.fact("queued", queue=self.queue)
         if not resumed:
-            await ari.set_variable(self.channel, QUEUE_VAR, self.queue)
-            await ari.set_variable(self.channel, ENTERED_VAR, f"{self.entered:.3f}")
-            await ari.start_moh(self.channel)
             priority += await self.desk.repeat_bonus(self.flow.caller_number, self.call_id)
+            await ari.set_variable(self.channel, QUEUE_VAR, self.queue)
+            entry = QueueEntry(self.entered, priority)
+            await ari.set_variable(self.channel, ENTERED_VAR, entry.encode())
+            await ari.start_moh(self.channel)
         self.priority = priority
         decisions = self.desk.router.enqueue(
-            self.call_id, self.queue, priority, time.time(), entered=self.entered
+            self.call_id,
+            self.queue,
+            priority,
+            time.time(),
+            entered=self.entered,
+            waiting_since=waiting_since,
         )
         self.flow.log.info("queued", queue=self.queue, priority=priority, resumed=resumed)
         self.desk.apply(decisions)
@@ -161,6 +175,8 @@ class PersonLeg:
                         prompts.append("callback-offer")
                     self.announcement = f"{self.call_id}.acd{self.next_id()}"
                     await self.play(prompts, self.announcement)
+            case Overflow(reason="callback_deadline") if self.hold is not None:
+                await self.hold.expired()
             case Overflow(reason=reason) if self.hold is not None and self.awaits_callback:
                 await self.hold.gave_up(reason)
             case Overflow(reason="max_wait") if self._callback_instead():
@@ -238,7 +254,9 @@ class PersonLeg:
                 self.offers.pop(agent)
                 cause = int(event.get("cause") or 0)
                 why = (
-                    "busy"
+                    "lost"  # ended while we were disconnected: we cannot tell how
+                    if event.get("lost")
+                    else "busy"
                     if cause in BUSY_CAUSES
                     else "no_answer"
                     if cause in NO_ANSWER_CAUSES
@@ -402,6 +420,7 @@ class PersonLeg:
         except RouterError:
             return  # an agent is ringing for them right now
         self.phase = "arranging"
+        self.max_waited = bool(why)
         ari = self.desk.ari
         if self.announcement is not None:
             await quietly(ari.stop_playback(self.announcement))
@@ -411,11 +430,49 @@ class PersonLeg:
         await self.flow.execute(self.flow.session.ask_queue_callback(why))
 
     async def callback_requested(self, number: str) -> None:
-        """The caller confirmed the number: they may hang up and keep their place."""
-        self.hold = VirtualHold(leg=self, number=number)
-        self.phase = "callback"
-        self.hold.registered()
-        self.desk.apply(self.desk.router.to_callback(self.call_id, time.time()))
+        """The caller confirmed the number: booked (they may hang up and keep their place),
+        or refused: the number has a callback pending (that one keeps its place, this call
+        ends) or has booked enough today (the caller keeps waiting on the line)."""
+        now = time.time()
+        router = self.desk.router
+        verdict = self.desk.callbacks.book(number, self.call_id, self.desk.local_day(now))
+        self.flow.log.info("callback_booking", number_tail=number[-4:], verdict=verdict)
+        if verdict == "booked":
+            deadline = router.callback_deadline(self.queue, now)
+            self.hold = VirtualHold(leg=self, number=number)
+            self.phase = "callback"
+            self.hold.registered(deadline)
+            self.desk.apply(router.to_callback(self.call_id, now, deadline))
+        elif verdict == "exists":
+            self.flow.fact("callback_refused", reason="pending", number=number)
+            self.desk.apply(router.caller_left(self.call_id, now))
+            self.phase = "done"
+            self.flow.settle("callback_duplicate")
+        else:
+            self.flow.fact("callback_refused", reason="daily_limit", number=number)
+            if self.max_waited:  # waiting on is no longer offered: a voice message instead
+                await self._to_voicemail_at_max_wait()
+                return
+        self.desk.post(self.call_id, CallbackBooked(verdict))
+
+    async def _to_voicemail_at_max_wait(self) -> None:
+        self.desk.apply(self.desk.router.caller_left(self.call_id, time.time()))
+        self.phase = "done"
+        self.flow.fact("overflow", queue=self.queue, reason="max_wait")
+        await self.flow.execute(self.flow.session.overflow_to_voicemail())
+
+    async def resume_waiting(self) -> None:
+        """The caller arranging a callback stays on the line after all, in their place (at
+        max wait, where waiting on is over, they may leave a voice message instead)."""
+        if self.phase != "arranging":
+            return
+        if self.max_waited:
+            await self._to_voicemail_at_max_wait()
+            return
+        self.phase = "waiting"
+        self.flow.log.info("callback_not_booked_waiting_on")
+        await quietly(self.desk.ari.start_moh(self.channel))
+        self.desk.apply(self.desk.router.release(self.call_id, time.time()))
 
     def caller_hung_up_for_callback(self) -> None:
         """The caller's first line ended; the call goes on without a channel until called back."""

@@ -74,14 +74,23 @@ async def callbacks(controller: Controller) -> None:
     """Booked callbacks go back to their place after a restart (from the database)."""
     if controller.engine is None or controller.desk is None:
         return
+    desk = controller.desk
     rows = await _stored(
         controller.engine,
-        "SELECT channel_id, caller_number, number, queue, priority, entered, language, attempts"
-        " FROM callbacks WHERE status = 'pending'",
+        "SELECT channel_id, caller_number, number, queue, priority, entered, language, attempts,"
+        " status, requested_at, deadline FROM callbacks"
+        " WHERE status = 'pending' OR requested_at > now() - interval '2 days'",
         "callbacks",
     )
     if rows is None:
         return
+    today = desk.local_day(time.time())
+    for row in rows:
+        booked_on = desk.local_day(row.requested_at.timestamp())
+        pending = row.status == "pending"
+        if booked_on == today or pending:
+            desk.callbacks.restore(row.number, row.channel_id if pending else None, booked_on)
+    rows = [row for row in rows if row.status == "pending"]
     for row in rows:
         if row.channel_id in controller.calls:
             continue
@@ -108,9 +117,21 @@ async def callbacks(controller: Controller) -> None:
                 continue  # talking already: dialling again would ring a busy caller
         except AriError as exc:
             log.warning("callback_conversation_unknown", call_id=flow.call_id, error=str(exc))
-        controller.desk.apply(
-            controller.desk.router.enqueue(
-                row.channel_id, queue, row.priority, time.time(), row.entered, callback=True
+        # Booked before deadlines existed: the queue's rule, counted from the booking.
+        deadline = (
+            row.deadline.timestamp()
+            if row.deadline is not None
+            else desk.router.callback_deadline(queue, row.requested_at.timestamp())
+        )
+        desk.apply(
+            desk.router.enqueue(
+                row.channel_id,
+                queue,
+                row.priority,
+                time.time(),
+                row.entered,
+                callback=True,
+                deadline=deadline,
             )
         )
     log.info("callbacks_restored", callbacks=len(rows))

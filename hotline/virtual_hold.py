@@ -8,12 +8,13 @@ channel with the same id, so an attempt can never dial twice.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hotline.desk import hangup_quietly, quietly
-from hotline.telephony.ari import AriError
+from hotline.telephony.ari import AriError, event_channel
 from ivr.speech import digits
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class VirtualHold:
     attempt: int = 0
     citizen_channel: str | None = None
 
-    def registered(self) -> None:
+    def registered(self, deadline: float) -> None:
         """Stored at once (and restored after a controller restart)."""
         leg = self.leg
         leg.flow.fact(
@@ -43,6 +44,7 @@ class VirtualHold:
             priority=leg.priority,
             language=leg.flow.session.language,
             caller=leg.flow.caller_number,
+            deadline=deadline if math.isfinite(deadline) else None,
         )
         leg.flow.log.info("callback_requested", number_tail=self.number[-4:], queue=leg.queue)
 
@@ -85,7 +87,7 @@ class VirtualHold:
     async def on_citizen_event(self, event: dict[str, Any]) -> bool:
         """The call-back channel answered or ended; False once it is the caller's line."""
         channel = event.get("channel", {})
-        if channel.get("id") != self.citizen_channel:
+        if event_channel(event) != self.citizen_channel:
             return True  # an earlier attempt's channel
         kind = event.get("type")
         if self.leg.phase == "dialing":
@@ -143,9 +145,33 @@ class VirtualHold:
         leg = self.leg
         leg.phase = "done"
         leg.flow.fact("callback_finished", status="failed", reason=reason, agent=None)
+        leg.desk.callbacks.closed(self.number, leg.call_id)
         leg.flow.settle("callback_failed")
         leg.flow.finish("system", reason)
+
+    async def expired(self) -> None:
+        """Not made by its deadline: a voice message (a callback request without audio) with
+        the promised answer date takes its place, so the citizen is not forgotten."""
+        leg = self.leg
+        flow = leg.flow
+        leg.phase = "done"
+        due = flow.services.voicemail_due(leg.desk.local_day(time.time()))
+        flow.fact(
+            "voicemail",
+            recording=None,
+            seconds=0,
+            caller=flow.caller_number,
+            callback=self.number,
+            due_on=due.isoformat(),
+            origin="callback_expired",
+        )
+        flow.fact("callback_finished", status="expired", reason="deadline", agent=None)
+        leg.desk.callbacks.closed(self.number, leg.call_id)
+        flow.log.warning("callback_expired", number_tail=self.number[-4:], due_on=due.isoformat())
+        flow.settle("callback_expired")
+        flow.finish("system", "callback_deadline")
 
     def finished(self) -> None:
         """The callback conversation took place."""
         self.leg.flow.fact("callback_finished", status="done", reason="", agent=self.leg.agent)
+        self.leg.desk.callbacks.closed(self.number, self.leg.call_id)

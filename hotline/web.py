@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
+import math
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -111,10 +114,46 @@ async def agents_page(request: web.Request) -> web.Response:
             "queue": c.queue,
             "position": desk.router.position(c.call_id),
             "callback": c.callback,
+            "priority": c.priority,
         }
         for c in desk.router.waiting.values()
     }
     return web.json_response({"agents": body, "waiting": waiting})
+
+
+async def callbacks_page(request: web.Request) -> web.Response:
+    """GET /callbacks: callbacks promised and not yet made, oldest first, with their age
+    and deadline (so that a supervisor sees what is late before the citizen does)."""
+    controller = request.app[CONTROLLER]
+    desk = controller.desk
+    if desk is None:
+        return web.json_response({"error_id": "acd_disabled"}, status=503)
+    now = time.time()
+    out = []
+    for call_id, flow in controller.calls.items():
+        leg = flow.person
+        if leg is None or leg.hold is None or not leg.awaits_callback:
+            continue
+        call = desk.router.waiting.get(call_id) or desk.router.dialing.get(call_id)
+        deadline = call.deadline if call is not None else math.inf
+        out.append(
+            {
+                "call": call_id,
+                "number": leg.hold.number,
+                "queue": leg.queue,
+                "age_seconds": round(now - leg.entered),
+                "attempts": leg.hold.attempt,
+                "dialling": leg.phase == "dialing",
+                "position": desk.router.position(call_id) if call_id in desk.router.waiting else 0,
+                "deadline": (
+                    dt.datetime.fromtimestamp(deadline, dt.UTC).isoformat()
+                    if math.isfinite(deadline)
+                    else None
+                ),
+            }
+        )
+    out.sort(key=lambda c: -c["age_seconds"])  # type: ignore[operator]
+    return web.json_response({"callbacks": out, "open": desk.router.is_open(now)})
 
 
 async def agent_command(request: web.Request) -> web.Response:
@@ -188,7 +227,8 @@ async def voice_messages_page(request: web.Request) -> web.Response:
                     await conn.execute(
                         text(
                             "SELECT id, caller_number, callback_number, recording, seconds, "
-                            "created_at, due_on, status FROM voice_messages WHERE status = :status "
+                            "created_at, due_on, status, origin FROM voice_messages "
+                            "WHERE status = :status "
                             "ORDER BY due_on, created_at LIMIT 500"
                         ),
                         {"status": request.query.get("status", "open")},
@@ -230,6 +270,7 @@ def make_app(controller: Controller, ami: AmiLink, metrics: Metrics) -> web.Appl
     app.router.add_get("/metrics", metrics_page)
     app.router.add_post("/config/apply", apply_config)
     app.router.add_get("/agents", agents_page)
+    app.router.add_get("/callbacks", callbacks_page)
     app.router.add_get("/recordings/{id}", recording_page)
     app.router.add_get("/voice-messages", voice_messages_page)
     app.router.add_post("/agents/{agent}/{command}", agent_command)

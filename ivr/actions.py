@@ -102,6 +102,11 @@ class RequestCallback:
 
 
 @dataclass(frozen=True)
+class ResumeWaiting:
+    """The caller arranging a callback stays on the line after all: back to waiting, in place."""
+
+
+@dataclass(frozen=True)
 class DiscardRecording:
     """Delete a recording the caller cancelled or re-recorded."""
 
@@ -121,6 +126,7 @@ Action = (
     | StartRecording
     | SaveVoicemail
     | RequestCallback
+    | ResumeWaiting
     | DiscardRecording
 )
 
@@ -180,6 +186,14 @@ class VoicemailSaved:
     ok: bool
 
 
+@dataclass(frozen=True)
+class CallbackBooked:
+    """RequestCallback's outcome: `booked`, `exists` (this number already has one pending:
+    it keeps its place) or `limit` (this number's bookings for today are used up)."""
+
+    outcome: str
+
+
 Event = (
     PlaybackFinished
     | DigitPressed
@@ -188,6 +202,7 @@ Event = (
     | LookupDone
     | RecordingDone
     | VoicemailSaved
+    | CallbackBooked
 )
 
 

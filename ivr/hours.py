@@ -102,3 +102,19 @@ def working_days_after(start: dt.date, days: int, hours: BusinessHours) -> dt.da
         if hours.blocks_on(current):
             left -= 1
     raise ValueError("the calendar has no working days to count")
+
+
+def closing_time(moment: dt.datetime, working_days: int, hours: BusinessHours) -> dt.datetime:
+    """When people stop answering on the `working_days`-th working day after moment's date
+    (0: today, or the next working day if today's hours are over): callback deadlines."""
+    tz = ZoneInfo(hours.timezone)
+    local = moment.astimezone(tz)
+    day = local.date()
+    if working_days > 0:
+        day = working_days_after(day, working_days, hours)
+    else:
+        blocks = hours.blocks_on(day)
+        if not blocks or max(b.end for b in blocks) <= local.time():
+            day = working_days_after(day, 1, hours)
+    end = max(b.end for b in hours.blocks_on(day))
+    return dt.datetime.combine(day, end, tz)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ivr import resident_id
 from ivr.actions import (
     Action,
+    CallbackBooked,
     DigitPressed,
     DiscardRecording,
     EnterQueue,
@@ -23,6 +24,7 @@ from ivr.actions import (
     PlaybackFinished,
     RecordingDone,
     RequestCallback,
+    ResumeWaiting,
     SaveVoicemail,
     StartRecording,
     StartTimer,
@@ -35,6 +37,7 @@ from ivr.actions import (
     VoicemailSaved,
 )
 from ivr.menu import Menu, Node, Option
+from ivr.numbering import NumberPlan
 from ivr.readout import readout
 from ivr.speech import digits as read_digits
 
@@ -79,6 +82,7 @@ class MenuSession:
     confirm_tries: int = 0
     # Callers end a full-length entry with # out of habit; that # must not act as a new key.
     swallow_hash: bool = False
+    callback_numbers: NumberPlan = field(default_factory=NumberPlan)
     _seq: int = 0
 
     # --- plumbing
@@ -198,7 +202,9 @@ class MenuSession:
                     return []
                 self.timer = None
                 return self._timeout()
-            case IdentityChecked() | LookupDone() | RecordingDone() | VoicemailSaved():
+            case (
+                IdentityChecked() | LookupDone() | RecordingDone() | VoicemailSaved()
+            ) | CallbackBooked():
                 if self.phase not in ("pending", "recording"):
                     raise UnexpectedEvent(f"{type(event).__name__} in phase {self.phase}")
                 return self._result(event)
@@ -225,6 +231,8 @@ class MenuSession:
         if phase == "ending":
             self.phase = "done"
             return [Hangup(self.disposition)]
+        if phase == "resuming":
+            return self._back_to_queue()
         raise UnexpectedEvent(f"playback finished in phase {phase}")
 
     def _key(self, digit: str) -> list[Action]:
@@ -233,7 +241,7 @@ class MenuSession:
             if digit == "#":
                 return []
         phase = self.phase
-        if phase in ("pending", "recording", "record_intro", "ending"):
+        if phase in ("pending", "recording", "record_intro", "ending", "resuming"):
             return []  # keys mean nothing while we wait on the system or say goodbye
         actions = self._stop_playing()
         self.timer = None
@@ -310,6 +318,8 @@ class MenuSession:
         if digit == "#":
             return self._entry_done()
         if digit == "*" and entry.purpose == "callback":
+            if self.service == "queue_callback":
+                return self._back_to_queue()  # changed their mind: keep waiting
             return []  # no letters in a phone number; keep collecting
         if digit == "*" and entry.purpose != "id":
             return self._after_service()  # `*` leaves the service
@@ -324,6 +334,11 @@ class MenuSession:
         assert entry is not None
         entry.tries += 1
         if entry.tries >= self.menu.selfservice.entry_retries:
+            if self.service == "queue_callback":
+                return self._back_to_queue()
+            if entry.purpose == "callback":  # a voice message: the calling number stands
+                self.entry = None
+                return self._save("")
             return self._tell(("service-unavailable",) if prompt == "unavailable" else ())
         return self._ask(entry, before=(prompt,))
 
@@ -343,6 +358,8 @@ class MenuSession:
         if not entry.buffer:
             return self._entry_retry("no-input")
         if entry.purpose == "callback":
+            if not self.callback_numbers.allows(entry.buffer):
+                return self._entry_retry("callback-invalid")
             self.entry = None
             return self._save(entry.buffer)
         return self._pending(Lookup("case", entry.buffer))
@@ -394,11 +411,20 @@ class MenuSession:
             case VoicemailSaved(ok=ok):
                 self.recording = None
                 return self._tell(("voicemail-saved",) if ok else ("service-unavailable",))
+            case CallbackBooked(outcome="booked"):
+                self.disposition = "callback"
+                return self._play(("callback-registered",), "ending", barge_in=False)
+            case CallbackBooked(outcome="exists"):
+                self.disposition = "callback_duplicate"
+                return self._play(("callback-exists",), "ending", barge_in=False)
+            case CallbackBooked():
+                return self._play(("callback-limit",), "resuming", barge_in=False)
         raise UnexpectedEvent(f"unexpected result {event!r}")
 
     def _ask_callback(self, before: tuple[str, ...] = ()) -> list[Action]:
-        """回电号码: the calling number unless the caller gives another one."""
-        if not self.caller_number.isdigit():
+        """回电号码: the calling number unless the caller gives another one (or it is not a
+        number the center may dial)."""
+        if not self.callback_numbers.allows(self.caller_number):
             return self._ask(Entry("callback", "enter-callback", 20, exact=False), before)
         self.confirm_tries = 0
         number = ("callback-number", *read_digits(self.caller_number), "callback-confirm")
@@ -418,14 +444,20 @@ class MenuSession:
         self.path.append("svc:queue_callback")
         return [Visit("svc:queue_callback", resumable=False), *self._ask_callback(before)]
 
+    def _back_to_queue(self) -> list[Action]:
+        """No callback after all: the caller waits on the line, in the place they had."""
+        self.service = None
+        self.entry = None
+        self.phase = "done"
+        self.playback = None
+        self.timer = None
+        self.disposition = "queued"
+        return [ResumeWaiting()]
+
     def _save(self, callback_number: str) -> list[Action]:
         if self.service == "queue_callback":
-            self.disposition = "callback"
             self.entry = None
-            return [
-                RequestCallback(callback_number),
-                *self._play(("callback-registered",), "ending", barge_in=False),
-            ]
+            return self._pending(RequestCallback(callback_number))
         assert self.recording is not None
         self.disposition = "voicemail"
         return self._pending(SaveVoicemail(self.recording, self.recorded_seconds, callback_number))

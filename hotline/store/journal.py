@@ -37,8 +37,9 @@ _INSERTS: dict[str, str] = {
     "segment_offered": "INSERT INTO call_segments (channel_id, queue, agent, offered_at)"
     " VALUES (:ch, :queue, :agent, :at) ON CONFLICT DO NOTHING",
     "callback_requested": "INSERT INTO callbacks (channel_id, caller_number, number, queue,"
-    " priority, entered, language, requested_at) VALUES (:ch, :caller, :number, :queue,"
-    " :priority, :entered, :language, :at) ON CONFLICT DO NOTHING",
+    " priority, entered, language, requested_at, deadline) VALUES (:ch, :caller, :number,"
+    " :queue, :priority, :entered, :language, :at, to_timestamp(:deadline))"
+    " ON CONFLICT DO NOTHING",
     "callback_attempt": "UPDATE callbacks SET attempts = GREATEST(attempts, :attempt),"
     " agent = :agent WHERE channel_id = :ch",
     "callback_finished": "UPDATE callbacks SET status = :status, finished_at = :at,"
@@ -149,8 +150,8 @@ async def apply_facts(conn: AsyncConnection, facts: Iterable[Fact]) -> int:
             await conn.execute(
                 text(
                     "INSERT INTO voice_messages (channel_id, caller_number, callback_number,"
-                    " recording, seconds, created_at, due_on) VALUES (:ch, :caller, :cb, :rec,"
-                    " :sec, :at, :due) ON CONFLICT (recording) DO NOTHING"
+                    " recording, seconds, created_at, due_on, origin) VALUES (:ch, :caller, :cb,"
+                    " :rec, :sec, :at, :due, :origin) ON CONFLICT (recording) DO NOTHING"
                 ),
                 {
                     "ch": fact.channel_id,
@@ -160,10 +161,11 @@ async def apply_facts(conn: AsyncConnection, facts: Iterable[Fact]) -> int:
                     "sec": d["seconds"],
                     "at": fact.at,
                     "due": dt.date.fromisoformat(d["due_on"]),
+                    "origin": d.get("origin", "voicemail"),
                 },
             )
         elif fact.kind in _INSERTS:
-            values = {"ch": fact.channel_id, "at": fact.at, "agent": None, **d}
+            values = {"ch": fact.channel_id, "at": fact.at, "agent": None, "deadline": None, **d}
             if "purge_after" in values:
                 values["purge_after"] = dt.date.fromisoformat(values["purge_after"])
             await conn.execute(text(_INSERTS[fact.kind]), values)

@@ -194,3 +194,16 @@ class AriClient:
             else:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
+
+
+def event_channel(event: dict[str, Any]) -> str:
+    """The channel an ARI event concerns: its own, or the target of a playback/recording
+    (PlaybackFinished carries no channel, and the survey plays on the call-back channel)."""
+    channel = event.get("channel")
+    if channel is not None:
+        return str(channel.get("id", ""))
+    for key in ("playback", "recording"):
+        target = str(event.get(key, {}).get("target_uri", ""))
+        if target.startswith("channel:"):
+            return target.split(":", 1)[1]
+    return ""

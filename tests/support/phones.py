@@ -156,6 +156,21 @@ Content-Length: 0
 """
 
 
+BUSY = """<send><![CDATA[
+SIP/2.0 486 Busy Here
+[last_Via:]
+[last_From:]
+[last_To:];tag=[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+<recv request="ACK"/>
+</scenario>
+"""
+
+
 @dataclass
 class DeskPhone:
     """One agent's phone: registered, ringing, answering (or not)."""
@@ -164,7 +179,7 @@ class DeskPhone:
     password: str
     sip_port: int
     work_dir: Path
-    mode: str = "answer"  # answer | no_answer
+    mode: str = "answer"  # answer | no_answer | busy
     ring_ms: int = 300
     talk_ms: int | None = None  # hang up after this long; None: wait for the other side
     keys: tuple[int, str] | None = None  # (after ms, keys): the agent presses keys, then waits
@@ -175,6 +190,8 @@ class DeskPhone:
     def _uas_scenario(self) -> str:
         if self.mode == "no_answer":
             return UAS_HEAD.format(captures=CAPTURE_CSEQ) + NEVER_ANSWER
+        if self.mode == "busy":
+            return UAS_HEAD.format(captures="") + BUSY
         body = ANSWER.format(ring_ms=self.ring_ms, user=self.user)
         if self.keys is not None:
             after_ms, keys = self.keys
@@ -255,6 +272,15 @@ class DeskPhone:
         code = await asyncio.wait_for(proc.wait(), 30)
         if code != 0:
             raise AssertionError(f"phone {self.user} could not register (sipp exit {code})")
+
+    async def handled_all(self, timeout: float) -> bool:
+        """Whether the phone took its `calls` calls to their end (a BYE received and
+        answered, where it waits for one) within timeout seconds."""
+        try:
+            code = await asyncio.wait_for(self.procs[0].wait(), timeout)
+        except TimeoutError:
+            return False
+        return code == 0
 
     async def close(self) -> None:
         """Unregister and stop ringing."""

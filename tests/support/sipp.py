@@ -218,8 +218,11 @@ class Caller:
         self.proc: asyncio.subprocess.Process | None = None
         self._n = next(_ports)
 
-    async def start(self, steps: list[Step], service: str = "12333") -> None:
-        """Begin the call (returns at once; `finish` waits for the end)."""
+    async def start(
+        self, steps: list[Step], service: str = "12333", calls: int = 1, rate: int = 10
+    ) -> None:
+        """Begin the call (returns at once; `finish` waits for the end); `calls` > 1 places
+        that many calls with the same steps, `rate` a second."""
         run_dir = self.work_dir / f"call-{self._n}"
         run_dir.mkdir(parents=True, exist_ok=True)
         scenario = run_dir / "caller.xml"
@@ -235,7 +238,9 @@ class Caller:
             "-s",
             service,
             "-m",
-            "1",
+            str(calls),
+            "-r",
+            str(rate),
             "-i",
             "127.0.0.1",
             "-p",

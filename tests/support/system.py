@@ -53,6 +53,7 @@ def make_config_dir(target: Path) -> Path:
     queues = queues.replace("  ring_seconds: 30\n", "  ring_seconds: 5\n", 1)
     queues = queues.replace("  retry_after_seconds: 120\n", "  retry_after_seconds: 2\n", 1)
     queues = queues.replace("  attempts: 3\n", "  attempts: 2\n", 1)
+    queues = queues.replace("  max_per_number_per_day: 3\n", "  max_per_number_per_day: 1\n", 1)
     (target / "queues.yaml").write_text(queues)
     # A transfer to another department, reached through the trunk.
     menu = (target / "menu.yaml").read_text()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import settings
@@ -24,6 +26,7 @@ from acd.router import (
     Router,
     RouterError,
 )
+from ivr.hours import BusinessHours
 
 
 def make(queues: dict[str, Any], agents: dict[str, dict[str, int]]) -> Router:
@@ -238,7 +241,9 @@ class RouterMachine(RuleBasedStateMachine):
         a = self.router.agents[agent]
         if a.status != AgentStatus.offered or a.offered_call is None:
             return
-        outcome = data.draw(st.sampled_from(["answer", "no_answer", "busy", "unreachable"]))
+        outcome = data.draw(
+            st.sampled_from(["answer", "no_answer", "busy", "unreachable", "lost"])
+        )
         if outcome == "answer":
             self.known.discard(a.offered_call)
             self._apply(self.router.answered(a.offered_call, agent, self.now))
@@ -270,7 +275,8 @@ class RouterMachine(RuleBasedStateMachine):
             return
         self.router.hold(call_id)
         if data.draw(st.booleans()):
-            self._apply(self.router.to_callback(call_id, self.now))
+            deadline = self.now + data.draw(st.floats(min_value=1, max_value=900))
+            self._apply(self.router.to_callback(call_id, self.now, deadline))
         else:
             self._apply(self.router.release(call_id, self.now))
 
@@ -291,6 +297,8 @@ class RouterMachine(RuleBasedStateMachine):
     def time_passes(self, seconds: float) -> None:
         self.now += seconds
         self._apply(self.router.tick(self.now))
+        for call in self.router.waiting.values():  # a late callback becomes a voice message
+            assert not call.callback or call.deadline > self.now or call.offers, call
 
     @invariant()
     def no_agent_has_two_calls(self) -> None:
@@ -447,3 +455,99 @@ def test_new_rules_apply_live_and_a_removed_queue_still_serves_its_callers() -> 
     assert offers(r.enqueue("b", "general", 0, 4)) == []
     with pytest.raises(RouterError):
         r.enqueue("c", "nowhere", 0, 5)
+
+
+# Staffed 08:30–17:00 on weekdays (Asia/Shanghai); 2026-12-04 is a Friday.
+HOURS = BusinessHours.model_validate(
+    {
+        "weekly": {
+            d: [{"start": "08:30", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")
+        }
+    }
+)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: int, hour: int, minute: int = 0) -> float:
+    """A moment of December 2026 in Shanghai, as the router's clock."""
+    return dt.datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI).timestamp()
+
+
+def staffed(queues: dict[str, Any]) -> Router:
+    config = QueuesConfig.model_validate({"queues": queues})
+    return Router(config, [AgentEntry(number="1001", name="1001", skills={})], HOURS)
+
+
+def test_a_callback_is_dialled_only_in_hours_and_waits_for_the_next_opening() -> None:
+    r = staffed({"general": {}})
+    r.login("1001", at(4, 16))
+    r.pause("1001", "meeting", at(4, 16))
+    r.enqueue("a", "general", 0, at(4, 16, 50))
+    r.hold("a")
+    r.to_callback("a", at(4, 16, 51), r.callback_deadline("general", at(4, 16, 51)))
+    assert offers(r.ready("1001", at(4, 17, 5))) == []  # closed: never at night
+    assert offers(r.tick(at(5, 10))) == []  # Saturday
+    assert offers(r.tick(at(7, 8, 29))) == []
+    assert offers(r.tick(at(7, 8, 30))) == [("a", "1001")]  # Monday's opening
+
+
+def test_a_callers_waiting_on_the_line_are_served_at_any_hour() -> None:
+    """Hours gate only the calls the center places; a caller on the line is answered."""
+    r = staffed({"general": {}})
+    r.login("1001", at(5, 22))
+    assert offers(r.enqueue("a", "general", 0, at(5, 22))) == [("a", "1001")]
+
+
+def test_a_callback_past_its_deadline_becomes_a_voice_message_not_a_silent_wait() -> None:
+    r = staffed({"general": {"callback_within_days": 1}})
+    r.login("1001", at(4, 10))
+    r.pause("1001", "meeting", at(4, 10))
+    r.enqueue("a", "general", 0, at(4, 11))
+    r.hold("a")
+    deadline = r.callback_deadline("general", at(4, 11))
+    assert deadline == at(7, 17)  # the end of the next working day (after the weekend)
+    r.to_callback("a", at(4, 11), deadline)
+    r.logout("1001", at(4, 12))  # nobody left who could take it: it waits, for a while
+    assert [d for d in r.tick(at(7, 16, 59)) if isinstance(d, Overflow)] == []
+    assert [d for d in r.tick(at(7, 17)) if isinstance(d, Overflow)] == [
+        Overflow("a", "general", "callback_deadline")
+    ]
+    assert "a" not in r.waiting
+
+
+def test_a_restored_callback_keeps_its_deadline_and_its_escalation() -> None:
+    r = staffed(SI)
+    r.login("1001", at(4, 9))  # no skill: only general (after the overflow step) suits 1001
+    decisions = r.enqueue(
+        "a", "social_insurance", 0, at(4, 10), entered=at(4, 9), callback=True, deadline=at(4, 17)
+    )
+    # Stored since 9:00: the 120 s overflow step is long past, so it moves at the next tick.
+    assert offers(decisions) == []
+    moved = r.tick(at(4, 10))
+    assert Moved("a", "social_insurance", "general") in moved
+    assert offers(moved) == [("a", "1001")]
+    assert r.waiting["a"].deadline == at(4, 17)
+
+
+def test_deadline_zero_days_is_todays_closing_or_the_next_working_days() -> None:
+    r = staffed({"general": {"callback_within_days": 0}})
+    assert r.callback_deadline("general", at(4, 11)) == at(4, 17)
+    assert r.callback_deadline("general", at(4, 18)) == at(7, 17)
+
+
+def test_a_transferred_caller_gets_a_new_patience_limit_and_ringing_is_never_cut() -> None:
+    queues = {"general": {}, "expert": {"skill": "expert_social_insurance", "max_wait_seconds": 60}}
+    r = make(queues, {"1001": {}, "1004": {"expert_social_insurance": 5}})
+    r.login("1001", 0)
+    r.enqueue("a", "general", 0, 0)
+    r.answered("a", "1001", 1)
+    r.login("1004", 2)
+    r.pause("1004", "lunch", 2)
+    r.transfer("a", "1001", "general", "expert", 0, 0.0, 600, 601)
+    assert [d for d in r.tick(602) if isinstance(d, Overflow)] == []  # 10 min after entry
+    assert offers(r.ready("1004", 650)) == [("a", "1004")]
+    assert [d for d in r.tick(700) if isinstance(d, Overflow)] == []  # ringing: not cut
+    r.offer_failed("a", "1004", "no_answer", 705)
+    assert [d for d in r.tick(706) if isinstance(d, Overflow)] == [
+        Overflow("a", "expert", "max_wait")
+    ]

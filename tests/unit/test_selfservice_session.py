@@ -10,6 +10,7 @@ from hotline import REPO_ROOT
 from hotline.instance import load_center
 from ivr.actions import (
     Action,
+    CallbackBooked,
     DigitPressed,
     DiscardRecording,
     Hangup,
@@ -20,6 +21,7 @@ from ivr.actions import (
     PlaybackFinished,
     RecordingDone,
     RequestCallback,
+    ResumeWaiting,
     SaveVoicemail,
     StartRecording,
     StartTimer,
@@ -248,9 +250,8 @@ def test_a_waiting_caller_books_a_callback_on_this_or_another_number(
     assert s.phase == "done"
     asked = s.ask_queue_callback()
     assert played(asked)[0] == "callback-number" and played(asked)[-1] == "callback-confirm"
-    booked = keys(s, "1")
-    assert RequestCallback("13800138000") in booked
-    assert played(booked) == ("callback-registered",)
+    assert keys(s, "1")[-1] == RequestCallback("13800138000")
+    assert played(s.handle(CallbackBooked("booked"))) == ("callback-registered",)
     assert finish_play(s) == [Hangup("callback")]
     other = MenuSession(menu=s.menu, caller_number="13800138000")
     other.start()
@@ -258,3 +259,63 @@ def test_a_waiting_caller_books_a_callback_on_this_or_another_number(
     other.ask_queue_callback()
     assert played(keys(other, "2")) == ("enter-callback",)
     assert RequestCallback("02112345678") in keys(other, "02112345678#")
+
+
+def waiting_for_callback(caller: str) -> MenuSession:
+    s = MenuSession(menu=load_center(REPO_ROOT / "dialplan").menu, caller_number=caller)
+    s.start()
+    keys(s, "00")
+    s.ask_queue_callback()
+    return s
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["0014155550100", "95588", "4008123123", "16888", "1390000111", "139000011112", "0"],
+)
+def test_a_callback_number_outside_the_plan_is_refused_and_asked_again(typed: str) -> None:
+    """International, short service, 400 and malformed numbers are never dialled back."""
+    s = waiting_for_callback("13800138000")
+    keys(s, "2")
+    again = keys(s, typed + "#")
+    assert not any(isinstance(a, RequestCallback) for a in again)
+    assert played(again) == ("callback-invalid", "enter-callback")
+
+
+@pytest.mark.parametrize("number", ["13912345678", "057187654321", "02112345678", "87654321"])
+def test_mobile_and_fixed_line_numbers_are_accepted(number: str) -> None:
+    s = waiting_for_callback("13800138000")
+    keys(s, "2")
+    assert keys(s, number + "#") == [RequestCallback(number)]
+
+
+def test_a_caller_id_outside_the_plan_is_not_offered_and_failures_return_to_the_queue() -> None:
+    """An international caller id is not read back; three bad numbers: back to waiting."""
+    s = waiting_for_callback("0044207946000")
+    assert s.entry is not None and s.entry.purpose == "callback"
+    keys(s, "0044207946000#")
+    keys(s, "95588#")
+    assert keys(s, "123#") == [ResumeWaiting()]
+    assert s.phase == "done" and s.disposition == "queued"
+
+
+def test_star_while_typing_a_callback_number_keeps_waiting_instead() -> None:
+    s = waiting_for_callback("13800138000")
+    keys(s, "2")
+    assert keys(s, "139*") == [ResumeWaiting()]
+
+
+def test_a_number_with_a_pending_callback_keeps_it_and_is_told_so() -> None:
+    s = waiting_for_callback("13800138000")
+    keys(s, "1")
+    assert played(s.handle(CallbackBooked("exists"))) == ("callback-exists",)
+    assert finish_play(s) == [Hangup("callback_duplicate")]
+
+
+def test_a_number_over_its_daily_bookings_keeps_waiting_on_the_line() -> None:
+    s = waiting_for_callback("13800138000")
+    keys(s, "1")
+    limit = s.handle(CallbackBooked("limit"))
+    assert played(limit) == ("callback-limit",)
+    assert keys(s, "1") == []  # nothing to choose while it is said
+    assert finish_play(s) == [ResumeWaiting()]
