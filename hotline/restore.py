@@ -115,8 +115,8 @@ async def callbacks(controller: Controller) -> None:
         try:
             if await _in_conversation(controller, flow):
                 continue  # talking already: dialling again would ring a busy caller
-        except AriError as exc:
-            log.warning("callback_conversation_unknown", call_id=flow.call_id, error=str(exc))
+        except Exception as exc:  # Asterisk cannot say now: it waits in place, as booked
+            log.warning("callback_conversation_unknown", call_id=flow.call_id, error=repr(exc))
         # Booked before deadlines existed: the queue's rule, counted from the booking.
         deadline = (
             row.deadline.timestamp()

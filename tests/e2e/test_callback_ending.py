@@ -143,7 +143,7 @@ async def test_an_agent_hanging_up_during_the_callback_whisper_stops_the_ringing
        which rings out: the call ends as callback_failed, nothing left pending.
     """
     await paused_agent(running, desk, "1003", talk_ms=1500)
-    await mobile(running, desk, "13900001113", mode="no_answer", calls=2)
+    await mobile(running, desk, "13900001113", mode="no_answer")
     caller = citizen(running, "13900001113")
     result = await caller.call(BOOK_A_CALLBACK)
     assert result.ok, result.output
@@ -181,7 +181,7 @@ async def test_a_busy_citizen_is_tried_on_every_attempt_then_the_callback_fails(
        the call ends as callback_failed and the callback row says so.
     """
     await paused_agent(running, desk, "1002")
-    await mobile(running, desk, "13900001114", mode="busy", calls=2)
+    await mobile(running, desk, "13900001114", mode="busy")
     caller = citizen(running, "13900001114")
     result = await caller.call(BOOK_A_CALLBACK)
     assert result.ok, result.output
@@ -214,8 +214,8 @@ async def test_one_pending_callback_per_number_and_a_daily_cap(
     4. The same number calls again and asks for a callback: today's bookings are used up
        (1 a day in the tests), so the caller keeps waiting on the line and is answered.
     """
-    await paused_agent(running, desk, "1001", calls=2)
-    await mobile(running, desk, "13900001115", talk_ms=3000, calls=1)
+    await paused_agent(running, desk, "1001")
+    await mobile(running, desk, "13900001115", talk_ms=3000)
     first = citizen(running, "13900001115")
     result = await first.call(BOOK_A_CALLBACK)
     assert result.ok, result.output
@@ -323,7 +323,7 @@ async def test_supervisors_see_pending_callbacks_with_their_age(
     3. The agent serves it (the citizen's phone is busy: it fails) and the list is empty.
     """
     await paused_agent(running, desk, "1004")
-    await mobile(running, desk, "13900001117", mode="busy", calls=2)
+    await mobile(running, desk, "13900001117", mode="busy")
     caller = citizen(running, "13900001117")
     result = await caller.call(BOOK_A_CALLBACK)
     assert result.ok, result.output

@@ -22,17 +22,18 @@ from tests.support.system import SystemUnderTest
 @pytest.fixture
 async def cuttable(running: SystemUnderTest) -> AsyncIterator[CuttableProxy]:
     """The controller reaches ARI through a proxy the test can cut; restored afterwards."""
+    # The proxy runs on this event loop: start and stop the controller off it.
     async with CuttableProxy(target=running.settings.ports.ari) as proxy:
-        running.controller.stop()
+        await asyncio.to_thread(running.controller.stop)
         running.controller.env["HOTLINE_ARI_URL"] = f"http://127.0.0.1:{proxy.port}"
         try:
-            running.controller.start()
+            await asyncio.to_thread(running.controller.start)
             yield proxy
         finally:
             proxy.mend()
-            running.controller.stop()
+            await asyncio.to_thread(running.controller.stop)
             del running.controller.env["HOTLINE_ARI_URL"]
-            running.controller.start()
+            await asyncio.to_thread(running.controller.start)
 
 
 async def connected(system: SystemUnderTest, timeout: float = 30) -> None:

@@ -183,6 +183,9 @@ class DeskPhone:
     ring_ms: int = 300
     talk_ms: int | None = None  # hang up after this long; None: wait for the other side
     keys: tuple[int, str] | None = None  # (after ms, keys): the agent presses keys, then waits
+    # SIPp's -m: the UAS ends after this many calls. Asterisk's OPTIONS qualify pings count
+    # too, so a phone that registers needs room for them; an unregistered line (behind the
+    # trunk) counts only real calls.
     calls: int = 5
     procs: list[asyncio.subprocess.Process] = field(default_factory=list)
     uas_port: int = 0

@@ -241,9 +241,7 @@ class RouterMachine(RuleBasedStateMachine):
         a = self.router.agents[agent]
         if a.status != AgentStatus.offered or a.offered_call is None:
             return
-        outcome = data.draw(
-            st.sampled_from(["answer", "no_answer", "busy", "unreachable", "lost"])
-        )
+        outcome = data.draw(st.sampled_from(["answer", "no_answer", "busy", "unreachable", "lost"]))
         if outcome == "answer":
             self.known.discard(a.offered_call)
             self._apply(self.router.answered(a.offered_call, agent, self.now))
