@@ -12,12 +12,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from acd.pin_lock import PinLock
 from acd.queues import QueuesConfig
 from acd.roster import Roster
 from acd.router import Router, RouterError
@@ -107,6 +108,9 @@ class Controller:
         self.hours = config.hours
         self.config_version = config.menu.version
         self.agent_pins = dict(config.agent_pins)
+        self.pin_lock = PinLock(
+            config.queues.hot_desk.lock_after, config.queues.hot_desk.lock_minutes
+        )
         self.services = CallServices(
             ari=ari,
             journal=journal,
@@ -218,6 +222,9 @@ class Controller:
         self.menu, self.hours = menu, center.hours
         self.config_version = menu.version
         self.agent_pins = dict(center.agent_pins)
+        self.pin_lock.reconfigure(
+            center.queues.hot_desk.lock_after, center.queues.hot_desk.lock_minutes
+        )
         if self.desk is not None:
             # Waiting callers and agents keep their state and places; new rules apply from now.
             self.desk.router.reconfigure(center.queues, list(center.roster.agents))
@@ -256,7 +263,7 @@ class Controller:
             reason = reasons.get(extra or next(iter(reasons)), "") if command == "pause" else ""
             try:
                 if command == "login" and extra:
-                    agent = self._hot_desk_agent(extra)
+                    agent = self._hot_desk_agent(extra, phone)
                 elif command == "pause" and not reason:
                     raise RouterError(f"no pause reason {extra!r}")
                 elif command != "pause" and extra:
@@ -276,13 +283,34 @@ class Controller:
             if not exc.gone:
                 raise
 
-    def _hot_desk_agent(self, keys: str) -> str:
-        """`工号*PIN` keyed after *61 at any desk phone: the agent, if the PIN is theirs."""
+    def _hot_desk_agent(self, keys: str, phone: str) -> str:
+        """`工号*PIN` keyed after *61 at any desk phone: the agent, if the PIN is theirs
+        and neither their PIN nor this phone is locked after too many wrong ones."""
         number, _, pin = keys.partition("*")
         expected = self.agent_pins.get(number)
-        if expected is None or not hmac.compare_digest(pin.encode(), expected.encode()):
-            raise RouterError(f"agent {number!r} or PIN not recognised")
-        return number
+        correct = expected is not None and hmac.compare_digest(pin.encode(), expected.encode())
+        outcome = self.pin_lock.attempt(
+            agent=number if expected is not None else None,
+            phone=phone,
+            correct=correct,
+            now=time.time(),
+        )
+        if outcome == "ok":
+            return number
+        # The PIN itself is never logged.
+        log.warning(
+            "hot_desk_pin_refused",
+            agent=number,
+            phone=phone,
+            outcome=outcome,
+            agent_locked_for=self._lock_left("agent", number),
+            phone_locked_for=self._lock_left("phone", phone),
+        )
+        raise RouterError(f"agent {number!r} or PIN not recognised")
+
+    def _lock_left(self, kind: Literal["agent", "phone"], name: str) -> int:
+        now = time.time()
+        return max(0, round(self.pin_lock.locked_until(kind, name, now) - now))
 
     async def reconcile(self) -> None:
         """After every (re)connect: adopt the calls in our application that we don't know."""

@@ -299,7 +299,8 @@ async def test_an_agent_logs_in_at_another_desk_phone_with_a_pin(
     """
     1. From desk phone 1003, agent 1001 dials *61 1001 * PIN: logged in at phone 1003.
     2. A wrong PIN for agent 1002 from the same phone is refused (1002 stays logged out),
-       and the PIN never reaches Asterisk's call records.
+       and the PIN never reaches Asterisk's call records. After three wrong PINs, 1002's
+       right PIN is refused too, even from another phone: the PIN is locked.
     3. A citizen's call for a person rings phone 1003 and is agent 1001's.
     4. *62 from phone 1003 logs out agent 1001, who sits there.
     """
@@ -309,19 +310,21 @@ async def test_an_agent_logs_in_at_another_desk_phone_with_a_pin(
     secrets = running.instance.secrets
     pin = secrets.agent_pins["1001"]
 
-    async def dial(code: str) -> None:
+    async def dial(code: str, at: str = "1003") -> None:
         desk_phone = Caller(
             sip_port=running.settings.ports.sip,
             work_dir=running.work_dir,
-            number="1003",
-            auth=("1003", secrets.agent_passwords["1003"]),
+            number=at,
+            auth=(at, secrets.agent_passwords[at]),
         )
         result = await desk_phone.call([WaitForHangup(15000)], service=code)
         assert result.ok, result.output
 
     await dial(f"*611001*{pin}")
     wrong = "000000" if secrets.agent_pins["1002"] != "000000" else "111111"
-    await dial(f"*611002*{wrong}")
+    for _ in range(3):  # lock_after in queues.yaml's hot_desk (default 3)
+        await dial(f"*611002*{wrong}")
+    await dial(f"*611002*{secrets.agent_pins['1002']}", at="1004")
     agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
     assert (agents["agents"]["1001"]["status"], agents["agents"]["1001"]["phone"]) == (
         "ready",
