@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hotline import logs
 from hotline.config_files import ConfigError
-from hotline.provision.asterisk import ProvisionError
+from hotline.provision.asterisk import PRIVATE_UMASK, ProvisionError
 from hotline.settings import Settings, load_settings
 
 
@@ -297,6 +297,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; config and provisioning problems exit with a clear message."""
+    # One place for every hotline process (start, --detach's log, controller, render).
+    os.umask(PRIVATE_UMASK)
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)

@@ -27,7 +27,8 @@ async def test_a_call_reaches_an_agent_is_recorded_and_rated(
     2. A citizen presses 0, then 0 (anything else) and is offered to 1001, who answers.
     3. The caller speaks, the phone echoes; the agent hangs up after a while.
     4. The caller stays for the survey and presses 1 (satisfied); the system says goodbye.
-    5. The call row, the segment, the recording (non-silent, hashed) and the rating are stored.
+    5. The call row, the segment, the recording (non-silent, hashed, not readable by other
+       users) and the rating are stored.
     """
     agent = phone(running, "1001", talk_ms=7000)
     desk.append(agent)
@@ -65,6 +66,9 @@ async def test_a_call_reaches_an_agent_is_recorded_and_rated(
     assert recording["seconds"] > 3 and len(recording["sha256"]) == 64
     path = running.settings.root / recording["path"].lstrip("/")
     assert rms(path) > 100, "the recording is silent"
+    # A recording is the citizen's and the service's alone: nothing for other users.
+    assert path.stat().st_mode & 0o007 == 0, oct(path.stat().st_mode)
+    assert path.parent.stat().st_mode & 0o777 == 0o750, oct(path.parent.stat().st_mode)
     greeting = [
         e
         for e in observer.events
