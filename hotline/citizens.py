@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotline.config_files import ConfigError
 from ivr import resident_id
 
 log = structlog.get_logger("citizens")
@@ -26,6 +27,22 @@ log = structlog.get_logger("citizens")
 Outcome = Literal["ok", "wrong", "locked", "unknown", "unavailable"]
 DEMO_REGION = "990101"
 DEMO_PASSWORD = "123456"
+DEMO_INSTANCES = frozenset({"dev", "test"})
+
+
+def refuse_demo_outside_dev(instance: str, allow_demo_citizens: bool) -> None:
+    """The demo backend (50 citizens, password 123456) is the only one wired in: a production
+    instance must not answer citizens from it unless told to in so many words."""
+    if instance in DEMO_INSTANCES or allow_demo_citizens:
+        return
+    raise ConfigError(
+        [
+            f"instance {instance!r}: self-service would answer from the demo citizens "
+            "(password 123456), and no adapter to the city's social-insurance system is "
+            "configured. Connect one (hotline/citizens.py, SocialInsurancePort), or set "
+            "HOTLINE_ALLOW_DEMO_CITIZENS=yes to run this instance on demo data on purpose."
+        ]
+    )
 
 
 class SocialInsurancePort(Protocol):

@@ -10,6 +10,7 @@ from pathlib import Path
 from acd.queues import QueuesConfig, load_queues
 from acd.roster import Roster, load_roster
 from hotline import REPO_ROOT
+from hotline.citizens import refuse_demo_outside_dev
 from hotline.config_files import ConfigError
 from hotline.controller import AppliedCenter, ControllerConfig
 from hotline.provision import asterisk, postgres, prompts, render
@@ -80,8 +81,9 @@ class Instance:
     started_postgres: bool = False
 
     def controller_config(self) -> ControllerConfig:
-        """The controller's view of this instance."""
+        """The controller's view of this instance; refuses demo data outside dev and test."""
         s = self.settings
+        refuse_demo_outside_dev(s.instance, s.allow_demo_citizens)
         return ControllerConfig(
             ari_url=f"http://127.0.0.1:{s.ports.ari}",
             ari_user=self.secrets.ari_user,
@@ -125,6 +127,7 @@ class Instance:
 
 def prepare(settings: Settings, progress: Progress) -> Instance:
     """Everything but starting processes: config, secrets, rendered files, prompts."""
+    refuse_demo_outside_dev(settings.instance, settings.allow_demo_citizens)  # before any work
     center = load_center(settings.config_dir)
     secrets = load_or_create(
         settings.state / "secrets.json", (a.number for a in center.roster.agents)

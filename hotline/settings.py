@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     ari_app: str = "hotline"
     language: Literal["zh", "en"] = "zh"
     log_format: Literal["logfmt", "json"] = "logfmt"
+    # The demo citizens (password 123456) only exist in the dev and test instances; any other
+    # instance refuses to start on them unless this says so in so many words.
+    allow_demo_citizens: bool = False
 
     @field_validator("database_url", mode="before")
     @classmethod
