@@ -84,8 +84,10 @@ async def require_token(request: web.Request, handler: Handler) -> web.StreamRes
     """Every route but /health and /metrics needs the bearer token (api_token)."""
     routed = request.match_info.http_exception is None
     if routed and request.path not in OPEN_PATHS:
-        expected = f"Bearer {request.app[CONTROLLER].config.api_token}"
-        if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
+        expected = f"Bearer {request.app[CONTROLLER].config.api_token}".encode()
+        # Bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 401).
+        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
             return web.json_response({"error_id": "unauthorized"}, status=401)
     return await handler(request)
 
