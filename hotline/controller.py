@@ -229,11 +229,13 @@ class Controller:
             # Waiting callers and agents keep their state and places; new rules apply from now.
             self.desk.router.reconfigure(center.queues, list(center.roster.agents))
             self.desk.greet_with_agent_number = center.queues.greet_with_agent_number
-        for command in ("dialplan reload", "module reload res_pjsip.so", "queue reload all"):
+        # The AMI Reload action needs only the `system` class; a CLI `Command` would need
+        # `command`, which is every CLI command there is.
+        for module in ("pbx_config.so", "res_pjsip.so", "app_queue.so"):
             try:
-                await ami.command(command)
+                await ami.action({"Action": "Reload", "Module": module})
             except Exception as exc:
-                log.warning("asterisk_reload_failed", command=command, error=str(exc)[:200])
+                log.warning("asterisk_reload_failed", module=module, error=str(exc)[:200])
         log.info("config_applied", version=menu.version, calls_on_old_version=len(self.calls))
         return menu.version
 

@@ -7,6 +7,7 @@ import sys
 
 import asyncpg
 
+from hotline.provision import asterisk
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
@@ -108,3 +109,30 @@ async def test_skills_and_queues_apply_live_and_agents_keep_their_state(
         code, out = await apply(running)
         assert code == 0, out
         await asyncio.to_thread(agent_api, running, "/agents/1003/logout")
+
+
+async def test_apply_reloads_asterisk_with_the_ami_users_own_permissions(
+    running: SystemUnderTest,
+) -> None:
+    """
+    1. Ops change Sunday's staffed hours and apply.
+    2. Asterisk's native fallback (the dialplan, reloaded over AMI by the controller, whose
+       AMI user has only the `system` and `security` classes) follows at once.
+    """
+    hours_file = running.settings.config_dir / "hours.yaml"
+    original = hours_file.read_text()
+    changed = original.replace('sun: [{start: "00:00"', 'sun: [{start: "01:30"', 1)
+    assert changed != original
+    try:
+        hours_file.write_text(changed)
+        code, out = await apply(running)
+        assert code == 0, out
+        shown = await asyncio.to_thread(
+            asterisk.cli, running.settings, "dialplan show sun@fallback-hours"
+        )
+        assert "GotoIfTime(01:30-23:59" in shown, shown
+        assert "asterisk_reload_failed" not in running.controller.log_path.read_text()
+    finally:
+        hours_file.write_text(original)
+        code, out = await apply(running)
+        assert code == 0, out

@@ -112,3 +112,14 @@ def test_write_is_0600_and_reports_changes(files: dict[str, str], tmp_path: Path
     assert sorted(write(files, tmp_path)) == sorted(files)
     assert (tmp_path / "ari.conf").stat().st_mode & 0o777 == 0o600
     assert write(files, tmp_path) == []
+
+
+def test_the_ami_user_gets_only_the_classes_the_controller_uses(files: dict[str, str]) -> None:
+    """Events: ContactStatus (system), failed logins (security). Actions: MixMonitor,
+    StopMixMonitor, Reload, PJSIPShowContacts (system). Checked against `manager show command`
+    of Asterisk 22: Command would need `command` (the whole CLI), so reloads use Reload."""
+    parser = configparser.ConfigParser(strict=False, inline_comment_prefixes=(";",))
+    parser.read_string(files["manager.conf"])
+    user = parser[Secrets().ami_user]
+    assert set(user["read"].split(",")) == {"system", "security"}
+    assert set(user["write"].split(",")) == {"system"}
