@@ -47,6 +47,7 @@ class ControllerConfig:
     ari_user: str
     ari_password: str
     app: str
+    ami_host: str
     ami_port: int
     ami_user: str
     ami_password: str
@@ -381,7 +382,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             except Exception as exc:
                 log.warning("demo_seed_skipped", error=str(exc)[:200])
         ami = AmiLink(
-            host="127.0.0.1",
+            host=config.ami_host,
             port=config.ami_port,
             username=config.ami_user,
             secret=config.ami_password,

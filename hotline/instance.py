@@ -85,15 +85,16 @@ class Instance:
         s = self.settings
         refuse_demo_outside_dev(s.instance, s.allow_demo_citizens)
         return ControllerConfig(
-            ari_url=f"http://127.0.0.1:{s.ports.ari}",
+            ari_url=f"http://{s.management_url_host}:{s.ports.ari}",
             ari_user=self.secrets.ari_user,
             ari_password=self.secrets.ari_password,
             app=s.ari_app,
+            ami_host=s.management_host,
             ami_port=s.ports.ami,
             ami_user=self.secrets.ami_user,
             ami_password=self.secrets.ami_password,
             database_url=self.database_url,
-            http_host=s.bind_address if s.bind_address != "0.0.0.0" else "127.0.0.1",
+            http_host=s.management_address,
             http_port=s.ports.http,
             sounds_dir=s.asterisk_dir / "sounds",
             spool_dir=s.state / "journal",
@@ -145,7 +146,8 @@ def render_instance(
     files = render.render(
         render.RenderInput(
             inst=settings.asterisk_dir,
-            bind=settings.bind_address,
+            sip_address=settings.sip_address,
+            management_address=settings.management_address,
             ports=settings.ports,
             secrets=secrets,
             roster=center.roster,
