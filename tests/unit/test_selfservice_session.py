@@ -258,3 +258,20 @@ def test_a_waiting_caller_books_a_callback_on_this_or_another_number(
     other.ask_queue_callback()
     assert played(keys(other, "2")) == ("enter-callback",)
     assert RequestCallback("02112345678") in keys(other, "02112345678#")
+
+
+def test_an_id_with_no_record_sounds_exactly_like_a_wrong_password(session: MenuSession) -> None:
+    """Whether an ID number is on file must not be told to whoever calls."""
+    heard = {}
+    for outcome in ("wrong", "unknown"):
+        s = MenuSession(menu=session.menu, caller_number="13800138000")
+        s.start()
+        keys(s, "11")
+        keys(s, DEMO_ID)
+        keys(s, "000000")
+        first = played(s.handle(IdentityChecked(outcome)))  # type: ignore[arg-type]
+        keys(s, "000001")
+        second = played(s.handle(IdentityChecked(outcome)))  # type: ignore[arg-type]
+        heard[outcome] = (first, second)
+    assert heard["unknown"] == heard["wrong"]
+    assert heard["wrong"][0] == ("password-wrong", "enter-password")
