@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from hotline import logs
 from hotline.config_files import ConfigError
 from hotline.provision.asterisk import PRIVATE_UMASK, ProvisionError
@@ -304,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.func(args)
     except ConfigError as exc:
         print("configuration errors:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # HOTLINE_* settings (environment or hotline.env)
+        problems = [
+            f"{'.'.join(map(str, e['loc'])) or '(settings)'}: {e['msg']}" for e in exc.errors()
+        ]
+        print("settings errors:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
     except ProvisionError as exc:
         print(f"error: {exc}", file=sys.stderr)

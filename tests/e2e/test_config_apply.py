@@ -38,7 +38,8 @@ async def test_apply_during_a_live_call(
     2. Ops change key 1 of the main menu to the referral directory and apply the change.
     3. A presses 1 and still gets the self-service menu (the version A started with);
        citizen B, calling after the change, presses 1 and hears the referral directory.
-    4. A broken menu is refused with file, line and field; the running version stays.
+    4. A broken menu is refused with file, line and field, as are files that are not UTF-8
+       or not a mapping; the running version stays.
     """
     menu_file = running.settings.config_dir / "menu.yaml"
     original = menu_file.read_text()
@@ -67,6 +68,17 @@ async def test_apply_during_a_live_call(
         code, out = await apply(running)
         assert code == 2, out
         assert f"{menu_file}:" in out and "unknown node 'nowhere'" in out
+        health = running.controller.health()
+        assert health is not None and health["config_version"] == "v2"
+        # Files that are not even a menu: not UTF-8, a list instead of a mapping.
+        for broken, says in (
+            (("# 语音菜单\n" + original).encode("gbk"), "not UTF-8"),
+            (b"- start\n- main\n", "valid dictionary"),
+        ):
+            menu_file.write_bytes(broken)
+            code, out = await apply(running)
+            assert code == 2 and f"{menu_file}" in out and says in out, out
+            assert "Traceback" not in out, out
         health = running.controller.health()
         assert health is not None and health["config_version"] == "v2"
     finally:
