@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hotline.citizens import DemoSocialInsurance, demo_id
+from hotline.citizens import DemoSocialInsurance, demo_id, seed_demo
 from ivr import resident_id
 from tests.support.system import SystemUnderTest
 
@@ -21,14 +21,15 @@ async def test_an_id_with_no_record_is_answered_and_locked_like_a_wrong_password
     """
     known = demo_id(7)
     await db.execute("DELETE FROM identity_locks WHERE id_number = ANY($1)", [known, NOT_ON_FILE])
-    assert await db.fetchval("SELECT count(*) FROM demo_citizens WHERE id_number = $1", known)
-    assert not await db.fetchval(
-        "SELECT count(*) FROM demo_citizens WHERE id_number = $1", NOT_ON_FILE
-    )
     assert system.instance.database_url is not None
     engine = create_async_engine(system.instance.database_url)
     citizens = DemoSocialInsurance(engine=engine, lock_after=3, lock_minutes=30)
     try:
+        await seed_demo(engine)  # once per database; the controller may not have run yet
+        assert await db.fetchval("SELECT count(*) FROM demo_citizens WHERE id_number = $1", known)
+        assert not await db.fetchval(
+            "SELECT count(*) FROM demo_citizens WHERE id_number = $1", NOT_ON_FILE
+        )
         answers = {
             id_number: [
                 await citizens.verify(id_number, password, "citizens-test")
