@@ -163,7 +163,7 @@ async def agent_command(request: web.Request) -> web.Response:
         queue = request.query.get("queue", "")
         if queue not in desk.router.config.queues:
             return refuse("unknown_queue", 400, queue=queue)
-        current = desk.router.agents[agent].current_call if agent in desk.router.agents else None
+        current = desk.router.agents[agent].current_call
         if current is None:
             return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
         desk.post(current, ("transfer", queue, agent))
