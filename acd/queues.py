@@ -98,6 +98,15 @@ class CallbackPolicy(BaseModel):
     numbers: NumberPlan = Field(default_factory=NumberPlan)
 
 
+class HotDeskPolicy(BaseModel):
+    """Wrong PINs for *61 工号*PIN before that agent's PIN (or that phone) is locked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lock_after: int = Field(default=3, ge=1, le=10)
+    lock_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+
+
 class QueuesConfig(BaseModel):
     """All queues."""
 
@@ -109,6 +118,7 @@ class QueuesConfig(BaseModel):
     callback: CallbackPolicy = Field(default_factory=CallbackPolicy)
     # An agent on a call presses * and a key to hand the caller to that queue (expert seats).
     transfers: dict[str, str] = Field(default_factory=dict)
+    hot_desk: HotDeskPolicy = Field(default_factory=HotDeskPolicy)
     # Pause reason codes for the desk phone: *63 then the code (*63 alone: the first one).
     pause_reasons: dict[str, str] = Field(
         default_factory=lambda: {

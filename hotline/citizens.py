@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotline.config_files import ConfigError
 from ivr import resident_id
 
 log = structlog.get_logger("citizens")
@@ -26,13 +27,34 @@ log = structlog.get_logger("citizens")
 Outcome = Literal["ok", "wrong", "locked", "unknown", "unavailable"]
 DEMO_REGION = "990101"
 DEMO_PASSWORD = "123456"
+DEMO_INSTANCES = frozenset({"dev", "test"})
+
+
+def refuse_demo_outside_dev(instance: str, allow_demo_citizens: bool) -> None:
+    """The demo backend (50 citizens, password 123456) is the only one wired in: a production
+    instance must not answer citizens from it unless told to in so many words."""
+    if instance in DEMO_INSTANCES or allow_demo_citizens:
+        return
+    raise ConfigError(
+        [
+            f"instance {instance!r}: self-service would answer from the demo citizens "
+            "(password 123456), and no adapter to the city's social-insurance system is "
+            "configured. Connect one (hotline/citizens.py, SocialInsurancePort), or set "
+            "HOTLINE_ALLOW_DEMO_CITIZENS=yes to run this instance on demo data on purpose."
+        ]
+    )
 
 
 class SocialInsurancePort(Protocol):
     """What self-service asks of the social-insurance system."""
 
     async def verify(self, id_number: str, password: str, channel_id: str) -> Outcome:
-        """Check the query password, counting failures and honouring locks."""
+        """Check the query password, counting failures and honouring locks.
+
+        An ID number with no record must be answered, and counted toward the lock, exactly
+        like a wrong password ("wrong", then "locked"): otherwise the answer tells anyone who
+        calls whether a person's ID number is on file.
+        """
         ...
 
     async def lookup(self, service: str, key: str) -> dict[str, Any] | None:
@@ -51,6 +73,10 @@ def password_matches(password: str, stored: str) -> bool:
     """Constant-time comparison with a stored scrypt hash."""
     salt_hex, _, _ = stored.partition("$")
     return hmac.compare_digest(hash_password(password, bytes.fromhex(salt_hex)), stored)
+
+
+# A salt and hash no password produces: unknown IDs are checked against it (same cost).
+_NO_RECORD_HASH = f"{'00' * 16}${'00' * 32}"
 
 
 def demo_id(n: int) -> str:
@@ -93,11 +119,12 @@ class DemoSocialInsurance:
                     )
                 ).first()
                 outcome: Outcome
-                if row is None:
-                    outcome = "unknown"
-                elif lock is not None and lock.locked_until is not None and lock.locked_until > now:
+                # No record: checked against a hash that never matches, so it costs the same
+                # scrypt time and counts toward the lock like any wrong password.
+                stored = row.password_hash if row is not None else _NO_RECORD_HASH
+                if lock is not None and lock.locked_until is not None and lock.locked_until > now:
                     outcome = "locked"
-                elif password_matches(password, row.password_hash):
+                elif password_matches(password, stored) and row is not None:
                     outcome = "ok"
                     await conn.execute(
                         text("DELETE FROM identity_locks WHERE id_number = :id"), {"id": id_number}
@@ -133,8 +160,13 @@ class DemoSocialInsurance:
         except Exception as exc:
             log.warning("verify_unavailable", error=str(exc)[:200])
             return "unavailable"
+        # Staff may see in the log that the ID has no record; the caller never hears it.
         log.info(
-            "identity_attempt", id=resident_id.mask(id_number), outcome=outcome, call_id=channel_id
+            "identity_attempt",
+            id=resident_id.mask(id_number),
+            outcome=outcome,
+            on_file=row is not None,
+            call_id=channel_id,
         )
         return outcome
 

@@ -14,9 +14,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from hotline import logs
 from hotline.config_files import ConfigError
-from hotline.provision.asterisk import ProvisionError
+from hotline.provision.asterisk import PRIVATE_UMASK, ProvisionError
 from hotline.settings import Settings, load_settings
 
 
@@ -33,7 +35,7 @@ def _pid_file(settings: Settings) -> Path:
 
 
 def _health(settings: Settings) -> dict[str, object] | None:
-    url = f"http://127.0.0.1:{settings.ports.http}/health"
+    url = f"http://{settings.management_url_host}:{settings.ports.http}/health"
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
             body: dict[str, object] = json.loads(resp.read())
@@ -56,16 +58,16 @@ def _how_to_call(settings: Settings) -> None:
     p = settings.ports
     print(f"""
 12333 hotline is running (instance {settings.instance}).
-  Call it (the carrier trunk, unauthenticated from {settings.bind_address} in this profile):
-      sipp -sn uac -s 12333 -m 1 -d 20000 {settings.bind_address}:{p.sip}
-      or a softphone dialling sip:12333@{settings.bind_address}:{p.sip}
-  Agents' desk phones (register to {settings.bind_address}:{p.sip}, user / password / PIN
+  Call it (the carrier trunk, unauthenticated from 127.0.0.1 in this profile):
+      sipp -sn uac -s 12333 -m 1 -d 20000 {settings.sip_address}:{p.sip}
+      or a softphone dialling sip:12333@{settings.sip_address}:{p.sip}
+  Agents' desk phones (register to {settings.sip_address}:{p.sip}, user / password / PIN
   for *61 工号 * PIN at any desk phone):""")
     for agent in center.roster.agents:
         password, pin = secrets.agent_passwords[agent.number], secrets.agent_pins[agent.number]
         print(f"      {agent.number} / {password} / {pin}   {agent.name}")
     print(
-        f"""  Health and metrics: http://127.0.0.1:{p.http}/health  /metrics
+        f"""  Health and metrics: http://{settings.management_url_host}:{p.http}/health  /metrics
   Logs: {settings.state}/hotline.log (detached)
   Asterisk's logs: {settings.on_host(settings.asterisk_dir)}/log
   Stop: Ctrl-C, or `hotline stop`.
@@ -213,7 +215,7 @@ def cmd_config_apply(args: argparse.Namespace) -> int:
         settings.state / "secrets.json", (a.number for a in center.roster.agents)
     )
     request = urllib.request.Request(
-        f"http://127.0.0.1:{settings.ports.http}/config/apply",
+        f"http://{settings.management_url_host}:{settings.ports.http}/config/apply",
         method="POST",
         headers={"Authorization": f"Bearer {secrets.api_token}"},
     )
@@ -297,11 +299,19 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; config and provisioning problems exit with a clear message."""
+    # One place for every hotline process (start, --detach's log, controller, render).
+    os.umask(PRIVATE_UMASK)
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)
     except ConfigError as exc:
         print("configuration errors:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # HOTLINE_* settings (environment or hotline.env)
+        problems = [
+            f"{'.'.join(map(str, e['loc'])) or '(settings)'}: {e['msg']}" for e in exc.errors()
+        ]
+        print("settings errors:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
     except ProvisionError as exc:
         print(f"error: {exc}", file=sys.stderr)

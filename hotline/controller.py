@@ -12,13 +12,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.callbacks import CallbackBook
+from acd.pin_lock import PinLock
 from acd.queues import QueuesConfig
 from acd.roster import Roster
 from acd.router import Router, RouterError
@@ -47,6 +48,7 @@ class ControllerConfig:
     ari_user: str
     ari_password: str
     app: str
+    ami_host: str
     ami_port: int
     ami_user: str
     ami_password: str
@@ -108,6 +110,9 @@ class Controller:
         self.hours = config.hours
         self.config_version = config.menu.version
         self.agent_pins = dict(config.agent_pins)
+        self.pin_lock = PinLock(
+            config.queues.hot_desk.lock_after, config.queues.hot_desk.lock_minutes
+        )
         self.services = CallServices(
             ari=ari,
             journal=journal,
@@ -212,16 +217,21 @@ class Controller:
         self.menu, self.hours = menu, center.hours
         self.config_version = menu.version
         self.agent_pins = dict(center.agent_pins)
+        self.pin_lock.reconfigure(
+            center.queues.hot_desk.lock_after, center.queues.hot_desk.lock_minutes
+        )
         if self.desk is not None:
             # Waiting callers and agents keep their state and places; new rules apply from now.
             self.desk.router.reconfigure(center.queues, list(center.roster.agents), center.hours)
             self.desk.callbacks.max_per_day = center.queues.callback.max_per_number_per_day
             self.desk.greet_with_agent_number = center.queues.greet_with_agent_number
-        for command in ("dialplan reload", "module reload res_pjsip.so", "queue reload all"):
+        # The AMI Reload action needs only the `system` class; a CLI `Command` would need
+        # `command`, which is every CLI command there is.
+        for module in ("pbx_config.so", "res_pjsip.so", "app_queue.so"):
             try:
-                await ami.command(command)
+                await ami.action({"Action": "Reload", "Module": module})
             except Exception as exc:
-                log.warning("asterisk_reload_failed", command=command, error=str(exc)[:200])
+                log.warning("asterisk_reload_failed", module=module, error=str(exc)[:200])
         log.info("config_applied", version=menu.version, calls_on_old_version=len(self.calls))
         return menu.version
 
@@ -251,7 +261,7 @@ class Controller:
             reason = reasons.get(extra or next(iter(reasons)), "") if command == "pause" else ""
             try:
                 if command == "login" and extra:
-                    agent = self._hot_desk_agent(extra)
+                    agent = self._hot_desk_agent(extra, phone)
                 elif command == "pause" and not reason:
                     raise RouterError(f"no pause reason {extra!r}")
                 elif command != "pause" and extra:
@@ -271,13 +281,34 @@ class Controller:
             if not exc.gone:
                 raise
 
-    def _hot_desk_agent(self, keys: str) -> str:
-        """`工号*PIN` keyed after *61 at any desk phone: the agent, if the PIN is theirs."""
+    def _hot_desk_agent(self, keys: str, phone: str) -> str:
+        """`工号*PIN` keyed after *61 at any desk phone: the agent, if the PIN is theirs
+        and neither their PIN nor this phone is locked after too many wrong ones."""
         number, _, pin = keys.partition("*")
         expected = self.agent_pins.get(number)
-        if expected is None or not hmac.compare_digest(pin.encode(), expected.encode()):
-            raise RouterError(f"agent {number!r} or PIN not recognised")
-        return number
+        correct = expected is not None and hmac.compare_digest(pin.encode(), expected.encode())
+        outcome = self.pin_lock.attempt(
+            agent=number if expected is not None else None,
+            phone=phone,
+            correct=correct,
+            now=time.time(),
+        )
+        if outcome == "ok":
+            return number
+        # The PIN itself is never logged.
+        log.warning(
+            "hot_desk_pin_refused",
+            agent=number,
+            phone=phone,
+            outcome=outcome,
+            agent_locked_for=self._lock_left("agent", number),
+            phone_locked_for=self._lock_left("phone", phone),
+        )
+        raise RouterError(f"agent {number!r} or PIN not recognised")
+
+    def _lock_left(self, kind: Literal["agent", "phone"], name: str) -> int:
+        now = time.time()
+        return max(0, round(self.pin_lock.locked_until(kind, name, now) - now))
 
     async def _forget_lost_legs(self, desk: Desk) -> None:
         """Agents' and call-back channels that ended while we were disconnected: their calls
@@ -363,7 +394,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             except Exception as exc:
                 log.warning("demo_seed_skipped", error=str(exc)[:200])
         ami = AmiLink(
-            host="127.0.0.1",
+            host=config.ami_host,
             port=config.ami_port,
             username=config.ami_user,
             secret=config.ami_password,

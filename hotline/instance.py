@@ -10,6 +10,7 @@ from pathlib import Path
 from acd.queues import QueuesConfig, load_queues
 from acd.roster import Roster, load_roster
 from hotline import REPO_ROOT
+from hotline.citizens import refuse_demo_outside_dev
 from hotline.config_files import ConfigError
 from hotline.controller import AppliedCenter, ControllerConfig
 from hotline.provision import asterisk, postgres, prompts, render
@@ -80,18 +81,20 @@ class Instance:
     started_postgres: bool = False
 
     def controller_config(self) -> ControllerConfig:
-        """The controller's view of this instance."""
+        """The controller's view of this instance; refuses demo data outside dev and test."""
         s = self.settings
+        refuse_demo_outside_dev(s.instance, s.allow_demo_citizens)
         return ControllerConfig(
-            ari_url=s.ari_url or f"http://127.0.0.1:{s.ports.ari}",
+            ari_url=s.ari_url or f"http://{s.management_url_host}:{s.ports.ari}",
             ari_user=self.secrets.ari_user,
             ari_password=self.secrets.ari_password,
             app=s.ari_app,
+            ami_host=s.management_host,
             ami_port=s.ports.ami,
             ami_user=self.secrets.ami_user,
             ami_password=self.secrets.ami_password,
             database_url=self.database_url,
-            http_host=s.bind_address if s.bind_address != "0.0.0.0" else "127.0.0.1",
+            http_host=s.management_address,
             http_port=s.ports.http,
             sounds_dir=s.asterisk_dir / "sounds",
             spool_dir=s.state / "journal",
@@ -125,6 +128,7 @@ class Instance:
 
 def prepare(settings: Settings, progress: Progress) -> Instance:
     """Everything but starting processes: config, secrets, rendered files, prompts."""
+    refuse_demo_outside_dev(settings.instance, settings.allow_demo_citizens)  # before any work
     center = load_center(settings.config_dir)
     secrets = load_or_create(
         settings.state / "secrets.json", (a.number for a in center.roster.agents)
@@ -142,7 +146,8 @@ def render_instance(
     files = render.render(
         render.RenderInput(
             inst=settings.asterisk_dir,
-            bind=settings.bind_address,
+            sip_address=settings.sip_address,
+            management_address=settings.management_address,
             ports=settings.ports,
             secrets=secrets,
             roster=center.roster,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hotline import REPO_ROOT
@@ -31,7 +33,10 @@ class Settings(BaseSettings):
     config_dir: Path = REPO_ROOT / "dialplan"
     asterisk_root: Path | None = None
     asterisk_path: Path | None = None  # fixed instance folder (containers); else derived
-    bind_address: str = "127.0.0.1"
+    # SIP and RTP face desk phones and the carrier: set this to the LAN address they reach.
+    sip_address: str = "127.0.0.1"
+    # ARI, AMI, the HTTP API and the private PostgreSQL: loopback unless explicitly moved.
+    management_address: str = "127.0.0.1"
     sip_port: int | None = None
     rtp_start: int | None = None
     http_port: int | None = None
@@ -46,6 +51,41 @@ class Settings(BaseSettings):
     ari_app: str = "hotline"
     language: Literal["zh", "en"] = "zh"
     log_format: Literal["logfmt", "json"] = "logfmt"
+    # The demo citizens (password 123456) only exist in the dev and test instances; any other
+    # instance refuses to start on them unless this says so in so many words.
+    allow_demo_citizens: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bind_address_was_split(cls, data: object) -> object:
+        # The environment source reads only known names: a stale variable would pass unseen.
+        stale = "HOTLINE_BIND_ADDRESS" in os.environ
+        if stale or (isinstance(data, dict) and "bind_address" in data):
+            raise ValueError(
+                "HOTLINE_BIND_ADDRESS was split: HOTLINE_SIP_ADDRESS (SIP and RTP, for phones "
+                "and the carrier) and HOTLINE_MANAGEMENT_ADDRESS (ARI, AMI, HTTP, PostgreSQL; "
+                "keep it on 127.0.0.1 unless they must be reached from elsewhere)"
+            )
+        return data
+
+    @field_validator("sip_address", "management_address")
+    @classmethod
+    def _an_ip_address(cls, value: str) -> str:
+        ipaddress.ip_address(value)  # a host name would be resolved differently by each
+        return value
+
+    @property
+    def management_host(self) -> str:
+        """Where the controller and the CLI reach ARI, AMI, HTTP and PostgreSQL."""
+        return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(
+            self.management_address, self.management_address
+        )
+
+    @property
+    def management_url_host(self) -> str:
+        """management_host as it is written in a URL (IPv6 in brackets)."""
+        host = self.management_host
+        return f"[{host}]" if ":" in host else host
 
     @field_validator("database_url", "ari_url", mode="before")
     @classmethod

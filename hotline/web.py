@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import math
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -80,6 +81,34 @@ async def apply_config(request: web.Request) -> web.Response:
 
 
 OPEN_PATHS = frozenset({"/health", "/metrics"})  # no secrets in them; probes need no token
+MAX_BODY = 64 * 1024  # no route takes a body: anything big is refused before a handler runs
+MAX_TEXT = 200  # who (X-Hotline-User) and why (?reason=) of a recording access
+AGENT_COMMANDS = frozenset({"login", "ready", "pause", "logout", "transfer"})
+HTTP_ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
+
+def refuse(error_id: str, http_status: int, **detail: str) -> web.Response:
+    """A refusal: a stable error id for scripts, any echoed input cut short."""
+    return web.json_response(
+        {"error_id": error_id, **{k: v[:64] for k, v in detail.items()}}, status=http_status
+    )
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every refusal is JSON with an error id, including aiohttp's own (404, 405, 413)."""
+    if (request.content_length or 0) > MAX_BODY:
+        return refuse("body_too_large", 413)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        error_id = HTTP_ERROR_IDS.get(exc.status, f"http_{exc.status}")
+        response = refuse(error_id, exc.status)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
 
 @web.middleware
@@ -87,8 +116,10 @@ async def require_token(request: web.Request, handler: Handler) -> web.StreamRes
     """Every route but /health and /metrics needs the bearer token (api_token)."""
     routed = request.match_info.http_exception is None
     if routed and request.path not in OPEN_PATHS:
-        expected = f"Bearer {request.app[CONTROLLER].config.api_token}"
-        if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
+        expected = f"Bearer {request.app[CONTROLLER].config.api_token}".encode()
+        # Bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 401).
+        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
             return web.json_response({"error_id": "unauthorized"}, status=401)
     return await handler(request)
 
@@ -162,21 +193,25 @@ async def agent_command(request: web.Request) -> web.Response:
     desk = request.app[CONTROLLER].desk
     if desk is None:
         return web.json_response({"error_id": "acd_disabled"}, status=503)
-    agent = request.match_info["agent"]
-    if request.match_info["command"] == "transfer":
+    agent, command = request.match_info["agent"], request.match_info["command"]
+    if agent not in desk.router.agents:
+        return refuse("unknown_agent", 404, agent=agent)
+    if command not in AGENT_COMMANDS:
+        return refuse("unknown_command", 404, command=command)
+    if command == "transfer":
         queue = request.query.get("queue", "")
         if queue not in desk.router.config.queues:
-            return web.json_response({"error_id": "unknown_queue", "queue": queue}, status=400)
-        current = desk.router.agents[agent].current_call if agent in desk.router.agents else None
+            return refuse("unknown_queue", 400, queue=queue)
+        current = desk.router.agents[agent].current_call
         if current is None:
             return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
         desk.post(current, ("transfer", queue, agent))
         return web.json_response({"agent": agent, "call": current, "queue": queue}, status=202)
     reason = request.query.get("reason", "")
     if reason and reason not in desk.router.config.pause_reasons.values():
-        return web.json_response({"error_id": "unknown_pause_reason", "reason": reason}, status=400)
+        return refuse("unknown_pause_reason", 400, reason=reason)
     try:
-        desk.agent_command(agent, request.match_info["command"], reason)
+        desk.agent_command(agent, command, reason)
     except RouterError as exc:
         return web.json_response(
             {"error_id": "agent_command_refused", "message": str(exc)}, status=409
@@ -188,8 +223,14 @@ async def agent_command(request: web.Request) -> web.Response:
 async def recording_page(request: web.Request) -> web.StreamResponse:
     """GET /recordings/{id}?reason=…: authorised (token + X-Hotline-User), audited, then served."""
     controller = request.app[CONTROLLER]
+    raw_id = request.match_info["id"]
+    # An id PostgreSQL's bigint cannot hold would be a database error, not "no such recording".
+    if not (raw_id.isascii() and raw_id.isdigit() and 0 < len(raw_id) <= 18):
+        return refuse("recording_not_found", 404)
     who = request.headers.get("X-Hotline-User", "").strip()
     why = request.query.get("reason", "").strip()
+    if len(who) > MAX_TEXT or len(why) > MAX_TEXT:
+        return refuse("who_or_why_too_long", 400)
     if not who or not why:
         return web.json_response(
             {
@@ -201,12 +242,9 @@ async def recording_page(request: web.Request) -> web.StreamResponse:
     if controller.engine is None:
         return web.json_response({"error_id": "database_unavailable"}, status=503)
     try:
-        recording_id = int(request.match_info["id"])
         released = await recordings.release(
-            controller.engine, controller.config.host_root, recording_id, who, why
+            controller.engine, controller.config.host_root, int(raw_id), who, why
         )
-    except ValueError:
-        return web.json_response({"error_id": "recording_not_found"}, status=404)
     except recordings.RecordingUnavailable as exc:
         status = 410 if exc.error_id == "recording_purged" else 404
         return web.json_response({"error_id": exc.error_id}, status=status)
@@ -218,6 +256,9 @@ async def recording_page(request: web.Request) -> web.StreamResponse:
 async def voice_messages_page(request: web.Request) -> web.Response:
     """GET /voice-messages[?status=open]: what agents must answer, soonest deadline first."""
     engine = request.app[CONTROLLER].engine
+    status = request.query.get("status", "open")
+    if not re.fullmatch(r"[a-z_]{1,16}", status):
+        return refuse("unknown_status", 400, status=status)
     if engine is None:
         return web.json_response({"error_id": "database_unavailable"}, status=503)
     try:
@@ -231,7 +272,7 @@ async def voice_messages_page(request: web.Request) -> web.Response:
                             "WHERE status = :status "
                             "ORDER BY due_on, created_at LIMIT 500"
                         ),
-                        {"status": request.query.get("status", "open")},
+                        {"status": status},
                     )
                 )
                 .mappings()
@@ -262,7 +303,7 @@ async def metrics_page(request: web.Request) -> web.Response:
 
 def make_app(controller: Controller, ami: AmiLink, metrics: Metrics) -> web.Application:
     """The routes, behind the token check."""
-    app = web.Application(middlewares=[require_token])
+    app = web.Application(middlewares=[json_errors, require_token], client_max_size=MAX_BODY)
     app[CONTROLLER] = controller
     app[AMI] = ami
     app[METRICS] = metrics

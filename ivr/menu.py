@@ -129,6 +129,10 @@ def check(
                 say(("nodes", name, "options", key, "then"), f"unknown node {option.then!r}")
             if option.service == "referral" and not menu.referrals:
                 say(("nodes", name, "options", key), "referral service but no referrals listed")
+        if node.next is not None and node.next not in menu.nodes:
+            say(("nodes", name, "next"), f"unknown node {node.next!r}")
+        if not node.options and node.next is None:
+            say(("nodes", name), "a node needs options or next")
     for i, referral in enumerate(menu.referrals):
         if referral.prompt not in prompts:
             say(("referrals", i, "prompt"), f"no prompt {referral.prompt!r} in sounds/prompts.yaml")
@@ -136,10 +140,6 @@ def check(
     for prompt_id in sorted(service_prompts or set()):
         if uses_services and prompt_id not in prompts:
             say(("nodes",), f"self-service needs prompt {prompt_id!r} in sounds/prompts.yaml")
-        if node.next is not None and node.next not in menu.nodes:
-            say(("nodes", name, "next"), f"unknown node {node.next!r}")
-        if not node.options and node.next is None:
-            say(("nodes", name), "a node needs options or next")
     reachable: set[str] = set()
     todo = [menu.start] if menu.start in menu.nodes else []
     while todo:

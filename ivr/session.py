@@ -386,14 +386,14 @@ class MenuSession:
                 self.verified_id = self.pending_id
                 assert self.service is not None
                 return self._pending(Lookup(self.service, self.pending_id))
-            case IdentityChecked(outcome="wrong"):
+            case IdentityChecked(outcome="wrong" | "unknown"):
+                # An ID with no record sounds exactly like a wrong password: a different
+                # answer would tell any caller whether someone's ID number is on file.
                 entry = self.entry
                 assert entry is not None and entry.purpose == "password"
                 return self._entry_retry("password-wrong")
             case IdentityChecked(outcome="locked"):
                 return self._tell(("id-locked",))
-            case IdentityChecked(outcome="unknown"):
-                return self._tell(("no-record",))
             case IdentityChecked():
                 return self._tell(("service-unavailable",))
             case LookupDone(service=service, data=data, ok=ok):

@@ -24,6 +24,11 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 Progress = Callable[[str], None]
 
+# Recordings, voice messages, logs and secrets are the citizens' and the service's alone:
+# whatever the hotline or its Asterisk creates is never readable by other users.
+PRIVATE_UMASK = 0o027
+PRIVATE_DIR_MODE = 0o750
+
 
 class ProvisionError(RuntimeError):
     """Setting up a dependency failed; the message says what to do."""
@@ -145,6 +150,9 @@ def prepare_instance(settings: Settings) -> Path:
     inst = settings.on_host(settings.asterisk_dir)
     for sub in ("etc", "db", "run", "log/cdr-csv", "spool/recording", "spool/monitor", "sounds"):
         (inst / sub).mkdir(parents=True, exist_ok=True)
+    # Calls are recorded here: made private even if an older version created them 0755.
+    for sub in ("spool/recording", "spool/monitor"):
+        (inst / sub).chmod(PRIVATE_DIR_MODE)
     return inst
 
 
@@ -187,6 +195,7 @@ def start(settings: Settings, progress: Progress) -> subprocess.Popen[bytes]:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C goes to us; we stop Asterisk in order
+        umask=PRIVATE_UMASK,  # Asterisk has no setting for the mode of what it records
     )
     log.close()
     deadline = time.monotonic() + 60

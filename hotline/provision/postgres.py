@@ -1,7 +1,8 @@
 """A private PostgreSQL cluster for an instance, used when DATABASE_URL is not set.
 
 initdb and pg_ctl refuse to run as root, so the cluster runs as the `postgres` user, in a
-folder it can enter (root's home is 0700), on a loopback port of the instance.
+folder it can enter (root's home is 0700), on a port of the instance at the management
+address (loopback unless HOTLINE_MANAGEMENT_ADDRESS moves it).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def _as_owner(cmd: list[str], what: str) -> str:
 
 def database_url(settings: Settings, password: str) -> str:
     """The SQLAlchemy URL of the private cluster."""
-    return f"postgresql+asyncpg://{ROLE}:{password}@127.0.0.1:{settings.ports.pg}/hotline"
+    host = settings.management_url_host
+    return f"postgresql+asyncpg://{ROLE}:{password}@{host}:{settings.ports.pg}/hotline"
 
 
 def ensure_running(settings: Settings, password: str, progress: Progress) -> str:
@@ -89,6 +91,8 @@ def ensure_running(settings: Settings, password: str, progress: Progress) -> str
         capture_output=True,
         check=False,
     )
+    if _allow_management_address(data, settings.management_address) and status.returncode == 0:
+        _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "reload"], "reloading pg_hba.conf")
     if status.returncode != 0:
         _as_owner(
             [
@@ -101,16 +105,32 @@ def ensure_running(settings: Settings, password: str, progress: Progress) -> str
                 "-t",
                 "60",
                 "-o",
-                f"-p {settings.ports.pg} -k {base} -c listen_addresses=127.0.0.1 "
+                f"-p {settings.ports.pg} -k {base} "
+                f"-c listen_addresses={settings.management_address} "
                 "-c max_connections=100 -c fsync=on",
                 "start",
             ],
             f"starting PostgreSQL (see {base}/postgres.log)",
         )
-        progress(f"PostgreSQL running on 127.0.0.1:{settings.ports.pg}")
+        progress(f"PostgreSQL running on {settings.management_address}:{settings.ports.pg}")
     _sync_password(bindir, base, settings.ports.pg, password)
     asyncio.run(_ensure_database(settings, password))
     return database_url(settings, password)
+
+
+def _allow_management_address(data: Path, address: str) -> bool:
+    """initdb lets password logins in from loopback only; the controller connects from the
+    management address when it was moved off loopback. Returns whether a line was added."""
+    if address in ("127.0.0.1", "::1", "0.0.0.0", "::"):
+        return False
+    mask = 128 if ":" in address else 32
+    line = f"host hotline,postgres {ROLE} {address}/{mask} scram-sha-256\n"
+    hba = data / "pg_hba.conf"
+    if line in hba.read_text():
+        return False
+    with hba.open("a") as out:
+        out.write(line)
+    return True
 
 
 def _sync_password(bindir: Path, base: Path, port: int, password: str) -> None:
@@ -151,7 +171,11 @@ def _sync_password(bindir: Path, base: Path, port: int, password: str) -> None:
 
 async def _ensure_database(settings: Settings, password: str) -> None:
     conn = await asyncpg.connect(
-        host="127.0.0.1", port=settings.ports.pg, user=ROLE, password=password, database="postgres"
+        host=settings.management_host,
+        port=settings.ports.pg,
+        user=ROLE,
+        password=password,
+        database="postgres",
     )
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'hotline'"):

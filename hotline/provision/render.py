@@ -23,7 +23,8 @@ class RenderInput:
     """Everything the templates may use."""
 
     inst: Path  # the instance directory as Asterisk sees it
-    bind: str
+    sip_address: str  # SIP and RTP (phones, carrier)
+    management_address: str  # ARI, AMI (loopback unless explicitly moved)
     ports: Ports
     secrets: Secrets
     roster: Roster
@@ -55,11 +56,17 @@ def template_names() -> list[str]:
 def render(data: RenderInput) -> dict[str, str]:
     """Render every template; returns file name -> text."""
     env = _environment()
-    media_address = data.bind if data.bind not in ("0.0.0.0", "::") else "127.0.0.1"
+    media_address = data.sip_address
+    if data.sip_address in ("0.0.0.0", "::"):
+        media_address = "127.0.0.1"
+    # The controller connects from the management address (or loopback when it is a wildcard).
+    ami_permits = sorted({"127.0.0.1", data.management_address} - {"0.0.0.0", "::"})
     context = {
         "inst": str(data.inst),
         "sounds": str(data.inst / "sounds" / data.language),
-        "bind": data.bind,
+        "sip_address": data.sip_address,
+        "management_address": data.management_address,
+        "ami_permits": ami_permits,
         "media_address": media_address,
         "ports": data.ports,
         "secrets": data.secrets,

@@ -46,6 +46,8 @@ def load_or_create(path: Path, agent_numbers: Iterable[str] = ()) -> Secrets:
     """Read the secrets file, creating it (0600) or adding missing agents as needed."""
     changed = False
     if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # copied by hand or written by an older version: private again
         data = json.loads(path.read_text(encoding="utf-8"))
         known = {k: v for k, v in data.items() if k in Secrets.__dataclass_fields__}
         value = Secrets(**known)

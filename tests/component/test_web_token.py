@@ -43,3 +43,17 @@ async def test_routes_refuse_a_missing_or_wrong_token_and_serve_the_right_one() 
         assert (resp.status, (await resp.json())["error_id"]) == (503, "database_unavailable")
         assert (await client.get("/metrics")).status == 200  # open: probes carry no token
         assert (await client.get("/no-such-page")).status == 404  # not a 401
+
+
+async def test_a_non_ascii_or_oversized_authorization_header_is_a_401_not_a_crash() -> None:
+    app = make_app(controller(), SimpleNamespace(), Metrics())  # type: ignore[arg-type]
+    async with TestClient(TestServer(app)) as client:
+        for value in (
+            "Bearer 令牌",
+            f"Bearer {TOKEN}é",
+            "Bearer \udcff".encode("utf-8", "surrogatepass").decode("latin-1"),
+            "Bearer " + "x" * 7000,
+        ):
+            resp = await client.get("/agents", headers={"Authorization": value})
+            assert resp.status == 401, (value[:20], resp.status)
+            assert (await resp.json())["error_id"] == "unauthorized"

@@ -27,7 +27,8 @@ async def test_a_call_reaches_an_agent_is_recorded_and_rated(
     2. A citizen presses 0, then 0 (anything else) and is offered to 1001, who answers.
     3. The caller speaks, the phone echoes; the agent hangs up after a while.
     4. The caller stays for the survey and presses 1 (satisfied); the system says goodbye.
-    5. The call row, the segment, the recording (non-silent, hashed) and the rating are stored.
+    5. The call row, the segment, the recording (non-silent, hashed, not readable by other
+       users) and the rating are stored.
     """
     agent = phone(running, "1001", talk_ms=7000)
     desk.append(agent)
@@ -65,6 +66,9 @@ async def test_a_call_reaches_an_agent_is_recorded_and_rated(
     assert recording["seconds"] > 3 and len(recording["sha256"]) == 64
     path = running.settings.root / recording["path"].lstrip("/")
     assert rms(path) > 100, "the recording is silent"
+    # A recording is the citizen's and the service's alone: nothing for other users.
+    assert path.stat().st_mode & 0o007 == 0, oct(path.stat().st_mode)
+    assert path.parent.stat().st_mode & 0o777 == 0o750, oct(path.parent.stat().st_mode)
     greeting = [
         e
         for e in observer.events
@@ -307,7 +311,8 @@ async def test_an_agent_logs_in_at_another_desk_phone_with_a_pin(
     """
     1. From desk phone 1003, agent 1001 dials *61 1001 * PIN: logged in at phone 1003.
     2. A wrong PIN for agent 1002 from the same phone is refused (1002 stays logged out),
-       and the PIN never reaches Asterisk's call records.
+       and the PIN never reaches Asterisk's call records. After three wrong PINs, 1002's
+       right PIN is refused too, even from another phone: the PIN is locked.
     3. A citizen's call for a person rings phone 1003 and is agent 1001's.
     4. *62 from phone 1003 logs out agent 1001, who sits there.
     """
@@ -317,19 +322,21 @@ async def test_an_agent_logs_in_at_another_desk_phone_with_a_pin(
     secrets = running.instance.secrets
     pin = secrets.agent_pins["1001"]
 
-    async def dial(code: str) -> None:
+    async def dial(code: str, at: str = "1003") -> None:
         desk_phone = Caller(
             sip_port=running.settings.ports.sip,
             work_dir=running.work_dir,
-            number="1003",
-            auth=("1003", secrets.agent_passwords["1003"]),
+            number=at,
+            auth=(at, secrets.agent_passwords[at]),
         )
         result = await desk_phone.call([WaitForHangup(15000)], service=code)
         assert result.ok, result.output
 
     await dial(f"*611001*{pin}")
     wrong = "000000" if secrets.agent_pins["1002"] != "000000" else "111111"
-    await dial(f"*611002*{wrong}")
+    for _ in range(3):  # lock_after in queues.yaml's hot_desk (default 3)
+        await dial(f"*611002*{wrong}")
+    await dial(f"*611002*{secrets.agent_pins['1002']}", at="1004")
     agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
     assert (agents["agents"]["1001"]["status"], agents["agents"]["1001"]["phone"]) == (
         "ready",

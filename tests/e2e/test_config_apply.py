@@ -7,6 +7,7 @@ import sys
 
 import asyncpg
 
+from hotline.provision import asterisk
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
@@ -37,7 +38,8 @@ async def test_apply_during_a_live_call(
     2. Ops change key 1 of the main menu to the referral directory and apply the change.
     3. A presses 1 and still gets the self-service menu (the version A started with);
        citizen B, calling after the change, presses 1 and hears the referral directory.
-    4. A broken menu is refused with file, line and field; the running version stays.
+    4. A broken menu is refused with file, line and field, as are files that are not UTF-8
+       or not a mapping; the running version stays.
     """
     menu_file = running.settings.config_dir / "menu.yaml"
     original = menu_file.read_text()
@@ -66,6 +68,17 @@ async def test_apply_during_a_live_call(
         code, out = await apply(running)
         assert code == 2, out
         assert f"{menu_file}:" in out and "unknown node 'nowhere'" in out
+        health = running.controller.health()
+        assert health is not None and health["config_version"] == "v2"
+        # Files that are not even a menu: not UTF-8, a list instead of a mapping.
+        for broken, says in (
+            (("# 语音菜单\n" + original).encode("gbk"), "not UTF-8"),
+            (b"- start\n- main\n", "valid dictionary"),
+        ):
+            menu_file.write_bytes(broken)
+            code, out = await apply(running)
+            assert code == 2 and f"{menu_file}" in out and says in out, out
+            assert "Traceback" not in out, out
         health = running.controller.health()
         assert health is not None and health["config_version"] == "v2"
     finally:
@@ -108,3 +121,30 @@ async def test_skills_and_queues_apply_live_and_agents_keep_their_state(
         code, out = await apply(running)
         assert code == 0, out
         await asyncio.to_thread(agent_api, running, "/agents/1003/logout")
+
+
+async def test_apply_reloads_asterisk_with_the_ami_users_own_permissions(
+    running: SystemUnderTest,
+) -> None:
+    """
+    1. Ops change Sunday's staffed hours and apply.
+    2. Asterisk's native fallback (the dialplan, reloaded over AMI by the controller, whose
+       AMI user has only the `system` and `security` classes) follows at once.
+    """
+    hours_file = running.settings.config_dir / "hours.yaml"
+    original = hours_file.read_text()
+    changed = original.replace('sun: [{start: "00:00"', 'sun: [{start: "01:30"', 1)
+    assert changed != original
+    try:
+        hours_file.write_text(changed)
+        code, out = await apply(running)
+        assert code == 0, out
+        shown = await asyncio.to_thread(
+            asterisk.cli, running.settings, "dialplan show sun@fallback-hours"
+        )
+        assert "GotoIfTime(01:30-23:59" in shown, shown
+        assert "asterisk_reload_failed" not in running.controller.log_path.read_text()
+    finally:
+        hours_file.write_text(original)
+        code, out = await apply(running)
+        assert code == 0, out

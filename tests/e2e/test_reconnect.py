@@ -75,7 +75,7 @@ async def test_calls_that_ended_during_a_cut_are_reconciled_with_the_router(
     await cuttable.cut()
     await observer.hang_up(row_a["channel_id"])
     await observer.hang_up(row_b["channel_id"])
-    assert (await a.finish()).ok and (await b.finish()).ok
+    await asyncio.gather(a.finish(), b.finish())  # (a BYE may cut a key press short)
     await asyncio.sleep(2)
     cuttable.mend()
     await connected(running)

@@ -314,7 +314,9 @@ async def test_voice_message_is_recorded_and_listed_with_a_deadline(
     assert message["due_on"] > message["created_at"].date()
     assert row["disposition"] == "voicemail"
     spool = running.settings.on_host(running.settings.asterisk_dir) / "spool" / "recording"
-    assert (spool / f"{message['recording']}.wav").stat().st_size > 1000
+    voice = (spool / f"{message['recording']}.wav").stat()
+    assert voice.st_size > 1000
+    assert voice.st_mode & 0o007 == 0 and spool.stat().st_mode & 0o777 == 0o750
     listed = await asyncio.to_thread(agent_api, running, "/voice-messages", "GET")
     mine = [m for m in listed["voice_messages"] if m["recording"] == message["recording"]]
     assert mine and mine[0]["due_on"] == message["due_on"].isoformat()

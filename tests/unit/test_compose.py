@@ -22,9 +22,13 @@ def compose() -> dict[str, Any]:
 
 def _settings(env: dict[str, str]) -> Settings:
     """The controller's settings from the compose environment (unknown keys would fail)."""
-    fields = {k.removeprefix("HOTLINE_").lower(): v for k, v in env.items()}
-    fields["bind_address"] = "127.0.0.1"  # ${HOTLINE_BIND_ADDRESS:-127.0.0.1}
+    fields = {k.removeprefix("HOTLINE_").lower(): _default(v) for k, v in env.items()}
     return Settings(**fields)
+
+
+def _default(value: str) -> str:
+    """What compose substitutes when the variable is unset: ${NAME:-default} -> default."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
 
 
 def _mounts(service: dict[str, Any]) -> dict[str, str]:
@@ -44,7 +48,9 @@ def test_services_and_settings_agree(compose: dict[str, Any]) -> None:
     # PostgreSQL listens where the controller's default database URL points.
     pg_cmd = services["postgres"]["command"]
     assert pg_cmd[pg_cmd.index("-p") + 1] == str(settings.ports.pg)
-    assert "listen_addresses=127.0.0.1" in pg_cmd
+    # ... on the management address, by default loopback, like ARI, AMI and HTTP.
+    assert "listen_addresses=${HOTLINE_MANAGEMENT_ADDRESS:-127.0.0.1}" in pg_cmd
+    assert settings.management_address == settings.sip_address == "127.0.0.1"
     pw_file = services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"]
     assert pw_file == f"{settings.state}/pg_password"
     assert _mounts(services["controller"])[str(settings.config_dir)] == "./dialplan"

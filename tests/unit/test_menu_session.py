@@ -196,3 +196,21 @@ def test_check_finds_a_loop_with_no_exit() -> None:
     )
     problems = check(menu, {"x"})
     assert any("loop with no exit: a -> b -> a" in p for p in problems)
+
+
+def test_check_finds_a_bad_next_and_a_dead_end_on_any_node() -> None:
+    """Not only on the last node, and whether or not services are used."""
+    menu = Menu.model_validate(
+        {
+            "start": "main",
+            "nodes": {
+                "main": {"prompt": ["x"], "next": "nowhere"},
+                "dead_end": {"prompt": ["x"]},
+                "last": {"prompt": ["x"], "options": {"1": {"goto": "main"}}},
+            },
+        }
+    )
+    for service_prompts in (set(), {"x"}):
+        problems = check(menu, {"x"}, service_prompts=service_prompts)
+        assert any("main.next" in p and "unknown node 'nowhere'" in p for p in problems)
+        assert any("dead_end" in p and "needs options or next" in p for p in problems)

@@ -19,6 +19,10 @@ CONFIG = REPO_ROOT / "dialplan"
 
 @pytest.fixture
 def files() -> dict[str, str]:
+    return render_for("127.0.0.1", "127.0.0.1")
+
+
+def render_for(sip_address: str, management_address: str) -> dict[str, str]:
     roster = load_roster(CONFIG)
     secrets = Secrets()
     secrets.ensure_agents(a.number for a in roster.agents)
@@ -26,7 +30,8 @@ def files() -> dict[str, str]:
     return render(
         RenderInput(
             inst=Path("/var/lib/hotline/test-x"),
-            bind="127.0.0.1",
+            sip_address=sip_address,
+            management_address=management_address,
             ports=settings.ports,
             secrets=secrets,
             roster=roster,
@@ -88,7 +93,8 @@ def test_holidays_and_makeup_workdays_reach_the_dialplan(tmp_path: Path) -> None
     text = render(
         RenderInput(
             inst=Path("/x"),
-            bind="127.0.0.1",
+            sip_address="127.0.0.1",
+            management_address="127.0.0.1",
             ports=Settings().ports,
             secrets=secrets,
             roster=roster,
@@ -112,3 +118,32 @@ def test_write_is_0600_and_reports_changes(files: dict[str, str], tmp_path: Path
     assert sorted(write(files, tmp_path)) == sorted(files)
     assert (tmp_path / "ari.conf").stat().st_mode & 0o777 == 0o600
     assert write(files, tmp_path) == []
+
+
+def test_the_ami_user_gets_only_the_classes_the_controller_uses(files: dict[str, str]) -> None:
+    """Events: ContactStatus (system), failed logins (security). Actions: MixMonitor,
+    StopMixMonitor, Reload, PJSIPShowContacts (system). Checked against `manager show command`
+    of Asterisk 22: Command would need `command` (the whole CLI), so reloads use Reload."""
+    parser = configparser.ConfigParser(strict=False, inline_comment_prefixes=(";",))
+    parser.read_string(files["manager.conf"])
+    user = parser[Secrets().ami_user]
+    assert set(user["read"].split(",")) == {"system", "security"}
+    assert set(user["write"].split(",")) == {"system"}
+
+
+def test_sip_faces_the_lan_while_management_stays_on_loopback() -> None:
+    files = render_for("10.0.0.5", "127.0.0.1")
+    assert "bind = 10.0.0.5:25060" in files["pjsip.conf"]
+    assert files["pjsip.conf"].count("media_address = 10.0.0.5") == 5
+    assert "bindaddr = 127.0.0.1\nbindport = 28088" in files["http.conf"]
+    assert "bindaddr = 127.0.0.1\nport = 25038" in files["manager.conf"]
+    assert "10.0.0.5" not in files["manager.conf"] + files["http.conf"] + files["ari.conf"]
+
+
+def test_management_moves_only_when_told_and_the_controller_may_reach_ami_there() -> None:
+    files = render_for("127.0.0.1", "10.0.0.9")
+    assert "bind = 127.0.0.1:25060" in files["pjsip.conf"]
+    assert "bindaddr = 10.0.0.9\nbindport = 28088" in files["http.conf"]
+    assert "bindaddr = 10.0.0.9\nport = 25038" in files["manager.conf"]
+    assert "permit = 10.0.0.9/255.255.255.255" in files["manager.conf"]
+    assert "permit = 127.0.0.1/255.255.255.255" in files["manager.conf"]

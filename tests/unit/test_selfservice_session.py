@@ -319,3 +319,20 @@ def test_a_number_over_its_daily_bookings_keeps_waiting_on_the_line() -> None:
     assert played(limit) == ("callback-limit",)
     assert keys(s, "1") == []  # nothing to choose while it is said
     assert finish_play(s) == [ResumeWaiting()]
+
+
+def test_an_id_with_no_record_sounds_exactly_like_a_wrong_password(session: MenuSession) -> None:
+    """Whether an ID number is on file must not be told to whoever calls."""
+    heard = {}
+    for outcome in ("wrong", "unknown"):
+        s = MenuSession(menu=session.menu, caller_number="13800138000")
+        s.start()
+        keys(s, "11")
+        keys(s, DEMO_ID)
+        keys(s, "000000")
+        first = played(s.handle(IdentityChecked(outcome)))  # type: ignore[arg-type]
+        keys(s, "000001")
+        second = played(s.handle(IdentityChecked(outcome)))  # type: ignore[arg-type]
+        heard[outcome] = (first, second)
+    assert heard["unknown"] == heard["wrong"]
+    assert heard["wrong"][0] == ("password-wrong", "enter-password")
