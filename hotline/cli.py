@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from hotline import logs
+from hotline import logfile, logs
 from hotline.config_files import ConfigError
 from hotline.provision.asterisk import ProvisionError
 from hotline.settings import Settings, load_settings
@@ -78,6 +78,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.detach:
         return _start_detached(settings)
+    if args.log_file:
+        logfile.redirect_output(Path(args.log_file))
     from hotline import controller
     from hotline.instance import prepare, start_services, stop_services
 
@@ -99,14 +101,20 @@ def cmd_start(args: argparse.Namespace) -> int:
 def _start_detached(settings: Settings) -> int:
     settings.state.mkdir(parents=True, exist_ok=True)
     log_path = settings.state / "hotline.log"
-    with log_path.open("ab") as log:
+    log = logfile.open_log(log_path)  # until the child redirects itself into the rotating log
+    try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hotline.cli", "start", "--instance", settings.instance],
+            [
+                *(sys.executable, "-m", "hotline.cli", "start", "--instance", settings.instance),
+                *("--log-file", str(log_path)),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    finally:
+        os.close(log)
     print(f"starting in the background (pid {proc.pid}, log {log_path})", file=sys.stderr)
     deadline = time.monotonic() + 900  # the first start may build the Asterisk chroot
     while time.monotonic() < deadline:
@@ -273,6 +281,8 @@ def parser() -> argparse.ArgumentParser:
 
     start = add("start", "set up and run everything (foreground; Ctrl-C stops)")
     start.add_argument("--detach", action="store_true", help="return once calls are answered")
+    # Set by --detach for the background process: its output into a size-bounded rotated log.
+    start.add_argument("--log-file", default=None, help=argparse.SUPPRESS)
     start.set_defaults(func=cmd_start)
     add("stop", "stop a running instance").set_defaults(func=cmd_stop)
     add("status", "is it running and connected?").set_defaults(func=cmd_status)
