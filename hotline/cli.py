@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from hotline import logfile, logs
+from hotline.backup import BackupError
 from hotline.config_files import ConfigError
 from hotline.provision.asterisk import ProvisionError
 from hotline.settings import Settings, load_settings
@@ -257,6 +258,29 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Database, config ops edit and (--recordings) the audio, into one 0600 tar file."""
+    from hotline.backup import run_backup
+
+    output = Path(args.output) if args.output else None
+    target = run_backup(_settings(args), output, args.recordings, _progress)
+    print(target)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """A backup into this instance; refused while its controller runs (unless --force)."""
+    from hotline.backup import run_restore
+
+    settings = _settings(args)
+    if _health(settings) is not None and not args.force:
+        print("error: the hotline is running: `hotline stop` first (or --force)", file=sys.stderr)
+        return 1
+    restored = run_restore(settings, Path(args.file), _progress)
+    print("restored: " + ", ".join(f"{n} {what}" for what, n in restored.items()))
+    return 0
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     from hotline.instance import load_center
 
@@ -302,6 +326,14 @@ def parser() -> argparse.ArgumentParser:
     applying.add_argument("--instance", default=None)
     applying.set_defaults(func=cmd_config_apply)
     add("migrate", "apply database migrations").set_defaults(func=cmd_migrate)
+    saving = add("backup", "database, config and recordings index into one tar file")
+    saving.add_argument("--recordings", action="store_true", help="the audio files too")
+    saving.add_argument("--output", default=None, help="file (default .local/<instance>/backups/)")
+    saving.set_defaults(func=cmd_backup)
+    restoring = add("restore", "put a backup back into this instance (stopped)")
+    restoring.add_argument("file")
+    restoring.add_argument("--force", action="store_true", help="even if the controller runs")
+    restoring.set_defaults(func=cmd_restore)
     return top
 
 
@@ -313,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print("configuration errors:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
         return 2
-    except ProvisionError as exc:
+    except (ProvisionError, BackupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
