@@ -101,6 +101,7 @@ class PersonLeg:
             await ari.set_variable(self.channel, ENTERED_VAR, f"{self.entered:.3f}")
             await ari.start_moh(self.channel)
             priority += await self.desk.repeat_bonus(self.flow.caller_number, self.call_id)
+            self.desk.metrics.calls_offered.labels(self.queue).inc()
         self.priority = priority
         decisions = self.desk.router.enqueue(
             self.call_id, self.queue, priority, time.time(), entered=self.entered
@@ -267,6 +268,7 @@ class PersonLeg:
             self.flow.fact("callback_answered", attempt=0)
             await self.flow.execute(self.flow.session.hand_over())
         self.flow.fact("segment_answered", agent=agent)
+        self.desk.metrics.calls_answered.labels(self.queue).inc()
         spec = self.desk.router.config.queues.get(self.queue)
         if spec is not None and spec.whisper:
             self.phase = "whisper"
