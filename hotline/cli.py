@@ -281,6 +281,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_service_install(args: argparse.Namespace) -> int:
+    """systemd units for this instance: printed, written into a folder, or installed."""
+    from hotline import service
+
+    output = Path(args.output) if args.output else None
+    return service.run(_settings(args), args.user, output, args.dry_run, _progress)
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     from hotline.instance import load_center
 
@@ -326,6 +334,14 @@ def parser() -> argparse.ArgumentParser:
     applying.add_argument("--instance", default=None)
     applying.set_defaults(func=cmd_config_apply)
     add("migrate", "apply database migrations").set_defaults(func=cmd_migrate)
+    service = add("service", "run the instance under systemd")
+    service_sub = service.add_subparsers(dest="service_command", required=True)
+    installing = service_sub.add_parser("install", help="provision, make the user, install units")
+    installing.add_argument("--instance", default=None)
+    installing.add_argument("--user", default="hotline", help="the controller's system user")
+    installing.add_argument("--dry-run", action="store_true", help="print the units only")
+    installing.add_argument("--output", default=None, help="write the units into this folder")
+    installing.set_defaults(func=cmd_service_install)
     saving = add("backup", "database, config and recordings index into one tar file")
     saving.add_argument("--recordings", action="store_true", help="the audio files too")
     saving.add_argument("--output", default=None, help="file (default .local/<instance>/backups/)")
