@@ -209,7 +209,10 @@ def restore(places: Places, archive: Path) -> dict[str, int]:
             if not member.isfile():
                 raise BackupError(f"refusing archive member {member.name!r} (not a file)")
             _destination(member.name, places)
-        dump = tar.extractfile(DUMP)
+        try:
+            dump = tar.extractfile(DUMP)
+        except KeyError:
+            dump = None
         if dump is None:
             raise BackupError("the backup has no database dump")
         major = server_major(places.database_url)

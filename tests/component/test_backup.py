@@ -124,3 +124,13 @@ def test_an_archive_that_would_write_outside_the_instance_is_refused(tmp_path: P
     places = Places("postgresql+asyncpg://nobody@127.0.0.1:1/none", tmp_path, tmp_path, tmp_path)
     with pytest.raises(BackupError, match="refusing archive member"):
         restore(places, archive)
+
+
+def test_an_archive_without_a_database_dump_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "config-only.tar"
+    (tmp_path / "manifest").write_text('{"format": 1}')
+    with tarfile.open(archive, "w") as tar:
+        tar.add(tmp_path / "manifest", "hotline-backup.json")
+    places = Places("postgresql+asyncpg://nobody@127.0.0.1:1/none", tmp_path, tmp_path, tmp_path)
+    with pytest.raises(BackupError, match="no database dump"):
+        restore(places, archive)
