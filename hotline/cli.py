@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hotline import logs
+from hotline import logfile, logs
+from hotline.backup import BackupError
 from hotline.config_files import ConfigError
 from hotline.provision.asterisk import PRIVATE_UMASK, ProvisionError
 from hotline.settings import Settings, load_settings
@@ -80,6 +81,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.detach:
         return _start_detached(settings)
+    if args.log_file:
+        logfile.redirect_output(Path(args.log_file))
     from hotline import controller
     from hotline.instance import prepare, start_services, stop_services
 
@@ -101,14 +104,20 @@ def cmd_start(args: argparse.Namespace) -> int:
 def _start_detached(settings: Settings) -> int:
     settings.state.mkdir(parents=True, exist_ok=True)
     log_path = settings.state / "hotline.log"
-    with log_path.open("ab") as log:
+    log = logfile.open_log(log_path)  # until the child redirects itself into the rotating log
+    try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hotline.cli", "start", "--instance", settings.instance],
+            [
+                *(sys.executable, "-m", "hotline.cli", "start", "--instance", settings.instance),
+                *("--log-file", str(log_path)),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    finally:
+        os.close(log)
     print(f"starting in the background (pid {proc.pid}, log {log_path})", file=sys.stderr)
     deadline = time.monotonic() + 900  # the first start may build the Asterisk chroot
     while time.monotonic() < deadline:
@@ -251,6 +260,37 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Database, config ops edit and (--recordings) the audio, into one 0600 tar file."""
+    from hotline.backup import run_backup
+
+    output = Path(args.output) if args.output else None
+    target = run_backup(_settings(args), output, args.recordings, _progress)
+    print(target)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """A backup into this instance; refused while its controller runs (unless --force)."""
+    from hotline.backup import run_restore
+
+    settings = _settings(args)
+    if _health(settings) is not None and not args.force:
+        print("error: the hotline is running: `hotline stop` first (or --force)", file=sys.stderr)
+        return 1
+    restored = run_restore(settings, Path(args.file), _progress)
+    print("restored: " + ", ".join(f"{n} {what}" for what, n in restored.items()))
+    return 0
+
+
+def cmd_service_install(args: argparse.Namespace) -> int:
+    """systemd units for this instance: printed, written into a folder, or installed."""
+    from hotline import service
+
+    output = Path(args.output) if args.output else None
+    return service.run(_settings(args), args.user, output, args.dry_run, _progress)
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     from hotline.instance import load_center
 
@@ -275,6 +315,8 @@ def parser() -> argparse.ArgumentParser:
 
     start = add("start", "set up and run everything (foreground; Ctrl-C stops)")
     start.add_argument("--detach", action="store_true", help="return once calls are answered")
+    # Set by --detach for the background process: its output into a size-bounded rotated log.
+    start.add_argument("--log-file", default=None, help=argparse.SUPPRESS)
     start.set_defaults(func=cmd_start)
     add("stop", "stop a running instance").set_defaults(func=cmd_stop)
     add("status", "is it running and connected?").set_defaults(func=cmd_status)
@@ -294,6 +336,22 @@ def parser() -> argparse.ArgumentParser:
     applying.add_argument("--instance", default=None)
     applying.set_defaults(func=cmd_config_apply)
     add("migrate", "apply database migrations").set_defaults(func=cmd_migrate)
+    service = add("service", "run the instance under systemd")
+    service_sub = service.add_subparsers(dest="service_command", required=True)
+    installing = service_sub.add_parser("install", help="provision, make the user, install units")
+    installing.add_argument("--instance", default=None)
+    installing.add_argument("--user", default="hotline", help="the controller's system user")
+    installing.add_argument("--dry-run", action="store_true", help="print the units only")
+    installing.add_argument("--output", default=None, help="write the units into this folder")
+    installing.set_defaults(func=cmd_service_install)
+    saving = add("backup", "database, config and recordings index into one tar file")
+    saving.add_argument("--recordings", action="store_true", help="the audio files too")
+    saving.add_argument("--output", default=None, help="file (default .local/<instance>/backups/)")
+    saving.set_defaults(func=cmd_backup)
+    restoring = add("restore", "put a backup back into this instance (stopped)")
+    restoring.add_argument("file")
+    restoring.add_argument("--force", action="store_true", help="even if the controller runs")
+    restoring.set_defaults(func=cmd_restore)
     return top
 
 
@@ -313,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print("settings errors:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
-    except ProvisionError as exc:
+    except (ProvisionError, BackupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -417,6 +417,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             callback_priority=config.queues.priorities.callback,
             engine=engine,
             callbacks=CallbackBook(max_per_day=config.queues.callback.max_per_number_per_day),
+            metrics=metrics,
         )
         controller = Controller(
             config=config,

@@ -31,6 +31,7 @@ from acd.router import (
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError
+from hotline.web import Metrics
 from ivr import resident_id
 
 log = structlog.get_logger("desk")
@@ -90,6 +91,7 @@ class Desk:
     repeat_priority: int = 5
     callback_priority: int = 20
     engine: AsyncEngine | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     agent_channels: dict[str, tuple[str, str]] = field(default_factory=dict)
     citizen_channels: dict[str, str] = field(default_factory=dict)  # call-back channel -> call
     callbacks: CallbackBook = field(default_factory=lambda: CallbackBook(max_per_day=3))
@@ -195,6 +197,7 @@ class Desk:
             )
         except Exception as exc:
             call_log.error("recording_failed", error=str(exc)[:200])
+            self.metrics.recordings_failed.inc()
             return None
         return str(path)
 
@@ -221,6 +224,7 @@ class Desk:
             data = await asyncio.to_thread(host_path.read_bytes)
         except OSError as exc:
             log.error("recording_missing", call_id=call_id, error=str(exc))
+            self.metrics.recordings_failed.inc()
             return
         seconds = max(0, len(data) - 44) / 16000  # 8 kHz, 16-bit mono WAV
         purge = dt.date.today() + dt.timedelta(days=self.retention_days)

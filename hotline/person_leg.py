@@ -110,6 +110,7 @@ class PersonLeg:
             entry = QueueEntry(self.entered, priority)
             await ari.set_variable(self.channel, ENTERED_VAR, entry.encode())
             await ari.start_moh(self.channel)
+            self.desk.metrics.calls_offered.labels(self.queue).inc()
         self.priority = priority
         decisions = self.desk.router.enqueue(
             self.call_id,
@@ -285,6 +286,7 @@ class PersonLeg:
             self.flow.fact("callback_answered", attempt=0)
             await self.flow.execute(self.flow.session.hand_over())
         self.flow.fact("segment_answered", agent=agent)
+        self.desk.metrics.calls_answered.labels(self.queue).inc()
         spec = self.desk.router.config.queues.get(self.queue)
         if spec is not None and spec.whisper:
             self.phase = "whisper"

@@ -44,6 +44,7 @@ async def transfer_to_queue(leg: PersonLeg, target: str) -> None:
     leg.phase = "waiting"
     leg.queue = target
     leg.flow.fact("queued", queue=target)
+    leg.desk.metrics.calls_offered.labels(target).inc()
     await quietly(ari.set_variable(leg.channel, AGENT_VAR, ""))
     await quietly(ari.set_variable(leg.channel, QUEUE_VAR, target))
     entry = QueueEntry(leg.entered, leg.priority, waiting_since=now)

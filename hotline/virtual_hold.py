@@ -110,6 +110,7 @@ class VirtualHold:
         flow.hangup_requested_by_us = False
         flow.fact("callback_answered", attempt=self.attempt)
         flow.fact("segment_answered", agent=leg.agent)
+        leg.desk.metrics.calls_answered.labels(leg.queue).inc()
         await quietly(leg.desk.ari.stop_playback(f"{leg.agent_channel}.cbwhisper"))
         await leg._bridge(now)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import math
 import re
+import shutil
 import time
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import text
 
 from acd.router import RouterError
+from acd.state import AgentStatus
 from hotline import recordings
 from hotline.config_files import ConfigError
 
@@ -27,7 +30,7 @@ class Metrics:
     """The controller's Prometheus metrics, in a registry of its own."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        self.registry = r = CollectorRegistry()
         self.calls_total = Counter(
             "hotline_calls", "Calls that entered the controller", registry=self.registry
         )
@@ -42,6 +45,43 @@ class Metrics:
         )
         self.journal_backlog = Gauge(
             "hotline_journal_backlog", "Call facts not yet in PostgreSQL", registry=self.registry
+        )
+        # What the alert rules (monitoring/prometheus/alerts.yml) and the dashboard use.
+        self.component_up = Gauge(
+            "hotline_component_up",
+            "1 when a part answers: ari, ami, database (set at scrape); asterisk, postgres,"
+            " controller (set by the supervisor)",
+            ["part"],
+            registry=self.registry,
+        )
+        self.restarts = Counter(
+            "hotline_restarts", "Restarts of a part by the supervisor", ["part"], registry=r
+        )
+        self.agents_logged_in = Gauge(
+            "hotline_agents_logged_in", "Agents logged in (any state but logged out)", registry=r
+        )
+        self.in_hours = Gauge(
+            "hotline_in_hours", "1 while people answer (dialplan/hours.yaml)", registry=r
+        )
+        self.calls_offered = Counter(
+            "hotline_calls_offered", "Calls that entered a queue", ["queue"], registry=r
+        )
+        self.calls_answered = Counter(
+            "hotline_calls_answered", "Calls an agent answered, per queue", ["queue"], registry=r
+        )
+        self.recordings_failed = Counter(
+            "hotline_recordings_failed",
+            "Agent calls whose recording did not start or whose file is missing",
+            registry=r,
+        )
+        self.disk_free = Gauge(
+            "hotline_disk_free_bytes",
+            "Free bytes where recordings and the journal are written",
+            ["path"],
+            registry=r,
+        )
+        self.disk_size = Gauge(
+            "hotline_disk_size_bytes", "Size of the same file systems", ["path"], registry=r
         )
 
 
@@ -297,7 +337,24 @@ async def voice_messages_page(request: web.Request) -> web.Response:
 async def metrics_page(request: web.Request) -> web.Response:
     """Prometheus text format."""
     m = request.app[METRICS]
-    m.journal_backlog.set(request.app[CONTROLLER].journal.backlog)
+    controller = request.app[CONTROLLER]
+    m.journal_backlog.set(controller.journal.backlog)
+    m.component_up.labels("ari").set(controller.ari.connected.is_set())
+    m.component_up.labels("ami").set(request.app[AMI].connected)
+    m.component_up.labels("database").set(controller.journal.healthy)
+    m.in_hours.set(controller.hours.is_open(dt.datetime.now(dt.UTC)))
+    if controller.desk is not None:
+        agents = controller.desk.router.agents.values()
+        m.agents_logged_in.set(sum(a.status is not AgentStatus.logged_out for a in agents))
+    host = controller.config.host_root
+    for name, path in (
+        ("recordings", host / controller.config.recordings_dir.relative_to("/")),
+        ("journal", controller.config.spool_dir),
+    ):
+        with contextlib.suppress(OSError):  # not made yet: no figure rather than a wrong one
+            usage = shutil.disk_usage(path)
+            m.disk_free.labels(name).set(usage.free)
+            m.disk_size.labels(name).set(usage.total)
     return web.Response(body=generate_latest(m.registry), content_type="text/plain")
 
 

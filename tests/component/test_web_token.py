@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from hotline import REPO_ROOT
 from hotline.web import Metrics, make_app
+from ivr.hours import load_hours
 
 TOKEN = "s3cret-token"
 
@@ -15,15 +19,22 @@ TOKEN = "s3cret-token"
 def controller() -> Any:
     """Just what the routes read: no ACD, no database."""
     return SimpleNamespace(
-        config=SimpleNamespace(api_token=TOKEN),
+        config=SimpleNamespace(
+            api_token=TOKEN,
+            host_root=Path("/nonexistent"),
+            recordings_dir=Path("/spool/monitor"),
+            spool_dir=Path("/nonexistent/journal"),
+        ),
+        ari=SimpleNamespace(connected=asyncio.Event()),
+        hours=load_hours(REPO_ROOT / "dialplan"),
         desk=None,
         engine=None,
-        journal=SimpleNamespace(backlog=0),
+        journal=SimpleNamespace(backlog=0, healthy=False),
     )
 
 
 async def test_routes_refuse_a_missing_or_wrong_token_and_serve_the_right_one() -> None:
-    app = make_app(controller(), SimpleNamespace(), Metrics())  # type: ignore[arg-type]
+    app = make_app(controller(), SimpleNamespace(connected=False), Metrics())  # type: ignore[arg-type]
     async with TestClient(TestServer(app)) as client:
         for method, path in (
             ("GET", "/agents"),

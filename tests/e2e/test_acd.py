@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import urllib.request
 
 import asyncpg
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
@@ -82,6 +84,23 @@ async def test_a_call_reaches_an_agent_is_recorded_and_rated(
         )
     ]
     assert states[-4:] == ["ready", "offered", "on_call", "wrap_up"] or "wrap_up" in states
+    # 6. /metrics counted the call offered to and answered in its queue (the answer-rate alert).
+    figures = await asyncio.to_thread(metrics, running)
+    assert figures[("hotline_calls_offered_total", "general")] >= 1
+    assert figures[("hotline_calls_answered_total", "general")] >= 1
+    assert figures[("hotline_agents_logged_in", "")] >= 1
+
+
+def metrics(system: SystemUnderTest) -> dict[tuple[str, str], float]:
+    """The controller's /metrics samples by name and queue label."""
+    url = f"http://127.0.0.1:{system.settings.ports.http}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        text = resp.read().decode()
+    return {
+        (s.name, s.labels.get("queue", "")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 async def test_ring_no_answer_pauses_the_agent_and_the_next_one_answers(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from hotline import REPO_ROOT
+from hotline.controller import Controller
 from hotline.provision import asterisk
 from hotline.settings import Settings
 
@@ -70,3 +72,45 @@ def test_controller_image_copies_what_exists() -> None:
                 assert (REPO_ROOT / source).exists(), source
     assert "espeak-ng" in dockerfile and "sox" in dockerfile
     assert Path(REPO_ROOT / "pyproject.toml").exists()
+
+
+def test_the_controller_shares_asterisks_instance_volume(compose: dict[str, Any]) -> None:
+    """Recordings Asterisk writes are readable by the controller, and `config apply` renders
+    where Asterisk reads, at the paths the controller's settings compute."""
+    services = compose["services"]
+    settings = _settings(services["controller"]["environment"])
+    ast_dir = str(settings.asterisk_dir)
+    assert _mounts(services["controller"])[ast_dir] == _mounts(services["asterisk"])[ast_dir]
+    recordings = settings.on_host(settings.asterisk_dir / "spool" / "monitor")
+    assert recordings.is_relative_to(ast_dir)
+    # Ops edit sounds/ on the host: the image's copy would hide their edits from `config apply`.
+    for name in ("controller", "setup"):
+        assert _mounts(services[name])["/app/sounds"] == "./sounds"
+
+
+def test_config_apply_reloads_asterisk_over_ami_not_a_local_cli() -> None:
+    """In compose Asterisk is another container: only AMI (TCP) reaches it."""
+    source = inspect.getsource(Controller.apply_config)
+    assert '"Action": "Reload"' in source and "asterisk.cli" not in source
+
+
+def test_every_long_running_service_has_a_health_check(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    settings = _settings(services["controller"]["environment"])
+    checks = {
+        name: services[name]["healthcheck"]["test"]
+        for name in ("postgres", "asterisk", "controller")
+    }
+    assert checks["postgres"][:2] == ["CMD", "pg_isready"]
+    assert checks["postgres"][checks["postgres"].index("-p") + 1] == str(settings.ports.pg)
+    assert checks["asterisk"][1:4] == [
+        "asterisk",
+        "-C",
+        f"{settings.asterisk_dir}/etc/asterisk.conf",
+    ]
+    assert f"http://127.0.0.1:{settings.ports.http}/health" in checks["controller"][-1]
+    depends = services["controller"]["depends_on"]
+    assert depends == {
+        "postgres": {"condition": "service_healthy"},
+        "asterisk": {"condition": "service_healthy"},
+    }
