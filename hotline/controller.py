@@ -38,6 +38,18 @@ from ivr.menu import Menu
 log = structlog.get_logger("controller")
 
 VOICEMAIL_DAYS = 5  # deferred answers are due within 5 working days (DOMAIN.md)
+# The ARI events the controller reads. Asterisk serialises every other one (ChannelVarset for
+# each variable we set, ChannelStateChange, Dial...) only if asked: we ask it not to.
+EVENTS_USED = (
+    "StasisStart",
+    "StasisEnd",
+    "ChannelDestroyed",
+    "ChannelHangupRequest",
+    "ChannelDtmfReceived",
+    "PlaybackFinished",
+    "RecordingFinished",
+    "RecordingFailed",
+)
 
 
 @dataclass(frozen=True)
@@ -328,6 +340,11 @@ class Controller:
 
     async def reconcile(self) -> None:
         """After every (re)connect: adopt the calls in our application that we don't know."""
+        await self.ari.request(
+            "PUT",
+            f"/applications/{self.ari.app}/eventFilter",
+            body={"allowed": [{"type": kind} for kind in EVENTS_USED]},
+        )
         if self.desk is not None:
             # Endpoint changes come from AMI (ContactStatus); an ARI endpoint subscription
             # would deliver every event of our calls a second time.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
+import urllib.request
 from pathlib import Path
 
 import asyncpg
@@ -45,6 +47,16 @@ async def test_call_is_answered_hears_welcome_and_leaves_a_complete_record(
     )
     assert finished["playback"]["state"] == "done"  # played to the end, not cut off
     assert prompts_played(await events_of(db, row["channel_id"]))[:2] == ["welcome", "menu-main"]
+    # Only the events the controller reads reach it (no ChannelVarset per variable set).
+    metrics = await asyncio.to_thread(metrics_text, running)
+    kinds = set(re.findall(r'hotline_ari_events_total\{type="(\w+)"\}', metrics))
+    assert "StasisStart" in kinds and "ChannelVarset" not in kinds, kinds
+
+
+def metrics_text(system: SystemUnderTest) -> str:
+    url = f"http://127.0.0.1:{system.settings.ports.http}/metrics"
+    with urllib.request.urlopen(url) as response:
+        return str(response.read().decode())
 
 
 async def test_hangup_during_the_prompt_leaves_no_channel_behind(
