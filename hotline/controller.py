@@ -79,6 +79,7 @@ class ControllerConfig:
     host_root: Path  # Asterisk's root on this host
     # Re-read, validate and re-render what ops edit; raises ConfigError. Runs in a thread.
     apply_center: Callable[[], AppliedCenter]
+    db_pool_size: int = 5  # connections to PostgreSQL (the journal writer, restores, look-ups)
 
 
 @dataclass(frozen=True)
@@ -387,7 +388,9 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         loop.add_signal_handler(sig, stop.set)
     engine: AsyncEngine | None = None
     if config.database_url:
-        engine = create_async_engine(config.database_url, pool_size=5, pool_pre_ping=True)
+        engine = create_async_engine(
+            config.database_url, pool_size=config.db_pool_size, pool_pre_ping=True
+        )
     journal = Journal(engine=engine, spool_dir=config.spool_dir)
     journal.replay_spools()
     metrics = Metrics()

@@ -107,6 +107,9 @@ class Instance:
             recordings_dir=s.asterisk_dir / "spool" / "monitor",
             host_root=s.root,
             apply_center=self.reapply,
+            # Look-ups and identity checks scale with calls; PostgreSQL's 100 connections
+            # are shared with everything else.
+            db_pool_size=max(5, min(30, s.channels // 100)),
         )
 
     def reapply(self) -> AppliedCenter:
@@ -155,6 +158,7 @@ def render_instance(
             app=settings.ari_app,
             language=settings.language,
             trunk_contact=settings.trunk_contact,
+            channels=settings.channels,
         )
     )
     render.write(files, inst / "etc")

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     management_address: str = "127.0.0.1"
     sip_port: int | None = None
     rtp_start: int | None = None
+    # Simultaneous channels (callers, agents' legs, call-backs) this instance is sized for:
+    # its RTP port range (two ports a stream), Asterisk's maxcalls and open files, and the
+    # database pool follow from it. 2,000 by default: a big city's peak with room to spare.
+    channels: int = Field(default=2000, ge=10, le=30000)
     http_port: int | None = None
     ari_port: int | None = None
     ami_port: int | None = None
@@ -102,7 +106,7 @@ class Settings(BaseSettings):
         return Ports(
             sip=self._port(self.sip_port, 5060),
             rtp_start=rtp,
-            rtp_end=rtp + 999,
+            rtp_end=rtp + 2 * self.channels - 1,
             http=self._port(self.http_port, 8080),
             ari=self._port(self.ari_port, 8088),
             ami=self._port(self.ami_port, 5038),

@@ -35,6 +35,7 @@ class RenderInput:
     trunk_match: str = "127.0.0.1"
     trunk_contact: str | None = None  # where outgoing calls (transfers) go
     fallback_wait: int = 300
+    channels: int = 2000  # simultaneous channels: maxcalls, open files
 
 
 def _environment() -> jinja2.Environment:
@@ -79,6 +80,7 @@ def render(data: RenderInput) -> dict[str, str]:
         "trunk_match": data.trunk_match,
         "trunk_contact": data.trunk_contact,
         "fallback_wait": data.fallback_wait,
+        "channels": data.channels,
     }
     return {name: env.get_template(f"{name}.j2").render(context) for name in template_names()}
 

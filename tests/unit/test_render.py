@@ -147,3 +147,42 @@ def test_management_moves_only_when_told_and_the_controller_may_reach_ami_there(
     assert "bindaddr = 10.0.0.9\nport = 25038" in files["manager.conf"]
     assert "permit = 10.0.0.9/255.255.255.255" in files["manager.conf"]
     assert "permit = 127.0.0.1/255.255.255.255" in files["manager.conf"]
+
+
+def test_capacity_follows_one_setting_and_dev_and_test_still_fit_side_by_side() -> None:
+    """2,000 channels by default: two RTP ports a stream, maxcalls and open files to match."""
+    dev, test = Settings(instance="dev"), Settings(instance="test")
+    assert dev.ports.rtp_end - dev.ports.rtp_start + 1 == 2 * 2000
+    dev_ports = {dev.ports.sip, dev.ports.http, dev.ports.ari, dev.ports.ami, dev.ports.pg}
+    test_ports = {test.ports.sip, test.ports.http, test.ports.ari, test.ports.ami, test.ports.pg}
+    dev_rtp = range(dev.ports.rtp_start, dev.ports.rtp_end + 1)
+    test_rtp = range(test.ports.rtp_start, test.ports.rtp_end + 1)
+    assert not set(dev_rtp) & set(test_rtp)
+    assert not (dev_ports | test_ports) & (set(dev_rtp) | set(test_rtp))
+    assert not dev_ports & test_ports
+    big = Settings(instance="dev", channels=6000)
+    roster = load_roster(CONFIG)
+    secrets = Secrets()
+    secrets.ensure_agents(a.number for a in roster.agents)
+    assert big.ports.rtp_end - big.ports.rtp_start + 1 == 12000
+    files = render(
+        RenderInput(
+            inst=Path("/var/lib/hotline/dev-x"),
+            sip_address="127.0.0.1",
+            management_address="127.0.0.1",
+            ports=big.ports,
+            secrets=secrets,
+            roster=roster,
+            hours=load_hours(CONFIG),
+            app="hotline",
+            language="zh",
+            channels=big.channels,
+        )
+    )
+    options = configparser.ConfigParser(strict=False, comment_prefixes=(";",))
+    options.read_string(files["asterisk.conf"].replace("=>", "="))
+    assert options["options"]["maxcalls"] == "6000"
+    assert int(options["options"]["maxfiles"]) >= 4 * 6000
+    rtp = configparser.ConfigParser(comment_prefixes=(";",))
+    rtp.read_string(files["rtp.conf"])
+    assert int(rtp["general"]["rtpend"]) - int(rtp["general"]["rtpstart"]) + 1 == 12000
