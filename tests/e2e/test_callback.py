@@ -192,7 +192,7 @@ async def test_a_booked_callback_survives_a_controller_restart(
     running.controller.start()
     agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
     assert agents["waiting"] == {
-        row["channel_id"]: {"queue": "general", "position": 1, "callback": True}
+        row["channel_id"]: {"queue": "general", "position": 1, "callback": True, "priority": 0}
     }
     await set_agent(running, "1001", "ready")
     done = await callback_row(db, row["channel_id"], "done")
