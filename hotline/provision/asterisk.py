@@ -83,11 +83,14 @@ def ensure_root(settings: Settings, progress: Progress) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
         mirror = host_mirror()
         progress(f"building a Debian sid chroot for Asterisk from {mirror} (about a minute, once)")
+        # Named explicitly: on Ubuntu debootstrap would check Debian's sid against Ubuntu's keys.
+        keyring = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
         _run(
             [
                 "debootstrap",
                 "--variant=minbase",
                 "--include=ca-certificates",
+                *([f"--keyring={keyring}"] if keyring.exists() else []),
                 "sid",
                 str(partial),
                 mirror,

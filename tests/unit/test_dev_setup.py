@@ -15,7 +15,10 @@ import pytest
 
 from hotline import REPO_ROOT
 
-ALL = "ca-certificates debootstrap postgresql sip-tester espeak-ng sox iproute2 procps"
+ALL = (
+    "ca-certificates debootstrap debian-archive-keyring postgresql sip-tester espeak-ng sox"
+    " iproute2 procps"
+)
 
 DPKG_QUERY = """#!/bin/sh
 # dpkg-query -W -f='${Status}' NAME: installed iff NAME is in $FAKE_INSTALLED
@@ -77,7 +80,7 @@ def test_postgresql_installed_without_createcluster_d_and_tools_missing(
     """The case that printed `tee: …/createcluster.d/hotline.conf: No such file` and exit 1."""
     etc = Path(machine["HOTLINE_SETUP_ETC"])
     (etc / "postgresql-common").mkdir()  # as Debian's postgresql-common leaves it
-    machine["FAKE_INSTALLED"] = "ca-certificates postgresql iproute2 procps"
+    machine["FAKE_INSTALLED"] = "ca-certificates debian-archive-keyring postgresql iproute2 procps"
     run = packages(machine)
     assert run.returncode == 0, run.stderr
     calls = apt_calls(machine)
