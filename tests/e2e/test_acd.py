@@ -208,7 +208,7 @@ async def test_waiting_callers_keep_their_order_across_a_controller_restart(
         " VALUES ('earlier-523', $1, now() - interval '1 hour', now() - interval '1 hour')",
         numbers[2],
     )
-    stay = [24000, 33000, 15000]  # C first, then A, then B
+    stay = [40000, 52000, 15000]  # C first, then A, then B (each after the one before)
     callers = []
     for number, ms in zip(numbers, stay, strict=True):
         c = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir, number=number)
