@@ -299,14 +299,11 @@ class CallFlow:
         if self.ended:
             return
         self.ended = True
-        disposition = (
-            disposition
-            or self._disposition
-            or (
-                "abandoned_in_menu"
-                if side == "caller" and self.session.disposition != "voicemail"
-                else self.session.disposition
-            )
+        self._disposition = disposition or self._disposition
+        disposition = self._disposition or (
+            "abandoned_in_menu"
+            if side == "caller" and self.session.disposition != "voicemail"
+            else self.session.disposition
         )
         self.fact("ended", side=side, disposition=disposition)
         self.log.info("call_ended", side=side, disposition=disposition, why=why)
