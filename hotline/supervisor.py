@@ -52,9 +52,14 @@ class PartState:
 class Supervisor:
     """Starts the parts in order, restarts any that dies, stops them in reverse order."""
 
-    def __init__(self, settings: Settings, parts: list[Part]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parts: list[Part],
+        policy: Callable[[], RestartPolicy] = RestartPolicy,
+    ) -> None:
         self.settings = settings
-        self.states = {p.name: PartState(part=p) for p in parts}
+        self.states = {p.name: PartState(part=p, policy=policy()) for p in parts}
         self.stopping = threading.Event()
         self.started_at = time.time()
         self._lock = threading.RLock()
