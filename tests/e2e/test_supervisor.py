@@ -178,7 +178,7 @@ async def test_an_asterisk_crash_is_repaired_and_the_cut_call_closed(
         await cut.start([Pause(30000)])
         await wait_for_call(db, cut.number, until=lambda r: r["ivr_path"] == ["main"])
         pid = supervised.parts()["asterisk"]["pid"]
-        killed = time.monotonic()
+        killed = time.time()
         os.kill(pid, signal.SIGKILL)
         await asyncio.to_thread(
             wait_until, "Asterisk started again", lambda: restarted(supervised, "asterisk", pid)
@@ -189,10 +189,11 @@ async def test_an_asterisk_crash_is_repaired_and_the_cut_call_closed(
         # A new call is answered by the controller (not the native fallback) once it is back.
         new = supervised.caller("13900000802")
         result = await new.call([Pause(3000)])
-        answered_after = time.monotonic() - killed
         assert result.ok, result.output
         row = await wait_for_call(db, new.number)
-        assert row["hangup_side"] == "caller"
+        assert row["hangup_side"] == "caller" and row["answered_at"] is not None
+        # Reported, not asserted (shared machine): the goal is under 10 s.
+        answered_after = row["answered_at"].timestamp() - killed
         print(f"a new call was answered {answered_after:.1f} s after Asterisk was killed")
         assert supervised.parts()["asterisk"]["restarts"] == 1
         assert 'hotline_restarts_total{part="asterisk"} 1.0' in supervised.http("/metrics")
