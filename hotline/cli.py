@@ -68,7 +68,7 @@ def _how_to_call(settings: Settings) -> None:
         print(f"      {agent.number} / {password} / {pin}   {agent.name}")
     print(
         f"""  Health and metrics: http://{settings.management_url_host}:{p.http}/health  /metrics
-  Logs: {settings.state}/hotline.log (detached)
+  Logs: {settings.state}/hotline.log and controller.log (detached)
   Asterisk's logs: {settings.on_host(settings.asterisk_dir)}/log
   Stop: Ctrl-C, or `hotline stop`.
 """,
@@ -95,7 +95,10 @@ def cmd_start(args: argparse.Namespace) -> int:
         logfile.redirect_output(Path(args.log_file))
     logs.configure(settings.log_format)
     print(f"Starting the 12333 hotline (instance {settings.instance})", file=sys.stderr)
-    code = lifecycle.serve(settings, _progress, lambda: _how_to_call(settings))
+    # Detached, the controller logs to a rotating file of its own: the supervisor's log is
+    # a pipe that would break under it if the supervisor died.
+    controller_log = settings.state / "controller.log" if args.log_file else None
+    code = lifecycle.serve(settings, _progress, lambda: _how_to_call(settings), controller_log)
     print("Stopped.", file=sys.stderr)
     return code
 
@@ -201,6 +204,8 @@ def cmd_controller(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return CONTROLLER_ALREADY_RUNNING
+    if args.log_file:
+        logfile.redirect_output(Path(args.log_file))
     logs.configure(settings.log_format)
     try:
         asyncio.run(controller.run(controller_instance(settings).controller_config()))
@@ -349,7 +354,9 @@ def parser() -> argparse.ArgumentParser:
         "--controller", action="store_true", help="only the controller: calls stay up"
     )
     restart.set_defaults(func=cmd_restart)
-    add("controller", "run only the controller").set_defaults(func=cmd_controller)
+    controller_cmd = add("controller", "run only the controller")
+    controller_cmd.add_argument("--log-file", default=None, help="a rotating log file")
+    controller_cmd.set_defaults(func=cmd_controller)
     add("provision", "build the cached Asterisk chroot and prompts").set_defaults(
         func=cmd_provision
     )

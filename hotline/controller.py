@@ -26,7 +26,7 @@ from acd.router import Router, RouterError
 from hotline import restore
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
-from hotline.component_metrics import ComponentCollector
+from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
 from hotline.store.journal import Journal
 from hotline.telephony.ami import AmiLink
@@ -415,7 +415,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
     journal.replay_spools()
     metrics = Metrics()
     if config.state_dir is not None:
-        metrics.registry.register(ComponentCollector(config.state_dir))
+        metrics.supervised = SupervisedParts(config.state_dir)
     async with aiohttp.ClientSession() as session:
         ari = AriClient(
             base_url=config.ari_url,

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -52,7 +53,9 @@ def health(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
-def serve(settings: Settings, progress: Say, ready: Callable[[], None]) -> int:
+def serve(
+    settings: Settings, progress: Say, ready: Callable[[], None], controller_log: Path | None
+) -> int:
     """Own the instance until SIGTERM/SIGINT: lock, prepare, start, supervise, stop.
 
     Returns 0, also when another supervisor already owns the instance (then nothing is
@@ -71,7 +74,7 @@ def serve(settings: Settings, progress: Say, ready: Callable[[], None]) -> int:
     try:
         instance = prepare(settings, progress)
         supervisor = Supervisor(
-            settings, parts_of(settings, instance.secrets.pg_password, progress)
+            settings, parts_of(settings, instance.secrets.pg_password, progress, controller_log)
         )
         supervisor.install_signal_handlers()
         try:

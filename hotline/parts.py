@@ -151,6 +151,7 @@ class ControllerPart(Part):
     """`hotline controller` as a child; it holds controller.lock while it runs."""
 
     settings: Settings
+    log_file: Path | None = None  # detached: its own rotating log
     name = "controller"
 
     @property
@@ -169,12 +170,9 @@ class ControllerPart(Part):
             return self.adopt(other)
         proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "hotline.cli",
-                "controller",
-                "--instance",
-                self.settings.instance,
+                *(sys.executable, "-m", "hotline.cli", "controller"),
+                *("--instance", self.settings.instance),
+                *(("--log-file", str(self.log_file)) if self.log_file else ()),
             ],
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C goes to the supervisor, which stops it in order
@@ -199,11 +197,13 @@ class ControllerPart(Part):
         ownership.signal_process(run.pid, signal.SIGUSR1)
 
 
-def parts_of(settings: Settings, pg_password: str, progress: Progress) -> list[Part]:
+def parts_of(
+    settings: Settings, pg_password: str, progress: Progress, controller_log: Path | None = None
+) -> list[Part]:
     """The parts of an instance, in start order (PostgreSQL only when it is ours)."""
     parts: list[Part] = []
     if not settings.database_url:
         parts.append(PostgresPart(settings, pg_password, progress))
     parts.append(AsteriskPart(settings, progress))
-    parts.append(ControllerPart(settings))
+    parts.append(ControllerPart(settings, controller_log))
     return parts

@@ -122,6 +122,8 @@ def supervised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervised]
     env["HOTLINE_CONFIG_DIR"] = str(make_config_dir(work_dir / "config"))
     env.update({f"HOTLINE_{name}_PORT": str(port) for name, port in PORTS.items()})
     env["HOTLINE_RTP_START"] = env.pop("HOTLINE_RTP_START_PORT")
+    env["HOTLINE_CHANNELS"] = "200"  # RTP 21000-21399: clear of the other ports here
+    env["HOTLINE_ALLOW_DEMO_CITIZENS"] = "yes"  # a test instance, though not named "test"
     sup = Supervised(env=env, state=REPO_ROOT / ".local" / INSTANCE, work_dir=work_dir)
     sup.cli("stop", timeout=180)  # whatever a failed earlier run left behind
     started = sup.cli("start", "--detach")

@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
 from hotline import ownership
+from hotline.component_metrics import SupervisedParts
 from hotline.parts import Part, Running
 from hotline.restarts import RestartPolicy
 from hotline.settings import Settings
 from hotline.supervisor import Supervisor
 from hotline.telephony.backoff import Backoff
+from hotline.web import Metrics
 
 
 class Program(Part):
@@ -121,3 +124,27 @@ def test_requested_restarts_are_not_crashes_and_leave_other_parts_alone(
     assert after["asterisk"] == before["asterisk"]
     stopped = sup.stop_all()
     assert [name for name, _pid in stopped] == ["controller", "asterisk"]  # reverse order
+
+
+def test_metrics_follow_the_supervisor_and_never_count_back(
+    supervise: Callable[..., Supervisor], tmp_path: Path
+) -> None:
+    lock = ownership.acquire(tmp_path / ownership.INSTANCE_LOCK)  # as `hotline start` holds it
+    try:
+        sup = supervise(Program("asterisk", "sleep", "60"))
+        metrics, parts = Metrics(), SupervisedParts(tmp_path)
+        first = parts_file(sup)["asterisk"]["pid"]
+        os.kill(first, signal.SIGKILL)
+        wait_until("restarted", lambda: parts_file(sup)["asterisk"]["restarts"] == 1)
+        parts.export(metrics.component_up, metrics.restarts)
+        parts.export(metrics.component_up, metrics.restarts)  # a second scrape adds nothing
+        text = generate_latest(metrics.registry).decode()
+        assert 'hotline_component_up{part="asterisk"} 1.0' in text
+        assert 'hotline_restarts_total{part="asterisk"} 1.0' in text
+        sup.stop_all()
+        parts.export(metrics.component_up, metrics.restarts)
+        text = generate_latest(metrics.registry).decode()
+        assert 'hotline_component_up{part="asterisk"} 0.0' in text
+        assert 'hotline_restarts_total{part="asterisk"} 1.0' in text
+    finally:
+        lock.release()
