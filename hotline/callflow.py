@@ -228,7 +228,7 @@ class CallFlow:
                 return False
             if self.person is not None and self.person.phase in self.person.WITH_CALLER:
                 await self.person.caller_left()
-            self.finish("unknown", "gone_after_reconnect")
+            self.finish("unknown", "gone_after_reconnect", item[1] if len(item) > 1 else None)
             return True
         if isinstance(item, tuple) and item[0] == "citizen":
             # The channel on which the center calls the caller back.
@@ -291,14 +291,15 @@ class CallFlow:
             return
         await self.execute(actions)
 
-    def finish(self, side: str, why: str) -> None:
-        """The channel left us: close the call record."""
+    def finish(self, side: str, why: str, disposition: str | None = None) -> None:
+        """The channel left us: close the call record (with `disposition`, if given)."""
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
         if self.ended:
             return
         self.ended = True
+        self._disposition = disposition or self._disposition
         disposition = self._disposition or (
             "abandoned_in_menu"
             if side == "caller" and self.session.disposition != "voicemail"

@@ -16,11 +16,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hotline import logfile, logs
+from hotline import logfile, logs, ownership
 from hotline.backup import BackupError
 from hotline.config_files import ConfigError
 from hotline.provision.asterisk import PRIVATE_UMASK, ProvisionError
 from hotline.settings import Settings, load_settings
+
+# `hotline controller` while another controller runs for the instance: nothing started.
+CONTROLLER_ALREADY_RUNNING = 4
 
 
 def _progress(message: str) -> None:
@@ -29,10 +32,6 @@ def _progress(message: str) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(instance=getattr(args, "instance", None))
-
-
-def _pid_file(settings: Settings) -> Path:
-    return settings.state / "hotline.pid"
 
 
 def _health(settings: Settings) -> dict[str, object] | None:
@@ -69,7 +68,7 @@ def _how_to_call(settings: Settings) -> None:
         print(f"      {agent.number} / {password} / {pin}   {agent.name}")
     print(
         f"""  Health and metrics: http://{settings.management_url_host}:{p.http}/health  /metrics
-  Logs: {settings.state}/hotline.log (detached)
+  Logs: {settings.state}/hotline.log and controller.log (detached)
   Asterisk's logs: {settings.on_host(settings.asterisk_dir)}/log
   Stop: Ctrl-C, or `hotline stop`.
 """,
@@ -78,30 +77,35 @@ def _how_to_call(settings: Settings) -> None:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    """Start the instance under its supervisor; a running instance is left as it is (exit 0)."""
+    from hotline import lifecycle
+
     settings = _settings(args)
+    owner = lifecycle.supervisor_pid(settings)
+    if owner is not None:
+        print(
+            f"instance {settings.instance} is already running (supervisor pid {owner}); "
+            "nothing changed",
+            file=sys.stderr,
+        )
+        return 0
     if args.detach:
         return _start_detached(settings)
     if args.log_file:
         logfile.redirect_output(Path(args.log_file))
-    from hotline import controller
-    from hotline.instance import prepare, start_services, stop_services
-
     logs.configure(settings.log_format)
     print(f"Starting the 12333 hotline (instance {settings.instance})", file=sys.stderr)
-    instance = prepare(settings, _progress)
-    try:
-        start_services(instance, _progress)
-        _pid_file(settings).write_text(str(os.getpid()))
-        _how_to_call(settings)
-        asyncio.run(controller.run(instance.controller_config()))
-    finally:
-        stop_services(instance)
-        _pid_file(settings).unlink(missing_ok=True)
-        print("Stopped.", file=sys.stderr)
-    return 0
+    # Detached, the controller logs to a rotating file of its own: the supervisor's log is
+    # a pipe that would break under it if the supervisor died.
+    controller_log = settings.state / "controller.log" if args.log_file else None
+    code = lifecycle.serve(settings, _progress, lambda: _how_to_call(settings), controller_log)
+    print("Stopped.", file=sys.stderr)
+    return code
 
 
 def _start_detached(settings: Settings) -> int:
+    from hotline import lifecycle
+
     settings.state.mkdir(parents=True, exist_ok=True)
     log_path = settings.state / "hotline.log"
     log = logfile.open_log(log_path)  # until the child redirects itself into the rotating log
@@ -122,11 +126,19 @@ def _start_detached(settings: Settings) -> int:
     deadline = time.monotonic() + 900  # the first start may build the Asterisk chroot
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            owner = lifecycle.supervisor_pid(settings)
+            if owner is not None:  # another start won the race for the lock
+                print(
+                    f"instance {settings.instance} is already running (supervisor pid "
+                    f"{owner}); nothing changed",
+                    file=sys.stderr,
+                )
+                return 0
             tail = log_path.read_text(errors="replace").splitlines()[-20:]
             print("\n".join(tail), file=sys.stderr)
             print(f"error: hotline exited with {proc.returncode}; see {log_path}", file=sys.stderr)
             return 1
-        health = _health(settings)
+        health = lifecycle.health(settings)
         if health and health.get("ari_connected"):
             _how_to_call(settings)
             return 0
@@ -136,42 +148,42 @@ def _start_detached(settings: Settings) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
+    """Stop every process of the instance, whoever started it, and say which."""
+    from hotline import lifecycle
+
     settings = _settings(args)
-    pid_file = _pid_file(settings)
-    if not pid_file.exists():
-        print("not running", file=sys.stderr)
-        return 0
-    pid = int(pid_file.read_text())
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pid_file.unlink(missing_ok=True)
-        return 0
-    for _ in range(300):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            print("stopped", file=sys.stderr)
-            return 0
-        time.sleep(0.1)
-    print(f"error: pid {pid} did not stop in 30 s", file=sys.stderr)
-    return 1
+    stopped = lifecycle.stop(settings, lambda m: print(m, file=sys.stderr))
+    print("stopped: " + ", ".join(stopped) if stopped else "not running", file=sys.stderr)
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from hotline.provision import asterisk
+    """Parts, pids, uptime and restarts; exit 0 only when everything is up and connected."""
+    from hotline import lifecycle
 
     settings = _settings(args)
-    health = _health(settings)
-    running = asterisk.is_running(settings)
-    print(
-        json.dumps(
-            {"instance": settings.instance, "asterisk": running, "controller": health},
-            indent=2,
-            ensure_ascii=False,
-        )
-    )
-    return 0 if running and health and health.get("ari_connected") else 3
+    report = lifecycle.status(settings)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    parts = report["parts"]
+    health = report["controller"]
+    up = bool(parts) and all(p["up"] for p in parts.values())
+    return 0 if up and health and health.get("ari_connected") else 3
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    """`--controller`: new controller, same Asterisk, calls kept; else stop and start."""
+    from hotline import lifecycle
+
+    settings = _settings(args)
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    if args.controller:
+        return 0 if lifecycle.restart_controller(settings, say) else 1
+    stopped = lifecycle.stop(settings, say)
+    say("stopped: " + ", ".join(stopped) if stopped else "was not running")
+    return _start_detached(settings)
 
 
 def cmd_controller(args: argparse.Namespace) -> int:
@@ -180,8 +192,25 @@ def cmd_controller(args: argparse.Namespace) -> int:
     from hotline.instance import controller_instance
 
     settings = _settings(args)
+    # The supervisor nudges the controller with SIGUSR1 when Asterisk is back; until
+    # controller.run listens for it, it must not end the process.
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    try:
+        lock = ownership.acquire(settings.state / ownership.CONTROLLER_LOCK)
+    except ownership.Held as held:
+        print(
+            f"a controller already runs for instance {settings.instance} (pid {held.pid}); "
+            "nothing started",
+            file=sys.stderr,
+        )
+        return CONTROLLER_ALREADY_RUNNING
+    if args.log_file:
+        logfile.redirect_output(Path(args.log_file))
     logs.configure(settings.log_format)
-    asyncio.run(controller.run(controller_instance(settings).controller_config()))
+    try:
+        asyncio.run(controller.run(controller_instance(settings).controller_config()))
+    finally:
+        lock.release()
     return 0
 
 
@@ -318,9 +347,16 @@ def parser() -> argparse.ArgumentParser:
     # Set by --detach for the background process: its output into a size-bounded rotated log.
     start.add_argument("--log-file", default=None, help=argparse.SUPPRESS)
     start.set_defaults(func=cmd_start)
-    add("stop", "stop a running instance").set_defaults(func=cmd_stop)
-    add("status", "is it running and connected?").set_defaults(func=cmd_status)
-    add("controller", "run only the controller").set_defaults(func=cmd_controller)
+    add("stop", "stop every process of the instance").set_defaults(func=cmd_stop)
+    add("status", "parts, pids, uptime, restarts").set_defaults(func=cmd_status)
+    restart = add("restart", "stop and start again (detached)")
+    restart.add_argument(
+        "--controller", action="store_true", help="only the controller: calls stay up"
+    )
+    restart.set_defaults(func=cmd_restart)
+    controller_cmd = add("controller", "run only the controller")
+    controller_cmd.add_argument("--log-file", default=None, help="a rotating log file")
+    controller_cmd.set_defaults(func=cmd_controller)
     add("provision", "build the cached Asterisk chroot and prompts").set_defaults(
         func=cmd_provision
     )

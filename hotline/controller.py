@@ -26,6 +26,7 @@ from acd.router import Router, RouterError
 from hotline import restore
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
+from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
 from hotline.store.journal import Journal
 from hotline.telephony.ami import AmiLink
@@ -80,6 +81,7 @@ class ControllerConfig:
     # Re-read, validate and re-render what ops edit; raises ConfigError. Runs in a thread.
     apply_center: Callable[[], AppliedCenter]
     db_pool_size: int = 5  # connections to PostgreSQL (the journal writer, restores, look-ups)
+    state_dir: Path | None = None  # where the supervisor's state is (for /metrics)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class Controller:
         self.owner: dict[str, str] = {}  # playback or helper channel id -> call id
         self.mailboxes: Mailboxes[Any] = Mailboxes(self._handle)
         self.draining = False
+        self.asterisk_started: str | None = None  # Asterisk's startup time at the last connect
         # New calls take the newest menu; calls in progress keep the one they started with.
         self.menu = config.menu
         self.hours = config.hours
@@ -341,6 +344,7 @@ class Controller:
 
     async def reconcile(self) -> None:
         """After every (re)connect: adopt the calls in our application that we don't know."""
+        restarted = await self._asterisk_restarted()
         await self.ari.request(
             "PUT",
             f"/applications/{self.ari.app}/eventFilter",
@@ -364,7 +368,9 @@ class Controller:
             if flow.person is not None and flow.person.awaits_callback:
                 continue  # nobody on the line until we call them back
             if flow.channel_id not in every:  # ended while we were disconnected
-                self.mailboxes.post(call_id, ("vanished",))
+                # A crash of Asterisk took the call with it: say so in its record.
+                cut = "cut_by_asterisk_restart" if restarted else None
+                self.mailboxes.post(call_id, ("vanished", cut))
         if self.desk is not None:
             await self._forget_lost_legs(self.desk)
         for channel_id in ids:
@@ -378,6 +384,20 @@ class Controller:
                 raise
             self.mailboxes.post(channel_id, ("adopt", {"channel": channel}))
         log.info("reconciled", in_application=len(ids), adopted=len(live) - len(self.calls))
+
+    async def _asterisk_restarted(self) -> bool:
+        """Whether Asterisk started anew since the last connect (its calls are gone)."""
+        try:
+            info = await self.ari.request("GET", "/asterisk/info", {"only": "status"})
+        except AriError as exc:
+            log.warning("asterisk_info_failed", error=str(exc)[:200])
+            return False
+        started = str((info or {}).get("status", {}).get("startup_time", ""))
+        restarted = self.asterisk_started is not None and started != self.asterisk_started
+        self.asterisk_started = started
+        if restarted:
+            log.warning("asterisk_restarted", startup_time=started, calls=len(self.calls))
+        return restarted
 
 
 async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> None:
@@ -394,6 +414,8 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
     journal = Journal(engine=engine, spool_dir=config.spool_dir)
     journal.replay_spools()
     metrics = Metrics()
+    if config.state_dir is not None:
+        metrics.supervised = SupervisedParts(config.state_dir)
     async with aiohttp.ClientSession() as session:
         ari = AriClient(
             base_url=config.ari_url,
@@ -449,6 +471,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             engine=engine,
         )
         desk.post = controller.mailboxes.post
+        loop.add_signal_handler(signal.SIGUSR1, ari.reconnect_now)  # Asterisk is back
         ami.on_contact_status = controller.on_contact_status
         await restore.callbacks(controller)
         runner = await start_http(

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from acd.router import RouterError
 from acd.state import AgentStatus
 from hotline import recordings
+from hotline.component_metrics import SupervisedParts
 from hotline.config_files import ConfigError
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class Metrics:
         self.restarts = Counter(
             "hotline_restarts", "Restarts of a part by the supervisor", ["part"], registry=r
         )
+        self.supervised: SupervisedParts | None = None  # where component_up and restarts come from
         self.agents_logged_in = Gauge(
             "hotline_agents_logged_in", "Agents logged in (any state but logged out)", registry=r
         )
@@ -342,6 +344,8 @@ async def metrics_page(request: web.Request) -> web.Response:
     m.component_up.labels("ari").set(controller.ari.connected.is_set())
     m.component_up.labels("ami").set(request.app[AMI].connected)
     m.component_up.labels("database").set(controller.journal.healthy)
+    if m.supervised is not None:
+        m.supervised.export(m.component_up, m.restarts)
     m.in_hours.set(controller.hours.is_open(dt.datetime.now(dt.UTC)))
     if controller.desk is not None:
         agents = controller.desk.router.agents.values()

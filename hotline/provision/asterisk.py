@@ -228,3 +228,13 @@ def stop(settings: Settings, proc: subprocess.Popen[bytes] | None = None) -> Non
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def running_pid(settings: Settings) -> int | None:
+    """The pid of this instance's Asterisk from its pid file, if it answers on its socket."""
+    try:
+        pid = int((settings.on_host(settings.asterisk_dir) / "run" / "asterisk.pid").read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid if is_running(settings) else None

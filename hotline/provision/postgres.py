@@ -12,7 +12,9 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -46,7 +48,50 @@ def database_url(settings: Settings, password: str) -> str:
 
 
 def ensure_running(settings: Settings, password: str, progress: Progress) -> str:
-    """Create (once) and start the private cluster; return its database URL."""
+    """Create (once) and start the private cluster as a daemon; return its database URL."""
+    base = settings.pg_dir
+    data = base / "data"
+    bindir = ensure_cluster(settings, password, progress)
+    status = subprocess.run(
+        ["runuser", "-u", OWNER, "--", str(bindir / "pg_ctl"), "-D", str(data), "status"],
+        capture_output=True,
+        check=False,
+    )
+    if _allow_management_address(data, settings.management_address) and status.returncode == 0:
+        _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "reload"], "reloading pg_hba.conf")
+    if status.returncode != 0:
+        _as_owner(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(base / "postgres.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                " ".join(_server_options(settings)),
+                "start",
+            ],
+            f"starting PostgreSQL (see {base}/postgres.log)",
+        )
+        progress(f"PostgreSQL running on {settings.management_address}:{settings.ports.pg}")
+    return finish_setup(settings, password)
+
+
+def _server_options(settings: Settings) -> list[str]:
+    return [
+        f"-p {settings.ports.pg}",
+        f"-k {settings.pg_dir}",
+        f"-c listen_addresses={settings.management_address}",
+        "-c max_connections=100",
+        "-c fsync=on",
+    ]
+
+
+def ensure_cluster(settings: Settings, password: str, progress: Progress) -> Path:
+    """Create the private cluster once (initdb as `postgres`); return the server's bin dir."""
     base = settings.pg_dir
     data = base / "data"
     try:
@@ -86,34 +131,71 @@ def ensure_running(settings: Settings, password: str, progress: Progress) -> str
             )
         finally:
             pwfile.unlink(missing_ok=True)
-    status = subprocess.run(
-        ["runuser", "-u", OWNER, "--", str(bindir / "pg_ctl"), "-D", str(data), "status"],
-        capture_output=True,
-        check=False,
-    )
-    if _allow_management_address(data, settings.management_address) and status.returncode == 0:
-        _as_owner([str(bindir / "pg_ctl"), "-D", str(data), "reload"], "reloading pg_hba.conf")
-    if status.returncode != 0:
-        _as_owner(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(base / "postgres.log"),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                f"-p {settings.ports.pg} -k {base} "
-                f"-c listen_addresses={settings.management_address} "
-                "-c max_connections=100 -c fsync=on",
-                "start",
-            ],
-            f"starting PostgreSQL (see {base}/postgres.log)",
+    return bindir
+
+
+def start_foreground(settings: Settings, timeout: float = 60) -> subprocess.Popen[bytes]:
+    """The postmaster itself as our child (not pg_ctl's daemon): the supervisor sees it die.
+
+    Returns once it accepts connections; raises ProvisionError if it exits first, e.g.
+    while the backends of a killed postmaster still hold its shared memory (retry later).
+    """
+    base, bindir = settings.pg_dir, _bin_dir()
+    _allow_management_address(base / "data", settings.management_address)
+    command = [str(bindir / "postgres"), "-D", str(base / "data")]
+    for option in _server_options(settings):
+        command += option.split(" ", 1)
+    with (base / "postgres.log").open("ab") as log:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=base,
+            **_as_owner_kwargs(),
+            start_new_session=True,  # Ctrl-C goes to the supervisor, which stops it in order
         )
-        progress(f"PostgreSQL running on {settings.management_address}:{settings.ports.pg}")
-    _sync_password(bindir, base, settings.ports.pg, password)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ProvisionError(
+                f"PostgreSQL exited with {proc.returncode}; see {base}/postgres.log"
+            )
+        port = str(settings.ports.pg)
+        ready = subprocess.run(
+            [str(bindir / "pg_isready"), "-q", "-h", settings.management_host, "-p", port],
+            check=False,
+            timeout=10,
+        )
+        if ready.returncode == 0:
+            return proc
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    raise ProvisionError(f"PostgreSQL not ready in {timeout:.0f} s; see {base}/postgres.log")
+
+
+def _as_owner_kwargs() -> dict[str, Any]:
+    """Popen arguments that run a child as `postgres` (as runuser would) when we are root."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": OWNER, "group": OWNER, "extra_groups": []}
+
+
+def running_pid(settings: Settings) -> int | None:
+    """The postmaster's pid from its lock file, if that process is alive."""
+    try:
+        first = (settings.pg_dir / "data" / "postmaster.pid").read_text().split("\n", 1)[0]
+        pid = int(first)
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def finish_setup(settings: Settings, password: str) -> str:
+    """On a running cluster: the role's password and the database; return its URL."""
+    _sync_password(_bin_dir(), settings.pg_dir, settings.ports.pg, password)
     asyncio.run(_ensure_database(settings, password))
     return database_url(settings, password)
 

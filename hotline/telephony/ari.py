@@ -60,6 +60,11 @@ class AriClient:
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self.connected = asyncio.Event()
         self.connections = 0
+        self._wake = asyncio.Event()
+
+    def reconnect_now(self) -> None:
+        """Skip the rest of the backoff wait (the supervisor says Asterisk is back)."""
+        self._wake.set()
 
     async def request(
         self,
@@ -165,6 +170,7 @@ class AriClient:
                     self.events_url(), headers=self._headers, heartbeat=20
                 ) as ws:
                     self.connections += 1
+                    self._wake.clear()
                     log.info("ari_connected", app=self.app, connection=self.connections)
                     self.connected.set()
                     try:
@@ -189,11 +195,14 @@ class AriClient:
                 return
             delay = backoff.next_delay()
             log.info("ari_reconnecting", in_seconds=round(delay, 2))
-            if stop is None:
-                await asyncio.sleep(delay)
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+            waits = [asyncio.ensure_future(self._wake.wait())]
+            if stop is not None:
+                waits.append(asyncio.ensure_future(stop.wait()))
+            _done, pending = await asyncio.wait(
+                waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiting in pending:
+                waiting.cancel()
 
 
 def event_channel(event: dict[str, Any]) -> str:
