@@ -356,7 +356,8 @@ class Router:
         call = self._waiting(call_id)
         if call.offers:
             raise RouterError(f"call {call_id} is ringing an agent")
-        call.held = True
+        # A booked callback has nobody on the line to hold; held, it would outlive its deadline.
+        call.held = not call.callback
         return []
 
     def release(self, call_id: str, now: float) -> list[Decision]:
