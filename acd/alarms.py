@@ -10,27 +10,25 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import count
 
 
-def first_moment(holds: Callable[[float], bool], guess: float) -> float:
-    """The earliest clock reading at which `holds` (true from some moment on) is true.
+def moment_after(start: float, seconds: float) -> float:
+    """The earliest clock reading `now` at which `now - start >= seconds` holds.
 
-    `guess` is the moment computed the other way round (`entered + after` for a rule written
-    `now - entered >= after`): float rounding can put the true moment an ulp or two either
-    side, and an alarm an ulp late would decide differently from the rule itself.
+    Rules are written that way (`now - call.queue_entered >= step.after`); in floats the moment
+    `start + seconds` can be an ulp or two either side of where the rule starts to hold, and an
+    alarm an ulp late would decide differently from the rule itself. -inf: holds already.
     """
-    if math.isnan(guess):  # e.g. never announced (-inf) with an infinite period
-        return -math.inf if holds(0.0) else math.inf
-    if math.isinf(guess):
-        return guess
-    moment = guess
-    if holds(moment):
-        while holds(earlier := math.nextafter(moment, -math.inf)):
+    moment = start + seconds
+    if not math.isfinite(moment):  # an infinite start or period: the rule holds always or never
+        return -math.inf if 0.0 - start >= seconds else math.inf
+    if moment - start >= seconds:
+        while (earlier := math.nextafter(moment, -math.inf)) - start >= seconds:
             moment = earlier
         return moment
-    while not holds(moment):
+    while not moment - start >= seconds:
         moment = math.nextafter(moment, math.inf)
     return moment
 

@@ -29,7 +29,7 @@ from acd.staffing import Staffing
 from acd.state import Agent, AgentChanged, AgentStatus, Decision, Offer, Waiting
 from ivr.hours import BusinessHours
 
-AGENT, CALL = "a", "c"  # alarm key prefixes
+AGENT = "a"  # alarm key prefix for agents; a caller's are their parts (acd.lines.PARTS)
 
 
 class RouterError(Exception):
@@ -103,9 +103,12 @@ class Filing:
                     self._file_agent(self.agents[ident])
             else:
                 filed = self._lines.filed.get(ident)
-                if filed is not None and filed.alarm == at:
-                    filed.alarm = math.inf
-                    self._file_call(self.waiting[ident])
+                if filed is not None and filed.alarms[key[0]] == at:
+                    filed.alarms[key[0]] = math.inf
+                    call = self.waiting[ident]
+                    spec = self._spec(call.queue)
+                    moment = self._lines.refile(key[0], call, spec, self.config.callback, now)
+                    self._arm(ident, key[0], moment)
 
     def _file_everyone(self) -> None:
         """File every agent and caller anew (new rules, or the clock went back)."""
@@ -149,20 +152,28 @@ class Filing:
             self._wrap_done.discard(agent.number)
             if agent.status == AgentStatus.wrap_up:
                 alarm = min(alarm, agent.wrap_until)
-        if alarm < self._agent_alarms.get(agent.number, math.inf):
+        if now < alarm < self._agent_alarms.get(agent.number, math.inf):
             self._agent_alarms[agent.number] = alarm
             self._alarms.set(alarm, AGENT + agent.number)
 
-    def _file_call(self, call: Waiting, checked: bool = False) -> None:
-        """The caller changed (or time did): index them as they are now. `checked`: the
-        announcements just looked at them."""
+    def _file_call(self, call: Waiting) -> None:
+        """The caller changed: index them as they are now."""
         spec = self._spec(call.queue)
-        lines = self._lines
-        alarm = lines.file(call, spec, self.config.callback, self._clock, checked=checked)
-        filed = lines.filed[call.call_id]
-        if alarm < filed.alarm:
-            filed.alarm = alarm
-            self._alarms.set(alarm, CALL + call.call_id)
+        for part, moment in self._lines.file(call, spec, self.config.callback, self._clock):
+            self._arm(call.call_id, part, moment)
+
+    def _file_announced(self, call: Waiting) -> None:
+        """The announcements just looked at this caller."""
+        spec = self._spec(call.queue)
+        for part, moment in self._lines.announced(call, spec, self.config.callback, self._clock):
+            self._arm(call.call_id, part, moment)
+
+    def _arm(self, call_id: str, part: str, moment: float) -> None:
+        """Ring at `moment` for this part of the caller's filing (unless it rings earlier)."""
+        alarms = self._lines.filed[call_id].alarms
+        if self._clock < moment < alarms[part]:
+            alarms[part] = moment
+            self._alarms.set(moment, part + call_id)
 
     def _servable(self, queue: str) -> bool:
         """Some logged-in agent qualifies now or after this queue's steps (or an overflow)."""

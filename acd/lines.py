@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from sortedcontainers import SortedList
 
-from acd.alarms import first_moment
+from acd.alarms import moment_after
 from acd.queues import CallbackPolicy, QueueSpec, Strategy
 from acd.state import Waiting
 
@@ -29,6 +29,10 @@ MAX_MOVES = 5  # overflow hops per call, so a loop of queues cannot bounce a cal
 
 Place = tuple[int, float, int, str]  # Waiting.order() and the call id: a caller's place
 Class = tuple[str, int, bool]  # queue, the lowest level accepted now (0: any agent), callback
+
+# The parts of a caller's filing that time changes, each with its own alarm.
+CLASS, DUE, POSITION, OFFER = "k", "d", "p", "o"
+PARTS = (CLASS, DUE, POSITION, OFFER)
 
 # Where a caller stands for announcements.
 BLOCKED = "blocked"  # ringing, held or a callback: never announced meanwhile
@@ -46,11 +50,6 @@ def accepted_level(spec: QueueSpec, call: Waiting, now: float) -> int:
     return level
 
 
-def _after(start: float, seconds: float) -> float:
-    """The moment from which `now - start >= seconds` holds."""
-    return first_moment(lambda now: now - start >= seconds, start + seconds)
-
-
 @dataclass(slots=True)
 class Filed:
     """How one waiting caller is filed now (to undo exactly that on the next change)."""
@@ -60,7 +59,8 @@ class Filed:
     klass: Class | None = None
     strandable: bool = False
     announce: str = BLOCKED
-    alarm: float = math.inf  # the earliest alarm set for this caller and not yet rung
+    # Per part, the earliest alarm set and not yet rung (a later one is not set twice).
+    alarms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PARTS, math.inf))
 
 
 @dataclass(slots=True)
@@ -88,10 +88,10 @@ class Lines:
         self._vacated: set[str] = set()  # queues whose line lost someone since announcements
 
     def file(
-        self, call: Waiting, spec: QueueSpec, policy: CallbackPolicy, now: float, *, checked: bool
-    ) -> float:
-        """File the caller as they are at `now`; returns the next moment to look again.
-        `checked`: the announcements have just looked at this caller."""
+        self, call: Waiting, spec: QueueSpec, policy: CallbackPolicy, now: float
+    ) -> list[tuple[str, float]]:
+        """File the caller as they are at `now`; returns when to look again at each part
+        (ALARMS: their dispatch class, what the tick does with them, announcements)."""
         filed = self.filed.get(call.call_id)
         moved = filed is None or filed.queue != call.queue
         if filed is None:
@@ -102,10 +102,44 @@ class Lines:
             filed.queue = call.queue
             self._line(call.queue).places.add(filed.place)
         line = self.lines[call.queue]
-        alarm = math.inf
+        strandable = not call.offers and not call.callback
+        if strandable != filed.strandable:
+            (line.strandable.add if strandable else line.strandable.discard)(call.call_id)
+            filed.strandable = strandable
+        return [
+            (CLASS, self._file_class(filed, call, spec, now)),
+            (DUE, self._file_due(call, spec, now)),
+            (POSITION, self._file_position(filed, call, spec, now, moved=moved)),
+            (OFFER, self._file_offer(call, policy, now)),
+        ]
 
-        # Who may be offered now, and which agents qualify.
+    def refile(
+        self, part: str, call: Waiting, spec: QueueSpec, policy: CallbackPolicy, now: float
+    ) -> float:
+        """Only this part's alarm rang (the caller did not change): file that part anew."""
+        filed = self.filed[call.call_id]
+        if part == CLASS:
+            return self._file_class(filed, call, spec, now)
+        if part == DUE:
+            return self._file_due(call, spec, now)
+        if part == POSITION:
+            return self._file_position(filed, call, spec, now)
+        return self._file_offer(call, policy, now)
+
+    def announced(
+        self, call: Waiting, spec: QueueSpec, policy: CallbackPolicy, now: float
+    ) -> list[tuple[str, float]]:
+        """The announcements just looked at this caller (and may have announced)."""
+        filed = self.filed[call.call_id]
+        return [
+            (POSITION, self._file_position(filed, call, spec, now, checked=True)),
+            (OFFER, self._file_offer(call, policy, now)),
+        ]
+
+    def _file_class(self, filed: Filed, call: Waiting, spec: QueueSpec, now: float) -> float:
+        """Who may be offered now, and which agents qualify."""
         klass: Class | None = None
+        alarm = math.inf
         if call.held or (call.offers and spec.strategy != Strategy.ring_all):
             pass
         elif now < call.not_before:
@@ -117,67 +151,62 @@ class Lines:
             klass = (call.queue, level, call.callback)
             for step in spec.steps:
                 if step.min_level is not None and step.min_level < level:
-                    moment = _after(call.queue_entered, step.after)
-                    if moment > now:
-                        alarm = min(alarm, moment)
-                        break
+                    alarm = moment_after(call.queue_entered, step.after)
+                    break
         self._classify(filed, klass)
+        return alarm
 
-        strandable = not call.offers and not call.callback
-        if strandable != filed.strandable:
-            (line.strandable.add if strandable else line.strandable.discard)(call.call_id)
-            filed.strandable = strandable
-
-        # What the tick does with time: a callback's deadline, patience, an overflow step.
-        due = call.deadline if call.callback else _after(call.waiting_since, spec.max_wait_seconds)
+    def _file_due(self, call: Waiting, spec: QueueSpec, now: float) -> float:
+        """What the tick does with time: a callback's deadline, patience, an overflow step."""
+        if call.callback:
+            due = call.deadline
+        else:
+            due = moment_after(call.waiting_since, spec.max_wait_seconds)
         if call.moves < MAX_MOVES:
             for step in spec.steps:
                 if step.overflow_to:
-                    due = min(due, _after(call.queue_entered, step.after))
+                    due = min(due, moment_after(call.queue_entered, step.after))
                     break
         if due <= now:
             self.overdue.add(call.call_id)
-        else:
-            self.overdue.discard(call.call_id)
-            alarm = min(alarm, due)
+            return math.inf
+        self.overdue.discard(call.call_id)
+        return due
 
-        alarm = min(alarm, self._file_announce(filed, call, spec, policy, now, moved, checked))
-        return alarm
-
-    def _file_announce(
+    def _file_position(
         self,
         filed: Filed,
         call: Waiting,
         spec: QueueSpec,
-        policy: CallbackPolicy,
         now: float,
-        moved: bool,
-        checked: bool,
+        *,
+        moved: bool = False,
+        checked: bool = False,
     ) -> float:
+        """Whether the position may be announced: due, or when."""
         if call.offers or call.callback or call.held:
             self._announce_state(filed, BLOCKED)
-            self.offer_due.discard(call.call_id)
             return math.inf
-        alarm = math.inf
-        position_at = _after(call.announced_at, spec.announce_every_seconds)
+        position_at = moment_after(call.announced_at, spec.announce_every_seconds)
         if position_at > now:
             self._announce_state(filed, TIMER)
-            alarm = position_at
-        elif checked:
+            return position_at
+        if checked:  # due, looked at, not announced: the position did not improve
             self._announce_state(filed, STUCK)
         elif moved or filed.announce in (BLOCKED, TIMER):
             self._announce_state(filed, FRESH)
-        offer_at = (
-            _after(call.callback_offered_at, policy.offer_every_seconds)
-            if policy.enabled
-            else math.inf
-        )
+        return math.inf
+
+    def _file_offer(self, call: Waiting, policy: CallbackPolicy, now: float) -> float:
+        """Whether a callback may be offered: due, or when."""
+        offer_at = math.inf
+        if policy.enabled and not (call.offers or call.callback or call.held):
+            offer_at = moment_after(call.callback_offered_at, policy.offer_every_seconds)
         if offer_at <= now:
             self.offer_due.add(call.call_id)
-        else:
-            self.offer_due.discard(call.call_id)
-            alarm = min(alarm, offer_at)
-        return alarm
+            return math.inf
+        self.offer_due.discard(call.call_id)
+        return offer_at
 
     def _announce_state(self, filed: Filed, state: str) -> None:
         if filed.announce == state:

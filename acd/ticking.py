@@ -12,6 +12,7 @@ import math
 
 from acd.filing import Filing
 from acd.lines import MAX_MOVES, accepted_level
+from acd.queues import QueueSpec
 from acd.state import AgentStatus, Announce, CancelOffer, Decision, Moved, Overflow, Waiting
 
 DEFAULT_HANDLE_SECONDS = 180.0  # Shanghai: about 3 minutes a call (DOMAIN.md)
@@ -94,12 +95,14 @@ class Ticking(Filing):
     def estimated_wait(self, call_id: str, now: float) -> int:
         """Seconds, from recent handle times and the agents who could take the call."""
         call = self.waiting[call_id]
-        spec = self._spec(call.queue)
+        return self._estimate(call, self._spec(call.queue), self.position(call_id), now)
+
+    def _estimate(self, call: Waiting, spec: QueueSpec, position: int, now: float) -> int:
         skill = spec.skill.value if spec.skill else None
         level = accepted_level(spec, call, now) if skill else 0
         staffed = self._staffing.count_staffed(skill, level)
         handle = self.handle_time.get(call.queue, DEFAULT_HANDLE_SECONDS)
-        rounds = math.ceil(self.position(call_id) / max(staffed, 1))
+        rounds = math.ceil(position / max(staffed, 1))
         return int(rounds * handle) if staffed else int(spec.max_wait_seconds)
 
     def _announce(self, now: float) -> list[Decision]:
@@ -111,7 +114,7 @@ class Ticking(Filing):
             if call.offers or call.callback or call.held:
                 continue
             spec = self._spec(call.queue)
-            position = self.position(call.call_id)
+            position = self._lines.position(call.call_id)
             improved = call.announced is None or position < call.announced
             if improved and now - call.announced_at >= spec.announce_every_seconds:
                 call.announced = position
@@ -122,7 +125,7 @@ class Ticking(Filing):
             if offer:
                 call.callback_offered_at = now
             if position or offer:
-                wait = self.estimated_wait(call.call_id, now) if position else 0
+                wait = self._estimate(call, spec, position, now) if position else 0
                 out.append(Announce(call.call_id, position, wait, offer))
-            self._file_call(call, checked=True)
+            self._file_announced(call)
         return out
