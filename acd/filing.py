@@ -23,7 +23,7 @@ import math
 from itertools import count
 
 from acd.alarms import Alarms
-from acd.lines import Class, Lines, Place
+from acd.lines import CLASS, Class, Lines, Place
 from acd.queues import QueuesConfig, QueueSpec, Strategy
 from acd.staffing import Staffing
 from acd.state import Agent, AgentChanged, AgentStatus, Decision, Offer, Waiting
@@ -50,7 +50,10 @@ class Filing:
         self.retired: dict[str, QueueSpec] = {}
         self._seq = count()
         self._clock = -math.inf  # the latest `now` seen: what the indexes are filed for
+        # Alarms that can change a pairing ring at every event; the others (patience, deadline,
+        # overflow, announcements) only change what the tick does, so they wait for it.
         self._alarms = Alarms()
+        self._tick_alarms = Alarms()
         self._staffing = Staffing(set())
         self._lines = Lines()
         self._agent_alarms: dict[str, float] = {}
@@ -88,14 +91,20 @@ class Filing:
             self._lines.remove(call_id)
         return call
 
-    def _advance(self, now: float) -> None:
-        """Bring the indexes to `now`: what the clock changed since the last event."""
+    def _advance(self, now: float, ticking: bool = False) -> None:
+        """Bring the indexes to `now`: what the clock changed since the last event (all of
+        it when `ticking`, else what can change a pairing)."""
         if now < self._clock:  # the clock went back: file everyone anew at the new time
             self._clock = now
             self._file_everyone()
             return
         self._clock = now
-        for at, key in self._alarms.ringing(now):
+        self._ring(self._alarms, now)
+        if ticking:
+            self._ring(self._tick_alarms, now)
+
+    def _ring(self, alarms: Alarms, now: float) -> None:
+        for at, key in alarms.ringing(now):
             ident = key[1:]
             if key[0] == AGENT:
                 if self._agent_alarms.get(ident) == at:
@@ -120,6 +129,7 @@ class Filing:
         self._staffing = Staffing({spec.strategy for spec in specs.values()})
         self._lines = Lines()
         self._alarms.clear()
+        self._tick_alarms.clear()
         self._agent_alarms.clear()
         self._wrap_done.clear()
         self._ordinal = {number: i for i, number in enumerate(self.agents)}
@@ -162,18 +172,12 @@ class Filing:
         for part, moment in self._lines.file(call, spec, self.config.callback, self._clock):
             self._arm(call.call_id, part, moment)
 
-    def _file_announced(self, call: Waiting) -> None:
-        """The announcements just looked at this caller."""
-        spec = self._spec(call.queue)
-        for part, moment in self._lines.announced(call, spec, self.config.callback, self._clock):
-            self._arm(call.call_id, part, moment)
-
     def _arm(self, call_id: str, part: str, moment: float) -> None:
         """Ring at `moment` for this part of the caller's filing (unless it rings earlier)."""
         alarms = self._lines.filed[call_id].alarms
         if self._clock < moment < alarms[part]:
             alarms[part] = moment
-            self._alarms.set(moment, part + call_id)
+            (self._alarms if part == CLASS else self._tick_alarms).set(moment, part + call_id)
 
     def _servable(self, queue: str) -> bool:
         """Some logged-in agent qualifies now or after this queue's steps (or an overflow)."""

@@ -91,6 +91,7 @@ class Staffing:
         self._any = Pool(self._rankings)
         self.staffed: Counter[tuple[str, int]] = Counter()
         self.staffed_total = 0
+        self._staffed_at_least: dict[tuple[str, int], int] = {}  # sums, until staffing changes
         self.logged_in: Counter[tuple[str, int]] = Counter()
         self.logged_in_total = 0
         self._seats: dict[str, set[str]] = {}
@@ -123,6 +124,7 @@ class Staffing:
             self.staffed.subtract(dict.fromkeys(old.skills, 1) if old.staffed else {})
             self.staffed.update(dict.fromkeys(new.skills, 1) if new.staffed else {})
             self.staffed_total += new.staffed - old.staffed
+            self._staffed_at_least.clear()
         if old.logged_in != new.logged_in or not same_skills:
             self.logged_in.subtract(dict.fromkeys(old.skills, 1) if old.logged_in else {})
             self.logged_in.update(dict.fromkeys(new.skills, 1) if new.logged_in else {})
@@ -189,7 +191,13 @@ class Staffing:
         """Staffed agents with `skill` at `level` or above (None: all staffed agents)."""
         if skill is None:
             return self.staffed_total
-        return sum(self.staffed[(skill, have)] for have in self._levels_at_least(skill, level))
+        known = self._staffed_at_least.get((skill, level))
+        if known is None:  # announcements ask this for many callers of a queue in one tick
+            levels = self._levels_at_least(skill, level)
+            known = self._staffed_at_least[(skill, level)] = sum(
+                self.staffed[(skill, have)] for have in levels
+            )
+        return known
 
     def count_logged_in(self, skill: str | None, level: int) -> int:
         """Logged-in agents with `skill` at `level` or above (None: all logged in)."""

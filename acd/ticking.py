@@ -23,7 +23,7 @@ class Ticking(Filing):
 
     def tick(self, now: float) -> list[Decision]:
         """Wrap-ups end, escalation steps apply, limits overflow, positions are announced."""
-        self._advance(now)
+        self._advance(now, ticking=True)
         out: list[Decision] = []
         for number in sorted(self._wrap_done, key=self._ordinal.__getitem__):
             agent = self.agents[number]
@@ -108,13 +108,14 @@ class Ticking(Filing):
     def _announce(self, now: float) -> list[Decision]:
         out: list[Decision] = []
         policy = self.config.callback
-        filed = self._lines.filed
-        for place in sorted(filed[call_id].place for call_id in self._lines.to_announce()):
+        lines = self._lines
+        filed = lines.filed
+        for place in sorted(filed[call_id].place for call_id in lines.to_announce()):
             call = self.waiting[place[-1]]
             if call.offers or call.callback or call.held:
                 continue
             spec = self._spec(call.queue)
-            position = self._lines.position(call.call_id)
+            position = lines.position(call.call_id)
             improved = call.announced is None or position < call.announced
             if improved and now - call.announced_at >= spec.announce_every_seconds:
                 call.announced = position
@@ -127,5 +128,6 @@ class Ticking(Filing):
             if position or offer:
                 wait = self._estimate(call, spec, position, now) if position else 0
                 out.append(Announce(call.call_id, position, wait, offer))
-            self._file_announced(call)
+            for part, moment in lines.announced(call, spec, policy, now):
+                self._arm(call.call_id, part, moment)
         return out
