@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterator
-from itertools import count
 
 
 def moment_after(start: float, seconds: float) -> float:
@@ -34,26 +33,35 @@ def moment_after(start: float, seconds: float) -> float:
 
 
 class Alarms:
-    """Moments at which a caller or an agent must be looked at again, earliest first."""
+    """Moments at which a caller or an agent must be looked at again, earliest first.
+
+    Alarms set for the same moment share one entry: callers announced at one tick are all
+    due again at one later tick, and a heap entry each would cost more than the looking."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, str]] = []
-        self._seq = count()
+        self._moments: list[float] = []  # a heap
+        self._due: dict[float, list[tuple[str, str]]] = {}
 
-    def set(self, at: float, key: str) -> None:
-        """Ring at `at` for `key` (a caller's or an agent's id, with a kind prefix)."""
-        heapq.heappush(self._heap, (at, next(self._seq), key))
+    def set(self, at: float, key: tuple[str, str]) -> None:
+        """Ring at `at` for `key` (what to look at, and whose)."""
+        keys = self._due.get(at)
+        if keys is None:
+            keys = self._due[at] = []
+            heapq.heappush(self._moments, at)
+        keys.append(key)
 
-    def ringing(self, now: float) -> Iterator[tuple[float, str]]:
-        """Every alarm due by `now`, removed as it is yielded."""
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            at, _, key = heapq.heappop(heap)
-            yield at, key
+    def ringing(self, now: float) -> Iterator[tuple[float, tuple[str, str]]]:
+        """Every alarm due by `now`, earliest first, removed as it is yielded."""
+        moments = self._moments
+        while moments and moments[0] <= now:
+            at = heapq.heappop(moments)
+            for key in self._due.pop(at):
+                yield at, key
 
     def clear(self) -> None:
         """Forget every alarm (the router files everyone anew)."""
-        self._heap.clear()
+        self._moments.clear()
+        self._due.clear()
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return sum(len(keys) for keys in self._due.values())

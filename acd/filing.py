@@ -29,7 +29,7 @@ from acd.staffing import Staffing
 from acd.state import Agent, AgentChanged, AgentStatus, Decision, Offer, Waiting
 from ivr.hours import BusinessHours
 
-AGENT = "a"  # alarm key prefix for agents; a caller's are their parts (acd.lines.PARTS)
+AGENT = "a"  # the alarm's part for an agent; a caller's are their filing's parts (acd.lines)
 
 
 class RouterError(Exception):
@@ -104,20 +104,19 @@ class Filing:
             self._ring(self._tick_alarms, now)
 
     def _ring(self, alarms: Alarms, now: float) -> None:
-        for at, key in alarms.ringing(now):
-            ident = key[1:]
-            if key[0] == AGENT:
+        for at, (part, ident) in alarms.ringing(now):
+            if part == AGENT:
                 if self._agent_alarms.get(ident) == at:
                     del self._agent_alarms[ident]
                     self._file_agent(self.agents[ident])
             else:
                 filed = self._lines.filed.get(ident)
-                if filed is not None and filed.alarms[key[0]] == at:
-                    filed.alarms[key[0]] = math.inf
+                if filed is not None and filed.alarms[part] == at:
+                    filed.alarms[part] = math.inf
                     call = self.waiting[ident]
                     spec = self._spec(call.queue)
-                    moment = self._lines.refile(key[0], call, spec, self.config.callback, now)
-                    self._arm(ident, key[0], moment)
+                    moment = self._lines.refile(part, call, spec, self.config.callback, now)
+                    self._arm(ident, part, moment)
 
     def _file_everyone(self) -> None:
         """File every agent and caller anew (new rules, or the clock went back)."""
@@ -164,7 +163,7 @@ class Filing:
                 alarm = min(alarm, agent.wrap_until)
         if now < alarm < self._agent_alarms.get(agent.number, math.inf):
             self._agent_alarms[agent.number] = alarm
-            self._alarms.set(alarm, AGENT + agent.number)
+            self._alarms.set(alarm, (AGENT, agent.number))
 
     def _file_call(self, call: Waiting) -> None:
         """The caller changed: index them as they are now."""
@@ -177,7 +176,7 @@ class Filing:
         alarms = self._lines.filed[call_id].alarms
         if self._clock < moment < alarms[part]:
             alarms[part] = moment
-            (self._alarms if part == CLASS else self._tick_alarms).set(moment, part + call_id)
+            (self._alarms if part == CLASS else self._tick_alarms).set(moment, (part, call_id))
 
     def _servable(self, queue: str) -> bool:
         """Some logged-in agent qualifies now or after this queue's steps (or an overflow)."""
