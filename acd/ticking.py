@@ -1,0 +1,133 @@
+"""What time does in the center: wrap-ups end, escalation steps move callers, patience and
+callback deadlines run out, nobody is left who could serve a queue, positions are announced.
+
+The router's base for `tick` (acd/router.py has the events). The rules are the naive router's
+(tests/unit/router_reference.py); only whom they are applied to changes: the callers and
+agents whose alarm rang (acd/alarms.py), not everyone on every tick.
+"""
+
+from __future__ import annotations
+
+import math
+
+from acd.filing import Filing
+from acd.lines import MAX_MOVES, accepted_level
+from acd.queues import QueueSpec
+from acd.state import AgentStatus, Announce, CancelOffer, Decision, Moved, Overflow, Waiting
+
+DEFAULT_HANDLE_SECONDS = 180.0  # Shanghai: about 3 minutes a call (DOMAIN.md)
+
+
+class Ticking(Filing):
+    """The router's time rules (its base class)."""
+
+    def tick(self, now: float) -> list[Decision]:
+        """Wrap-ups end, escalation steps apply, limits overflow, positions are announced."""
+        self._advance(now, ticking=True)
+        out: list[Decision] = []
+        for number in sorted(self._wrap_done, key=self._ordinal.__getitem__):
+            agent = self.agents[number]
+            if agent.status == AgentStatus.wrap_up and now >= agent.wrap_until:
+                out.append(self._set(agent, AgentStatus.ready, now))
+        # Only callers whose patience, deadline or overflow step is reached (alarms said so).
+        filed = self._lines.filed
+        for place in sorted(filed[call_id].place for call_id in self._lines.overdue):
+            call = self.waiting[place[-1]]
+            spec = self._spec(call.queue)
+            if call.held:
+                continue
+            if call.callback and now >= call.deadline and not call.offers:
+                out += self._drop(call, "callback_deadline", now)
+                continue
+            # A callback waits for agents, not for the caller's patience: no max_wait; nor is
+            # a caller whose agent's phone is ringing right now taken away from it.
+            waited = now - call.waiting_since
+            if waited >= spec.max_wait_seconds and not call.callback and not call.offers:
+                out += self._drop(call, "max_wait", now)
+                continue
+            for step in spec.steps:
+                if (
+                    step.overflow_to
+                    and now - call.queue_entered >= step.after
+                    and call.moves < MAX_MOVES
+                    and not call.offers
+                ):
+                    out.append(Moved(call.call_id, call.queue, step.overflow_to))
+                    call.queue = step.overflow_to
+                    call.queue_entered = now
+                    call.moves += 1
+                    self._file_call(call)
+                    break
+        out += self._strand_check(now)
+        out += self._dispatch(now)
+        out += self._announce(now)
+        return out
+
+    def _drop(self, call: Waiting, reason: str, now: float) -> list[Decision]:
+        out: list[Decision] = [Overflow(call.call_id, call.queue, reason)]
+        self._leave(call.call_id)
+        for number in sorted(call.offers):
+            agent = self.agents[number]
+            agent.offered_call = None
+            out.append(CancelOffer(call.call_id, number))
+            out.append(self._set(agent, AgentStatus.ready, now))
+        return out
+
+    def _strand_check(self, now: float) -> list[Decision]:
+        lines = self._lines
+        stranded = [
+            lines.filed[call_id].place
+            for queue in self._unservable
+            if queue in lines.lines
+            for call_id in lines.lines[queue].strandable
+        ]
+        out: list[Decision] = []
+        for place in sorted(stranded):
+            out += self._drop(self.waiting[place[-1]], "no_agents", now)
+        return out
+
+    def position(self, call_id: str) -> int:
+        """1 for the next caller to be served in this call's queue."""
+        if call_id not in self.waiting:
+            raise KeyError(call_id)
+        return self._lines.position(call_id)
+
+    def estimated_wait(self, call_id: str, now: float) -> int:
+        """Seconds, from recent handle times and the agents who could take the call."""
+        call = self.waiting[call_id]
+        return self._estimate(call, self._spec(call.queue), self.position(call_id), now)
+
+    def _estimate(self, call: Waiting, spec: QueueSpec, position: int, now: float) -> int:
+        skill = spec.skill.value if spec.skill else None
+        level = accepted_level(spec, call, now) if skill else 0
+        staffed = self._staffing.count_staffed(skill, level)
+        handle = self.handle_time.get(call.queue, DEFAULT_HANDLE_SECONDS)
+        rounds = math.ceil(position / max(staffed, 1))
+        return int(rounds * handle) if staffed else int(spec.max_wait_seconds)
+
+    def _announce(self, now: float) -> list[Decision]:
+        out: list[Decision] = []
+        policy = self.config.callback
+        lines = self._lines
+        filed = lines.filed
+        for place in sorted(filed[call_id].place for call_id in lines.to_announce()):
+            call = self.waiting[place[-1]]
+            if call.offers or call.callback or call.held:
+                continue
+            spec = self._spec(call.queue)
+            position = lines.position(call.call_id)
+            improved = call.announced is None or position < call.announced
+            if improved and now - call.announced_at >= spec.announce_every_seconds:
+                call.announced = position
+                call.announced_at = now
+            else:
+                position = 0  # never announce a position that did not improve
+            offer = policy.enabled and now - call.callback_offered_at >= policy.offer_every_seconds
+            if offer:
+                call.callback_offered_at = now
+            if position or offer:
+                wait = self._estimate(call, spec, position, now) if position else 0
+                out.append(Announce(call.call_id, position, wait, offer))
+            for part, moment in lines.announced(call, spec, policy, now):
+                self._arm(call.call_id, part, moment)
+        return out

@@ -1,0 +1,22 @@
+"""The router benchmark runs and both routers decide alike at its scale (no timing checked)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.router import main
+
+
+def test_the_router_benchmark_writes_its_figures_and_both_routers_agree(tmp_path: Path) -> None:
+    out = tmp_path / "router.json"
+    assert (
+        main([str(out), "--sizes", "30", "--runs", "1", "--events", "60", "--naive-seconds", "1"])
+        == 0
+    )
+    report = json.loads(out.read_text())
+    assert report["machine"]["cpu_count"] >= 1
+    assert report["agents"] == 2_000 and report["skills"] == 50
+    (size,) = report["sizes"]
+    assert size["waiting"] == 30 and size["same_decisions"]
+    assert size["indexed"]["events"] == 60 and size["naive"]["events"] >= 1
