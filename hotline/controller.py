@@ -10,7 +10,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.desk import Desk
 from hotline.store.journal import Journal
+from hotline.store.spool import SpoolLimits
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError, Event
 from hotline.telephony.mailbox import Mailboxes
@@ -64,6 +65,7 @@ class ControllerConfig:
     host_root: Path  # Asterisk's root on this host
     # Re-read, validate and re-render what ops edit; raises ConfigError. Runs in a thread.
     apply_center: Callable[[], AppliedCenter]
+    spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
     engine: AsyncEngine | None = None
     if config.database_url:
         engine = create_async_engine(config.database_url, pool_size=5, pool_pre_ping=True)
-    journal = Journal(engine=engine, spool_dir=config.spool_dir)
+    journal = Journal(engine=engine, spool_dir=config.spool_dir, limits=config.spool_limits)
     journal.replay_spools()
     metrics = Metrics()
     async with aiohttp.ClientSession() as session:

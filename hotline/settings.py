@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     ari_app: str = "hotline"
     language: Literal["zh", "en"] = "zh"
     log_format: Literal["logfmt", "json"] = "logfmt"
+    # The journal's spool (facts not yet in PostgreSQL): past either bound, facts are kept in
+    # memory only and an alarm is raised (README "When PostgreSQL is away").
+    journal_max_spool_mb: int = Field(default=2048, ge=1)
+    journal_min_free_mb: int = Field(default=512, ge=0)
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -39,6 +39,16 @@ class Metrics:
         self.journal_backlog = Gauge(
             "hotline_journal_backlog", "Call facts not yet in PostgreSQL", registry=self.registry
         )
+        self.journal_spool_bytes = Gauge(
+            "hotline_journal_spool_bytes",
+            "Bytes of the journal's spool on disk (facts kept until PostgreSQL has them)",
+            registry=self.registry,
+        )
+        self.journal_alarm = Gauge(
+            "hotline_journal_spool_alarm",
+            "1 while facts cannot all be kept on disk (spool full, disk low, write failed)",
+            registry=self.registry,
+        )
 
 
 CONTROLLER: web.AppKey[Controller] = web.AppKey("controller")
@@ -47,14 +57,20 @@ METRICS = web.AppKey("metrics", Metrics)
 
 
 async def health(request: web.Request) -> web.Response:
-    """Ready when ARI is connected; the database may lag (the journal buffers)."""
+    """Ready when ARI is connected; the database may lag (the journal buffers). `degraded`
+    lists what needs ops' attention although calls are served."""
     controller = request.app[CONTROLLER]
     ami = request.app[AMI]
+    journal = controller.journal
+    degraded = [f"journal: {journal.alarm}"] if journal.alarm else []
     body = {
+        "status": "degraded" if degraded else "ok",
+        "degraded": degraded,
         "ari_connected": controller.ari.connected.is_set(),
         "ami_connected": ami.connected,
-        "database_ok": controller.journal.healthy,
-        "journal_backlog": controller.journal.backlog,
+        "database_ok": journal.healthy,
+        "journal_backlog": journal.backlog,
+        "journal_spool_bytes": journal.spool_bytes,
         "calls_active": len(controller.calls),
         "draining": controller.draining,
         "run_id": controller.run_id,
@@ -216,7 +232,10 @@ async def voice_messages_page(request: web.Request) -> web.Response:
 async def metrics_page(request: web.Request) -> web.Response:
     """Prometheus text format."""
     m = request.app[METRICS]
-    m.journal_backlog.set(request.app[CONTROLLER].journal.backlog)
+    journal = request.app[CONTROLLER].journal
+    m.journal_backlog.set(journal.backlog)
+    m.journal_spool_bytes.set(journal.spool_bytes)
+    m.journal_alarm.set(1 if journal.alarm else 0)
     return web.Response(body=generate_latest(m.registry), content_type="text/plain")
 
 

@@ -18,7 +18,7 @@ def controller() -> Any:
         config=SimpleNamespace(api_token=TOKEN),
         desk=None,
         engine=None,
-        journal=SimpleNamespace(backlog=0),
+        journal=SimpleNamespace(backlog=0, spool_bytes=0, alarm=None),
     )
 
 
