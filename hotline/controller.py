@@ -27,6 +27,7 @@ from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.desk import Desk
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
+from hotline.supervise import Supervisor
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError, Event
 from hotline.telephony.mailbox import Mailboxes
@@ -104,6 +105,7 @@ class Controller:
         self.owner: dict[str, str] = {}  # playback or helper channel id -> call id
         self.mailboxes: Mailboxes[Any] = Mailboxes(self._handle)
         self.draining = False
+        self.tasks = Supervisor()  # run() gives it the stop event
         # New calls take the newest menu; calls in progress keep the one they started with.
         self.menu = config.menu
         self.hours = config.hours
@@ -395,30 +397,27 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             ami=ami,
             metrics=metrics,
         )
-        writer = asyncio.create_task(journal.run(), name="journal")
-        events = asyncio.create_task(
-            ari.run_events(
+        tasks = controller.tasks = Supervisor(stop)
+        tasks.start("journal", journal.run)
+        tasks.start(
+            "ari-events",
+            lambda: ari.run_events(
                 on_event=controller.on_event, on_connected=controller.reconcile, stop=stop
             ),
-            name="ari-events",
         )
-        ami_task = asyncio.create_task(ami.run(stop), name="ami")
-        ticker = asyncio.create_task(desk.run_ticker(stop), name="router-ticker")
-        purger = asyncio.create_task(
-            restore.purge_daily(engine, config.host_root, stop), name="purge"
-        )
+        tasks.start("ami", lambda: ami.run(stop))
+        tasks.start("router-ticker", lambda: desk.run_ticker(stop))
+        if engine is not None:
+            tasks.start("purge", lambda: restore.purge_daily(engine, config.host_root, stop))
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
         await stop.wait()
         log.info("controller_stopping", calls=len(controller.calls))
         controller.draining = True
         # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
-        for task in (events, ami_task, ticker, purger):
-            task.cancel()
-        await asyncio.gather(events, ami_task, ticker, purger, return_exceptions=True)
+        await tasks.stop("ari-events", "ami", "router-ticker", "purge")
         await controller.mailboxes.close()
         await journal.flush(timeout=5)
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+        await tasks.stop()
         journal.close()
         await runner.cleanup()
     if engine is not None:

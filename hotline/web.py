@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -63,7 +63,7 @@ async def health(request: web.Request) -> web.Response:
     ami = request.app[AMI]
     journal = controller.journal
     degraded = [f"journal: {journal.alarm}"] if journal.alarm else []
-    body = {
+    body: dict[str, Any] = {
         "status": "degraded" if degraded else "ok",
         "degraded": degraded,
         "ari_connected": controller.ari.connected.is_set(),
@@ -76,7 +76,11 @@ async def health(request: web.Request) -> web.Response:
         "run_id": controller.run_id,
         "config_version": controller.config_version,
     }
-    ready = body["ari_connected"] and not controller.draining
+    dead = controller.tasks.dead
+    if dead:
+        body["dead_tasks"] = dict(sorted(dead.items()))
+        body["status"] = "failing"
+    ready = body["ari_connected"] and not controller.draining and not dead
     return web.json_response(body, status=200 if ready else 503)
 
 
