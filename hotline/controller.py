@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import structlog
@@ -25,6 +25,7 @@ from hotline import restore
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.desk import Desk
+from hotline.restoring import AppliedRouter, Restoring
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
 from hotline.supervise import Supervisor
@@ -106,6 +107,7 @@ class Controller:
         self.mailboxes: Mailboxes[Any] = Mailboxes(self._handle)
         self.draining = False
         self.tasks = Supervisor()  # run() gives it the stop event
+        self.restoring = Restoring(journal)  # what the database could not give back yet
         # New calls take the newest menu; calls in progress keep the one they started with.
         self.menu = config.menu
         self.hours = config.hours
@@ -361,8 +363,6 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             secret=config.ami_password,
         )
         router = Router(config.queues, list(config.roster.agents))
-        if engine is not None:
-            await restore.agent_states(engine, router)
         desk = Desk(
             router=router,
             ari=ari,
@@ -389,7 +389,15 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         )
         desk.post = controller.mailboxes.post
         ami.on_contact_status = controller.on_contact_status
-        await restore.callbacks(controller)
+        restoring = controller.restoring
+        if engine is not None:  # a restore while calls are served carries out its decisions
+            applied = cast(Router, AppliedRouter(desk))
+            await restoring.attempt(
+                "agent_states",
+                lambda: restore.agent_states(engine, router),
+                lambda: restore.agent_states(engine, applied),
+            )
+        await restoring.attempt("callbacks", lambda: restore.callbacks(controller))
         runner = await start_http(
             host=config.http_host,
             port=config.http_port,
@@ -409,12 +417,14 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         tasks.start("router-ticker", lambda: desk.run_ticker(stop))
         if engine is not None:
             tasks.start("purge", lambda: restore.purge_daily(engine, config.host_root, stop))
+        if restoring.pending:
+            tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
         await stop.wait()
         log.info("controller_stopping", calls=len(controller.calls))
         controller.draining = True
         # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
-        await tasks.stop("ari-events", "ami", "router-ticker", "purge")
+        await tasks.stop("ari-events", "ami", "router-ticker", "purge", "restore")
         await controller.mailboxes.close()
         await journal.flush(timeout=5)
         await tasks.stop()

@@ -63,6 +63,7 @@ async def health(request: web.Request) -> web.Response:
     ami = request.app[AMI]
     journal = controller.journal
     degraded = [f"journal: {journal.alarm}"] if journal.alarm else []
+    degraded += [f"not restored yet: {what}" for what in controller.restoring.pending]
     body: dict[str, Any] = {
         "status": "degraded" if degraded else "ok",
         "degraded": degraded,

@@ -97,6 +97,7 @@ class Journal:
         self._batch = batch
         self.spool = Spool(spool_dir, limits)
         self._wakeup = asyncio.Event()
+        self._progress = asyncio.Event()  # set whenever facts were committed
         self.written = 0
         self.failures = 0
         self.rejected = 0
@@ -138,9 +139,11 @@ class Journal:
         """A mark for `caught_up`: every fact recorded so far."""
         return self.spool.appended_total
 
-    def caught_up(self, mark: int) -> bool:
-        """Whether every fact recorded before `mark` was taken is in the database."""
-        return self.spool.committed_total >= mark
+    async def written_through(self, mark: int) -> None:
+        """Wait until every fact recorded before `mark` was taken is in the database."""
+        while self.spool.committed_total < mark:
+            self._progress.clear()
+            await self._progress.wait()
 
     async def run(self) -> None:
         """The spool's sync rounds and the database writer, forever; cancel to stop (call
@@ -181,10 +184,12 @@ class Journal:
             await self._apply(batch.facts)
         except Exception:
             if await self._isolate_rejected(batch):
+                self._progress.set()
                 return len(batch.facts)
             raise
         self.spool.committed(batch, len(batch.facts))
         self.written += len(batch.facts)
+        self._progress.set()
         return len(batch.facts)
 
     async def _apply(self, facts: Sequence[Fact]) -> None:

@@ -99,7 +99,7 @@ def controller(tasks: Supervisor) -> Any:
         run_id="r",
         config_version="v",
         tasks=tasks,
-        restore_pending=[],
+        restoring=SimpleNamespace(pending=[]),
     )
 
 
