@@ -377,6 +377,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             repeat_priority=config.queues.priorities.repeat,
             callback_priority=config.queues.priorities.callback,
             engine=engine,
+            metrics=metrics,
         )
         controller = Controller(
             config=config,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import text
@@ -30,6 +30,9 @@ from hotline.store.journal import Fact, Journal
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError
 from ivr import resident_id
+
+if TYPE_CHECKING:
+    from hotline.web import Metrics
 
 log = structlog.get_logger("desk")
 
@@ -59,6 +62,7 @@ class Desk:
     repeat_priority: int = 5
     callback_priority: int = 20
     engine: AsyncEngine | None = None
+    metrics: Metrics | None = None
     agent_channels: dict[str, tuple[str, str]] = field(default_factory=dict)
     citizen_channels: dict[str, str] = field(default_factory=dict)  # call-back channel -> call
     _background: set[asyncio.Future[None]] = field(default_factory=set)
@@ -157,7 +161,13 @@ class Desk:
                 {"Action": "MixMonitor", "Channel": channel_name, "File": str(path), "Options": "b"}
             )
         except Exception as exc:
-            call_log.error("recording_failed", error=str(exc)[:200])
+            # The conversation goes on unrecorded: that must be known (log, metric, record).
+            reason = f"{type(exc).__name__}: {exc}"[:200]
+            call_log.error("recording_failed", agent=agent, error=reason)
+            if self.metrics is not None:
+                self.metrics.recordings_failed.inc()
+            failed = {"agent": agent, "reason": reason}
+            self.journal.record(Fact(channel_id=call_id, kind="recording_failed", data=failed))
             return None
         return str(path)
 

@@ -39,6 +39,11 @@ class Metrics:
         self.journal_backlog = Gauge(
             "hotline_journal_backlog", "Call facts not yet in PostgreSQL", registry=self.registry
         )
+        self.recordings_failed = Counter(
+            "hotline_recordings_failed",
+            "Conversations with an agent that could not be recorded (AMI away or refusing)",
+            registry=self.registry,
+        )
         self.journal_spool_bytes = Gauge(
             "hotline_journal_spool_bytes",
             "Bytes of the journal's spool on disk (facts kept until PostgreSQL has them)",
