@@ -360,7 +360,10 @@ class Spool:
                 for seq, handle in list(self._files.items()):
                     if handle.name == str(path):
                         self._close_file(seq)
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:  # left behind: replayed (harmlessly) at the next start
+                    log.error("spool_segment_not_deleted", file=str(path), error=str(exc))
             if created or delete:
                 with contextlib.suppress(OSError):  # make the new and removed names durable
                     fd = os.open(self.directory, os.O_RDONLY)
