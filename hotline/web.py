@@ -83,6 +83,8 @@ async def health(request: web.Request) -> web.Response:
         "config_version": controller.config_version,
     }
     dead = controller.tasks.dead
+    if controller.tasks.restarts:
+        body["task_restarts"] = dict(controller.tasks.restarts)
     if dead:
         body["dead_tasks"] = dict(sorted(dead.items()))
         body["status"] = "failing"

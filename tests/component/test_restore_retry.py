@@ -36,7 +36,7 @@ async def health(restoring: Restoring, journal: Journal) -> tuple[int, dict[str,
         draining=False,
         run_id="r",
         config_version="v",
-        tasks=SimpleNamespace(dead={}),
+        tasks=SimpleNamespace(dead={}, restarts={}),
         restoring=restoring,
     )
     app = make_app(cast(Any, controller), cast(Any, SimpleNamespace(connected=True)), Metrics())

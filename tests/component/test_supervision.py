@@ -133,7 +133,9 @@ async def test_a_crashed_task_is_named_in_health_and_restarted() -> None:
             assert crash["task"] == "ari-events" and crash["exc_info"] is True
 
             await until(lambda: tasks.restarts["ari-events"] == 1)
-            assert runs == 2 and (await client.get("/health")).status == 200
+            resp = await client.get("/health")
+            assert runs == 2 and resp.status == 200
+            assert (await resp.json())["task_restarts"] == {"ari-events": 1}
 
             async def returns_early() -> None:
                 return None
