@@ -10,9 +10,9 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import aiohttp
 import structlog
@@ -28,7 +28,10 @@ from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
+from hotline.restoring import AppliedRouter, Restoring
 from hotline.store.journal import Journal
+from hotline.store.spool import SpoolLimits
+from hotline.supervise import Supervisor
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError, Event, event_channel
 from hotline.telephony.mailbox import Mailboxes
@@ -82,6 +85,7 @@ class ControllerConfig:
     apply_center: Callable[[], AppliedCenter]
     db_pool_size: int = 5  # connections to PostgreSQL (the journal writer, restores, look-ups)
     state_dir: Path | None = None  # where the supervisor's state is (for /metrics)
+    spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,8 @@ class Controller:
         self.mailboxes: Mailboxes[Any] = Mailboxes(self._handle)
         self.draining = False
         self.asterisk_started: str | None = None  # Asterisk's startup time at the last connect
+        self.tasks = Supervisor()  # run() gives it the stop event
+        self.restoring = Restoring(journal)  # what the database could not give back yet
         # New calls take the newest menu; calls in progress keep the one they started with.
         self.menu = config.menu
         self.hours = config.hours
@@ -411,7 +417,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         engine = create_async_engine(
             config.database_url, pool_size=config.db_pool_size, pool_pre_ping=True
         )
-    journal = Journal(engine=engine, spool_dir=config.spool_dir)
+    journal = Journal(engine=engine, spool_dir=config.spool_dir, limits=config.spool_limits)
     journal.replay_spools()
     metrics = Metrics()
     if config.state_dir is not None:
@@ -442,8 +448,6 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             secret=config.ami_password,
         )
         router = Router(config.queues, list(config.roster.agents), config.hours)
-        if engine is not None:
-            await restore.agent_states(engine, router)
         desk = Desk(
             router=router,
             ari=ari,
@@ -473,7 +477,15 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         desk.post = controller.mailboxes.post
         loop.add_signal_handler(signal.SIGUSR1, ari.reconnect_now)  # Asterisk is back
         ami.on_contact_status = controller.on_contact_status
-        await restore.callbacks(controller)
+        restoring = controller.restoring
+        if engine is not None:  # a restore while calls are served carries out its decisions
+            applied = cast(Router, AppliedRouter(desk))
+            await restoring.attempt(
+                "agent_states",
+                lambda: restore.agent_states(engine, router),
+                lambda: restore.agent_states(engine, applied),
+            )
+        await restoring.attempt("callbacks", lambda: restore.callbacks(controller))
         runner = await start_http(
             host=config.http_host,
             port=config.http_port,
@@ -481,30 +493,29 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             ami=ami,
             metrics=metrics,
         )
-        writer = asyncio.create_task(journal.run(), name="journal")
-        events = asyncio.create_task(
-            ari.run_events(
+        tasks = controller.tasks = Supervisor(stop)
+        tasks.start("journal", journal.run)
+        tasks.start(
+            "ari-events",
+            lambda: ari.run_events(
                 on_event=controller.on_event, on_connected=controller.reconcile, stop=stop
             ),
-            name="ari-events",
         )
-        ami_task = asyncio.create_task(ami.run(stop), name="ami")
-        ticker = asyncio.create_task(desk.run_ticker(stop), name="router-ticker")
-        purger = asyncio.create_task(
-            restore.purge_daily(engine, config.host_root, stop), name="purge"
-        )
+        tasks.start("ami", lambda: ami.run(stop))
+        tasks.start("router-ticker", lambda: desk.run_ticker(stop))
+        if engine is not None:
+            tasks.start("purge", lambda: restore.purge_daily(engine, config.host_root, stop))
+        if restoring.pending:
+            tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
         await stop.wait()
         log.info("controller_stopping", calls=len(controller.calls))
         controller.draining = True
         # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
-        for task in (events, ami_task, ticker, purger):
-            task.cancel()
-        await asyncio.gather(events, ami_task, ticker, purger, return_exceptions=True)
+        await tasks.stop("ari-events", "ami", "router-ticker", "purge", "restore")
         await controller.mailboxes.close()
         await journal.flush(timeout=5)
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+        await tasks.stop()
         journal.close()
         await runner.cleanup()
     if engine is not None:

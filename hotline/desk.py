@@ -196,8 +196,12 @@ class Desk:
                 {"Action": "MixMonitor", "Channel": channel_name, "File": str(path), "Options": "b"}
             )
         except Exception as exc:
-            call_log.error("recording_failed", error=str(exc)[:200])
+            # The conversation goes on unrecorded: that must be known (log, metric, record).
+            reason = f"{type(exc).__name__}: {exc}"[:200]
+            call_log.error("recording_failed", agent=agent, error=reason)
             self.metrics.recordings_failed.inc()
+            failed = {"agent": agent, "reason": reason}
+            self.journal.record(Fact(channel_id=call_id, kind="recording_failed", data=failed))
             return None
         return str(path)
 
@@ -220,13 +224,18 @@ class Desk:
 
     async def _store_recording(self, call_id: str, agent: str, recording: str) -> None:
         host_path = self.host_root / recording.lstrip("/")
+
+        def measure() -> tuple[int, str]:  # in a thread: an hour of audio is 58 MB to hash
+            data = host_path.read_bytes()
+            return len(data), hashlib.sha256(data).hexdigest()
+
         try:
-            data = await asyncio.to_thread(host_path.read_bytes)
+            size, sha256 = await asyncio.to_thread(measure)
         except OSError as exc:
             log.error("recording_missing", call_id=call_id, error=str(exc))
             self.metrics.recordings_failed.inc()
             return
-        seconds = max(0, len(data) - 44) / 16000  # 8 kHz, 16-bit mono WAV
+        seconds = max(0, size - 44) / 16000  # 8 kHz, 16-bit mono WAV
         purge = dt.date.today() + dt.timedelta(days=self.retention_days)
         self.journal.record(
             Fact(
@@ -236,7 +245,7 @@ class Desk:
                     "agent": agent,
                     "path": recording,
                     "seconds": seconds,
-                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "sha256": sha256,
                     "purge_after": purge.isoformat(),
                 },
             )

@@ -18,6 +18,7 @@ from hotline.provision.asterisk import Progress
 from hotline.provision.secrets import Secrets, load_or_create
 from hotline.settings import CACHE_DIR, Settings
 from hotline.store import migrate
+from hotline.store.spool import MB, SpoolLimits
 from ivr.hours import BusinessHours, load_hours
 from ivr.menu import Menu, load_menu
 from ivr.prompts import PromptManifest, load_manifest
@@ -98,6 +99,9 @@ class Instance:
             http_port=s.ports.http,
             sounds_dir=s.asterisk_dir / "sounds",
             spool_dir=s.state / "journal",
+            spool_limits=SpoolLimits(
+                max_bytes=s.journal_max_spool_mb * MB, min_free_bytes=s.journal_min_free_mb * MB
+            ),
             menu=self.center.menu,
             hours=self.center.hours,
             api_token=self.secrets.api_token,

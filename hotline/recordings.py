@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,11 @@ async def release(
     return Release(path=host_root / row.path.lstrip("/"), sha256=row.sha256)
 
 
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
 async def purge(engine: AsyncEngine, host_root: Path, today: dt.date) -> int:
     """Delete the audio of recordings past their retention; the row and its audit stay."""
     async with engine.begin() as conn:
@@ -67,10 +73,12 @@ async def purge(engine: AsyncEngine, host_root: Path, today: dt.date) -> int:
                 {"today": today},
             )
         ).all()
-        for row in rows:
-            (host_root / row.path.lstrip("/")).unlink(missing_ok=True)
+        paths = [host_root / row.path.lstrip("/") for row in rows]
+        await asyncio.to_thread(_unlink_all, paths)  # off the event loop: may be thousands
+        if rows:
             await conn.execute(
-                text("UPDATE recordings SET purged_at = now() WHERE id = :id"), {"id": row.id}
+                text("UPDATE recordings SET purged_at = now() WHERE id = ANY(:ids)"),
+                {"ids": [row.id for row in rows]},
             )
     if rows:
         log.info("recordings_purged", count=len(rows))

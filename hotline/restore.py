@@ -46,8 +46,9 @@ async def _stored(engine: AsyncEngine, sql: str, what: str) -> list[Any] | None:
         return None
 
 
-async def agent_states(engine: AsyncEngine, router: Router) -> None:
-    """Agents keep their state across a controller restart (the last stored change)."""
+async def agent_states(engine: AsyncEngine, router: Router) -> bool:
+    """Agents keep their state across a controller restart (the last stored change).
+    False when the database could not say (retried: hotline/restoring.py)."""
     rows = await _stored(
         engine,
         "SELECT DISTINCT ON (agent) agent, status, reason, phone"
@@ -55,7 +56,7 @@ async def agent_states(engine: AsyncEngine, router: Router) -> None:
         "agent_states",
     )
     if rows is None:
-        return
+        return False
     now = time.time()
     for row in rows:
         if row.agent not in router.agents or row.status == "logged_out":
@@ -68,12 +69,14 @@ async def agent_states(engine: AsyncEngine, router: Router) -> None:
         if row.status == "paused":
             router.pause(row.agent, row.reason or "break", now)
     log.info("agent_states_restored", agents=len(rows))
+    return True
 
 
-async def callbacks(controller: Controller) -> None:
-    """Booked callbacks go back to their place after a restart (from the database)."""
+async def callbacks(controller: Controller) -> bool:
+    """Booked callbacks go back to their place after a restart (from the database).
+    False when the database could not say (retried: hotline/restoring.py)."""
     if controller.engine is None or controller.desk is None:
-        return
+        return True
     desk = controller.desk
     rows = await _stored(
         controller.engine,
@@ -83,7 +86,7 @@ async def callbacks(controller: Controller) -> None:
         "callbacks",
     )
     if rows is None:
-        return
+        return False
     today = desk.local_day(time.time())
     for row in rows:
         booked_on = desk.local_day(row.requested_at.timestamp())
@@ -135,6 +138,7 @@ async def callbacks(controller: Controller) -> None:
             )
         )
     log.info("callbacks_restored", callbacks=len(rows))
+    return True
 
 
 async def _in_conversation(controller: Controller, flow: CallFlow) -> bool:

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # The demo citizens (password 123456) only exist in the dev and test instances; any other
     # instance refuses to start on them unless this says so in so many words.
     allow_demo_citizens: bool = False
+    # The journal's spool (facts not yet in PostgreSQL): past either bound, facts are kept in
+    # memory only and an alarm is raised (README "When PostgreSQL is away").
+    journal_max_spool_mb: int = Field(default=2048, ge=1)
+    journal_min_free_mb: int = Field(default=512, ge=0)
 
     @model_validator(mode="before")
     @classmethod

@@ -9,7 +9,7 @@ import math
 import re
 import shutil
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -85,6 +85,16 @@ class Metrics:
         self.disk_size = Gauge(
             "hotline_disk_size_bytes", "Size of the same file systems", ["path"], registry=r
         )
+        self.journal_spool_bytes = Gauge(
+            "hotline_journal_spool_bytes",
+            "Bytes of the journal's spool on disk (facts kept until PostgreSQL has them)",
+            registry=self.registry,
+        )
+        self.journal_alarm = Gauge(
+            "hotline_journal_spool_alarm",
+            "1 while facts cannot all be kept on disk (spool full, disk low, write failed)",
+            registry=self.registry,
+        )
 
 
 CONTROLLER: web.AppKey[Controller] = web.AppKey("controller")
@@ -93,20 +103,33 @@ METRICS = web.AppKey("metrics", Metrics)
 
 
 async def health(request: web.Request) -> web.Response:
-    """Ready when ARI is connected; the database may lag (the journal buffers)."""
+    """Ready when ARI is connected; the database may lag (the journal buffers). `degraded`
+    lists what needs ops' attention although calls are served."""
     controller = request.app[CONTROLLER]
     ami = request.app[AMI]
-    body = {
+    journal = controller.journal
+    degraded = [f"journal: {journal.alarm}"] if journal.alarm else []
+    degraded += [f"not restored yet: {what}" for what in controller.restoring.pending]
+    body: dict[str, Any] = {
+        "status": "degraded" if degraded else "ok",
+        "degraded": degraded,
         "ari_connected": controller.ari.connected.is_set(),
         "ami_connected": ami.connected,
-        "database_ok": controller.journal.healthy,
-        "journal_backlog": controller.journal.backlog,
+        "database_ok": journal.healthy,
+        "journal_backlog": journal.backlog,
+        "journal_spool_bytes": journal.spool_bytes,
         "calls_active": len(controller.calls),
         "draining": controller.draining,
         "run_id": controller.run_id,
         "config_version": controller.config_version,
     }
-    ready = body["ari_connected"] and not controller.draining
+    dead = controller.tasks.dead
+    if controller.tasks.restarts:
+        body["task_restarts"] = dict(controller.tasks.restarts)
+    if dead:
+        body["dead_tasks"] = dict(sorted(dead.items()))
+        body["status"] = "failing"
+    ready = body["ari_connected"] and not controller.draining and not dead
     return web.json_response(body, status=200 if ready else 503)
 
 
@@ -359,6 +382,8 @@ async def metrics_page(request: web.Request) -> web.Response:
             usage = shutil.disk_usage(path)
             m.disk_free.labels(name).set(usage.free)
             m.disk_size.labels(name).set(usage.total)
+    m.journal_spool_bytes.set(controller.journal.spool_bytes)
+    m.journal_alarm.set(1 if controller.journal.alarm else 0)
     return web.Response(body=generate_latest(m.registry), content_type="text/plain")
 
 

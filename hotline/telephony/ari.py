@@ -184,12 +184,20 @@ class AriClient:
                             except ValueError:
                                 log.warning("ari_bad_frame", data=str(msg.data)[:200])
                                 continue
-                            on_event(event)
+                            try:
+                                on_event(event)
+                            except Exception:  # one event's trouble must not end the stream
+                                log.exception(
+                                    "event_handler_failed",
+                                    kind=event.get("type"),
+                                    call_id=(event.get("channel") or {}).get("id"),
+                                )
                         elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
                             break
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 log.warning("ari_connect_failed", error=str(exc)[:200])
-            self.connected.clear()
+            finally:  # whatever ends the connection, /health must not say connected
+                self.connected.clear()
             backoff.connected_for(loop.time() - started)
             if stop is not None and stop.is_set():
                 return

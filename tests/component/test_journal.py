@@ -1,15 +1,21 @@
-"""The journal against a real PostgreSQL: a dead database loses nothing; replays are harmless."""
+"""The journal against a real PostgreSQL: a dead database loses nothing; replays are harmless;
+the spool is the durable copy until PostgreSQL commits, bounded by disk with an alarm."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
+import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
+from structlog.testing import capture_logs
 
 from hotline.store.journal import Fact, Journal
+from hotline.store.spool import SpoolLimits
+from tests.support.dbproxy import DatabaseProxy
 from tests.support.system import SystemUnderTest
 
 
@@ -17,9 +23,11 @@ async def drain(journal: Journal, seconds: float = 10) -> None:
     writer = asyncio.create_task(journal.run())
     try:
         await journal.flush(timeout=seconds)
+        await journal.spool.sync()  # the round that deletes what is committed
     finally:
         writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
+        journal.close()
 
 
 async def test_dead_database_then_restart_loses_nothing_and_writes_once(
@@ -32,7 +40,7 @@ async def test_dead_database_then_restart_loses_nothing_and_writes_once(
     """
     spool = tmp_path / "journal"
     dead = create_async_engine("postgresql+asyncpg://hotline:x@127.0.0.1:9/hotline")
-    first = Journal(engine=dead, spool_dir=spool)
+    first = Journal(engine=dead, spool_dir=spool, limits=SpoolLimits(segment_seconds=0))
     facts = [
         Fact("jr-1", "call_started", {"caller": "13900000601", "dialed": "12333"}),
         Fact("jr-1", "node", {"node": "main"}),
@@ -93,3 +101,198 @@ async def test_a_fact_the_database_refuses_is_set_aside_not_blocking(
     assert [json.loads(line)["kind"] for line in rejected] == ["recording"]
     row = await db.fetchrow("SELECT ivr_path FROM calls WHERE channel_id = 'jr-2'")
     assert row["ivr_path"] == ["main"]
+
+
+def die(journal: Journal) -> None:
+    """Abandon a journal as SIGKILL would: its files are closed by the kernel, nothing of
+    what it buffers is written."""
+    for handle in journal.spool._files.values():
+        handle.close()
+
+
+def spooled_lines(spool: Path) -> int:
+    return sum(len(p.read_text().splitlines()) for p in spool.glob("*.jsonl"))
+
+
+def segments(spool: Path) -> list[str]:
+    return sorted(p.name for p in spool.glob("*.jsonl"))
+
+
+async def until(check: Callable[[], bool], seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not check():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_more_than_200000_facts_while_the_database_is_away_are_all_written_once(
+    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """
+    1. PostgreSQL is away: 201,000 facts of 3,000 calls pile up (on disk, and in memory only
+       up to a budget); none is dropped.
+    2. It comes back: every fact is written exactly once, each call's menu path in order,
+       and the spool empties.
+    """
+    proxy = DatabaseProxy(system.instance.database_url or "")
+    engine = create_async_engine(proxy.url)
+    spool = tmp_path / "journal"
+    limits = SpoolLimits(segment_facts=20_000, memory_facts=50_000, segment_seconds=0.5)
+    journal = Journal(engine=engine, spool_dir=spool, limits=limits)
+    writer = asyncio.create_task(journal.run())
+    calls, nodes = 3000, 65
+    try:
+        for c in range(calls):
+            journal.record(Fact(f"big-{c}", "call_started", {"caller": "13900000700"}))
+        for n in range(nodes):
+            for c in range(calls):
+                journal.record(Fact(f"big-{c}", "node", {"node": f"n{n}"}))
+            await asyncio.sleep(0)  # let the sync rounds run, as between real calls
+        for c in range(calls):
+            journal.record(Fact(f"big-{c}", "ended", {"side": "caller", "disposition": "x"}))
+        total = calls * (nodes + 2)
+        assert total > 200_000
+        await until(lambda: journal.spool.bytes_on_disk > 0 and not journal.spool.dirty, 30)
+        await journal.spool.sync()
+        assert journal.backlog == total and not journal.healthy
+        assert journal.spool.facts_in_memory <= limits.memory_facts + limits.segment_facts
+        assert len(segments(spool)) >= 11 and journal.alarm is None
+
+        await proxy.up()
+        assert await journal.flush(timeout=120)
+        await until(lambda: not segments(spool), 10)
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        journal.close()
+        await engine.dispose()
+        await proxy.down()
+    assert await db.fetchval("SELECT count(*) FROM call_events WHERE channel_id LIKE 'big-%'") == (
+        total
+    )
+    rows = await db.fetch("SELECT ivr_path, disposition FROM calls WHERE channel_id LIKE 'big-%'")
+    expected = [f"n{n}" for n in range(nodes)]
+    assert len(rows) == calls
+    assert all(r["ivr_path"] == expected and r["disposition"] == "x" for r in rows)
+
+
+async def test_a_journal_abandoned_mid_way_is_replayed_by_the_next_nothing_twice(
+    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """
+    1. A journal writes 250 facts, then its writer stops; 150 more are fsynced to the spool;
+       the process "dies" (no close: only what the spool holds survives).
+    2. A new journal on the same spool replays its segments: the 150 are written, the
+       committed ones left in the last segment are not written twice.
+    """
+    spool = tmp_path / "journal"
+    engine = create_async_engine(system.instance.database_url or "")
+    limits = SpoolLimits(segment_facts=100)
+    try:
+        first = Journal(engine=engine, spool_dir=spool, limits=limits)
+        first.record(Fact("crash-1", "call_started", {"caller": "13900000701"}))
+        for n in range(249):
+            first.record(Fact("crash-1", "node", {"node": f"n{n}"}))
+        await drain(first)
+        assert first.backlog == 0 and segments(spool) == ["000000000003.jsonl"]
+        for n in range(249, 399):
+            first.record(Fact("crash-1", "node", {"node": f"n{n}"}))
+        await first.spool.sync()
+        assert segments(spool) == ["000000000003.jsonl", "000000000004.jsonl"]
+        die(first)
+
+        second = Journal(engine=engine, spool_dir=spool, limits=limits)
+        assert second.replay_spools() == 150 + 50  # the last segment held 50 already written
+        await drain(second)
+        assert second.backlog == 0 and not segments(spool)
+    finally:
+        await engine.dispose()
+    assert await db.fetchval("SELECT count(*) FROM call_events WHERE channel_id = 'crash-1'") == 400
+    path = await db.fetchval("SELECT ivr_path FROM calls WHERE channel_id = 'crash-1'")
+    assert path == [f"n{n}" for n in range(399)]
+
+
+async def test_segments_are_deleted_only_once_committed(
+    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """
+    1. The database is away: 300 facts fill three segments, all fsynced; failed writes
+       delete nothing.
+    2. It answers: after one batch of 100 is committed, exactly the first segment goes.
+    """
+    proxy = DatabaseProxy(system.instance.database_url or "")
+    engine = create_async_engine(proxy.url)
+    spool = tmp_path / "journal"
+    journal = Journal(
+        engine=engine, spool_dir=spool, batch=100, limits=SpoolLimits(segment_facts=100)
+    )
+    try:
+        for n in range(300):
+            journal.record(Fact("seg-1", "node", {"node": f"n{n}"}))
+        await journal.spool.sync()
+        assert len(segments(spool)) == 3
+        with pytest.raises(OSError):
+            await journal.write_batch()
+        await journal.spool.sync()
+        assert len(segments(spool)) == 3 and journal.backlog == 300
+
+        await proxy.up()
+        assert await journal.write_batch() == 100
+        assert len(segments(spool)) == 3  # deleted by the next sync round, not before
+        await journal.spool.sync()
+        assert segments(spool) == ["000000000002.jsonl", "000000000003.jsonl"]
+        count = "SELECT count(*) FROM call_events WHERE channel_id = 'seg-1'"
+        assert await db.fetchval(count) == 100
+    finally:
+        journal.close()
+        await engine.dispose()
+        await proxy.down()
+
+
+async def test_a_full_spool_keeps_facts_in_memory_and_raises_the_alarm(
+    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """
+    1. The spool may hold 4 KB and the database is away: the facts past the bound are kept
+       in memory, the spool stays within it, an error is logged and the alarm is up.
+    2. The database comes back: every fact is written once and the alarm clears.
+    """
+    proxy = DatabaseProxy(system.instance.database_url or "")
+    engine = create_async_engine(proxy.url)
+    spool = tmp_path / "journal"
+    journal = Journal(engine=engine, spool_dir=spool, limits=SpoolLimits(max_bytes=4096))
+    try:
+        with capture_logs() as logs:
+            for n in range(100):
+                journal.record(Fact("full-1", "node", {"node": f"n{n}"}))
+            await journal.spool.sync()
+        assert journal.backlog == 100
+        assert 0 < journal.spool_bytes <= 4096
+        assert journal.alarm is not None  # until the facts kept in memory only are written
+        alarms = [e for e in logs if e["event"] == "journal_spool_alarm"]
+        assert len(alarms) == 1 and alarms[0]["log_level"] == "error"  # then once a minute
+        assert alarms[0]["reason"].startswith("spool_full")
+
+        await proxy.up()
+        await drain(journal)
+        assert journal.backlog == 0 and journal.alarm is None
+    finally:
+        journal.close()
+        await engine.dispose()
+        await proxy.down()
+    path = await db.fetchval("SELECT ivr_path FROM calls WHERE channel_id = 'full-1'")
+    assert path is None  # no call_started: only events
+    assert await db.fetchval("SELECT count(*) FROM call_events WHERE channel_id = 'full-1'") == 100
+
+
+async def test_too_little_free_disk_keeps_facts_off_the_disk_with_an_alarm(tmp_path: Path) -> None:
+    journal = Journal(engine=None, spool_dir=tmp_path, limits=SpoolLimits(min_free_bytes=2**62))
+    journal.record(Fact("low-1", "node", {"node": "main"}))
+    await journal.spool.sync()  # learns how much is free
+    journal.record(Fact("low-1", "node", {"node": "again"}))
+    await journal.spool.sync()
+    assert journal.backlog == 2 and journal.alarm is not None
+    assert journal.alarm.startswith("disk_low")
+    assert spooled_lines(tmp_path) == 1
+    journal.close()

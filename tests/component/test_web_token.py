@@ -29,7 +29,7 @@ def controller() -> Any:
         hours=load_hours(REPO_ROOT / "dialplan"),
         desk=None,
         engine=None,
-        journal=SimpleNamespace(backlog=0, healthy=False),
+        journal=SimpleNamespace(backlog=0, healthy=False, spool_bytes=0, alarm=None),
     )
 
 

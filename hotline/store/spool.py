@@ -1,0 +1,412 @@
+"""The journal's spool: the durable copy of every fact until PostgreSQL has committed it.
+
+Facts are appended to numbered segment files, one JSON line each. A sync round (group
+commit: every `sync_seconds`, sooner once `sync_facts` are waiting) writes and fsyncs them in
+a worker thread, so the event loop never waits on the disk. The database writer takes facts
+in order, segment by segment; a segment file is deleted only once every fact in it is
+committed. After a crash the segments left behind are the backlog, replayed in order; a
+replay is harmless because each fact carries its own uuid.
+
+Memory is bounded: beyond `memory_facts`, facts of closed segments are dropped from memory
+(they are on disk) and read back when the writer reaches them. Disk is bounded by
+`max_bytes` and `min_free_bytes`: past either, new facts are kept in memory only (written
+to the database when it answers, but lost if the process dies) and an alarm is raised —
+an error log every `alarm_seconds`, `alarm` for /health and the metrics. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import structlog
+
+if TYPE_CHECKING:
+    from hotline.store.journal import Fact
+
+log = structlog.get_logger("journal")
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SpoolLimits:
+    """How the spool groups, bounds and reports."""
+
+    max_bytes: int = 2048 * MB
+    min_free_bytes: int = 512 * MB
+    segment_facts: int = 10_000
+    segment_seconds: float = 30.0  # a quiet segment is closed, so it can go once written
+    sync_seconds: float = 0.05
+    sync_facts: int = 2_000
+    memory_facts: int = 100_000
+    alarm_seconds: float = 60.0
+
+
+@dataclass(eq=False)
+class Segment:
+    """One spool file and what the process knows about its facts."""
+
+    seq: int
+    path: Path
+    facts: list[Fact] | None  # None: on disk only (evicted, or left by an earlier process)
+    appended: int = 0
+    synced: int = 0  # written and fsynced (or, for memory-only facts, given up on)
+    committed: int = 0  # a prefix: the writer goes in order
+    closed: bool = False
+    bytes: int = 0
+    memory_only: int = 0  # facts not on disk (bound reached or write failed)
+    opened: float = field(default_factory=time.monotonic)
+
+    @property
+    def done(self) -> bool:
+        """Every fact committed and nothing left to write: the file can go."""
+        return self.closed and self.committed == self.appended == self.synced
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Facts handed to the database writer, from one segment."""
+
+    segment: Segment
+    facts: list[Fact]
+
+
+class Spool:
+    """Segment files under `directory`; see the module docstring."""
+
+    def __init__(self, directory: Path, limits: SpoolLimits | None = None) -> None:
+        self.directory = directory
+        self.limits = limits or SpoolLimits()
+        self._segments: deque[Segment] = deque()  # oldest first; the last one may be open
+        self._next_seq = 1
+        self._buffer: list[tuple[Segment, bytes | None]] = []
+        self._buffer_bytes = 0
+        self._dirty = asyncio.Event()
+        self._full = asyncio.Event()
+        self._round = asyncio.Lock()
+        self._io = threading.Lock()  # file handles belong to whoever holds it
+        self._files: dict[int, BinaryIO] = {}
+        self._closed = False
+        self._in_memory = 0
+        self.bytes_on_disk = 0
+        self.free_bytes: int | None = None
+        self.appended_total = 0  # a watermark: every fact gets the next number
+        self.committed_total = 0  # facts committed, in order
+        self.alarm: str | None = None
+        self._write_error: str | None = None
+        self._last_alarm_log = -float("inf")
+
+    # --- the call side: never blocks, never raises
+    def append(self, fact: Fact) -> None:
+        """Queue a fact for the database and the disk (written by the next sync round)."""
+        segment = self._open_segment()
+        line = (fact.to_json() + "\n").encode()
+        assert segment.facts is not None  # the open segment is always in memory
+        segment.facts.append(fact)
+        segment.appended += 1
+        self.appended_total += 1
+        self._in_memory += 1
+        refusal = self._refusal(len(line))
+        if refusal is None:
+            self._buffer.append((segment, line))
+            self._buffer_bytes += len(line)
+        else:
+            segment.memory_only += 1
+            self._buffer.append((segment, None))
+            self._raise_alarm(refusal)
+        self._dirty.set()
+        if len(self._buffer) >= self.limits.sync_facts:
+            self._full.set()
+
+    def _open_segment(self) -> Segment:
+        last = self._segments[-1] if self._segments else None
+        if last is not None and not last.closed and last.appended < self.limits.segment_facts:
+            return last
+        if last is not None:
+            last.closed = True
+        segment = Segment(
+            seq=self._next_seq, path=self.directory / f"{self._next_seq:012d}.jsonl", facts=[]
+        )
+        self._next_seq += 1
+        self._segments.append(segment)
+        return segment
+
+    def _refusal(self, size: int) -> str | None:
+        used = self.bytes_on_disk + self._buffer_bytes + size
+        if used > self.limits.max_bytes:
+            return f"spool_full: {used // MB} MB, the limit is {self.limits.max_bytes // MB} MB"
+        if self.free_bytes is not None and self.free_bytes < self.limits.min_free_bytes:
+            return (
+                f"disk_low: {self.free_bytes // MB} MB free, less than "
+                f"{self.limits.min_free_bytes // MB} MB"
+            )
+        return self._write_error
+
+    def _raise_alarm(self, reason: str) -> None:
+        self.alarm = reason
+        now = time.monotonic()
+        if now - self._last_alarm_log >= self.limits.alarm_seconds:
+            self._last_alarm_log = now
+            log.error(
+                "journal_spool_alarm",
+                reason=reason,
+                backlog=self.backlog,
+                memory_only=sum(s.memory_only for s in self._segments),
+                spool_bytes=self.bytes_on_disk,
+            )
+
+    @property
+    def dirty(self) -> bool:
+        """Facts appended since the last sync round (not yet durable)."""
+        return bool(self._buffer)
+
+    @property
+    def facts_in_memory(self) -> int:
+        """Facts held in memory (the rest of the backlog is on disk only)."""
+        return self._in_memory
+
+    # --- the database writer's side
+    @property
+    def backlog(self) -> int:
+        """Facts not yet committed to the database."""
+        return self.appended_total - self.committed_total
+
+    async def take(self, limit: int) -> Batch | None:
+        """The oldest uncommitted facts (at most `limit`, from one segment), or None."""
+        for segment in self._segments:
+            if segment.committed < segment.appended:
+                break
+        else:
+            return None
+        facts = segment.facts
+        if facts is None:
+            facts = await self._load(segment)
+            if segment.committed >= segment.appended:
+                self._dirty.set()  # nothing readable in it: delete it
+                return await self.take(limit)
+        return Batch(segment, facts[segment.committed : segment.committed + limit])
+
+    def committed(self, batch: Batch, count: int) -> None:
+        """The first `count` facts of a batch are in the database (or set aside)."""
+        batch.segment.committed += count
+        self.committed_total += count
+        if batch.segment.done:
+            self._dirty.set()  # the next sync round deletes the file
+
+    async def _load(self, segment: Segment) -> list[Fact]:
+        from hotline.store.journal import Fact
+
+        def read() -> tuple[list[Fact], int]:
+            facts: list[Fact] = []
+            bad = 0
+            with contextlib.suppress(FileNotFoundError):
+                for line in segment.path.read_bytes().splitlines():
+                    try:
+                        facts.append(Fact.from_json(line.decode("utf-8")))
+                    except (ValueError, KeyError, UnicodeDecodeError):
+                        bad += 1
+            return facts, bad
+
+        facts, bad = await asyncio.to_thread(read)
+        if bad:  # a torn last line after a crash, or damage: counted, logged, skipped
+            log.error("spool_lines_unreadable", file=str(segment.path), lines=bad)
+        missing = segment.appended - len(facts)
+        if missing and segment.memory_only == 0:
+            # The line count at recovery included what could not be read back.
+            segment.appended -= missing
+            segment.synced = segment.appended
+            self.appended_total -= missing
+        segment.facts = facts
+        self._in_memory += len(facts)
+        return facts
+
+    # --- recovery
+    def recover(self) -> int:
+        """Register segments left by an earlier process (oldest first); returns their facts.
+
+        They are read back lazily, when the writer reaches them. Files of the old one-file
+        format (`<pid>-<hex>.jsonl`) are replayed first."""
+        if not self.directory.exists():
+            return 0
+        found: list[tuple[tuple[int, float, str], Path]] = []
+        for path in self.directory.glob("*.jsonl"):
+            numbered = path.stem.isdigit()
+            key = (1, float(path.stem), "") if numbered else (0, path.stat().st_mtime, path.name)
+            found.append((key, path))
+        known = {s.path for s in self._segments}
+        recovered: list[Segment] = []
+        count = 0
+        for _, path in sorted(found):
+            if path in known:
+                continue
+            data = path.read_bytes()
+            lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+            if path.stem.isdigit():
+                self._next_seq = max(self._next_seq, int(path.stem) + 1)
+            segment = Segment(
+                seq=0,
+                path=path,
+                facts=None,
+                appended=lines,
+                synced=lines,
+                closed=True,
+                bytes=len(data),
+            )
+            recovered.append(segment)
+            self.bytes_on_disk += len(data)
+            self.appended_total += lines
+            count += lines
+        self._segments.extendleft(reversed(recovered))  # before anything of this process
+        if count:
+            log.info("spool_replayed", facts=count, segments=len(recovered))
+        return count
+
+    # --- group commit
+    async def run(self) -> None:
+        """Sync rounds forever: write and fsync, delete what is committed, check the disk."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dirty.wait(), self.limits.segment_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self.limits.sync_seconds)
+            await self.sync()
+
+    async def sync(self) -> None:
+        """One sync round: on return, every fact appended before the call is on disk."""
+        async with self._round:
+            await self._sync()
+
+    async def _sync(self) -> None:
+        self._dirty.clear()
+        self._full.clear()
+        now = time.monotonic()
+        last = self._segments[-1] if self._segments else None
+        quiet = last is not None and now - last.opened >= self.limits.segment_seconds
+        if last is not None and quiet and not last.closed:
+            last.closed = True  # quiet: close it so that it can be deleted once written
+        done = [s for s in self._segments if s.done]
+        for segment in done:
+            self._segments.remove(segment)
+            self._in_memory -= len(segment.facts or ())
+            self.bytes_on_disk -= segment.bytes
+        lines, self._buffer = self._buffer, []
+        self._buffer_bytes = 0
+        open_seq = self._segments[-1].seq if self._segments and not self._segments[-1].closed else 0
+        written, failed, free = await asyncio.to_thread(
+            self._write, lines, [s.path for s in done], open_seq
+        )
+        for segment, _ in lines:
+            segment.synced += 1
+        for segment, size in written.items():
+            segment.bytes += size
+            self.bytes_on_disk += size
+        self._write_error = None
+        for segment, error in failed.items():
+            # The file may end in a torn line: never append to it again.
+            segment.closed = True
+            segment.memory_only += sum(1 for s, line in lines if s is segment and line is not None)
+            self._write_error = f"spool_write_failed: {error}"
+        self.free_bytes = free
+        self._evict()
+        refusal = self._refusal(0)
+        if refusal is not None:
+            self._raise_alarm(refusal)
+        elif any(s.memory_only and s.committed < s.appended for s in self._segments):
+            self._raise_alarm("facts_in_memory_only: the spool could not take them")
+        elif self.alarm is not None:
+            log.info("journal_spool_alarm_cleared", was=self.alarm)
+            self.alarm = None
+            self._last_alarm_log = -float("inf")
+
+    def _write(
+        self, lines: list[tuple[Segment, bytes | None]], delete: list[Path], open_seq: int
+    ) -> tuple[dict[Segment, int], dict[Segment, str], int | None]:
+        """In the worker thread: append, fsync, close finished files, delete committed ones."""
+        grouped: dict[Segment, list[bytes]] = {}
+        for segment, line in lines:
+            if line is not None:
+                grouped.setdefault(segment, []).append(line)
+        written: dict[Segment, int] = {}
+        failed: dict[Segment, str] = {}
+        with self._io:
+            created = False
+            for segment, chunk in grouped.items():
+                try:
+                    handle = self._files.get(segment.seq)
+                    if handle is None:
+                        self.directory.mkdir(parents=True, exist_ok=True)
+                        handle = self._files[segment.seq] = segment.path.open("ab")
+                        created = True
+                    data = b"".join(chunk)
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    written[segment] = len(data)
+                except OSError as exc:
+                    failed[segment] = f"{exc.strerror or exc}"
+                    self._close_file(segment.seq)
+            keep = 0 if self._closed else open_seq
+            for seq in [s for s in self._files if s != keep]:
+                self._close_file(seq)
+            for path in delete:
+                for seq, handle in list(self._files.items()):
+                    if handle.name == str(path):
+                        self._close_file(seq)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:  # left behind: replayed (harmlessly) at the next start
+                    log.error("spool_segment_not_deleted", file=str(path), error=str(exc))
+            if created or delete:
+                with contextlib.suppress(OSError):  # make the new and removed names durable
+                    fd = os.open(self.directory, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+            free: int | None = None
+            with contextlib.suppress(OSError):
+                stat = os.statvfs(self.directory)
+                free = stat.f_bavail * stat.f_frsize
+        return written, failed, free
+
+    def _close_file(self, seq: int) -> None:
+        handle = self._files.pop(seq, None)
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
+
+    def _evict(self) -> None:
+        """Over the memory budget: forget facts of closed, synced segments (newest first: the
+        writer needs them last); they are read back from disk when their turn comes."""
+        if self._in_memory <= self.limits.memory_facts:
+            return
+        head = next((s for s in self._segments if s.committed < s.appended), None)
+        for segment in reversed(self._segments):
+            if self._in_memory <= self.limits.memory_facts:
+                return
+            if (
+                segment is head
+                or segment.facts is None
+                or not segment.closed
+                or segment.memory_only
+                or segment.synced < segment.appended
+            ):
+                continue
+            self._in_memory -= len(segment.facts)
+            segment.facts = None
+
+    def close(self) -> None:
+        """Write what is buffered and close the files (at shutdown; blocks briefly)."""
+        self._closed = True  # a round still running in its thread closes what it opens
+        lines, self._buffer = self._buffer, []
+        self._write(lines, [], 0)
+        for segment, _ in lines:
+            segment.synced += 1
