@@ -8,7 +8,7 @@ agents must dial one by one.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,27 +17,35 @@ Verdict = Literal["booked", "exists", "limit"]
 
 @dataclass
 class CallbackBook:
-    """Pending callbacks by number and today's bookings by number."""
+    """Pending callbacks by number and each day's bookings by number (as call ids, so that
+    what a restart reads back from the database is never counted twice)."""
 
     max_per_day: int
     pending: dict[str, str] = field(default_factory=dict)  # number -> call id
-    _booked: Counter[tuple[str, dt.date]] = field(default_factory=Counter)
+    _booked: defaultdict[tuple[str, dt.date], set[str]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+    _today: dt.date = dt.date.min
 
     def book(self, number: str, call_id: str, day: dt.date) -> Verdict:
         """Book for `call_id` if this number may have one more callback today."""
+        if day > self._today:  # a new day: yesterday's counts are done with
+            self._today = day
+            self.forget_before(day)
         if self.pending.get(number, call_id) != call_id:
             return "exists"
-        if self._booked[(number, day)] >= self.max_per_day:
+        booked = self._booked[(number, day)]
+        if call_id not in booked and len(booked) >= self.max_per_day:
             return "limit"
         self.pending[number] = call_id
-        self._booked[(number, day)] += 1
+        booked.add(call_id)
         return "booked"
 
-    def restore(self, number: str, call_id: str | None, day: dt.date, count: int = 1) -> None:
-        """What the database says was booked (`call_id`: still pending) after a restart."""
-        if call_id is not None:
-            self.pending[number] = call_id
-        self._booked[(number, day)] += count
+    def restore(self, number: str, call_id: str, day: dt.date, pending: bool) -> None:
+        """A booking the database knows of (after a restart, or read again later)."""
+        self._booked[(number, day)].add(call_id)
+        if pending:
+            self.pending.setdefault(number, call_id)  # a booking of this run stays
 
     def closed(self, number: str, call_id: str) -> None:
         """The callback ended (done, failed, expired): the number may book again."""
@@ -45,6 +53,6 @@ class CallbackBook:
             del self.pending[number]
 
     def forget_before(self, day: dt.date) -> None:
-        """Drop counts of earlier days (called once a day or so: bounded memory)."""
+        """Drop counts of earlier days (bounded memory)."""
         for key in [k for k in self._booked if k[1] < day]:
             del self._booked[key]

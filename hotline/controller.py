@@ -351,11 +351,14 @@ class Controller:
     async def reconcile(self) -> None:
         """After every (re)connect: adopt the calls in our application that we don't know."""
         restarted = await self._asterisk_restarted()
-        await self.ari.request(
-            "PUT",
-            f"/applications/{self.ari.app}/eventFilter",
-            body={"allowed": [{"type": kind} for kind in EVENTS_USED]},
-        )
+        try:
+            await self.ari.request(
+                "PUT",
+                f"/applications/{self.ari.app}/eventFilter",
+                body={"allowed": [{"type": kind} for kind in EVENTS_USED]},
+            )
+        except AriError as exc:  # more events than needed; the calls come first
+            log.warning("event_filter_refused", error=str(exc)[:200])
         if self.desk is not None:
             # Endpoint changes come from AMI (ContactStatus); an ARI endpoint subscription
             # would deliver every event of our calls a second time.
@@ -404,6 +407,15 @@ class Controller:
         if restarted:
             log.warning("asterisk_restarted", startup_time=started, calls=len(self.calls))
         return restarted
+
+
+async def _spool_written(journal: Journal, seconds: float = 10) -> bool:
+    """Whether what the spool held at start is in PostgreSQL now (or soon)."""
+    try:
+        await asyncio.wait_for(journal.written_through(journal.watermark), seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> None:
@@ -478,14 +490,25 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         loop.add_signal_handler(signal.SIGUSR1, ari.reconnect_now)  # Asterisk is back
         ami.on_contact_status = controller.on_contact_status
         restoring = controller.restoring
+        tasks = controller.tasks = Supervisor(stop)
+        # What the last run left in the spool (a callback finished, an agent's pause) reaches
+        # the database before it is read back; else a stale state would be put back.
+        tasks.start("journal", journal.run)
+        up_to_date = await _spool_written(journal)  # if not: restored later, once it is
+
+        async def agents_now() -> bool:
+            assert engine is not None
+            return up_to_date and await restore.agent_states(engine, router)
+
+        async def callbacks_now() -> bool:
+            return up_to_date and await restore.callbacks(controller)
+
         if engine is not None:  # a restore while calls are served carries out its decisions
             applied = cast(Router, AppliedRouter(desk))
             await restoring.attempt(
-                "agent_states",
-                lambda: restore.agent_states(engine, router),
-                lambda: restore.agent_states(engine, applied),
+                "agent_states", agents_now, lambda: restore.agent_states(engine, applied)
             )
-        await restoring.attempt("callbacks", lambda: restore.callbacks(controller))
+        await restoring.attempt("callbacks", callbacks_now, lambda: restore.callbacks(controller))
         runner = await start_http(
             host=config.http_host,
             port=config.http_port,
@@ -493,8 +516,6 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             ami=ami,
             metrics=metrics,
         )
-        tasks = controller.tasks = Supervisor(stop)
-        tasks.start("journal", journal.run)
         tasks.start(
             "ari-events",
             lambda: ari.run_events(

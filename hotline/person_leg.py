@@ -312,10 +312,27 @@ class PersonLeg:
         self.flow.fact("segment_ended", agent=self.agent, outcome="agent_hangup")
         self.desk.apply(self.desk.router.call_finished(self.agent, self.queue, 0.0, now))
         self.agent = self.agent_channel = None
-        self.phase = "waiting"
-        self.desk.apply(
-            self.desk.router.enqueue(self.call_id, self.queue, self.priority, now, self.entered)
-        )
+        hold = self.hold
+        if hold is not None and not hold.done:
+            # A callback whose turn came while the caller was still on the line: it stays
+            # booked, in its place (called back if they hang up meanwhile).
+            self.phase = "callback"
+            decisions = self.desk.router.enqueue(
+                self.call_id,
+                self.queue,
+                self.priority,
+                now,
+                self.entered,
+                callback=True,
+                deadline=hold.deadline,
+                attempts=hold.attempt,
+            )
+        else:
+            self.phase = "waiting"
+            decisions = self.desk.router.enqueue(
+                self.call_id, self.queue, self.priority, now, self.entered
+            )
+        self.desk.apply(decisions)
 
     async def _bridge(self, now: float) -> None:
         """Put the caller through to the agent: bridge, record, say the agent's number."""
@@ -458,9 +475,9 @@ class PersonLeg:
         self.desk.post(self.call_id, CallbackBooked(verdict))
 
     async def _to_voicemail_at_max_wait(self) -> None:
+        # (The overflow itself was recorded when max wait was reached.)
         self.desk.apply(self.desk.router.caller_left(self.call_id, time.time()))
         self.phase = "done"
-        self.flow.fact("overflow", queue=self.queue, reason="max_wait")
         await self.flow.execute(self.flow.session.overflow_to_voicemail())
 
     async def resume_waiting(self) -> None:

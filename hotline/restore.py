@@ -92,7 +92,7 @@ async def callbacks(controller: Controller) -> bool:
         booked_on = desk.local_day(row.requested_at.timestamp())
         pending = row.status == "pending"
         if booked_on == today or pending:
-            desk.callbacks.restore(row.number, row.channel_id if pending else None, booked_on)
+            desk.callbacks.restore(row.number, row.channel_id, booked_on, pending)
     rows = [row for row in rows if row.status == "pending"]
     for row in rows:
         if row.channel_id in controller.calls:
@@ -120,12 +120,12 @@ async def callbacks(controller: Controller) -> bool:
                 continue  # talking already: dialling again would ring a busy caller
         except Exception as exc:  # Asterisk cannot say now: it waits in place, as booked
             log.warning("callback_conversation_unknown", call_id=flow.call_id, error=repr(exc))
-        # Booked before deadlines existed: the queue's rule, counted from the booking.
         deadline = (
             row.deadline.timestamp()
-            if row.deadline is not None
+            if row.deadline is not None  # else booked by an older release: the queue's rule
             else desk.router.callback_deadline(queue, row.requested_at.timestamp())
         )
+        flow.person.hold.deadline = deadline  # type: ignore[union-attr]
         desk.apply(
             desk.router.enqueue(
                 row.channel_id,
@@ -135,6 +135,7 @@ async def callbacks(controller: Controller) -> bool:
                 row.entered,
                 callback=True,
                 deadline=deadline,
+                attempts=row.attempts,  # never more dials in all than `callback.attempts`
             )
         )
     log.info("callbacks_restored", callbacks=len(rows))

@@ -35,6 +35,8 @@ async def transfer_to_queue(leg: PersonLeg, target: str) -> None:
         now - leg.answered_at,
         now,
     )
+    if leg.hold is not None:  # a callback's conversation: the call back took place
+        leg.hold.finished()
     leg.flow.fact("segment_ended", agent=agent, outcome="transferred")
     leg.flow.fact("transferred_to_queue", agent=agent, queue=target)
     leg.flow.log.info("transfer_to_queue", agent=agent, queue=target)

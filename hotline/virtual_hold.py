@@ -32,10 +32,13 @@ class VirtualHold:
     number: str
     attempt: int = 0
     citizen_channel: str | None = None
+    deadline: float = math.inf
+    done: bool = False  # the conversation took place (the callback is kept)
 
     def registered(self, deadline: float) -> None:
         """Stored at once (and restored after a controller restart)."""
         leg = self.leg
+        self.deadline = deadline
         leg.flow.fact(
             "callback_requested",
             number=self.number,
@@ -146,9 +149,18 @@ class VirtualHold:
         leg = self.leg
         leg.phase = "done"
         leg.flow.fact("callback_finished", status="failed", reason=reason, agent=None)
+        await self._end("callback_failed", reason)
+
+    async def _end(self, disposition: str, why: str) -> None:
+        """The callback is over without a conversation: close the call (and the line, if the
+        caller is still on it, hearing that the callback is booked)."""
+        leg = self.leg
         leg.desk.callbacks.closed(self.number, leg.call_id)
-        leg.flow.settle("callback_failed")
-        leg.flow.finish("system", reason)
+        leg.flow.settle(disposition)
+        if leg.flow.channel_id:
+            leg.flow.hangup_requested_by_us = True
+            await hangup_quietly(leg.desk.ari, leg.flow.channel_id)
+        leg.flow.finish("system", why)
 
     async def expired(self) -> None:
         """Not made by its deadline: a voice message (a callback request without audio) with
@@ -167,12 +179,14 @@ class VirtualHold:
             origin="callback_expired",
         )
         flow.fact("callback_finished", status="expired", reason="deadline", agent=None)
-        leg.desk.callbacks.closed(self.number, leg.call_id)
         flow.log.warning("callback_expired", number_tail=self.number[-4:], due_on=due.isoformat())
-        flow.settle("callback_expired")
-        flow.finish("system", "callback_deadline")
+        await self._end("callback_expired", "callback_deadline")
 
     def finished(self) -> None:
-        """The callback conversation took place."""
+        """The callback conversation took place (at its end, or when the agent hands the
+        caller on to another queue: the promise is kept either way)."""
+        if self.done:
+            return
+        self.done = True
         self.leg.flow.fact("callback_finished", status="done", reason="", agent=self.leg.agent)
         self.leg.desk.callbacks.closed(self.number, self.leg.call_id)

@@ -50,7 +50,7 @@ async def test_scrape_reports_parts_agents_hours_and_disk(tmp_path: Path) -> Non
         ari=SimpleNamespace(connected=connected),
         hours=center.hours,
         desk=SimpleNamespace(router=router),
-        journal=SimpleNamespace(backlog=3, healthy=True),
+        journal=SimpleNamespace(backlog=3, healthy=True, spool_bytes=0, alarm=None),
     )
     app = make_app(controller, SimpleNamespace(connected=False), Metrics())  # type: ignore[arg-type]
     async with TestClient(TestServer(app)) as client:

@@ -240,11 +240,12 @@ class Router:
         held: bool = False,
         deadline: float = math.inf,
         waiting_since: float | None = None,
+        attempts: int = 0,
     ) -> list[Decision]:
         """A caller asks for a person. `entered` keeps an earlier place (callbacks, restarts);
         `callback`: a booked callback put back after a restart (it waits for agents, until
-        `deadline`); `waiting_since`: when max_wait starts counting, if not at `entered`
-        (a transferred caller waits anew)."""
+        `deadline`, with the `attempts` it already had); `waiting_since`: when max_wait
+        starts counting, if not at `entered` (a transferred caller waits anew)."""
         spec = self._spec(queue)
         if call_id in self.waiting:
             raise RouterError(f"call {call_id} is already waiting")
@@ -255,6 +256,7 @@ class Router:
         call.callback = callback
         call.held = held  # back in line while the caller gives a callback number
         call.deadline = deadline
+        call.attempts = attempts
         call.waiting_since = call.entered if waiting_since is None else waiting_since
         if callback:  # escalation steps went on while the callback was stored
             call.queue_entered = call.entered

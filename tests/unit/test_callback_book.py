@@ -31,9 +31,29 @@ def test_the_daily_cap_counts_bookings_not_pending_ones() -> None:
 
 def test_what_the_database_says_is_put_back_after_a_restart() -> None:
     book = CallbackBook(max_per_day=2)
-    book.restore("13900001111", "a", MON)
-    book.restore("13900003333", None, MON, count=2)
+    book.restore("13900001111", "a", MON, pending=True)
+    book.restore("13900003333", "x", MON, pending=False)
+    book.restore("13900003333", "y", MON, pending=False)
     assert book.book("13900001111", "z", MON) == "exists"
     assert book.book("13900003333", "z", MON) == "limit"
     book.closed("13900001111", "someone-else")  # only its own call closes a booking
     assert book.pending == {"13900001111": "a"}
+
+
+def test_reading_the_database_again_counts_nothing_twice() -> None:
+    """A late restore (the database was away at start) sees this run's bookings too."""
+    book = CallbackBook(max_per_day=2)
+    assert book.book("13900001111", "a", MON) == "booked"
+    book.restore("13900001111", "a", MON, pending=True)
+    book.restore("13900001111", "old", MON, pending=False)
+    assert book.pending == {"13900001111": "a"}
+    book.closed("13900001111", "a")
+    assert book.book("13900001111", "b", MON) == "limit"  # a and old: two today
+
+
+def test_a_new_day_forgets_the_old_counts() -> None:
+    book = CallbackBook(max_per_day=1)
+    assert book.book("13900001111", "a", MON) == "booked"
+    book.closed("13900001111", "a")
+    assert book.book("13900001111", "b", TUE) == "booked"
+    assert all(day == TUE for _, day in book._booked)
