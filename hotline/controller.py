@@ -31,7 +31,7 @@ from hotline.desk import Desk
 from hotline.restoring import AppliedRouter, Restoring
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
-from hotline.supervise import Supervisor
+from hotline.tasks import TaskSupervisor
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError, Event, event_channel
 from hotline.telephony.mailbox import Mailboxes
@@ -125,7 +125,7 @@ class Controller:
         self.mailboxes: Mailboxes[Any] = Mailboxes(self._handle)
         self.draining = False
         self.asterisk_started: str | None = None  # Asterisk's startup time at the last connect
-        self.tasks = Supervisor()  # run() gives it the stop event
+        self.tasks = TaskSupervisor()  # run() gives it the stop event
         self.restoring = Restoring(journal)  # what the database could not give back yet
         # New calls take the newest menu; calls in progress keep the one they started with.
         self.menu = config.menu
@@ -490,7 +490,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         loop.add_signal_handler(signal.SIGUSR1, ari.reconnect_now)  # Asterisk is back
         ami.on_contact_status = controller.on_contact_status
         restoring = controller.restoring
-        tasks = controller.tasks = Supervisor(stop)
+        tasks = controller.tasks = TaskSupervisor(stop)
         # What the last run left in the spool (a callback finished, an agent's pause) reaches
         # the database before it is read back; else a stale state would be put back.
         tasks.start("journal", journal.run)

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
-from hotline.supervise import Supervisor
+from hotline.tasks import TaskSupervisor
 from hotline.telephony.ari import AriClient
 from hotline.telephony.backoff import Backoff
 from hotline.web import Metrics, make_app
@@ -86,7 +86,7 @@ async def test_an_event_whose_handler_raises_does_not_end_the_stream() -> None:
     assert not client.connected.is_set()
 
 
-def controller(tasks: Supervisor) -> Any:
+def controller(tasks: TaskSupervisor) -> Any:
     """Just what /health reads."""
     connected = asyncio.Event()
     connected.set()
@@ -110,7 +110,7 @@ async def test_a_crashed_task_is_named_in_health_and_restarted() -> None:
     3. A task that ends on its own before the controller stops is dead too.
     """
     stop = asyncio.Event()
-    tasks = Supervisor(stop, backoff=lambda: Backoff(initial=0.5, cap=0.5, jitter=0))
+    tasks = TaskSupervisor(stop, backoff=lambda: Backoff(initial=0.5, cap=0.5, jitter=0))
     runs = 0
 
     async def events() -> None:

@@ -15,7 +15,7 @@ from hotline.telephony.backoff import Backoff
 log = structlog.get_logger("controller")
 
 
-class Supervisor:
+class TaskSupervisor:
     """Starts, watches and stops the named background tasks of one controller."""
 
     def __init__(
