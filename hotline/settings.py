@@ -19,6 +19,9 @@ CACHE_DIR = Path.home() / ".cache" / "hotline"
 
 # Test instances get their own ports so that `./dev test` can run beside a running `./dev start`.
 _PORT_OFFSET = {"dev": 0, "test": 20000}
+# Media ports start here: below the kernel's ephemeral ports (32768 up), which test tools and
+# clients take without asking, and dev and test apart at the default size (2 × 2,000 ports).
+_RTP_BASE = {"dev": 10000, "test": 14000}
 
 
 class Settings(BaseSettings):
@@ -106,7 +109,7 @@ class Settings(BaseSettings):
     @property
     def ports(self) -> Ports:
         """The loopback ports of this instance."""
-        rtp = self._port(self.rtp_start, 10000)
+        rtp = self.rtp_start if self.rtp_start is not None else _RTP_BASE.get(self.instance, 10000)
         return Ports(
             sip=self._port(self.sip_port, 5060),
             rtp_start=rtp,
