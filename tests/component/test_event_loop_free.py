@@ -46,10 +46,10 @@ async def test_a_password_check_does_not_block_the_event_loop(
     citizens = DemoSocialInsurance(engine=engine, lock_after=3)
     try:
         await seed_demo(engine)
-        await citizens.lookup("card", demo_id(7))  # connections made before watching
+        await citizens.lookup("card", demo_id(8))  # connections made before watching
         with slow_callbacks(caplog) as slow:
             outcomes = [
-                await citizens.verify(demo_id(7), password, "loop-1")
+                await citizens.verify(demo_id(8), password, "loop-1")
                 for password in ("000000", "123456", "123456")
             ]
     finally:

@@ -158,17 +158,20 @@ def bring_up(work_dir: Path) -> SystemUnderTest:
     """Prepare and start the test instance (Asterisk and PostgreSQL), controller stopped."""
     state = REPO_ROOT / ".local" / "test"
     config_dir = make_config_dir(work_dir / "config")
+    # Transfers leave through the trunk to a SIPp "department" the tests start on this port.
+    # The controller gets the same settings: `config apply` renders Asterisk's config again
+    # (without the trunk's contact, calls through the trunk would fail from then on).
     env_overrides = {
         "HOTLINE_INSTANCE": "test",
         "HOTLINE_STATE_DIR": str(state),
         "HOTLINE_CONFIG_DIR": str(config_dir),
+        "HOTLINE_TRUNK_CONTACT": f"sip:127.0.0.1:{DEPARTMENT_PORT}",
     }
-    # Transfers leave through the trunk to a SIPp "department" the tests start on this port.
     settings = Settings(
         instance="test",
         state_dir=state,
         config_dir=config_dir,
-        trunk_contact=f"sip:127.0.0.1:{DEPARTMENT_PORT}",
+        trunk_contact=env_overrides["HOTLINE_TRUNK_CONTACT"],
     )
     instance = prepare(settings, lambda m: print(f"[test system] {m}", file=sys.stderr))
     start_services(instance, lambda m: print(f"[test system] {m}", file=sys.stderr))
