@@ -196,11 +196,12 @@ class PersonLeg:
                 await self.flow.execute(self.flow.session.overflow_to_voicemail())
 
     async def play(self, prompts: list[str], playback_id: str) -> None:
-        """Play to the caller in place of the hold music."""
+        """Play to the caller in place of the hold music (a caller who hung up a moment ago
+        is no error: their hang-up is the next event)."""
         ari = self.desk.ari
         await quietly(ari.request("DELETE", f"/channels/{self.channel}/moh"))
         lang = self.flow.session.language
-        await ari.play(self.channel, self.flow.media(prompts), playback_id, lang)
+        await quietly(ari.play(self.channel, self.flow.media(prompts), playback_id, lang))
 
     async def _offer(self, agent: str, ring: float) -> None:
         channel_id = f"{self.call_id}-{agent}-{self.next_id()}"
