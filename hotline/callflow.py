@@ -13,7 +13,7 @@ import structlog
 
 from acd.router import RouterError
 from hotline.citizens import SocialInsurancePort
-from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, Desk, QueueEntry
+from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, SURVEY_VAR, Desk, QueueEntry
 from hotline.person_leg import PersonLeg
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ari import AriClient, AriError
@@ -147,6 +147,13 @@ class CallFlow:
             self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
             if await self.person.resume_talking(talking):
                 return
+        rating = await ari.get_variable(self.channel_id, SURVEY_VAR)
+        if rating and desk is not None:
+            # The agent had hung up: the caller was being asked the survey.
+            self.session.phase = "done"
+            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
+            await self.person.ask_survey(rating)
+            return
         if queue and desk is not None and queue in desk.router.config.queues:
             # A caller who was waiting keeps their place: the original time of entry, and
             # the priority they had (senior, repeat caller).

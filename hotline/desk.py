@@ -42,6 +42,7 @@ BUSY_CAUSES = {17}
 QUEUE_VAR = "HOTLINE_QUEUE"
 ENTERED_VAR = "HOTLINE_QUEUE_ENTERED"
 AGENT_VAR = "HOTLINE_AGENT"  # agent|agent channel|recording|answered at, while talking
+SURVEY_VAR = "HOTLINE_SURVEY"  # the agent the caller rates, while asked the survey
 
 
 @dataclass(frozen=True)

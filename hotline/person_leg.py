@@ -30,6 +30,7 @@ from hotline.desk import (
     ENTERED_VAR,
     NO_ANSWER_CAUSES,
     QUEUE_VAR,
+    SURVEY_VAR,
     Desk,
     QueueEntry,
     hangup_quietly,
@@ -395,6 +396,16 @@ class PersonLeg:
         # The caller is no longer waiting nor talking: a restart now must not re-queue them.
         for name in (QUEUE_VAR, AGENT_VAR):
             await quietly(self.desk.ari.set_variable(self.channel, name, ""))
+        # ...but asked the survey again, rating this agent.
+        await quietly(self.desk.ari.set_variable(self.channel, SURVEY_VAR, self.agent))
+        await self.ask_survey()
+
+    async def ask_survey(self, agent: str | None = None) -> None:
+        """The caller rates the agent (`agent`: after a controller restart, the agent the
+        caller was rating; the question is asked again from the start)."""
+        if agent is not None:
+            self.agent = agent
+            self.flow.settle("answered")
         self.phase = "survey"
         self.survey = SurveySession(language=self.flow.session.language)
         await self._survey_actions(self.survey.start())

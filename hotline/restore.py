@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.router import Overflow, Router, RouterError
 from hotline import recordings
 from hotline.callflow import CallFlow
-from hotline.desk import AGENT_VAR
+from hotline.desk import AGENT_VAR, hangup_quietly
 from hotline.telephony.ari import AriError
 
 if TYPE_CHECKING:
@@ -118,6 +118,7 @@ async def callbacks(controller: Controller) -> bool:
         try:
             if await _in_conversation(controller, flow):
                 continue  # talking already: dialling again would ring a busy caller
+            await _hang_up_legs(controller, flow.call_id)
         except Exception as exc:  # Asterisk cannot say now: it waits in place, as booked
             log.warning("callback_conversation_unknown", call_id=flow.call_id, error=repr(exc))
         deadline = (
@@ -140,6 +141,16 @@ async def callbacks(controller: Controller) -> bool:
         )
     log.info("callbacks_restored", callbacks=len(rows))
     return True
+
+
+async def _hang_up_legs(controller: Controller, call_id: str) -> None:
+    """Legs an earlier run rang for a callback not yet in conversation (the agent hearing
+    回拨电话, the citizen's phone ringing): nobody carries them on, so they are hung up; the
+    callback waits in its place and is dialled again."""
+    for channel in await controller.ari.request("GET", "/channels"):
+        if str(channel.get("id", "")).startswith(f"{call_id}-"):
+            log.info("callback_leg_hung_up", call_id=call_id, channel=channel["id"])
+            await hangup_quietly(controller.ari, channel["id"])
 
 
 async def _in_conversation(controller: Controller, flow: CallFlow) -> bool:

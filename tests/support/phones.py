@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.dtmf import shifted_pcap
-from tests.support.sipp import free_udp_port
+from tests.support.sipp import free_media_port, free_udp_port
 
 REGISTER = """<?xml version="1.0" encoding="UTF-8"?>
 <scenario name="register">
@@ -246,7 +246,7 @@ class DeskPhone:
                     "-mi",
                     "127.0.0.1",
                     "-mp",
-                    str(free_udp_port() & ~1),
+                    str(free_media_port()),
                     "-rtp_echo",
                     "-trace_err",
                     "-error_file",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import socket
 from dataclasses import dataclass
@@ -20,6 +21,21 @@ def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_media_port() -> int:
+    """An even UDP port on loopback with the three above it free too: SIPp's RTP, RTCP and
+    video ports (a free port rounded down to even could be another process's)."""
+    while True:
+        port = free_udp_port() & ~1
+        with contextlib.ExitStack() as held:
+            try:
+                for p in range(port, port + 4):
+                    s = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        return port
 
 
 @dataclass(frozen=True)
@@ -248,7 +264,7 @@ class Caller:
             "-mi",
             "127.0.0.1",
             "-mp",
-            str(free_udp_port() & ~1),
+            str(free_media_port()),
             "-timeout",
             "120s",
             "-timeout_error",
