@@ -34,19 +34,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(instance=getattr(args, "instance", None))
 
 
-def _health(settings: Settings) -> dict[str, object] | None:
-    url = f"http://{settings.management_url_host}:{settings.ports.http}/health"
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            body: dict[str, object] = json.loads(resp.read())
-            return body
-    except urllib.error.HTTPError as exc:
-        body = json.loads(exc.read() or b"{}")
-        return body
-    except (OSError, ValueError):
-        return None
-
-
 def _how_to_call(settings: Settings) -> None:
     from hotline.instance import load_center
     from hotline.provision.secrets import load_or_create
@@ -304,7 +291,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from hotline.backup import run_restore
 
     settings = _settings(args)
-    if _health(settings) is not None and not args.force:
+    from hotline.lifecycle import health
+
+    if health(settings) is not None and not args.force:
         print("error: the hotline is running: `hotline stop` first (or --force)", file=sys.stderr)
         return 1
     restored = run_restore(settings, Path(args.file), _progress)

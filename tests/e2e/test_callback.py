@@ -53,7 +53,7 @@ async def paused_agent(
 
 async def citizen_phone(
     system: SystemUnderTest, desk: list[DeskPhone], number: str, **kwargs: object
-) -> None:
+) -> DeskPhone:
     """The citizen's own phone behind the trunk, where callbacks ring."""
     mobile = DeskPhone(
         user=number,
@@ -64,6 +64,7 @@ async def citizen_phone(
     )
     desk.append(mobile)
     await mobile.answer_at(DEPARTMENT_PORT)
+    return mobile
 
 
 async def callback_row(db: asyncpg.Connection, channel_id: str, status: str) -> asyncpg.Record:

@@ -18,29 +18,14 @@ from tests.e2e.test_callback import (
     citizen,
     paused_agent,
 )
+from tests.e2e.test_callback import citizen_phone as mobile
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
 from tests.support.desk import agent_states, segments, set_agent
 from tests.support.observer import AriObserver, prompts_heard
 from tests.support.phones import DeskPhone
 from tests.support.sipp import Keys, Pause, WaitForHangup
-from tests.support.system import DEPARTMENT_PORT, SystemUnderTest
-
-
-async def mobile(
-    system: SystemUnderTest, desk: list[DeskPhone], number: str, **kwargs: object
-) -> DeskPhone:
-    """The citizen's own phone behind the trunk, where callbacks ring."""
-    phone_ = DeskPhone(
-        user=number,
-        password="-",
-        sip_port=system.settings.ports.sip,
-        work_dir=system.work_dir / f"mobile-{number}",
-        **kwargs,  # type: ignore[arg-type]
-    )
-    desk.append(phone_)
-    await phone_.answer_at(DEPARTMENT_PORT)
-    return phone_
+from tests.support.system import SystemUnderTest
 
 
 async def leftover_channels(observer: AriObserver, call_id: str) -> list[str]:
