@@ -10,6 +10,7 @@ import asyncio
 import signal
 
 import asyncpg
+import pytest
 
 from tests.support.api import agent_api
 from tests.support.calls import event_data, events_of, wait_for_call
@@ -128,22 +129,28 @@ async def test_a_callback_keeps_its_place_and_calls_the_agent_first(
     assert "no_answer" not in await agent_states(db, "1003")
 
 
+@pytest.mark.parametrize(
+    ("mode", "number"), [("no_answer", "13900000543"), ("busy", "13900001114")]
+)
 async def test_an_unanswered_callback_dials_once_per_attempt_then_gives_up(
     running: SystemUnderTest,
     db: asyncpg.Connection,
     observer: AriObserver,
     desk: list[DeskPhone],
+    mode: str,
+    number: str,
 ) -> None:
     """
-    1. Citizen C books a callback while agent 1002 is paused; C's phone will never answer.
-    2. The agent becomes ready and answers; C's phone rings out (5 s); the agent is ready
+    1. Citizen C books a callback while agent 1002 is paused; C's phone will never answer
+       (it rings out, or it is busy on every attempt).
+    2. The agent becomes ready and answers; C's phone rings out (5 s) or is busy; the agent is ready
        again at once (not paused); 2 s later the second and last attempt rings out.
     3. The trunk was dialled exactly twice; the call ends as callback_failed, not abandoned;
        the callback row says failed after 2 attempts.
     """
     await paused_agent(running, desk, "1002")
-    await citizen_phone(running, desk, "13900000543", mode="no_answer")
-    c = citizen(running, "13900000543")
+    await citizen_phone(running, desk, number, mode=mode)
+    c = citizen(running, number)
     result = await c.call(BOOK_A_CALLBACK)
     assert result.ok, result.output
     row = await wait_for_call(db, c.number, until=lambda r: r["queue"] == "general")

@@ -154,34 +154,6 @@ async def test_an_agent_hanging_up_during_the_callback_whisper_stops_the_ringing
     assert row["disposition"] == "callback_failed"
 
 
-async def test_a_busy_citizen_is_tried_on_every_attempt_then_the_callback_fails(
-    running: SystemUnderTest,
-    db: asyncpg.Connection,
-    observer: AriObserver,
-    desk: list[DeskPhone],
-) -> None:
-    """
-    1. A callback is booked; the citizen's phone is busy on every attempt.
-    2. Each attempt dials once; the agent is never paused for it; after the last attempt
-       the call ends as callback_failed and the callback row says so.
-    """
-    await paused_agent(running, desk, "1002")
-    await mobile(running, desk, "13900001114", mode="busy")
-    caller = citizen(running, "13900001114")
-    result = await caller.call(BOOK_A_CALLBACK)
-    assert result.ok, result.output
-    row = await wait_for_call(db, caller.number, until=lambda r: r["queue"] == "general")
-    await callback_row(db, row["channel_id"], "pending")
-    await set_agent(running, "1002", "ready")
-    failed = await callback_row(db, row["channel_id"], "failed")
-    assert failed["attempts"] == 2
-    assert len(trunk_channels(observer, row["channel_id"])) == 2
-    row = await wait_for_call(db, caller.number)
-    assert row["disposition"] == "callback_failed"
-    states = await agent_states(db, "1002")
-    assert "no_answer" not in states and states[-1] == "ready", states
-
-
 REBOOK = [Pause(1500), Keys("0"), Pause(800), Keys("0"), Pause(2500), Keys("1"), Pause(1500)]
 
 
