@@ -39,6 +39,8 @@ from hotline.web import Metrics, start_http
 from ivr.hours import BusinessHours, working_days_after
 from ivr.menu import Menu
 
+CONNECT_SECONDS = 5
+
 log = structlog.get_logger("controller")
 
 VOICEMAIL_DAYS = 5  # deferred answers are due within 5 working days (DOMAIN.md)
@@ -418,6 +420,15 @@ async def _spool_written(journal: Journal, seconds: float = 10) -> bool:
     return True
 
 
+def database_engine(url: str, pool_size: int) -> AsyncEngine:
+    """The controller's connection pool to PostgreSQL."""
+    # asyncpg waits 60 s for a connection by default: a database that drops packets would
+    # hold the start (and every reconnect) that long; the journal spools meanwhile.
+    return create_async_engine(
+        url, pool_size=pool_size, pool_pre_ping=True, connect_args={"timeout": CONNECT_SECONDS}
+    )
+
+
 async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or stop is set)."""
     stop = stop or asyncio.Event()
@@ -426,9 +437,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         loop.add_signal_handler(sig, stop.set)
     engine: AsyncEngine | None = None
     if config.database_url:
-        engine = create_async_engine(
-            config.database_url, pool_size=config.db_pool_size, pool_pre_ping=True
-        )
+        engine = database_engine(config.database_url, config.db_pool_size)
     journal = Journal(engine=engine, spool_dir=config.spool_dir, limits=config.spool_limits)
     journal.replay_spools()
     metrics = Metrics()
