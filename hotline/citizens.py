@@ -87,6 +87,21 @@ def demo_id(n: int) -> str:
     return first17 + resident_id.check_digit(first17)
 
 
+# One more failure for an identity: a lock still running is kept as it is, an expired lock
+# starts the count again, and the lock_after-th failure locks it.
+_COUNT_FAILURE = text(
+    "INSERT INTO identity_locks AS l (id_number, failures, locked_until)"
+    " VALUES (:id, 1, CASE WHEN 1 >= :after THEN CAST(:until AS timestamptz) END)"
+    " ON CONFLICT (id_number) DO UPDATE SET"
+    " failures = CASE WHEN l.locked_until > :now THEN l.failures"
+    "  WHEN l.locked_until IS NULL THEN l.failures + 1 ELSE 1 END,"
+    " locked_until = CASE WHEN l.locked_until > :now THEN l.locked_until"
+    "  WHEN (CASE WHEN l.locked_until IS NULL THEN l.failures + 1 ELSE 1 END) >= :after"
+    "  THEN CAST(:until AS timestamptz) END"
+    " RETURNING failures, locked_until"
+)
+
+
 class DemoSocialInsurance:
     """Demo records in PostgreSQL; locks after `lock_after` wrong passwords."""
 
@@ -149,21 +164,20 @@ class DemoSocialInsurance:
                 elif locked_before:
                     outcome = "locked"  # the lock ran out meanwhile: this attempt was not tried
                 else:
-                    failures = (lock.failures if lock and lock.locked_until is None else 0) + 1
-                    locked_until = (
-                        now + dt.timedelta(minutes=self.lock_minutes)
-                        if failures >= self.lock_after
-                        else None
-                    )
-                    outcome = "locked" if locked_until else "wrong"
-                    await conn.execute(
-                        text(
-                            "INSERT INTO identity_locks (id_number, failures, locked_until) "
-                            "VALUES (:id, :f, :u) ON CONFLICT (id_number) DO UPDATE "
-                            "SET failures = :f, locked_until = :u"
-                        ),
-                        {"id": id_number, "f": failures, "u": locked_until},
-                    )
+                    # Counted in the upsert itself: two first wrong passwords at once both
+                    # find no row to lock above, and each must still count.
+                    counted = (
+                        await conn.execute(
+                            _COUNT_FAILURE,
+                            {
+                                "id": id_number,
+                                "now": now,
+                                "after": self.lock_after,
+                                "until": now + dt.timedelta(minutes=self.lock_minutes),
+                            },
+                        )
+                    ).one()
+                    outcome = "locked" if counted.locked_until is not None else "wrong"
                 await conn.execute(
                     text(
                         "INSERT INTO identity_attempts (at, channel_id, id_masked, outcome) "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -46,3 +48,44 @@ async def test_an_id_with_no_record_is_answered_and_locked_like_a_wrong_password
         [known, NOT_ON_FILE],
     )
     assert locked == 2
+
+
+async def test_wrong_passwords_at_the_same_moment_each_count(
+    system: SystemUnderTest, db: asyncpg.Connection
+) -> None:
+    """Three wrong passwords for one fresh ID, checked at once (three callers, or one script
+    on three lines), lock it as three one after another would."""
+    target = demo_id(8)
+    await db.execute("DELETE FROM identity_locks WHERE id_number = $1", target)
+    assert system.instance.database_url is not None
+    engine = create_async_engine(system.instance.database_url)
+    citizens = DemoSocialInsurance(engine=engine, lock_after=3, lock_minutes=30)
+    try:
+        await seed_demo(engine)
+        # Holding the attempts table makes the three checks overlap for sure: each waits there
+        # (or on the first one's new lock row) until all three have read "no lock yet".
+        blocker = await asyncpg.connect(system.dsn)
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute("LOCK TABLE identity_attempts IN EXCLUSIVE MODE")
+        checks = asyncio.gather(
+            *(citizens.verify(target, f"00000{i}", f"concurrent-{i}") for i in range(3))
+        )
+        for _ in range(200):
+            waiting = await db.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            )
+            if waiting >= 3:
+                break
+            await asyncio.sleep(0.05)
+        await transaction.rollback()
+        await blocker.close()
+        answers = await checks
+    finally:
+        await engine.dispose()
+    assert sorted(answers) == ["locked", "wrong", "wrong"]
+    row = await db.fetchrow(
+        "SELECT failures, locked_until > now() AS locked FROM identity_locks WHERE id_number = $1",
+        target,
+    )
+    assert row is not None and row["failures"] == 3 and row["locked"]
