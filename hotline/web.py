@@ -47,6 +47,7 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.calls_refused.labels("lines_busy")  # 0 from the start: increase() sees the 1st
         self.max_callers = Gauge(
             "hotline_max_callers", "Citizens' calls taken in at once (the limit)", registry=r
         )

@@ -83,7 +83,7 @@ async def test_a_caller_beyond_the_limit_hears_lines_busy_and_is_refused_as_busy
     for caller in held:
         await caller.start([WaitForHangup(30000)])
     lines = [await channel_of(observer, c.number, "Up") for c in held]
-    assert refusals(system) == {"hotline_max_callers": 2.0}  # nothing refused yet
+    assert refusals(system) == {"lines_busy": 0.0, "hotline_max_callers": 2.0}
 
     third = Caller(sip_port=sip, work_dir=work, number="13900003303")
     result = await third.call([Refused(486)])
