@@ -4,6 +4,7 @@ all lines are busy, before any answer, and is refused as busy; the calls in prog
 from __future__ import annotations
 
 import asyncio
+import re
 import urllib.request
 from collections.abc import AsyncIterator
 
@@ -11,6 +12,7 @@ import asyncpg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hotline.provision import asterisk
 from tests.support.calls import event_data, events_of
 from tests.support.observer import AriObserver
 from tests.support.sipp import Caller, Pause, Refused, WaitForHangup
@@ -115,3 +117,51 @@ async def test_a_caller_beyond_the_limit_hears_lines_busy_and_is_refused_as_busy
     assert (await row_of(db, await channel_of(observer, fourth.number, "Up")))["answered_at"]
     await observer.hang_up(lines[1])
     assert (await held[1].finish()).ok
+
+
+def restart_asterisk(system: SystemUnderTest, maxcalls: int) -> None:
+    """Asterisk stopped and started again with its `maxcalls` set; the controller too, so
+    that it is connected when this returns."""
+    settings = system.settings
+    conf = settings.on_host(settings.asterisk_dir) / "etc" / "asterisk.conf"
+    system.controller.stop()
+    asterisk.stop(settings, system.instance.asterisk_proc)
+    text = re.sub(r"(?m)^maxcalls = \d+$", f"maxcalls = {maxcalls}", conf.read_text())
+    conf.write_text(text)
+    system.instance.asterisk_proc = asterisk.start(settings, lambda _m: None)
+    system.controller.start()
+
+
+@pytest.fixture
+async def one_call_in_asterisk(running: SystemUnderTest) -> AsyncIterator[SystemUnderTest]:
+    """Asterisk's own limit at one call (the controller's far above it); restored after."""
+    await asyncio.to_thread(restart_asterisk, running, 1)
+    try:
+        yield running
+    finally:
+        await asyncio.to_thread(restart_asterisk, running, running.settings.channels)
+
+
+async def test_past_asterisk_maxcalls_a_caller_gets_503_and_nothing_is_left_half_set_up(
+    one_call_in_asterisk: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
+) -> None:
+    """
+    1. Asterisk's maxcalls is 1 and a citizen is in the menu.
+    2. A second citizen calls: 503 Service Unavailable at once (no early media, no answer);
+       the controller never saw the call and Asterisk keeps no channel of it.
+    """
+    system = one_call_in_asterisk
+    sip, work = system.settings.ports.sip, system.work_dir
+    first = Caller(sip_port=sip, work_dir=work, number="13900003311")
+    await first.start([WaitForHangup(20000)])
+    line = await channel_of(observer, first.number, "Up")
+    second = Caller(sip_port=sip, work_dir=work, number="13900003312")
+    result = await second.call([Refused(503, early_media=False)])
+    assert result.ok, result.output
+    assert (
+        await db.fetchval("SELECT count(*) FROM calls WHERE caller_number = $1", second.number) == 0
+    )
+    left = [c for c in await observer.channels() if c["caller"]["number"] == second.number]
+    assert left == []
+    await observer.hang_up(line)
+    assert (await first.finish()).ok

@@ -69,9 +69,11 @@ class WaitForHangup:
 
 @dataclass(frozen=True)
 class Refused:
-    """The only step: expect early media (183), then this final response instead of an answer."""
+    """The only step: expect this final response instead of an answer, after early media
+    (183) when `early_media`."""
 
     code: int = 486
+    early_media: bool = True
 
 
 Step = Pause | Keys | Speak | WaitForHangup | Refused
@@ -135,7 +137,7 @@ def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | N
     cseq = 2 if auth else 1
     credentials = f"[authentication username={auth[0]} password={auth[1]}]" if auth else None
     if steps and isinstance(steps[0], Refused):
-        return "\n".join(_refused(steps[0].code, cseq, credentials, auth is not None))
+        return "\n".join(_refused(steps[0], cseq, credentials, auth is not None))
     body = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<scenario name="hotline caller">',
@@ -209,18 +211,21 @@ def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | N
     return "\n".join(body)
 
 
-def _refused(code: int, cseq: int, credentials: str | None, challenged: bool) -> list[str]:
-    """INVITE, early media, then a final `code` that the caller acknowledges (ACK)."""
+def _refused(step: Refused, cseq: int, credentials: str | None, challenged: bool) -> list[str]:
+    """INVITE, early media if expected, then the final response, acknowledged (ACK)."""
+    early = [
+        '<recv response="183"/>',
+        # Asterisk repeats the 183 (once a playback starts): any number of them.
+        '<label id="1"/>',
+        '<recv response="183" optional="true" next="1"/>',
+    ]
     return [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<scenario name="hotline caller refused">',
         *([*_invite(1), *CHALLENGED] if challenged else []),
         *_invite(cseq, credentials),
-        '<recv response="183"/>',
-        # Asterisk repeats the 183 (once a playback starts): any number of them.
-        '<label id="1"/>',
-        '<recv response="183" optional="true" next="1"/>',
-        f'<recv response="{code}" timeout="30000"/>',
+        *(early if step.early_media else []),
+        f'<recv response="{step.code}" timeout="30000"/>',
         "<send><![CDATA[",
         "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
         "[last_Via:]",
