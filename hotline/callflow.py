@@ -146,13 +146,21 @@ class CallFlow:
         dialed = self._started(channel, args)
         self.fact("refused", reason=reason)
         self.log.warning("call_refused", reason=reason, caller=self.caller_number, dialed=dialed)
+        ari = self.services.ari
         try:
             # 183 Session Progress with media: the prompt is heard before any answer.
-            await self.services.ari.request("POST", f"/channels/{self.channel_id}/progress")
+            await ari.request("POST", f"/channels/{self.channel_id}/progress")
         except AriError as exc:
-            if exc.gone:
-                return
-            raise
+            # Gone, or an Asterisk before 22.6 (no early media over ARI): refused without
+            # the words rather than left in silence.
+            self.log.warning("refused_without_prompt", error=str(exc)[:200])
+            self.hangup_requested_by_us = True
+            try:
+                await ari.hangup(self.channel_id, "busy")
+            except AriError as again:
+                if not again.gone:
+                    raise
+            return
         await self.execute(self.session.refuse(reason))
 
     async def adopt(self, channel: dict[str, Any]) -> None:
