@@ -93,7 +93,15 @@ class CallFlow:
         self.hangup_requested_by_us = False
         self.hanging_up = False
         self.ended = False
+        self.refused = False  # told that all lines are busy: takes none of the lines
         self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    @property
+    def holds_a_line(self) -> bool:
+        """Whether this is a citizen on the line they called in on (menu, waiting, talking,
+        survey): what HOTLINE_MAX_CALLERS counts. Not a refusal being told, nor a call whose
+        citizen hung up to be called back, nor one on the line the center called back on."""
+        return not (self.refused or self.ended) and self.channel_id == self.call_id
 
     def media(self, prompts: Iterable[str], language: str | None = None) -> list[str]:
         """ARI media URIs of prompts, in the call's language unless another is given."""
@@ -104,8 +112,7 @@ class CallFlow:
         """Record something about this call in the journal."""
         self.services.journal.record(Fact(channel_id=self.call_id, kind=kind, data=data))
 
-    async def begin(self, channel: dict[str, Any], args: list[str]) -> None:
-        """A new call entered Stasis: record, answer, start the menu."""
+    def _started(self, channel: dict[str, Any], args: list[str]) -> str:
         dialed = args[1] if len(args) > 1 else channel.get("dialplan", {}).get("exten", "")
         self.fact(
             "call_started",
@@ -114,6 +121,11 @@ class CallFlow:
             dialed=dialed,
             language=self.session.language,
         )
+        return str(dialed)
+
+    async def begin(self, channel: dict[str, Any], args: list[str]) -> None:
+        """A new call entered Stasis: record, answer, start the menu."""
+        dialed = self._started(channel, args)
         self.log.info("call_started", caller=self.caller_number, dialed=dialed)
         self.session.is_open = self.services.is_open()
         try:
@@ -125,6 +137,31 @@ class CallFlow:
             raise
         self.fact("answered")
         await self.execute(self.session.start())
+
+    async def refuse(self, channel: dict[str, Any], args: list[str], reason: str) -> None:
+        """Refused on arrival (`lines_busy`): recorded, told so as early media, never
+        answered (the caller is not charged), then hung up as busy (SIP 486)."""
+        self.refused = True
+        self._disposition = reason  # also if the caller hangs up during the prompt
+        dialed = self._started(channel, args)
+        self.fact("refused", reason=reason)
+        self.log.warning("call_refused", reason=reason, caller=self.caller_number, dialed=dialed)
+        ari = self.services.ari
+        try:
+            # 183 Session Progress with media: the prompt is heard before any answer.
+            await ari.request("POST", f"/channels/{self.channel_id}/progress")
+        except AriError as exc:
+            # Gone, or an Asterisk before 22.6 (no early media over ARI): refused without
+            # the words rather than left in silence.
+            self.log.warning("refused_without_prompt", error=str(exc)[:200])
+            self.hangup_requested_by_us = True
+            try:
+                await ari.hangup(self.channel_id, "busy")
+            except AriError as again:
+                if not again.gone:
+                    raise
+            return
+        await self.execute(self.session.refuse(reason))
 
     async def adopt(self, channel: dict[str, Any]) -> None:
         """A call already in Stasis when we (re)connected: resume where it was."""
@@ -361,10 +398,10 @@ class CallFlow:
                     f"/channels/{self.channel_id}/continue",
                     {"context": "transfer-out", "extension": number, "priority": 1},
                 )
-            case Hangup(disposition=disposition):
+            case Hangup(disposition=disposition, cause=cause):
                 self._disposition = disposition
                 self.hangup_requested_by_us = True
-                await ari.hangup(self.channel_id)
+                await ari.hangup(self.channel_id, cause)
             case VerifyIdentity(id_number=id_number, password=password):
                 try:
                     outcome = await asyncio.wait_for(

@@ -86,6 +86,7 @@ class ControllerConfig:
     # Re-read, validate and re-render what ops edit; raises ConfigError. Runs in a thread.
     apply_center: Callable[[], AppliedCenter]
     db_pool_size: int = 5  # connections to PostgreSQL (the journal writer, restores, look-ups)
+    max_callers: int = 1000  # citizens on the line at once; more are told all lines are busy
     state_dir: Path | None = None  # where the supervisor's state is (for /metrics)
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
 
@@ -127,6 +128,8 @@ class Controller:
         self.mailboxes: Mailboxes[Any] = Mailboxes(self._handle)
         self.draining = False
         self.asterisk_started: str | None = None  # Asterisk's startup time at the last connect
+        self.max_callers = config.max_callers
+        metrics.max_callers.set(config.max_callers)
         self.tasks = TaskSupervisor()  # run() gives it the stop event
         self.restoring = Restoring(journal)  # what the database could not give back yet
         # New calls take the newest menu; calls in progress keep the one they started with.
@@ -195,11 +198,19 @@ class Controller:
                 # A new call while we shut down: serve it natively rather than refuse it.
                 await self._to_fallback(call_id)
                 return True
+            # A call not answered yet is an arrival, also when adopted after a restart.
+            full = (
+                verb == "start" or channel.get("state") != "Up"
+            ) and self.citizens_on_the_line() >= self.max_callers
             flow = CallFlow(channel=channel, menu=self.menu, services=self.services)
             self.calls[call_id] = flow
             self.metrics.calls_active.set(len(self.calls))
             if verb == "start":
                 self.metrics.calls_total.inc()
+            if full:
+                self.metrics.calls_refused.labels("lines_busy").inc()
+                await flow.refuse(channel, list(event.get("args", [])), "lines_busy")
+            elif verb == "start":
                 await flow.begin(channel, list(event.get("args", [])))
             else:
                 self.metrics.calls_adopted.inc()
@@ -215,6 +226,12 @@ class Controller:
         if done:
             self.forget(call_id)
         return done
+
+    def citizens_on_the_line(self) -> int:
+        """What HOTLINE_MAX_CALLERS bounds (CallFlow.holds_a_line). Agents' legs and the
+        center's call-backs are not counted: the center places them itself, one per agent
+        at most. Counted afresh at each arrival (no count to drift): a scan of the calls."""
+        return sum(1 for flow in self.calls.values() if flow.holds_a_line)
 
     def forget(self, call_id: str) -> None:
         self.calls.pop(call_id, None)

@@ -114,6 +114,7 @@ class Instance:
             # Look-ups and identity checks scale with calls; PostgreSQL's 100 connections
             # are shared with everything else.
             db_pool_size=max(5, min(30, s.channels // 100)),
+            max_callers=s.callers_limit,
             state_dir=s.state,
         )
 

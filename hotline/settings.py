@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # its RTP port range (two ports a stream), Asterisk's maxcalls and open files, and the
     # database pool follow from it. 2,000 by default: a big city's peak with room to spare.
     channels: int = Field(default=2000, ge=10, le=30000)
+    # Citizens' calls the controller takes in at once (menu, waiting, talking, survey); the
+    # next caller hears "all lines busy" and is refused (SIP 486). Default: half of
+    # `channels`, the other half being for agents' legs, call-backs and the refusals.
+    max_callers: int | None = Field(default=None, ge=1)
     http_port: int | None = None
     ari_port: int | None = None
     ami_port: int | None = None
@@ -78,6 +82,22 @@ class Settings(BaseSettings):
                 "keep it on 127.0.0.1 unless they must be reached from elsewhere)"
             )
         return data
+
+    @model_validator(mode="after")
+    def _callers_fit_in_channels(self) -> Settings:
+        if self.max_callers is not None and self.max_callers >= self.channels:
+            raise ValueError(
+                f"HOTLINE_MAX_CALLERS ({self.max_callers}) must be below HOTLINE_CHANNELS "
+                f"({self.channels}): agents' legs, call-backs and the callers told that all "
+                "lines are busy need channels too (Asterisk refuses calls beyond its maxcalls "
+                "with a bare SIP 503)"
+            )
+        return self
+
+    @property
+    def callers_limit(self) -> int:
+        """Citizens' calls taken in at once: HOTLINE_MAX_CALLERS, else half the channels."""
+        return self.max_callers if self.max_callers is not None else self.channels // 2
 
     @field_validator("sip_address", "management_address")
     @classmethod

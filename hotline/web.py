@@ -41,6 +41,16 @@ class Metrics:
         self.calls_active = Gauge(
             "hotline_calls_active", "Calls in progress", registry=self.registry
         )
+        self.calls_refused = Counter(
+            "hotline_calls_refused",
+            "Calls refused on arrival (lines_busy: HOTLINE_MAX_CALLERS citizens on the line)",
+            ["reason"],
+            registry=r,
+        )
+        self.calls_refused.labels("lines_busy")  # 0 from the start: increase() sees the 1st
+        self.max_callers = Gauge(
+            "hotline_max_callers", "Citizens' calls taken in at once (the limit)", registry=r
+        )
         self.ari_events = Counter(
             "hotline_ari_events", "ARI events received", ["type"], registry=self.registry
         )

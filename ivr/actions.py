@@ -56,9 +56,11 @@ class TransferOut:
 
 @dataclass(frozen=True)
 class Hangup:
-    """End the call from our side."""
+    """End the call from our side; `cause` is what the caller's phone is told (an ARI hang-up
+    reason: "busy" refuses a call that was never answered with SIP 486 Busy Here)."""
 
     disposition: str
+    cause: str = "normal"
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,13 @@ class MenuSession:
         self.disposition = disposition
         return self._play(("goodbye",), "ending", barge_in=False)
 
+    def refuse(self, disposition: str) -> list[Action]:
+        """The center takes no more calls: say that all lines are busy, in the caller's
+        language and then in the other (nobody has chosen one yet), and hang up as busy.
+        Played before any answer (early media): the caller is not charged for a refusal."""
+        self.disposition = disposition
+        return self._play(("lines-busy",), "refusing", barge_in=False)
+
     def _to_person(self, queue: str) -> list[Action]:
         if not self.is_open:
             # Nobody answers now: say when people do, and take a message instead.
@@ -231,6 +238,14 @@ class MenuSession:
         if phase == "ending":
             self.phase = "done"
             return [Hangup(self.disposition)]
+        if phase == "refusing":
+            self.phase = "refused"
+            self.playback = self._id("pb")
+            other = "en" if self.language == "zh" else "zh"
+            return [Play(self.playback, ("lines-busy",), other, barge_in=False)]
+        if phase == "refused":
+            self.phase = "done"
+            return [Hangup(self.disposition, cause="busy")]
         if phase == "resuming":
             return self._back_to_queue()
         raise UnexpectedEvent(f"playback finished in phase {phase}")
@@ -241,7 +256,15 @@ class MenuSession:
             if digit == "#":
                 return []
         phase = self.phase
-        if phase in ("pending", "recording", "record_intro", "ending", "resuming"):
+        if phase in (
+            "pending",
+            "recording",
+            "record_intro",
+            "ending",
+            "resuming",
+            "refusing",
+            "refused",
+        ):
             return []  # keys mean nothing while we wait on the system or say goodbye
         actions = self._stop_playing()
         self.timer = None

@@ -67,7 +67,16 @@ class WaitForHangup:
     timeout_ms: int = 60000
 
 
-Step = Pause | Keys | Speak | WaitForHangup
+@dataclass(frozen=True)
+class Refused:
+    """The only step: expect this final response instead of an answer, after early media
+    (183) when `early_media`."""
+
+    code: int = 486
+    early_media: bool = True
+
+
+Step = Pause | Keys | Speak | WaitForHangup | Refused
 SPEECH_PCAP = "/usr/share/sip-tester/g711a.pcap"
 
 SDP = """v=0
@@ -127,6 +136,8 @@ def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | N
     With auth (user, password), the INVITE answers a digest challenge (a desk phone)."""
     cseq = 2 if auth else 1
     credentials = f"[authentication username={auth[0]} password={auth[1]}]" if auth else None
+    if steps and isinstance(steps[0], Refused):
+        return "\n".join(_refused(steps[0], cseq, credentials, auth is not None))
     body = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<scenario name="hotline caller">',
@@ -198,6 +209,36 @@ def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | N
         ]
     body.append("</scenario>")
     return "\n".join(body)
+
+
+def _refused(step: Refused, cseq: int, credentials: str | None, challenged: bool) -> list[str]:
+    """INVITE, early media if expected, then the final response, acknowledged (ACK)."""
+    early = [
+        '<recv response="183"/>',
+        # Asterisk repeats the 183 (once a playback starts): any number of them.
+        '<label id="1"/>',
+        '<recv response="183" optional="true" next="1"/>',
+    ]
+    return [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<scenario name="hotline caller refused">',
+        *([*_invite(1), *CHALLENGED] if challenged else []),
+        *_invite(cseq, credentials),
+        *(early if step.early_media else []),
+        f'<recv response="{step.code}" timeout="30000"/>',
+        "<send><![CDATA[",
+        "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+        "[last_Via:]",
+        "[last_From:]",
+        "[last_To:]",
+        "[last_Call-ID:]",
+        f"CSeq: {cseq} ACK",
+        "Max-Forwards: 70",
+        "Content-Length: 0",
+        "",
+        "]]></send>",
+        "</scenario>",
+    ]
 
 
 @dataclass

@@ -214,3 +214,14 @@ def test_check_finds_a_bad_next_and_a_dead_end_on_any_node() -> None:
         problems = check(menu, {"x"}, service_prompts=service_prompts)
         assert any("main.next" in p and "unknown node 'nowhere'" in p for p in problems)
         assert any("dead_end" in p and "needs options or next" in p for p in problems)
+
+
+def test_a_refused_caller_hears_lines_busy_in_both_languages_and_is_refused_as_busy() -> None:
+    s = MenuSession(menu=MENU, language="en")
+    first = s.refuse("lines_busy")
+    assert first == [Play("pb1", ("lines-busy",), "en", False)]
+    assert s.handle(DigitPressed("0")) == []  # a key changes nothing: the lines are busy
+    second = finish(s, first)
+    assert second == [Play("pb2", ("lines-busy",), "zh", False)]
+    assert finish(s, second) == [Hangup("lines_busy", cause="busy")]
+    assert s.handle(DigitPressed("1")) == []

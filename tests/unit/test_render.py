@@ -193,3 +193,16 @@ def test_media_ports_stay_below_the_ephemeral_ports_tools_take_unasked() -> None
     a race for the same port under load (a phone's SIPp failed to bind in the DTMF fuzz)."""
     for instance in ("dev", "test"):
         assert Settings(instance=instance).ports.rtp_end < 32768
+
+
+def test_the_callers_limit_is_half_the_channels_unless_set_and_always_below_them() -> None:
+    """Beyond HOTLINE_MAX_CALLERS callers hear "all lines busy"; it must stay below Asterisk's
+    maxcalls (= channels), or Asterisk would refuse them first with a bare 503."""
+    assert Settings(instance="dev").callers_limit == 1000
+    assert Settings(instance="dev", channels=300).callers_limit == 150
+    assert Settings(instance="dev", max_callers=2).callers_limit == 2
+    for wrong in (2000, 2001):
+        with pytest.raises(ValueError, match="must be below HOTLINE_CHANNELS"):
+            Settings(instance="dev", max_callers=wrong)
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        Settings(instance="dev", max_callers=0)
