@@ -146,3 +146,22 @@ def wrapups(
         if best is not None and best not in out:
             out[best] = s.seconds
     return out
+
+
+def staffed_by_hour(
+    stretches_: Iterable[Stretch], start: dt.datetime, end: dt.datetime, zone: dt.tzinfo
+) -> dict[int, float]:
+    """Agent-seconds staffed (logged in, not paused) per local hour of day within [start,
+    end): the planner's "logged in" beside what each hour needs."""
+    out: dict[int, float] = defaultdict(float)
+    for s in stretches_:
+        if s.status in ("logged_out", "paused"):
+            continue
+        cursor, stop = max(s.start, start), min(s.end, end)
+        while cursor < stop:
+            local = cursor.astimezone(zone)
+            hour_end = local.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+            chunk_end = min(stop, hour_end)
+            out[local.hour] += (chunk_end - cursor).total_seconds()
+            cursor = chunk_end
+    return dict(out)

@@ -32,7 +32,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from acd.agent_activity import Activity, LegKey, activity, count_logins, stretches, wrapups
+from acd.agent_activity import (
+    Activity,
+    LegKey,
+    activity,
+    count_logins,
+    staffed_by_hour,
+    stretches,
+    wrapups,
+)
 from acd.report_records import (
     POSITIVE,
     CallRecord,
@@ -176,6 +184,7 @@ class Report:
     abandoned_by_hour: dict[str, dict[int, int]]  # weekday (调休 as its weekday) -> hour -> n
     day_kinds: dict[dt.date, str]
     voice_messages: VoiceMessageFigures
+    staffed_by_hour: dict[int, float]  # agent-seconds logged in and not paused, per hour
 
 
 def talk_seconds(seg: SegmentRecord, call: CallRecord) -> float:
@@ -343,6 +352,7 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
         abandoned_by_hour=dict(abandoned_by_hour),
         day_kinds={day: rules.day_kind(day) for day in period.days()},
         voice_messages=_voice_messages(records.voice_messages, period, rules, today),
+        staffed_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone),
     )
 
 

@@ -154,6 +154,9 @@ def test_a_day_of_answered_abandoned_and_self_service_calls() -> None:
     assert t.paused_by_reason == {"no_answer": 300}
     assert t.occupancy == pytest.approx(190 / 12300)
     assert a1.logins == 1
+    # Staffed (logged in, not paused) agent-seconds per hour: 1001 until noon, 1002 all day.
+    assert report.staffed_by_hour[8] == 1800 + 1800
+    assert report.staffed_by_hour[9] == 3300 + 3600 and report.staffed_by_hour[23] == 3600
 
 
 def test_a_transfer_counts_the_call_once_and_each_agent_their_part() -> None:
