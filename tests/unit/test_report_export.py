@@ -69,7 +69,7 @@ def test_the_ministry_file_has_its_documented_columns_in_order() -> None:
         .splitlines()
         if line.startswith("| ") and line.split("|")[1].strip().isdigit()
     ]
-    assert COLUMNS == documented and len(COLUMNS) == 23
+    assert documented == COLUMNS and len(COLUMNS) == 23
     lines = ministry_csv(small_day(), "330483").splitlines()
     assert lines[0] == ",".join(COLUMNS)
     assert lines[1] == (
