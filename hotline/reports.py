@@ -59,12 +59,15 @@ _SURVEYS = (
     "SELECT s.channel_id, s.agent, s.score, s.at"
     f" FROM calls c JOIN surveys s ON s.channel_id = c.channel_id WHERE {_IN_PERIOD}"
 )
-# Each agent's state as the period begins, then every change within it.
+# Each agent's state as the period begins, then every change until the last of the
+# period's calls has ended and been wrapped up (a call that arrived before midnight is
+# wrapped up after it; its wrap-up counts in its AHT, the agent's time where it was spent).
 _STATES = (
     "(SELECT DISTINCT ON (agent) agent, status, reason, at FROM agent_state_changes"
     " WHERE at < :start ORDER BY agent, at DESC)"
     " UNION ALL (SELECT agent, status, reason, at FROM agent_state_changes"
-    " WHERE at >= :start AND at < :end)"
+    " WHERE at >= :start AND at < GREATEST(:end, (SELECT max(c.ended_at) FROM calls c"
+    f" WHERE {_IN_PERIOD}) + interval '1 hour'))"
 )
 _VOICE_MESSAGES = (
     "SELECT created_at, due_on, origin, status FROM voice_messages"
