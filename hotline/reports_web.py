@@ -19,7 +19,13 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from acd.report_records import ReportRules
-from hotline.report_render import BadRequest, ReportRequest, parse_period, render
+from hotline.report_render import (
+    BadRequest,
+    ReportRequest,
+    check_format,
+    parse_period,
+    render,
+)
 
 if TYPE_CHECKING:
     from hotline.controller import Controller
@@ -46,6 +52,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
         fmt = request.query.get("format", "json")
         try:
             period = parse_period(kind, request.query.get("date"), request.query.get("month"))
+            check_format(kind, fmt)
             rules = ReportRules(
                 timezone=controller.hours.timezone,
                 hours=controller.hours,
