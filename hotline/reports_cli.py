@@ -6,7 +6,7 @@
     hotline report agents --month 2026-12       (or --date; with quarterly satisfaction)
     hotline report ministry --date 2026-12-01 [--center CODE]
     hotline report staffing --month 2026-12 [--target 0.8 --seconds 20]
-Read straight from the instance's PostgreSQL (the controller need not run).
+Read straight from the instance's PostgreSQL (running; the controller need not).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def register(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Compute the report from the instance's database and write it."""
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from hotline.instance import controller_instance
@@ -79,6 +80,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     except BadRequest as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (SQLAlchemyError, OSError) as exc:
+        print(
+            f"error: the database is not reachable ({type(exc).__name__}); is the instance "
+            "running (`hotline status`)?",
+            file=sys.stderr,
+        )
+        return 1
     if args.output:
         Path(args.output).write_bytes(body)
     elif args.format == "xlsx" and sys.stdout.isatty():
