@@ -125,7 +125,7 @@ def wrapups(
     ends: dict[str, list[tuple[dt.datetime, LegKey]]] = defaultdict(list)
     for call in calls:
         for seg in call.segments:
-            if seg.answered_at is None:
+            if not seg.answered:
                 continue
             ended = seg.ended_at or call.ended_at
             if ended is not None:

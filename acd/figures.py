@@ -7,7 +7,8 @@ Rules (stated in every export, and in README):
   Center, day and hour figures count a call once. Queue figures count each stay in a
   queue: the queue it entered from the menu, and the target of each transfer (an overflow
   or escalation keeps the stay in the queue it entered).
-- Answered: an agent answered one of its legs. Abandoned: not answered and the caller hung
+- Answered: an agent answered one of its legs and was put through (a caller gone during
+  the expert's whisper was not answered). Abandoned: not answered and the caller hung
   up while queued or ringing an agent (disposition `abandoned`); a callback request, a
   callback that failed or expired, and a voice message at max wait are never abandons.
   Short abandons (wait under `short_abandon_seconds`) are included in abandoned and
@@ -190,7 +191,7 @@ class Report:
 def talk_seconds(seg: SegmentRecord, call: CallRecord) -> float:
     """An answered leg's conversation; one left open (a restart) ends with the call."""
     ended = seg.ended_at or call.ended_at
-    if seg.answered_at is None or ended is None:
+    if not seg.answered or seg.answered_at is None or ended is None:
         return 0.0
     return max(0.0, (ended - seg.answered_at).total_seconds())
 
@@ -210,7 +211,7 @@ def _add_stay(
         for s in call.segments
         if s.offered_at >= entered and (until is None or s.offered_at < until)
     ]
-    answered = [s for s in legs if s.answered_at is not None]
+    answered = [s for s in legs if s.answered]
     in_hours = rules.in_hours(entered)
     fig.offered += 1
     fig.offered_in_hours += in_hours
@@ -255,7 +256,7 @@ def _add_stay(
 
 def _rated_here(call: CallRecord, leg: SegmentRecord) -> bool:
     """The survey rates the agent of the call's last answered leg: is that this one?"""
-    answered = [s for s in call.segments if s.answered_at is not None]
+    answered = [s for s in call.segments if s.answered]
     return leg == max(answered, key=lambda s: s.answered_at or s.offered_at)
 
 
@@ -280,7 +281,7 @@ def _add_agent_legs(
         mine.offered += 1
         mine.no_answer += seg.outcome == "no_answer"
         mine.transfers += seg.outcome == "transferred"
-        if seg.answered_at is not None:
+        if seg.answered:
             mine.answered += 1
             mine.talk_seconds += talk_seconds(seg, call)
             mine.wrapup_seconds += wraps.get((call.call_id, seg.agent, seg.offered_at), 0.0)
@@ -332,7 +333,7 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
         if (
             call.entries
             and call.disposition == "abandoned"
-            and not any(s.answered_at for s in call.segments)
+            and not any(s.answered for s in call.segments)
         ):
             abandoned_by_hour[rules.weekday_as(arrived.date())][arrived.hour] += 1
     for agent, seconds in activity(all_stretches, start, end).items():

@@ -34,6 +34,15 @@ class SegmentRecord:
     answered_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None
     outcome: str | None = None  # agent_hangup, caller_hangup, transferred, no_answer, ...
+    # Put through to the caller. An agent who picks up first hears a whisper (expert seats)
+    # or "回拨电话" (a callback): a caller gone meanwhile, or an agent hanging up then, is
+    # no answered call (the store has the `agent` event only once the two are bridged).
+    connected: bool = True
+
+    @property
+    def answered(self) -> bool:
+        """Answered by the agent and put through to the caller."""
+        return self.answered_at is not None and self.connected
 
 
 @dataclass(frozen=True, slots=True)

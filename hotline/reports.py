@@ -40,12 +40,15 @@ _CALLS = (
 )
 # The first `queued` is the entry from the menu (a restarted controller, an overflow or an
 # escalation record `queued` again; those are no new stay); each transfer starts a stay.
+# `agent`: an agent was put through to the caller (after the whisper, if any).
 _ENTRIES = (
-    "SELECT e.channel_id, e.kind, e.at, e.data->>'queue' AS queue"
+    "SELECT e.channel_id, e.kind, e.at, e.data->>'queue' AS queue, e.data->>'agent' AS agent"
     " FROM calls c JOIN call_events e ON e.channel_id = c.channel_id"
-    f" WHERE {_IN_PERIOD} AND e.kind IN ('queued', 'transferred_to_queue')"
+    f" WHERE {_IN_PERIOD} AND e.kind IN ('queued', 'transferred_to_queue', 'agent')"
     " ORDER BY e.channel_id, e.at, e.id"
 )
+# The `agent` event is stored a moment after the leg's answer (same process, same clock).
+_CONNECT_SLACK = dt.timedelta(seconds=1)
 _SEGMENTS = (
     "SELECT s.channel_id, s.queue, s.agent, s.offered_at, s.answered_at, s.ended_at,"
     " s.outcome FROM calls c JOIN call_segments s ON s.channel_id = c.channel_id"
@@ -89,9 +92,12 @@ async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) 
         await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
         calls = await _rows(conn, _CALLS, bounds)
         entries: dict[str, list[QueueEntry]] = defaultdict(list)
+        connects: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
         for row in await _rows(conn, _ENTRIES, bounds):
             mine = entries[row.channel_id]
-            if row.kind == "transferred_to_queue":
+            if row.kind == "agent":
+                connects[(row.channel_id, row.agent)].append(row.at)
+            elif row.kind == "transferred_to_queue":
                 mine.append(QueueEntry(row.queue, row.at, transfer=True))
             elif not mine:
                 mine.append(QueueEntry(row.queue, row.at))
@@ -105,6 +111,7 @@ async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) 
                     row.answered_at,
                     row.ended_at,
                     row.outcome,
+                    connected=_connected(row, connects),
                 )
             )
         callbacks = {
@@ -140,6 +147,17 @@ async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) 
         ],
         states=states,
         voice_messages=voice,
+    )
+
+
+def _connected(leg: Any, connects: dict[tuple[str, str], list[dt.datetime]]) -> bool:
+    """Whether the agent of an answered leg was put through to the caller during it."""
+    if leg.answered_at is None:
+        return False
+    start = leg.answered_at - _CONNECT_SLACK
+    return any(
+        start <= moment and (leg.ended_at is None or moment <= leg.ended_at + _CONNECT_SLACK)
+        for moment in connects.get((leg.channel_id, leg.agent), ())
     )
 
 

@@ -59,7 +59,7 @@ async def call(
 
 
 async def event(
-    db: asyncpg.Connection, cid: str, moment: dt.datetime, kind: str, queue: str
+    db: asyncpg.Connection, cid: str, moment: dt.datetime, kind: str, queue: str = "", **data: str
 ) -> None:
     await db.execute(
         "INSERT INTO call_events (event_id, channel_id, at, kind, data)"
@@ -68,7 +68,7 @@ async def event(
         cid,
         moment,
         kind,
-        json.dumps({"queue": queue}),
+        json.dumps({"queue": queue, **data} if queue else data),
     )
 
 
@@ -81,7 +81,11 @@ async def leg(
     answered: dt.datetime | None,
     ended: dt.datetime,
     outcome: str,
+    put_through: bool = True,
 ) -> None:
+    """A leg; an answered one is put through to the caller (its `agent` event) unless not."""
+    if answered is not None and put_through:
+        await event(db, cid, answered + dt.timedelta(milliseconds=300), "agent", agent=agent)
     await db.execute(
         "INSERT INTO call_segments (channel_id, queue, agent, offered_at, answered_at,"
         " ended_at, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -132,6 +136,20 @@ async def a_day_of_records(db: asyncpg.Connection) -> None:
     await event(db, "rep-T", at("10:02:10"), "queued", expert)
     await leg(
         db, "rep-T", expert, "9102", at("10:02:20"), at("10:02:40"), at("10:05:40"), "agent_hangup"
+    )
+    # H: the expert picks up but the caller hangs up during the whisper: abandoned.
+    await call(db, "rep-H", at("11:00:00"), at("11:00:12"), "abandoned")
+    await event(db, "rep-H", at("11:00:05"), "queued", si)
+    await leg(
+        db,
+        "rep-H",
+        si,
+        "9102",
+        at("11:00:06"),
+        at("11:00:08"),
+        at("11:00:12"),
+        "caller_hangup",
+        put_through=False,
     )
     # V: booked a callback, reached on the first attempt.
     await call(db, "rep-V", at("08:59:50"), at("09:33:30"), "answered")
@@ -224,13 +242,13 @@ async def test_a_day_read_back_through_the_adapter_the_cli_and_the_api(
             engine, Period.day(DAY), ReportRules(hours=hours), now=at("12:00:00", NEXT)
         )
         c = report.center
-        assert (c.calls, c.self_service, c.offered, c.answered, c.abandoned) == (6, 1, 5, 4, 1)
-        assert (c.short_abandoned, c.answer_rate, c.answered_by_callback) == (1, 0.8, 1)
-        assert (c.asa, c.service_level, c.transfers) == (10, 1.0, 1)
+        assert (c.calls, c.self_service, c.offered, c.answered, c.abandoned) == (7, 1, 6, 4, 2)
+        assert (c.short_abandoned, c.answer_rate, c.answered_by_callback) == (1, 4 / 6, 1)
+        assert (c.asa, c.service_level, c.service_level_2, c.transfers) == (10, 1.0, 1.0, 1)
         assert c.aht == pytest.approx(AHT)
         assert (c.callbacks_booked, c.callbacks_reached, c.survey_answers) == (1, 1, 1)
         assert report.by_queue["expert_social_insurance"].asa == 30
-        assert report.by_queue["social_insurance"].offered == 5
+        assert report.by_queue["social_insurance"].offered == 6
         a1, a2 = report.by_agent["9101"], report.by_agent["9102"]
         assert (a1.answered, a1.transfers, a1.talk_seconds, a1.wrapup_seconds) == (2, 1, 300, 20)
         assert (a1.time.logged_in, a1.time.paused_by_reason, a1.logins) == (
@@ -239,6 +257,7 @@ async def test_a_day_read_back_through_the_adapter_the_cli_and_the_api(
             1,
         )
         assert (a1.time.on_call, a2.answered, a2.wrapup_seconds, a2.logins) == (300, 3, 35, 2)
+        assert a2.offered == 4
         assert (a2.time.logged_in, a2.time.on_call) == (34200 + 1800, 360)
         assert report.voice_messages.received == 1
 
@@ -253,7 +272,7 @@ async def test_a_day_read_back_through_the_adapter_the_cli_and_the_api(
             assert resp.status == 401
             resp = await client.get(f"/reports/daily?date={DAY}", headers=token)
             center = (await resp.json())["calls"][0]
-            assert (center["offered"], center["answered"], center["asa_seconds"]) == (5, 4, 10.0)
+            assert (center["offered"], center["answered"], center["asa_seconds"]) == (6, 4, 10.0)
             resp = await client.get("/reports/agents?month=2031-03&format=csv", headers=token)
             assert resp.headers["Content-Type"].startswith("text/csv")
             assert "9101,2,2,0,1,300.0,20.0,160.0,1,1.0,1," in await resp.text()
@@ -268,9 +287,9 @@ async def test_a_day_read_back_through_the_adapter_the_cli_and_the_api(
     lines = out.stdout.decode().splitlines()
     center_row = dict(zip(lines[0].split(","), lines[1].split(","), strict=True))
     assert (center_row["offered"], center_row["answered"], center_row["answer_rate"]) == (
-        "5",
+        "6",
         "4",
-        "0.8",
+        "0.6667",
     )
     xlsx = tmp_path / "day.xlsx"
     out = hotline_cli(
@@ -280,14 +299,14 @@ async def test_a_day_read_back_through_the_adapter_the_cli_and_the_api(
     book = load_workbook(io.BytesIO(xlsx.read_bytes()))
     rows = list(book["calls"].iter_rows(values_only=True))
     header: list[Any] = list(rows[0])
-    assert rows[1][header.index("abandoned")] == 1
+    assert rows[1][header.index("abandoned")] == 2
     assert rows[1][header.index("aht_seconds")] == round(AHT, 1)
     out = hotline_cli(system, "ministry", "--date", str(DAY), "--center", "330483")
     assert out.returncode == 0, out.stderr.decode()
     assert (
         out.stdout.decode()
         .splitlines()[1]
-        .startswith("12333-daily-v1,330483,2031-03-04,workday,20,5,6,1,5,4,1,1,0.8000,")
+        .startswith("12333-daily-v1,330483,2031-03-04,workday,20,5,7,1,6,4,2,1,0.6667,")
     )
 
 

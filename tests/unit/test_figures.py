@@ -390,3 +390,29 @@ def test_quarterly_satisfaction_by_local_date_flags_three_low_quarters() -> None
     assert ratings.flagged == []  # 2026Q1 has no answers: not three in a row
     rows.append(rated("dissatisfied", dt.datetime(2026, 3, 1, tzinfo=dt.UTC)))
     assert quarterly_satisfaction(rows, RULES, Thresholds(min_answers=1)).flagged == ["1001"]
+
+
+def test_a_caller_gone_during_the_experts_whisper_was_not_answered() -> None:
+    # The expert picked up (the leg has its answer time) but hears the whisper first; the
+    # caller hung up before being put through: an abandon, not an answered call.
+    whisper = SegmentRecord(
+        "social_insurance",
+        "2001",
+        at("10:00:06"),
+        at("10:00:08"),
+        at("10:00:12"),
+        "caller_hangup",
+        connected=False,
+    )
+    gone = queued("G", "10:00:00", "10:00:05", "abandoned", "10:00:12", whisper)
+    report = one_day([gone])
+    c = report.center
+    assert (c.offered, c.answered, c.abandoned, c.short_abandoned, c.talk_seconds) == (
+        1,
+        0,
+        1,
+        0,
+        0,
+    )
+    assert (report.by_agent["2001"].offered, report.by_agent["2001"].answered) == (1, 0)
+    assert report.abandoned_by_hour["tue"][10] == 1

@@ -6,8 +6,8 @@ Revises: 0007
 Indexes only (backward compatible: the running controller never notices). A report starts
 from the calls that arrived in the period (ix_calls_started_at, there since 0001) and joins
 their segments, callbacks and surveys by call id (indexed already); these cover the rest:
-- the queue entries among a call's events (a partial index: a few rows per call of the
-  dozens of events a call has);
+- the queue entries and agents put through among a call's events (a partial index: a few
+  rows per call of the dozens of events a call has);
 - agents' state changes, voice messages and survey answers by time (the agents' report
   and the quarterly ratings read a period of them).
 """
@@ -25,7 +25,7 @@ def upgrade() -> None:
         "ix_call_events_queue_entries",
         "call_events",
         ["channel_id", "at"],
-        postgresql_where="kind IN ('queued', 'transferred_to_queue')",
+        postgresql_where="kind IN ('queued', 'transferred_to_queue', 'agent')",
     )
     op.create_index("ix_agent_state_changes_at", "agent_state_changes", ["at"])
     op.create_index("ix_voice_messages_created_at", "voice_messages", ["created_at"])
