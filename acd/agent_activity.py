@@ -149,13 +149,17 @@ def wrapups(
 
 
 def staffed_by_hour(
-    stretches_: Iterable[Stretch], start: dt.datetime, end: dt.datetime, zone: dt.tzinfo
+    stretches_: Iterable[Stretch],
+    start: dt.datetime,
+    end: dt.datetime,
+    zone: dt.tzinfo,
+    paused_too: bool = False,
 ) -> dict[int, float]:
-    """Agent-seconds staffed (logged in, not paused) per local hour of day within [start,
-    end): the planner's "logged in" beside what each hour needs."""
+    """Agent-seconds staffed (logged in, not paused; `paused_too`: logged in) per local hour
+    of day within [start, end): what the planner puts beside what each hour needs."""
     out: dict[int, float] = defaultdict(float)
     for s in stretches_:
-        if s.status in ("logged_out", "paused"):
+        if s.status == "logged_out" or (s.status == "paused" and not paused_too):
             continue
         cursor, stop = max(s.start, start), min(s.end, end)
         while cursor < stop:

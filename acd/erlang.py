@@ -65,12 +65,13 @@ def agents_needed(calls_per_hour: float, aht: float, target: float, seconds: flo
 
 @dataclass(frozen=True)
 class HourLoad:
-    """One hour of the center's history: calls offered, their AHT, agents logged in."""
+    """One hour of the center's history: calls offered, their AHT, agents there."""
 
     hour: int
     calls: float
     aht: float
-    logged_in: float = 0.0  # average agents logged in and not paused over the hour
+    logged_in: float = 0.0  # average agents logged in over the hour (paused too)
+    staffed: float = 0.0  # average agents logged in and not paused
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,14 @@ class HourPlan:
     traffic: float  # erlangs
     needed: int
     logged_in: float
+    staffed: float
     service_level: float  # expected with `needed` agents
     asa: float  # expected with `needed` agents, seconds
 
     @property
     def short(self) -> float:
-        """Agents missing (negative: spare)."""
-        return self.needed - self.logged_in
+        """Agents missing beside those staffed (negative: spare)."""
+        return self.needed - self.staffed
 
 
 def plan(loads: Iterable[HourLoad], target: float = 0.8, seconds: float = 20.0) -> list[HourPlan]:
@@ -107,6 +109,7 @@ def plan(loads: Iterable[HourLoad], target: float = 0.8, seconds: float = 20.0) 
                 traffic=traffic,
                 needed=needed,
                 logged_in=load.logged_in,
+                staffed=load.staffed,
                 service_level=service_level(needed, traffic, load.aht, seconds) if needed else 1.0,
                 asa=average_speed_of_answer(needed, traffic, load.aht) if needed else 0.0,
             )

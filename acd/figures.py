@@ -186,6 +186,7 @@ class Report:
     day_kinds: dict[dt.date, str]
     voice_messages: VoiceMessageFigures
     staffed_by_hour: dict[int, float]  # agent-seconds logged in and not paused, per hour
+    logged_in_by_hour: dict[int, float]  # agent-seconds logged in (paused too), per hour
 
 
 def talk_seconds(seg: SegmentRecord, call: CallRecord) -> float:
@@ -354,6 +355,7 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
         day_kinds={day: rules.day_kind(day) for day in period.days()},
         voice_messages=_voice_messages(records.voice_messages, period, rules, today),
         staffed_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone),
+        logged_in_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone, paused_too=True),
     )
 
 

@@ -161,13 +161,14 @@ def ratings_table(ratings: AgentRatings) -> tuple[list[str], list[list[Cell]]]:
 
 
 def staffing_table(staffing: Staffing) -> tuple[list[str], list[list[Cell]]]:
-    """Erlang C: agents each hour needs beside those staffed."""
+    """Erlang C: agents each hour needs beside those logged in and those not paused."""
     header = [
         "hour",
         "calls",
         "aht_seconds",
         "erlangs",
         "agents_needed",
+        "agents_logged_in",
         "agents_staffed",
         "short",
         "expected_service_level",
@@ -181,6 +182,7 @@ def staffing_table(staffing: Staffing) -> tuple[list[str], list[list[Cell]]]:
             round(h.traffic, 3),
             h.needed,
             round(h.logged_in, 2),
+            round(h.staffed, 2),
             round(h.short, 2),
             _rate(h.service_level),
             _secs(h.asa),

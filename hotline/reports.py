@@ -203,14 +203,15 @@ class Staffing:
 
 def staffing_plan(report: Report, target: float = 0.8, seconds: float = 20.0) -> Staffing:
     """Agents needed per hour of day for the period's average day (its arrivals and AHT per
-    hour), beside the agents staffed then on average (logged in and not paused)."""
+    hour), beside the agents logged in then on average, and those of them not paused."""
     days = max(1, len(report.by_day))
     loads = [
         HourLoad(
             hour=hour,
             calls=fig.offered / days,
             aht=fig.aht or 0.0,
-            logged_in=report.staffed_by_hour.get(hour, 0.0) / 3600.0 / days,
+            logged_in=report.logged_in_by_hour.get(hour, 0.0) / 3600.0 / days,
+            staffed=report.staffed_by_hour.get(hour, 0.0) / 3600.0 / days,
         )
         for hour, fig in sorted(report.by_hour.items())
     ]

@@ -58,7 +58,9 @@ def test_large_center_does_not_overflow() -> None:
 
 
 def test_plan_says_needed_beside_logged_in() -> None:
-    rows = plan([HourLoad(9, 200, 180, logged_in=12), HourLoad(3, 0, 0, logged_in=1)])
+    rows = plan(
+        [HourLoad(9, 200, 180, logged_in=13, staffed=12), HourLoad(3, 0, 0, logged_in=1, staffed=1)]
+    )
     assert [(r.hour, r.needed, r.short) for r in rows] == [(9, 14, 2), (3, 0, -1)]
     assert rows[0].traffic == pytest.approx(10.0)
     assert rows[0].service_level == pytest.approx(0.8884, abs=5e-5)

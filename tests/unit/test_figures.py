@@ -157,6 +157,7 @@ def test_a_day_of_answered_abandoned_and_self_service_calls() -> None:
     # Staffed (logged in, not paused) agent-seconds per hour: 1001 until noon, 1002 all day.
     assert report.staffed_by_hour[8] == 1800 + 1800
     assert report.staffed_by_hour[9] == 3300 + 3600 and report.staffed_by_hour[23] == 3600
+    assert report.logged_in_by_hour[9] == 3600 + 3600
 
 
 def test_a_transfer_counts_the_call_once_and_each_agent_their_part() -> None:

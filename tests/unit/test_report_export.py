@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from acd.figures import Report, build_report
 from acd.report_records import (
+    AgentStateChange,
     CallRecord,
     Period,
     QueueEntry,
@@ -23,6 +24,7 @@ from acd.report_records import (
 from hotline import report_export as export
 from hotline.ministry_export import COLUMNS, ministry_csv
 from hotline.report_render import BadRequest, check_format, parse_period
+from hotline.reports import staffing_plan
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2026, 12, 1)
@@ -118,3 +120,50 @@ def test_a_bad_period_or_format_is_refused_with_a_reason() -> None:
         assert caught.value.error_id == error
     with pytest.raises(BadRequest):
         check_format("ministry", "xlsx")
+
+
+def test_staffing_from_a_days_arrivals_and_handle_time() -> None:
+    # 200 calls between 09:00 and 10:00, 180 s each: the textbook's 10 erlangs, 14 agents
+    # for 80/20. Two agents were logged in then, one of them paused half the hour.
+    calls = [
+        CallRecord(
+            f"c{n}",
+            at("09:00:00") + dt.timedelta(seconds=17 * n),
+            None,
+            "answered",
+            entries=(QueueEntry("general", at("09:00:00") + dt.timedelta(seconds=17 * n)),),
+            segments=(
+                SegmentRecord(
+                    "general",
+                    "1001",
+                    at("09:00:00") + dt.timedelta(seconds=17 * n),
+                    at("09:00:00") + dt.timedelta(seconds=17 * n),
+                    at("09:03:00") + dt.timedelta(seconds=17 * n),
+                    "agent_hangup",
+                ),
+            ),
+        )
+        for n in range(200)
+    ]
+    states = [
+        AgentStateChange("1001", "ready", at("09:00:00")),
+        AgentStateChange("1002", "ready", at("09:00:00")),
+        AgentStateChange("1002", "paused", at("09:30:00"), "meeting"),
+        AgentStateChange("1001", "logged_out", at("10:00:00")),
+        AgentStateChange("1002", "logged_out", at("10:00:00")),
+    ]
+    report = build_report(
+        Records(calls=calls, states=states), Period.day(DAY), ReportRules(), at("23:00:00")
+    )
+    hours = {h.hour: h for h in staffing_plan(report).hours}
+    nine = hours[9]
+    assert (nine.calls, nine.aht, nine.needed, nine.logged_in, nine.staffed) == (
+        200,
+        180,
+        14,
+        2,
+        1.5,
+    )
+    assert nine.short == 12.5 and hours[3].needed == 0
+    header, rows = export.staffing_table(staffing_plan(report))
+    assert rows[9][header.index("agents_needed")] == 14
