@@ -3,13 +3,16 @@ period, which format; the answer is the file's bytes and its media type."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.figures import Report
 from acd.report_records import Period, ReportRules
+from acd.survey import AgentRatings
 from hotline import report_export as export
 from hotline.ministry_export import ministry_csv
 from hotline.reports import agent_ratings, period_report, staffing_plan
@@ -76,15 +79,23 @@ def check_format(kind: str, fmt: str) -> None:
 
 
 async def render(engine: AsyncEngine, request: ReportRequest) -> tuple[bytes, str]:
-    """The report's file and media type."""
+    """The report's file and media type (the maths and the file are made in a thread)."""
     check_format(request.kind, request.fmt)
     report = await period_report(engine, request.period, request.rules)
+    ratings = (
+        await agent_ratings(engine, request.period, request.rules)
+        if request.kind == "agents"
+        else None
+    )
+    return await asyncio.to_thread(_file, request, report, ratings)
+
+
+def _file(
+    request: ReportRequest, report: Report, ratings: AgentRatings | None
+) -> tuple[bytes, str]:
     kind, fmt = request.kind, request.fmt
     if kind == "ministry":
         return ministry_csv(report, request.center).encode(), FORMATS["csv"]
-    ratings = (
-        await agent_ratings(engine, request.period, request.rules) if kind == "agents" else None
-    )
     staffing = (
         staffing_plan(report, request.target, request.seconds) if kind == "staffing" else None
     )

@@ -8,6 +8,7 @@ their own time (indexes of migration 0008). One query per table, no per-call rou
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -85,51 +86,58 @@ async def _rows(conn: AsyncConnection, sql: str, bounds: dict[str, Any]) -> list
 
 async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) -> Records:
     """The records of the calls that arrived in the period, agents' states and voice
-    messages, read in one snapshot (REPEATABLE READ: the queries agree with each other)."""
+    messages, read in one snapshot (REPEATABLE READ: the queries agree with each other).
+    The rows become records in a thread: a month of a big center is no pause for the
+    controller's event loop, which serves calls."""
     start, end = period.bounds(rules.zone)
     bounds = {"start": start, "end": end}
     async with engine.connect() as conn:
         await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-        calls = await _rows(conn, _CALLS, bounds)
-        entries: dict[str, list[QueueEntry]] = defaultdict(list)
-        connects: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
-        for row in await _rows(conn, _ENTRIES, bounds):
-            mine = entries[row.channel_id]
-            if row.kind == "agent":
-                connects[(row.channel_id, row.agent)].append(row.at)
-            elif row.kind == "transferred_to_queue":
-                mine.append(QueueEntry(row.queue, row.at, transfer=True))
-            elif not mine:
-                mine.append(QueueEntry(row.queue, row.at))
-        segments: dict[str, list[SegmentRecord]] = defaultdict(list)
-        for row in await _rows(conn, _SEGMENTS, bounds):
-            segments[row.channel_id].append(
-                SegmentRecord(
-                    row.queue,
-                    row.agent,
-                    row.offered_at,
-                    row.answered_at,
-                    row.ended_at,
-                    row.outcome,
-                    connected=_connected(row, connects),
-                )
+        rows = [
+            await _rows(conn, sql, bounds)
+            for sql in (_CALLS, _ENTRIES, _SEGMENTS, _CALLBACKS, _SURVEYS, _STATES, _VOICE_MESSAGES)
+        ]
+    return await asyncio.to_thread(_assemble, *rows)
+
+
+def _assemble(
+    calls: list[Any],
+    entry_rows: list[Any],
+    segment_rows: list[Any],
+    callback_rows: list[Any],
+    survey_rows: list[Any],
+    state_rows: list[Any],
+    voice_rows: list[Any],
+) -> Records:
+    """Rows of each table → records, each call with what belongs to it."""
+    entries: dict[str, list[QueueEntry]] = defaultdict(list)
+    connects: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
+    for row in entry_rows:
+        mine = entries[row.channel_id]
+        if row.kind == "agent":
+            connects[(row.channel_id, row.agent)].append(row.at)
+        elif row.kind == "transferred_to_queue":
+            mine.append(QueueEntry(row.queue, row.at, transfer=True))
+        elif not mine:
+            mine.append(QueueEntry(row.queue, row.at))
+    segments: dict[str, list[SegmentRecord]] = defaultdict(list)
+    for row in segment_rows:
+        segments[row.channel_id].append(
+            SegmentRecord(
+                row.queue,
+                row.agent,
+                row.offered_at,
+                row.answered_at,
+                row.ended_at,
+                row.outcome,
+                connected=_connected(row, connects),
             )
-        callbacks = {
-            row.channel_id: CallbackRecord(row.queue, row.requested_at, row.status, row.attempts)
-            for row in await _rows(conn, _CALLBACKS, bounds)
-        }
-        surveys = {
-            row.channel_id: SurveyRecord(row.agent, row.score, row.at)
-            for row in await _rows(conn, _SURVEYS, bounds)
-        }
-        states = [
-            AgentStateChange(row.agent, row.status, row.at, row.reason)
-            for row in await _rows(conn, _STATES, bounds)
-        ]
-        voice = [
-            VoiceMessageRecord(row.created_at, row.due_on, row.origin, row.status)
-            for row in await _rows(conn, _VOICE_MESSAGES, bounds)
-        ]
+        )
+    callbacks = {
+        row.channel_id: CallbackRecord(row.queue, row.requested_at, row.status, row.attempts)
+        for row in callback_rows
+    }
+    surveys = {row.channel_id: SurveyRecord(row.agent, row.score, row.at) for row in survey_rows}
     return Records(
         calls=[
             CallRecord(
@@ -145,8 +153,10 @@ async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) 
             )
             for row in calls
         ],
-        states=states,
-        voice_messages=voice,
+        states=[AgentStateChange(r.agent, r.status, r.at, r.reason) for r in state_rows],
+        voice_messages=[
+            VoiceMessageRecord(r.created_at, r.due_on, r.origin, r.status) for r in voice_rows
+        ],
     )
 
 
@@ -172,7 +182,8 @@ async def period_report(
 ) -> Report:
     """The period's report from the database."""
     records = await load_records(engine, period, rules)
-    return build_report(records, period, rules, now or dt.datetime.now(dt.UTC))
+    moment = now or dt.datetime.now(dt.UTC)
+    return await asyncio.to_thread(build_report, records, period, rules, moment)
 
 
 async def agent_ratings(
@@ -189,7 +200,8 @@ async def agent_ratings(
     }
     async with engine.connect() as conn:
         rows = await _rows(conn, _RATINGS, bounds)
-    return quarterly_satisfaction((SurveyRecord(r.agent, r.score, r.at) for r in rows), rules)
+    answers = [SurveyRecord(r.agent, r.score, r.at) for r in rows]
+    return await asyncio.to_thread(quarterly_satisfaction, answers, rules)
 
 
 @dataclass(frozen=True)
