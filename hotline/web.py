@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from acd.router import RouterError
 from acd.state import AgentStatus
-from hotline import recordings
+from hotline import recordings, reports_web
 from hotline.component_metrics import SupervisedParts
 from hotline.config_files import ConfigError
 
@@ -411,6 +411,7 @@ def make_app(controller: Controller, ami: AmiLink, metrics: Metrics) -> web.Appl
     app.router.add_get("/recordings/{id}", recording_page)
     app.router.add_get("/voice-messages", voice_messages_page)
     app.router.add_post("/agents/{agent}/{command}", agent_command)
+    reports_web.add_routes(app, controller)
     return app
 
 

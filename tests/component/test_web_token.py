@@ -42,6 +42,7 @@ async def test_routes_refuse_a_missing_or_wrong_token_and_serve_the_right_one() 
             ("POST", "/config/apply"),
             ("GET", "/recordings/1?reason=audit"),
             ("GET", "/voice-messages"),
+            ("GET", "/reports/daily?date=2026-12-01"),
         ):
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
                 resp = await client.request(method, path, headers=headers)

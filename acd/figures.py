@@ -1,0 +1,370 @@
+"""The figures a hotline is judged by (KPI.md), from plain call records: pure and exact.
+
+Rules (stated in every export, and in README):
+- A call counts in the period, day and hour it arrived (`calls.started_at`, local time),
+  even when it ends after midnight. Agents' time by state counts where it is spent.
+- Offered: calls that entered a queue (asked for a person); self-service-only calls apart.
+  Center, day and hour figures count a call once. Queue figures count each stay in a
+  queue: the queue it entered from the menu, and the target of each transfer (an overflow
+  or escalation keeps the stay in the queue it entered).
+- Answered: an agent answered one of its legs and was put through (a caller gone during
+  the expert's whisper was not answered). Abandoned: not answered and the caller hung
+  up while queued or ringing an agent (disposition `abandoned`); a callback request, a
+  callback that failed or expired, and a voice message at max wait are never abandons.
+  Short abandons (wait under `short_abandon_seconds`) are included in abandoned and
+  reported apart.
+- Answer rate: answered / offered; the in-hours variant (Wazo's) counts only calls that
+  entered the queue in staffed hours (holidays and 调休 from hours.yaml).
+- Service level, variant 1: answered within T / answered; variant 2 (Asterisk's SL2):
+  (answered within T + abandoned within T) / (answered + abandoned). T = `service_seconds`.
+  Waits run from entering the queue (a transfer: from the transfer) to the first answer.
+  Calls answered by calling the citizen back are counted answered, but left out of SL and
+  ASA (their wait was not on the line).
+- ASA: mean wait of the calls answered on the line. AHT: (talk + wrap-up) / answered, each
+  agent's leg with its own talk and the wrap-up that followed it; a call's handle time is
+  the sum of its legs. A leg left open by a controller restart ends when the call ended.
+- Satisfaction: (满意 + 基本满意) / answers; response rate: answers / answered calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from acd.agent_activity import (
+    Activity,
+    LegKey,
+    activity,
+    count_logins,
+    staffed_by_hour,
+    stretches,
+    wrapups,
+)
+from acd.report_records import (
+    POSITIVE,
+    CallRecord,
+    Period,
+    Records,
+    ReportRules,
+    SegmentRecord,
+    SurveyRecord,
+    VoiceMessageRecord,
+)
+from acd.survey import AgentRatings, Thresholds, aggregate
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class CallFigures:
+    """Counts and sums over a set of calls (or of stays in one queue)."""
+
+    calls: int = 0  # every call that arrived (center, day, hour)
+    self_service: int = 0  # never asked for a person
+    offered: int = 0
+    offered_in_hours: int = 0
+    answered: int = 0
+    answered_in_hours: int = 0
+    answered_on_line: int = 0
+    answered_by_callback: int = 0
+    answered_within_t: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    abandoned_within_t: int = 0
+    wait_seconds: float = 0.0  # of the calls answered on the line
+    handled: int = 0  # legs answered by agents
+    talk_seconds: float = 0.0
+    wrapup_seconds: float = 0.0
+    transfers: int = 0
+    callbacks_booked: int = 0
+    callbacks_reached: int = 0
+    callbacks_failed: int = 0
+    callbacks_expired: int = 0
+    callbacks_pending: int = 0
+    callback_duplicates: int = 0
+    survey_answers: int = 0
+    survey_positive: int = 0
+
+    @property
+    def answer_rate(self) -> float | None:
+        """接通率: answered / offered."""
+        return _ratio(self.answered, self.offered)
+
+    @property
+    def answer_rate_in_hours(self) -> float | None:
+        """Answered / offered, calls that entered the queue in staffed hours only."""
+        return _ratio(self.answered_in_hours, self.offered_in_hours)
+
+    @property
+    def service_level(self) -> float | None:
+        """Variant 1: answered within T / answered (on the line)."""
+        return _ratio(self.answered_within_t, self.answered_on_line)
+
+    @property
+    def service_level_2(self) -> float | None:
+        """Variant 2: (answered + abandoned within T) / (answered + abandoned)."""
+        return _ratio(
+            self.answered_within_t + self.abandoned_within_t,
+            self.answered_on_line + self.abandoned,
+        )
+
+    @property
+    def asa(self) -> float | None:
+        """Average speed of answer, seconds."""
+        return _ratio(self.wait_seconds, self.answered_on_line)
+
+    @property
+    def aht(self) -> float | None:
+        """Average handle time (talk + wrap-up) per answered call, seconds."""
+        return _ratio(self.talk_seconds + self.wrapup_seconds, self.answered)
+
+    @property
+    def satisfaction(self) -> float | None:
+        """(满意 + 基本满意) / survey answers."""
+        return _ratio(self.survey_positive, self.survey_answers)
+
+    @property
+    def survey_response_rate(self) -> float | None:
+        """Survey answers / answered calls."""
+        return _ratio(self.survey_answers, self.answered)
+
+
+@dataclass
+class AgentFigures:
+    """One agent's legs (their part of each call) and their time."""
+
+    offered: int = 0
+    answered: int = 0
+    no_answer: int = 0
+    talk_seconds: float = 0.0
+    wrapup_seconds: float = 0.0
+    transfers: int = 0
+    survey_answers: int = 0
+    survey_positive: int = 0
+    logins: int = 0
+    time: Activity = field(default_factory=Activity)
+
+    @property
+    def aht(self) -> float | None:
+        """(talk + wrap-up) / legs answered, seconds."""
+        return _ratio(self.talk_seconds + self.wrapup_seconds, self.answered)
+
+    @property
+    def satisfaction(self) -> float | None:
+        """(满意 + 基本满意) / survey answers."""
+        return _ratio(self.survey_positive, self.survey_answers)
+
+
+@dataclass
+class VoiceMessageFigures:
+    """Voice messages left in the period and their answer deadlines."""
+
+    received: int = 0
+    from_expired_callbacks: int = 0
+    open: int = 0
+    overdue: int = 0  # still open after their due day
+    closed: int = 0
+    met: int = 0  # closed by their due day (needs the closing day: see README)
+
+
+@dataclass
+class Report:
+    """A period's figures, whole and by day, hour of day, queue and agent."""
+
+    period: Period
+    rules: ReportRules
+    center: CallFigures
+    by_day: dict[dt.date, CallFigures]
+    by_hour: dict[int, CallFigures]
+    by_queue: dict[str, CallFigures]
+    by_agent: dict[str, AgentFigures]
+    abandoned_by_hour: dict[str, dict[int, int]]  # weekday (调休 as its weekday) -> hour -> n
+    day_kinds: dict[dt.date, str]
+    voice_messages: VoiceMessageFigures
+    staffed_by_hour: dict[int, float]  # agent-seconds logged in and not paused, per hour
+    logged_in_by_hour: dict[int, float]  # agent-seconds logged in (paused too), per hour
+
+
+def talk_seconds(seg: SegmentRecord, call: CallRecord) -> float:
+    """An answered leg's conversation; one left open (a restart) ends with the call."""
+    ended = seg.ended_at or call.ended_at
+    if not seg.answered or seg.answered_at is None or ended is None:
+        return 0.0
+    return max(0.0, (ended - seg.answered_at).total_seconds())
+
+
+def _add_stay(
+    fig: CallFigures,
+    call: CallRecord,
+    entered: dt.datetime,
+    until: dt.datetime | None,
+    rules: ReportRules,
+    wraps: dict[LegKey, float],
+) -> None:
+    """Tally one stay in a queue from `entered` until the next transfer (`until`; None: the
+    rest of the call), or the whole call when entered is its first entry and until is None."""
+    legs = [
+        s
+        for s in call.segments
+        if s.offered_at >= entered and (until is None or s.offered_at < until)
+    ]
+    answered = [s for s in legs if s.answered]
+    in_hours = rules.in_hours(entered)
+    fig.offered += 1
+    fig.offered_in_hours += in_hours
+    booked = call.callback
+    if booked is not None and not (
+        entered <= booked.requested_at and (until is None or booked.requested_at < until)
+    ):
+        booked = None
+    t = rules.service_seconds
+    if answered:
+        first = min(s.answered_at for s in answered if s.answered_at is not None)
+        fig.answered += 1
+        fig.answered_in_hours += in_hours
+        if booked is not None and booked.status == "done" and booked.attempts > 0:
+            fig.answered_by_callback += 1
+        else:
+            wait = (first - entered).total_seconds()
+            fig.answered_on_line += 1
+            fig.wait_seconds += wait
+            fig.answered_within_t += wait <= t
+    elif until is None and call.disposition == "abandoned":
+        wait = ((call.ended_at or entered) - entered).total_seconds()
+        fig.abandoned += 1
+        fig.short_abandoned += wait < rules.short_abandon_seconds
+        fig.abandoned_within_t += wait <= t
+    for seg in answered:
+        fig.handled += 1
+        fig.talk_seconds += talk_seconds(seg, call)
+        fig.wrapup_seconds += wraps.get((call.call_id, seg.agent, seg.offered_at), 0.0)
+    fig.transfers += sum(s.outcome == "transferred" for s in legs)
+    if booked is not None:
+        fig.callbacks_booked += 1
+        fig.callbacks_reached += booked.status == "done"
+        fig.callbacks_failed += booked.status == "failed"
+        fig.callbacks_expired += booked.status == "expired"
+        fig.callbacks_pending += booked.status == "pending"
+    last = max(answered, key=lambda s: s.answered_at or entered, default=None)
+    if call.survey is not None and last is not None and _rated_here(call, last):
+        fig.survey_answers += 1
+        fig.survey_positive += call.survey.score in POSITIVE
+
+
+def _rated_here(call: CallRecord, leg: SegmentRecord) -> bool:
+    """The survey rates the agent of the call's last answered leg: is that this one?"""
+    answered = [s for s in call.segments if s.answered]
+    return leg == max(answered, key=lambda s: s.answered_at or s.offered_at)
+
+
+def _add_call(
+    fig: CallFigures, call: CallRecord, rules: ReportRules, wraps: dict[LegKey, float]
+) -> None:
+    """A call once: its first entry to its end."""
+    fig.calls += 1
+    if call.disposition == "callback_duplicate":
+        fig.callback_duplicates += 1
+    if not call.entries:
+        fig.self_service += 1
+        return
+    _add_stay(fig, call, call.entries[0].at, None, rules, wraps)
+
+
+def _add_agent_legs(
+    agents: dict[str, AgentFigures], call: CallRecord, wraps: dict[LegKey, float]
+) -> None:
+    for seg in call.segments:
+        mine = agents[seg.agent]
+        mine.offered += 1
+        mine.no_answer += seg.outcome == "no_answer"
+        mine.transfers += seg.outcome == "transferred"
+        if seg.answered:
+            mine.answered += 1
+            mine.talk_seconds += talk_seconds(seg, call)
+            mine.wrapup_seconds += wraps.get((call.call_id, seg.agent, seg.offered_at), 0.0)
+    survey = call.survey
+    if survey is not None:
+        agents[survey.agent].survey_answers += 1
+        agents[survey.agent].survey_positive += survey.score in POSITIVE
+
+
+def _voice_messages(
+    rows: Iterable[VoiceMessageRecord], period: Period, rules: ReportRules, today: dt.date
+) -> VoiceMessageFigures:
+    out = VoiceMessageFigures()
+    for vm in rows:
+        if not period.start <= rules.local(vm.created_at).date() < period.end:
+            continue
+        out.received += 1
+        out.from_expired_callbacks += vm.origin == "callback_expired"
+        if vm.status == "open":
+            out.open += 1
+            out.overdue += vm.due_on < today
+        else:
+            out.closed += 1
+            out.met += vm.closed_on is not None and vm.closed_on <= vm.due_on
+    return out
+
+
+def build_report(records: Records, period: Period, rules: ReportRules, now: dt.datetime) -> Report:
+    """Every figure of the period from its records (`now`: a period still going on counts
+    agents' time and overdue voice messages up to now)."""
+    start, end = period.bounds(rules.zone)
+    calls = [c for c in records.calls if start <= c.started_at < end]
+    all_stretches = stretches(records.states, min(end, max(now, start)))
+    wraps = wrapups(calls, all_stretches, rules.wrapup_match_seconds)
+    center = CallFigures()
+    by_day: dict[dt.date, CallFigures] = {day: CallFigures() for day in period.days()}
+    by_hour: dict[int, CallFigures] = {hour: CallFigures() for hour in range(24)}
+    by_queue: dict[str, CallFigures] = defaultdict(CallFigures)
+    agents: dict[str, AgentFigures] = defaultdict(AgentFigures)
+    abandoned_by_hour: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(24), 0))
+    for call in calls:
+        arrived = rules.local(call.started_at)
+        for fig in (center, by_day[arrived.date()], by_hour[arrived.hour]):
+            _add_call(fig, call, rules, wraps)
+        for n, entry in enumerate(call.entries):
+            until = call.entries[n + 1].at if n + 1 < len(call.entries) else None
+            _add_stay(by_queue[entry.queue], call, entry.at, until, rules, wraps)
+        _add_agent_legs(agents, call, wraps)
+        if (
+            call.entries
+            and call.disposition == "abandoned"
+            and not any(s.answered for s in call.segments)
+        ):
+            abandoned_by_hour[rules.weekday_as(arrived.date())][arrived.hour] += 1
+    for agent, seconds in activity(all_stretches, start, end).items():
+        agents[agent].time = seconds
+    for agent, n in count_logins(records.states, start, end).items():
+        if n or agent in agents:
+            agents[agent].logins = n
+    today = rules.local(now).date()
+    return Report(
+        period=period,
+        rules=rules,
+        center=center,
+        by_day=by_day,
+        by_hour=by_hour,
+        by_queue=dict(sorted(by_queue.items())),
+        by_agent=dict(sorted(agents.items())),
+        abandoned_by_hour=dict(abandoned_by_hour),
+        day_kinds={day: rules.day_kind(day) for day in period.days()},
+        voice_messages=_voice_messages(records.voice_messages, period, rules, today),
+        staffed_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone),
+        logged_in_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone, paused_too=True),
+    )
+
+
+def quarterly_satisfaction(
+    surveys: Iterable[SurveyRecord], rules: ReportRules, thresholds: Thresholds | None = None
+) -> AgentRatings:
+    """Satisfaction per agent per quarter (local dates) and the agents rated low
+    `thresholds.quarters_in_a_row` quarters in a row (acd/survey.py)."""
+    return aggregate(
+        ((s.agent, rules.local(s.at).date(), s.score) for s in surveys),
+        thresholds or Thresholds(),
+    )

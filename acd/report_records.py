@@ -1,0 +1,202 @@
+"""Plain records the reports are computed from (what the store holds, nothing derived).
+
+The adapter (`hotline/reports.py`) reads them from PostgreSQL for a period; tests write them
+by hand. Times are aware datetimes; the rules say in which time zone a day and an hour are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from ivr.hours import WEEKDAYS, BusinessHours
+
+POSITIVE = frozenset({"satisfied", "fairly_satisfied"})  # KPI.md: 满意 + 基本满意
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """The caller entered a queue: the first time from the menu, then at each transfer."""
+
+    queue: str
+    at: dt.datetime
+    transfer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRecord:
+    """One leg with a person (`call_segments`): offered to an agent, maybe answered."""
+
+    queue: str
+    agent: str
+    offered_at: dt.datetime
+    answered_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    outcome: str | None = None  # agent_hangup, caller_hangup, transferred, no_answer, ...
+    # Put through to the caller. An agent who picks up first hears a whisper (expert seats)
+    # or "回拨电话" (a callback): a caller gone meanwhile, or an agent hanging up then, is
+    # no answered call (the store has the `agent` event only once the two are bridged).
+    connected: bool = True
+
+    @property
+    def answered(self) -> bool:
+        """Answered by the agent and put through to the caller."""
+        return self.answered_at is not None and self.connected
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRecord:
+    """The call's virtual-hold booking (`callbacks`); status pending|done|failed|expired."""
+
+    queue: str
+    requested_at: dt.datetime
+    status: str
+    attempts: int = 0  # times the citizen's phone was dialled
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyRecord:
+    """The caller's rating of the agent who finished the call (`surveys`)."""
+
+    agent: str
+    score: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One call as stored (`calls`), with what belongs to it."""
+
+    call_id: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    disposition: str | None = None
+    entries: tuple[QueueEntry, ...] = ()  # empty: self-service only
+    segments: tuple[SegmentRecord, ...] = ()
+    callback: CallbackRecord | None = None
+    survey: SurveyRecord | None = None
+    adoptions: int = 0  # controller restarts the call lived through
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChange:
+    """An agent's status from `at` on (`agent_state_changes`)."""
+
+    agent: str
+    status: str  # logged_out, ready, offered, on_call, wrap_up, paused
+    at: dt.datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceMessageRecord:
+    """A voice message (or an expired callback turned into one) and its answer deadline."""
+
+    created_at: dt.datetime
+    due_on: dt.date
+    origin: str = "voicemail"
+    status: str = "open"
+    closed_on: dt.date | None = None  # not stored yet: see README (reports)
+
+
+@dataclass(frozen=True)
+class ReportRules:
+    """The thresholds and calendar a report is computed with (all stated in the output)."""
+
+    timezone: str = "Asia/Shanghai"
+    service_seconds: float = 20.0  # SL's T
+    short_abandon_seconds: float = 5.0
+    hours: BusinessHours | None = None  # staffed hours, holidays, 调休
+    wrapup_match_seconds: float = 5.0  # a wrap-up starting this soon after a leg ended is its
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The center's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        """The moment on the center's clock."""
+        return moment.astimezone(self.zone)
+
+    def in_hours(self, moment: dt.datetime) -> bool:
+        """Whether people answer then (always, when no hours are given)."""
+        return self.hours is None or self.hours.is_open(moment)
+
+    def day_kind(self, day: dt.date) -> str:
+        """workday, rest_day, holiday or make_up_workday (调休)."""
+        if self.hours is None:
+            return "workday" if day.weekday() < 5 else "rest_day"
+        if day in self.hours.holidays:
+            return "holiday"
+        if day in self.hours.workdays:
+            return "make_up_workday"
+        return "workday" if self.hours.blocks_on(day) else "rest_day"
+
+    def weekday_as(self, day: dt.date) -> str:
+        """The weekday a day counts as: a 调休 day as the weekday whose hours apply, a
+        public holiday as "holiday" (so abandons by hour compare like with like)."""
+        if self.hours is not None:
+            if day in self.hours.holidays:
+                return "holiday"
+            like = self.hours.workdays.get(day)
+            if like is not None:
+                return like
+        return WEEKDAYS[day.weekday()]
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in local days: a day, an ISO week (Monday on) or a month."""
+
+    kind: str
+    start: dt.date
+    end: dt.date
+
+    @classmethod
+    def day(cls, day: dt.date) -> Period:
+        """One calendar day."""
+        return cls("day", day, day + dt.timedelta(days=1))
+
+    @classmethod
+    def week(cls, day: dt.date) -> Period:
+        """The ISO week (Monday to Sunday) holding `day`."""
+        monday = day - dt.timedelta(days=day.weekday())
+        return cls("week", monday, monday + dt.timedelta(days=7))
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        """A calendar month."""
+        start = dt.date(year, month, 1)
+        end = dt.date(year + month // 12, month % 12 + 1, 1)
+        return cls("month", start, end)
+
+    @property
+    def label(self) -> str:
+        """2026-12-01, 2026-W49 or 2026-12."""
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
+        if self.kind == "month":
+            return self.start.strftime("%Y-%m")
+        return self.start.isoformat()
+
+    def bounds(self, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+        """The period's first and last instant (exclusive) in the center's time zone."""
+        return (
+            dt.datetime.combine(self.start, dt.time(), zone),
+            dt.datetime.combine(self.end, dt.time(), zone),
+        )
+
+    def days(self) -> list[dt.date]:
+        """Every day of the period."""
+        return [self.start + dt.timedelta(days=n) for n in range((self.end - self.start).days)]
+
+
+@dataclass
+class Records:
+    """Everything a report over a period needs."""
+
+    calls: list[CallRecord] = field(default_factory=list)  # arrived in the period
+    states: list[AgentStateChange] = field(default_factory=list)  # incl. the last before it
+    voice_messages: list[VoiceMessageRecord] = field(default_factory=list)

@@ -1,0 +1,121 @@
+"""One way to ask for a report, shared by the HTTP API and the CLI: which report, which
+period, which format; the answer is the file's bytes and its media type."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from acd.figures import Report
+from acd.report_records import Period, ReportRules
+from acd.survey import AgentRatings
+from hotline import report_export as export
+from hotline.ministry_export import ministry_csv
+from hotline.reports import agent_ratings, period_report, staffing_plan
+
+KINDS = ("daily", "weekly", "monthly", "agents", "ministry", "staffing")
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class BadRequest(ValueError):
+    """The request names no report, period or format we know; the message says why."""
+
+    def __init__(self, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What to compute and how to hand it over."""
+
+    kind: str
+    period: Period
+    fmt: str = "csv"
+    rules: ReportRules = field(default_factory=ReportRules)
+    center: str = "12333"  # the ministry file's center code
+    target: float = 0.8  # staffing: the service level to reach
+    seconds: float = 20.0  # staffing: within this many seconds
+
+
+def parse_period(kind: str, date: str | None, month: str | None) -> Period:
+    """daily/weekly/ministry need --date YYYY-MM-DD; monthly --month YYYY-MM; agents and
+    staffing take either."""
+    if kind not in KINDS:
+        raise BadRequest("unknown_report", f"unknown report {kind!r}: one of {', '.join(KINDS)}")
+    if month and kind in ("monthly", "agents", "staffing"):
+        if not re.fullmatch(r"\d{4}-\d{2}", month) or not 1 <= int(month[5:]) <= 12:
+            raise BadRequest("bad_month", "month must be YYYY-MM")
+        return Period.month(int(month[:4]), int(month[5:]))
+    if date and kind != "monthly":
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            raise BadRequest("bad_date", "date must be YYYY-MM-DD") from None
+        return Period.week(day) if kind == "weekly" else Period.day(day)
+    wanted = "month=YYYY-MM" if kind == "monthly" else "date=YYYY-MM-DD"
+    if kind in ("agents", "staffing"):
+        wanted += " or month=YYYY-MM"
+    raise BadRequest("period_required", f"the {kind} report needs {wanted}")
+
+
+def check_format(kind: str, fmt: str) -> None:
+    """The ministry file is CSV only; every other report is CSV, JSON or XLSX."""
+    if fmt not in FORMATS or (kind == "ministry" and fmt != "csv"):
+        raise BadRequest(
+            "unknown_format",
+            f"format must be one of {', '.join(FORMATS)}"
+            if kind != "ministry"
+            else "the ministry file is CSV",
+        )
+
+
+async def render(engine: AsyncEngine, request: ReportRequest) -> tuple[bytes, str]:
+    """The report's file and media type (the maths and the file are made in a thread)."""
+    check_format(request.kind, request.fmt)
+    report = await period_report(engine, request.period, request.rules)
+    ratings = (
+        await agent_ratings(engine, request.period, request.rules)
+        if request.kind == "agents"
+        else None
+    )
+    return await asyncio.to_thread(_file, request, report, ratings)
+
+
+def _file(
+    request: ReportRequest, report: Report, ratings: AgentRatings | None
+) -> tuple[bytes, str]:
+    kind, fmt = request.kind, request.fmt
+    if kind == "ministry":
+        return ministry_csv(report, request.center).encode(), FORMATS["csv"]
+    staffing = (
+        staffing_plan(report, request.target, request.seconds) if kind == "staffing" else None
+    )
+    if fmt == "json":
+        return export.dumps(export.to_json(report, ratings, staffing)).encode(), FORMATS[fmt]
+    if kind == "agents":
+        assert ratings is not None
+        tables = {
+            "agents": export.agent_table(report),
+            "quarterly_satisfaction": export.ratings_table(ratings),
+        }
+    elif kind == "staffing":
+        assert staffing is not None
+        tables = {"staffing": export.staffing_table(staffing)}
+    else:
+        tables = {"calls": export.call_table(report)}
+    if fmt == "csv":
+        header, rows = next(iter(tables.values()))
+        return export.to_csv(header, rows).encode(), FORMATS[fmt]
+    sheets = export.report_sheets(report, ratings)
+    if staffing is not None:
+        sheets = {"summary": sheets["summary"], **tables}
+    return export.to_xlsx(sheets), FORMATS[fmt]

@@ -1,0 +1,230 @@
+"""Reports from PostgreSQL: the records of a period, read in a few indexed queries, then
+the pure maths of acd/figures.py.
+
+Every query starts from the calls that arrived in the period (`ix_calls_started_at`) and
+joins what belongs to them by the call's id; agents' states and voice messages are read by
+their own time (indexes of migration 0008). One query per table, no per-call round trips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from acd.erlang import HourLoad, HourPlan, plan
+from acd.figures import Report, build_report, quarterly_satisfaction
+from acd.report_records import (
+    AgentStateChange,
+    CallbackRecord,
+    CallRecord,
+    Period,
+    QueueEntry,
+    Records,
+    ReportRules,
+    SegmentRecord,
+    SurveyRecord,
+    VoiceMessageRecord,
+)
+from acd.survey import AgentRatings
+
+_IN_PERIOD = "c.started_at >= :start AND c.started_at < :end"
+
+_CALLS = (
+    "SELECT c.channel_id, c.started_at, c.ended_at, c.disposition, c.adoptions"
+    f" FROM calls c WHERE {_IN_PERIOD} ORDER BY c.started_at, c.id"
+)
+# The first `queued` is the entry from the menu (a restarted controller, an overflow or an
+# escalation record `queued` again; those are no new stay); each transfer starts a stay.
+# `agent`: an agent was put through to the caller (after the whisper, if any).
+_ENTRIES = (
+    "SELECT e.channel_id, e.kind, e.at, e.data->>'queue' AS queue, e.data->>'agent' AS agent"
+    " FROM calls c JOIN call_events e ON e.channel_id = c.channel_id"
+    f" WHERE {_IN_PERIOD} AND e.kind IN ('queued', 'transferred_to_queue', 'agent')"
+    " ORDER BY e.channel_id, e.at, e.id"
+)
+# The `agent` event is stored a moment after the leg's answer (same process, same clock).
+_CONNECT_SLACK = dt.timedelta(seconds=1)
+_SEGMENTS = (
+    "SELECT s.channel_id, s.queue, s.agent, s.offered_at, s.answered_at, s.ended_at,"
+    " s.outcome FROM calls c JOIN call_segments s ON s.channel_id = c.channel_id"
+    f" WHERE {_IN_PERIOD} ORDER BY s.offered_at, s.id"
+)
+_CALLBACKS = (
+    "SELECT b.channel_id, b.queue, b.requested_at, b.status, b.attempts"
+    f" FROM calls c JOIN callbacks b ON b.channel_id = c.channel_id WHERE {_IN_PERIOD}"
+)
+_SURVEYS = (
+    "SELECT s.channel_id, s.agent, s.score, s.at"
+    f" FROM calls c JOIN surveys s ON s.channel_id = c.channel_id WHERE {_IN_PERIOD}"
+)
+# Each agent's state as the period begins, then every change until the last of the
+# period's calls has ended and been wrapped up (a call that arrived before midnight is
+# wrapped up after it; its wrap-up counts in its AHT, the agent's time where it was spent).
+_STATES = (
+    "(SELECT DISTINCT ON (agent) agent, status, reason, at FROM agent_state_changes"
+    " WHERE at < :start ORDER BY agent, at DESC)"
+    " UNION ALL (SELECT agent, status, reason, at FROM agent_state_changes"
+    " WHERE at >= :start AND at < GREATEST(:end, (SELECT max(c.ended_at) FROM calls c"
+    f" WHERE {_IN_PERIOD}) + interval '1 hour'))"
+)
+_VOICE_MESSAGES = (
+    "SELECT created_at, due_on, origin, status FROM voice_messages"
+    " WHERE created_at >= :start AND created_at < :end"
+)
+_RATINGS = "SELECT agent, score, at FROM surveys WHERE at >= :start AND at < :end"
+
+
+async def _rows(conn: AsyncConnection, sql: str, bounds: dict[str, Any]) -> list[Any]:
+    return list((await conn.execute(text(sql), bounds)).all())
+
+
+async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) -> Records:
+    """The records of the calls that arrived in the period, agents' states and voice
+    messages, read in one snapshot (REPEATABLE READ: the queries agree with each other).
+    The rows become records in a thread: a month of a big center is no pause for the
+    controller's event loop, which serves calls."""
+    start, end = period.bounds(rules.zone)
+    bounds = {"start": start, "end": end}
+    async with engine.connect() as conn:
+        await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        rows = [
+            await _rows(conn, sql, bounds)
+            for sql in (_CALLS, _ENTRIES, _SEGMENTS, _CALLBACKS, _SURVEYS, _STATES, _VOICE_MESSAGES)
+        ]
+    return await asyncio.to_thread(_assemble, *rows)
+
+
+def _assemble(
+    calls: list[Any],
+    entry_rows: list[Any],
+    segment_rows: list[Any],
+    callback_rows: list[Any],
+    survey_rows: list[Any],
+    state_rows: list[Any],
+    voice_rows: list[Any],
+) -> Records:
+    """Rows of each table → records, each call with what belongs to it."""
+    entries: dict[str, list[QueueEntry]] = defaultdict(list)
+    connects: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
+    for row in entry_rows:
+        mine = entries[row.channel_id]
+        if row.kind == "agent":
+            connects[(row.channel_id, row.agent)].append(row.at)
+        elif row.kind == "transferred_to_queue":
+            mine.append(QueueEntry(row.queue, row.at, transfer=True))
+        elif not mine:
+            mine.append(QueueEntry(row.queue, row.at))
+    segments: dict[str, list[SegmentRecord]] = defaultdict(list)
+    for row in segment_rows:
+        segments[row.channel_id].append(
+            SegmentRecord(
+                row.queue,
+                row.agent,
+                row.offered_at,
+                row.answered_at,
+                row.ended_at,
+                row.outcome,
+                connected=_connected(row, connects),
+            )
+        )
+    callbacks = {
+        row.channel_id: CallbackRecord(row.queue, row.requested_at, row.status, row.attempts)
+        for row in callback_rows
+    }
+    surveys = {row.channel_id: SurveyRecord(row.agent, row.score, row.at) for row in survey_rows}
+    return Records(
+        calls=[
+            CallRecord(
+                call_id=row.channel_id,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                disposition=row.disposition,
+                entries=tuple(_in_order(entries.get(row.channel_id, []))),
+                segments=tuple(segments.get(row.channel_id, ())),
+                callback=callbacks.get(row.channel_id),
+                survey=surveys.get(row.channel_id),
+                adoptions=row.adoptions,
+            )
+            for row in calls
+        ],
+        states=[AgentStateChange(r.agent, r.status, r.at, r.reason) for r in state_rows],
+        voice_messages=[
+            VoiceMessageRecord(r.created_at, r.due_on, r.origin, r.status) for r in voice_rows
+        ],
+    )
+
+
+def _connected(leg: Any, connects: dict[tuple[str, str], list[dt.datetime]]) -> bool:
+    """Whether the agent of an answered leg was put through to the caller during it."""
+    if leg.answered_at is None:
+        return False
+    start = leg.answered_at - _CONNECT_SLACK
+    return any(
+        start <= moment and (leg.ended_at is None or moment <= leg.ended_at + _CONNECT_SLACK)
+        for moment in connects.get((leg.channel_id, leg.agent), ())
+    )
+
+
+def _in_order(entries: list[QueueEntry]) -> list[QueueEntry]:
+    """The entry from the menu first (a transfer recorded before it is impossible, but a
+    journal replay must not reorder the stays)."""
+    return sorted(entries, key=lambda e: (e.transfer, e.at))
+
+
+async def period_report(
+    engine: AsyncEngine, period: Period, rules: ReportRules, now: dt.datetime | None = None
+) -> Report:
+    """The period's report from the database."""
+    records = await load_records(engine, period, rules)
+    moment = now or dt.datetime.now(dt.UTC)
+    return await asyncio.to_thread(build_report, records, period, rules, moment)
+
+
+async def agent_ratings(
+    engine: AsyncEngine, period: Period, rules: ReportRules, quarters: int = 4
+) -> AgentRatings:
+    """Quarterly satisfaction per agent over the `quarters` quarters up to the period's end,
+    and the agents rated low three quarters in a row."""
+    last = period.end - dt.timedelta(days=1)
+    first_month = (last.year * 12 + last.month - 1) // 3 * 3 - 3 * (quarters - 1)
+    start = dt.date(first_month // 12, first_month % 12 + 1, 1)
+    bounds = {
+        "start": dt.datetime.combine(start, dt.time(), rules.zone),
+        "end": period.bounds(rules.zone)[1],
+    }
+    async with engine.connect() as conn:
+        rows = await _rows(conn, _RATINGS, bounds)
+    answers = [SurveyRecord(r.agent, r.score, r.at) for r in rows]
+    return await asyncio.to_thread(quarterly_satisfaction, answers, rules)
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """The planner's hours and the target they were planned for."""
+
+    target: float
+    seconds: float
+    hours: list[HourPlan]
+
+
+def staffing_plan(report: Report, target: float = 0.8, seconds: float = 20.0) -> Staffing:
+    """Agents needed per hour of day for the period's average day (its arrivals and AHT per
+    hour), beside the agents logged in then on average, and those of them not paused."""
+    days = max(1, len(report.by_day))
+    loads = [
+        HourLoad(
+            hour=hour,
+            calls=fig.offered / days,
+            aht=fig.aht or 0.0,
+            logged_in=report.logged_in_by_hour.get(hour, 0.0) / 3600.0 / days,
+            staffed=report.staffed_by_hour.get(hour, 0.0) / 3600.0 / days,
+        )
+        for hour, fig in sorted(report.by_hour.items())
+    ]
+    return Staffing(target, seconds, plan(loads, target, seconds))

@@ -1,0 +1,85 @@
+"""GET /reports/{daily|weekly|monthly|agents|ministry|staffing}: the reports over the HTTP
+API, behind the same bearer token as every other route (web.py's middleware).
+
+    /reports/daily?date=2026-12-01[&format=json|csv|xlsx]
+    /reports/weekly?date=2026-12-01          (the ISO week holding that day)
+    /reports/monthly?month=2026-12
+    /reports/agents?month=2026-12            (or date=; with quarterly satisfaction)
+    /reports/ministry?date=2026-12-01        (the fixed daily CSV)
+    /reports/staffing?month=2026-12[&target=0.8&seconds=20]
+Optional: sl_seconds (SL's T, 20), short_abandon_seconds (5). JSON unless format says.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from acd.report_records import ReportRules
+from hotline.report_render import (
+    BadRequest,
+    ReportRequest,
+    check_format,
+    parse_period,
+    render,
+)
+
+if TYPE_CHECKING:
+    from hotline.controller import Controller
+
+
+def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"bad_{name}", f"{name} must be a number") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise BadRequest(f"bad_{name}", f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def add_routes(app: web.Application, controller: Controller) -> None:
+    """Register the report routes (the controller gives the database and the hours)."""
+
+    async def report_page(request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        fmt = request.query.get("format", "json")
+        try:
+            period = parse_period(kind, request.query.get("date"), request.query.get("month"))
+            check_format(kind, fmt)
+            rules = ReportRules(
+                timezone=controller.hours.timezone,
+                hours=controller.hours,
+                service_seconds=_number(request, "sl_seconds", 20, 1, 3600),
+                short_abandon_seconds=_number(request, "short_abandon_seconds", 5, 0, 600),
+            )
+            wanted = ReportRequest(
+                kind,
+                period,
+                fmt,
+                rules,
+                target=_number(request, "target", 0.8, 0.01, 0.999),
+                seconds=_number(request, "seconds", 20, 1, 3600),
+            )
+            if controller.engine is None:
+                return web.json_response({"error_id": "database_unavailable"}, status=503)
+            body, media = await render(controller.engine, wanted)
+        except BadRequest as exc:
+            return web.json_response(
+                {"error_id": exc.error_id, "message": str(exc)[:160]}, status=400
+            )
+        except (SQLAlchemyError, OSError):
+            return web.json_response({"error_id": "database_unavailable"}, status=503)
+        response = web.Response(body=body, headers={"Content-Type": media})
+        if fmt != "json":
+            name = f"{kind}-{period.label}.{fmt}"
+            response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    app.router.add_get("/reports/{kind}", report_page)
