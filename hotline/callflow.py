@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from acd.router import RouterError
+from hotline import selfservice
 from hotline.citizens import SocialInsurancePort
 from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, SURVEY_VAR, Desk, QueueEntry
 from hotline.person_leg import PersonLeg
@@ -21,26 +22,21 @@ from ivr.actions import (
     Action,
     CallbackBooked,
     DigitPressed,
-    DiscardRecording,
     EnterQueue,
     Event,
     Hangup,
     IdentityChecked,
-    Lookup,
     LookupDone,
     Play,
     PlaybackFinished,
     RecordingDone,
     RequestCallback,
     ResumeWaiting,
-    SaveVoicemail,
-    StartRecording,
     StartTimer,
     StopPlayback,
     TimerExpired,
     TransferOut,
     UnexpectedEvent,
-    VerifyIdentity,
     Visit,
     VoicemailSaved,
 )
@@ -51,7 +47,6 @@ log = structlog.get_logger("call")
 
 NODE_VAR = "HOTLINE_NODE"  # kept on the channel so a restarted controller resumes there
 LANG_VAR = "HOTLINE_LANG"
-LOOKUP_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -226,8 +221,8 @@ class CallFlow:
     def _local(self, global_id: str) -> str:
         return global_id.rsplit(".", 1)[-1]
 
-    def _global(self, local_id: str) -> str:
-        # Playback and recording names are global in Asterisk: unique per call and run.
+    def global_id(self, local_id: str) -> str:
+        """A playback's or recording's name as Asterisk knows it: unique per call and run."""
         return f"{self.call_id}.{self.services.run_id}.{local_id}"
 
     def to_menu_event(self, event: dict[str, Any]) -> Event | None:
@@ -375,10 +370,12 @@ class CallFlow:
                     await ari.set_variable(self.channel_id, NODE_VAR, node)
                     await ari.set_variable(self.channel_id, LANG_VAR, self.session.language)
             case Play(playback_id=pid, prompts=prompts, language=lang):
-                await ari.play(self.channel_id, self.media(prompts, lang), self._global(pid), lang)
+                await ari.play(
+                    self.channel_id, self.media(prompts, lang), self.global_id(pid), lang
+                )
             case StopPlayback(playback_id=pid):
                 try:
-                    await ari.stop_playback(self._global(pid))
+                    await ari.stop_playback(self.global_id(pid))
                 except AriError as exc:
                     if not exc.gone:  # it may have just finished on its own
                         raise
@@ -402,69 +399,14 @@ class CallFlow:
                 self._disposition = disposition
                 self.hangup_requested_by_us = True
                 await ari.hangup(self.channel_id, cause)
-            case VerifyIdentity(id_number=id_number, password=password):
-                try:
-                    outcome = await asyncio.wait_for(
-                        self.services.citizens.verify(id_number, password, self.call_id),
-                        LOOKUP_TIMEOUT,
-                    )
-                except TimeoutError:
-                    outcome = "unavailable"
-                self.fact("identity", outcome=outcome)
-                post(self.call_id, IdentityChecked(outcome))
-            case Lookup(service=service, key=key):
-                post(self.call_id, await self._lookup(service, key))
-            case StartRecording(name=name, max_seconds=seconds):
-                await ari.request(
-                    "POST",
-                    f"/channels/{self.channel_id}/record",
-                    {
-                        "name": self._global(name),
-                        "format": "wav",
-                        "maxDurationSeconds": seconds,
-                        "maxSilenceSeconds": 10,
-                        "terminateOn": "#",
-                        "beep": True,
-                        "ifExists": "overwrite",
-                    },
-                )
-            case DiscardRecording(name=name):
-                try:
-                    await ari.request("DELETE", f"/recordings/stored/{self._global(name)}")
-                except AriError as exc:
-                    if not exc.gone:
-                        raise
             case RequestCallback(number=number):
                 if self.person is not None:
                     await self.person.callback_requested(number)
             case ResumeWaiting():
                 if self.person is not None:
                     await self.person.resume_waiting()
-            case SaveVoicemail(recording=name, seconds=seconds, callback_number=number):
-                # Through the journal: kept even while the database is away.
-                due = self.services.voicemail_due(dt.datetime.now(dt.UTC).date())
-                self.fact(
-                    "voicemail",
-                    recording=self._global(name),
-                    seconds=seconds,
-                    caller=self.caller_number,
-                    callback=number or self.caller_number,
-                    due_on=due.isoformat(),
-                )
-                self.log.info("voicemail_saved", seconds=seconds, due_on=due.isoformat())
-                post(self.call_id, VoicemailSaved(True))
-
-    async def _lookup(self, service: str, key: str) -> LookupDone:
-        try:
-            data = await asyncio.wait_for(
-                self.services.citizens.lookup(service, key), LOOKUP_TIMEOUT
-            )
-        except Exception as exc:
-            self.log.warning("lookup_failed", service=service, error=str(exc)[:200])
-            self.fact("lookup", service=service, found=False, ok=False)
-            return LookupDone(service, None, ok=False)
-        self.fact("lookup", service=service, found=data is not None, ok=True)
-        return LookupDone(service, data)
+            case _:
+                await selfservice.carry_out(self, action)
 
     async def enter_queue(self, queue: str) -> None:
         """To a person: the controller's ACD, or app_queue when it runs without one."""
