@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hotline import logfile, logs, ownership
+from hotline import accounts_cli, logfile, logs, ownership
 from hotline.backup import BackupError
 from hotline.config_files import ConfigError
 from hotline.provision.asterisk import PRIVATE_UMASK, ProvisionError
@@ -377,6 +377,7 @@ def parser() -> argparse.ArgumentParser:
     restoring.add_argument("file")
     restoring.add_argument("--force", action="store_true", help="even if the controller runs")
     restoring.set_defaults(func=cmd_restore)
+    accounts_cli.register(add)
     return top
 
 

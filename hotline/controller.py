@@ -29,6 +29,7 @@ from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
 from hotline.restoring import AppliedRouter, Restoring
+from hotline.sessions import SessionPolicy
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
 from hotline.tasks import TaskSupervisor
@@ -86,6 +87,7 @@ class ControllerConfig:
     db_pool_size: int = 5  # connections to PostgreSQL (the journal writer, restores, look-ups)
     state_dir: Path | None = None  # where the supervisor's state is (for /metrics)
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
+    web_access: SessionPolicy = field(default_factory=SessionPolicy)
 
 
 @dataclass(frozen=True)
