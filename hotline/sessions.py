@@ -114,8 +114,8 @@ async def find(engine: AsyncEngine, key: str, policy: SessionPolicy) -> Session 
     async with engine.begin() as conn:
         await conn.execute(
             text(
-                "DELETE FROM web_sessions WHERE last_seen < now() - :idle"
-                " OR created_at < now() - :oldest"
+                "DELETE FROM web_sessions WHERE last_seen < now() - CAST(:idle AS interval)"
+                " OR created_at < now() - CAST(:oldest AS interval)"
             ),
             {"idle": idle, "oldest": oldest},
         )
