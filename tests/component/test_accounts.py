@@ -7,6 +7,8 @@ the routes is the real router and desk without Asterisk (as in test_web_bad_inpu
 
 from __future__ import annotations
 
+import asyncio
+import io
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from acd.queues import load_queues
 from acd.roster import load_roster
 from acd.router import Router
-from hotline import REPO_ROOT, accounts, tokens
+from hotline import REPO_ROOT, accounts, cli, tokens
 from hotline.desk import Desk
 from hotline.sessions import SessionPolicy
 from hotline.store.journal import Journal
@@ -270,9 +272,10 @@ async def test_a_revoked_token_is_refused_and_audited(
     assert await audited(db, f"token:{client}") == [
         ("access.refused", "POST /config/apply", "forbidden")
     ]
-    assert [w for w, _, _ in await audited(db, "cli:test") if w.startswith("token.")] == [
-        "token.add",
-        "token.revoke",
+    rows = await db.fetch("SELECT who, what FROM audit_log WHERE target = $1 ORDER BY id", client)
+    assert [(r["who"], r["what"]) for r in rows] == [
+        ("cli:test", "token.add"),
+        ("cli:test", "token.revoke"),
     ]
 
 
@@ -307,3 +310,42 @@ async def test_recording_access_names_the_signed_in_person(
     )
     assert (row["role"], row["target"]) == ("supervisor", str(recording))
     assert "somebody-else" not in str(await audited(db, boss))
+
+
+async def hotline_cli(*args: str) -> int:
+    """`hotline … --instance test` in this process (its parser and command, without the
+    seconds a new Python takes to start): the exit code."""
+    parsed = cli.parser().parse_args([*args, "--instance", "test"])
+    code: int = await asyncio.to_thread(parsed.func, parsed)
+    return code
+
+
+async def test_the_first_ops_account_comes_from_the_cli(
+    center: Center, db: asyncpg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    1. `hotline accounts add --role ops --generate NAME` prints a password once; it logs in.
+    2. A weak password is refused by the CLI, nothing is created.
+    3. `disable` ends the session at once and refuses the next login; all audited by the
+       host's user.
+    """
+    name = center.name("ops.first")
+    assert await hotline_cli("accounts", "add", "--role", "ops", "--generate", name) == 0
+    password = capsys.readouterr().out.strip().rsplit(" ", 1)[-1]
+    await center.login(name, password)
+    assert (await center.client.get("/session")).status == 200
+    weak = center.name("ops.weak")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdin", io.StringIO("123456\n"))
+        assert await hotline_cli("accounts", "add", "--role", "ops", "--password-stdin", weak) == 2
+    assert "at least 12 characters" in capsys.readouterr().err
+    assert await hotline_cli("accounts", "list") == 0
+    listed = capsys.readouterr().out
+    assert name in listed and weak not in listed and "hash" not in listed
+    assert await hotline_cli("accounts", "disable", name) == 0
+    assert (await center.client.get("/session")).status == 401
+    resp = await center.client.post("/session", json={"name": name, "password": password})
+    assert resp.status == 401
+    rows = await db.fetch("SELECT who, what FROM audit_log WHERE target = $1 ORDER BY id", name)
+    assert [r["what"] for r in rows] == ["account.add", "account.disable"]
+    assert all(r["who"].startswith("cli:") for r in rows)
