@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hotline import accounts, tokens
@@ -43,6 +44,9 @@ def _run(args: argparse.Namespace, work: Callable[[AsyncEngine], Awaitable[int]]
         return asyncio.run(main())
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except IntegrityError as exc:  # e.g. the agent role for an account without a 工号
+        print(f"error: refused by the database: {exc.orig}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: the database is not reachable ({exc}); is it running?", file=sys.stderr)
@@ -134,7 +138,9 @@ def register(add: AddParser) -> None:
         ("password", "a new password (also lifts a lockout)"),
     ):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("--instance", default=None)
+        # SUPPRESS: `hotline accounts --instance x add …` keeps x (a sub-parser's default
+        # would overwrite it).
+        p.add_argument("--instance", default=argparse.SUPPRESS)
         if name != "list":
             p.add_argument("name")
         if name in ("add", "roles"):
@@ -153,7 +159,7 @@ def register(add: AddParser) -> None:
         ("revoke", "the client's token stops working"),
     ):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("--instance", default=None)
+        p.add_argument("--instance", default=argparse.SUPPRESS)
         if name != "list":
             p.add_argument("name")
         if name == "add":
