@@ -12,9 +12,11 @@ import hmac
 import time
 from typing import TYPE_CHECKING
 
+import asyncpg
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from sqlalchemy.exc import SQLAlchemyError
 
 from hotline import accounts, audit, sessions, tokens
 from hotline.roles import INSTANCE, INSTANCE_ROLES, Principal, granting_role
@@ -33,6 +35,8 @@ LOCKOUT = web.AppKey("access_lockout", accounts.LockoutPolicy)
 PRINCIPAL = web.RequestKey("principal", Principal)  # set for every authorised request
 OPEN = frozenset({("GET", "/health"), ("GET", "/metrics"), ("POST", "/session")})
 MAX_NAME, MAX_PASSWORD_FIELD = 64, accounts.MAX_PASSWORD
+# PostgreSQL away or failing: a 503 with an error id rather than a 500 with a traceback.
+DATABASE_AWAY = (OSError, SQLAlchemyError, asyncpg.PostgresError)
 
 
 def _controller(request: web.Request) -> Controller:
@@ -116,7 +120,12 @@ async def authorise(request: web.Request, handler: Handler) -> web.StreamRespons
     method, route = request.method, _route(request)
     if (method, route) in OPEN or (method == "HEAD" and ("GET", route) in OPEN):
         return await handler(request)
-    who = await _identify(request)
+    try:
+        who = await _identify(request)
+    except DATABASE_AWAY:
+        # People and client tokens need the database; the instance's token does not.
+        log.warning("credentials_not_checked", path=request.path, exc_info=True)
+        return web.json_response({"error_id": "database_unavailable"}, status=503)
     if isinstance(who, web.Response):
         return who
     role = granting_role(who, method, route, request.match_info)
@@ -182,7 +191,11 @@ async def login(request: web.Request) -> web.Response:
     if given is None:
         return web.json_response({"error_id": "name_and_password_required"}, status=400)
     name, password = given
-    result = await accounts.authenticate(engine, name, password, request.app[LOCKOUT])
+    try:
+        result = await accounts.authenticate(engine, name, password, request.app[LOCKOUT])
+    except DATABASE_AWAY:
+        log.warning("login_not_checked", exc_info=True)
+        return web.json_response({"error_id": "database_unavailable"}, status=503)
     if result.outcome != "ok" or result.account is None:
         if limiter.failed(address, now):
             await audit.record(
