@@ -187,6 +187,8 @@ async def login(request: web.Request) -> web.Response:
     limiter = request.app[LIMITER]
     if limiter.blocked(address, now):
         return web.json_response({"error_id": "too_many_attempts"}, status=429)
+    if not sessions.same_origin(request.headers.get("Origin"), request.host):
+        return await _refuse(request, 403, "cross_origin_login")
     given = await _credentials(request)
     if given is None:
         return web.json_response({"error_id": "name_and_password_required"}, status=400)

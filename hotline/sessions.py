@@ -9,6 +9,7 @@ import hmac
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,6 +47,16 @@ def csrf_ok(method: str, by_cookie: bool, expected: str | None, given: str | Non
     if not expected or not given:
         return False
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+def same_origin(origin: str | None, host: str) -> bool:
+    """Whether a login may come from the page that sent it: no Origin (a script, curl) or
+    the API's own host. A page elsewhere posting a login form would sign the victim's
+    browser into an account of the attacker's (login CSRF); SameSite cannot stop that,
+    there being no cookie yet."""
+    if not origin:
+        return True
+    return urlsplit(origin).netloc.lower() == host.lower()
 
 
 @dataclass

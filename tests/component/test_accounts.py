@@ -102,7 +102,8 @@ async def test_login_whoami_and_logout(center: Center, db: asyncpg.Connection) -
     1. A supervisor logs in (JSON): an HttpOnly, SameSite=Strict cookie named after the
        instance, and a CSRF token; GET /session says who they are.
     2. They log out (DELETE with the CSRF token): the same cookie is refused afterwards.
-    3. The form login works the same way; a wrong password is refused without saying why.
+    3. The form login works the same way; a wrong password is refused without saying why;
+       a login posted by another site's page is refused.
     """
     name = await center.person("li.na", ["supervisor"])
     resp = await center.client.post("/session", json={"name": name, "password": PASSWORD})
@@ -122,6 +123,11 @@ async def test_login_whoami_and_logout(center: Center, db: asyncpg.Connection) -
     assert resp.status == 200
     resp = await center.client.post("/session", data={"name": name, "password": "wrong" * 3})
     assert (resp.status, await resp.json()) == (401, {"error_id": "login_failed"})
+    evil = {"Origin": "https://evil.example"}
+    resp = await center.client.post(
+        "/session", data={"name": name, "password": PASSWORD}, headers=evil
+    )
+    assert (resp.status, await resp.json()) == (403, {"error_id": "cross_origin_login"})
     assert [w for w, _, _ in await audited(db, name)] == [
         "login",
         "logout",

@@ -15,7 +15,7 @@ from hotline.accounts import (
     password_problems,
 )
 from hotline.roles import INSTANCE, INSTANCE_ROLES, ROUTE_ROLES, Principal, granting_role
-from hotline.sessions import AddressLimiter, SessionPolicy, csrf_ok
+from hotline.sessions import AddressLimiter, SessionPolicy, csrf_ok, same_origin
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -73,6 +73,15 @@ def test_csrf_a_cookie_authenticated_change_needs_the_sessions_token() -> None:
     assert not csrf_ok("DELETE", True, "tok", "other")
     assert not csrf_ok("POST", True, "tok", "tök")  # non-ASCII: refused, not a crash
     assert not csrf_ok("POST", True, None, "")
+
+
+def test_a_login_posted_by_a_page_of_another_site_is_refused() -> None:
+    assert same_origin(None, "127.0.0.1:8080")  # curl, scripts: no Origin
+    assert same_origin("http://127.0.0.1:8080", "127.0.0.1:8080")
+    assert same_origin("https://Hotline.example.cn", "hotline.example.cn")
+    assert not same_origin("http://127.0.0.1:8081", "127.0.0.1:8080")
+    assert not same_origin("https://evil.example", "127.0.0.1:8080")
+    assert not same_origin("null", "127.0.0.1:8080")  # a sandboxed or file: page
 
 
 def test_the_cookie_names_its_instance() -> None:
