@@ -19,6 +19,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/recordings/{id}"): frozenset({"supervisor", "auditor"}),
     ("GET", "/voice-messages"): frozenset({"agent", "supervisor"}),
     ("GET", "/audit"): frozenset({"auditor"}),
+    ("GET", "/reports/{kind}"): frozenset({"supervisor"}),  # hotline/reports_web.py
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,
 }
