@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hotline import logfile, logs, ownership, reports_cli
+from hotline import accounts_cli, logfile, logs, ownership, reports_cli
 from hotline.backup import BackupError
 from hotline.config_files import ConfigError
 from hotline.provision.asterisk import PRIVATE_UMASK, ProvisionError
@@ -378,6 +378,7 @@ def parser() -> argparse.ArgumentParser:
     restoring.add_argument("--force", action="store_true", help="even if the controller runs")
     restoring.set_defaults(func=cmd_restore)
     reports_cli.register(add)
+    accounts_cli.register(add)
     return top
 
 

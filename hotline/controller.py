@@ -29,6 +29,7 @@ from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
 from hotline.restoring import AppliedRouter, Restoring
+from hotline.sessions import SessionPolicy
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
 from hotline.tasks import TaskSupervisor
@@ -89,6 +90,7 @@ class ControllerConfig:
     max_callers: int = 1000  # citizens on the line at once; more are told all lines are busy
     state_dir: Path | None = None  # where the supervisor's state is (for /metrics)
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
+    web_access: SessionPolicy = field(default_factory=SessionPolicy)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from hotline.controller import AppliedCenter, ControllerConfig
 from hotline.provision import asterisk, postgres, prompts, render
 from hotline.provision.asterisk import Progress
 from hotline.provision.secrets import Secrets, load_or_create
+from hotline.sessions import SessionPolicy
 from hotline.settings import CACHE_DIR, Settings
 from hotline.store import migrate
 from hotline.store.spool import MB, SpoolLimits
@@ -116,6 +117,12 @@ class Instance:
             db_pool_size=max(5, min(30, s.channels // 100)),
             max_callers=s.callers_limit,
             state_dir=s.state,
+            web_access=SessionPolicy(
+                idle_seconds=s.session_idle_minutes * 60,
+                max_seconds=s.session_max_hours * 3600,
+                cookie_secure=s.cookie_secure,
+                instance=s.instance,
+            ),
         )
 
     def reapply(self) -> AppliedCenter:

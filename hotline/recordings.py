@@ -11,6 +11,8 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotline import audit
+
 log = structlog.get_logger("recordings")
 
 
@@ -31,9 +33,17 @@ class Release:
 
 
 async def release(
-    engine: AsyncEngine, host_root: Path, recording_id: int, who: str, why: str
+    engine: AsyncEngine,
+    host_root: Path,
+    recording_id: int,
+    who: str,
+    why: str,
+    *,
+    role: str = "",
+    source: str = "",
 ) -> Release:
-    """Audit the access first, then say where the file is; no audit row, no file."""
+    """Audit the access first (recording_access and the audit log, in one transaction), then
+    say where the file is; no audit row, no file. `who` is the signed-in principal."""
     async with engine.begin() as conn:
         row = (
             await conn.execute(
@@ -52,6 +62,9 @@ async def release(
             ),
             {"id": recording_id, "who": who, "why": why},
         )
+        detail = {"why": why}
+        entry = audit.Entry(who, "recording.access", role, str(recording_id), source, "ok", detail)
+        await audit.write(conn, entry)
     log.info("recording_released", recording=recording_id, who=who)
     return Release(path=host_root / row.path.lstrip("/"), sha256=row.sha256)
 

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     # memory only and an alarm is raised (README "When PostgreSQL is away").
     journal_max_spool_mb: int = Field(default=2048, ge=1)
     journal_min_free_mb: int = Field(default=512, ge=0)
+    # People's sessions (HTTP API / console): idle and absolute lifetimes; the cookie is sent
+    # over HTTPS only when this says the API is reached through HTTPS (a proxy in front).
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=7 * 24)
+    cookie_secure: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hmac
 import math
 import re
 import shutil
@@ -18,9 +17,10 @@ from sqlalchemy import text
 
 from acd.router import RouterError
 from acd.state import AgentStatus
-from hotline import recordings, reports_web
+from hotline import access, recordings, reports_web
 from hotline.component_metrics import SupervisedParts
 from hotline.config_files import ConfigError
+from hotline.sessions import SessionPolicy
 
 if TYPE_CHECKING:
     from hotline.controller import Controller
@@ -155,9 +155,8 @@ async def apply_config(request: web.Request) -> web.Response:
     return web.json_response({"applied": version, "calls_in_progress": len(controller.calls)})
 
 
-OPEN_PATHS = frozenset({"/health", "/metrics"})  # no secrets in them; probes need no token
 MAX_BODY = 64 * 1024  # no route takes a body: anything big is refused before a handler runs
-MAX_TEXT = 200  # who (X-Hotline-User) and why (?reason=) of a recording access
+MAX_TEXT = 200  # why (?reason=) of a recording access
 AGENT_COMMANDS = frozenset({"login", "ready", "pause", "logout", "transfer"})
 HTTP_ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
@@ -184,19 +183,6 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-
-
-@web.middleware
-async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every route but /health and /metrics needs the bearer token (api_token)."""
-    routed = request.match_info.http_exception is None
-    if routed and request.path not in OPEN_PATHS:
-        expected = f"Bearer {request.app[CONTROLLER].config.api_token}".encode()
-        # Bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 401).
-        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
-        if not hmac.compare_digest(given, expected):
-            return web.json_response({"error_id": "unauthorized"}, status=401)
-    return await handler(request)
 
 
 async def agents_page(request: web.Request) -> web.Response:
@@ -296,29 +282,32 @@ async def agent_command(request: web.Request) -> web.Response:
 
 
 async def recording_page(request: web.Request) -> web.StreamResponse:
-    """GET /recordings/{id}?reason=…: authorised (token + X-Hotline-User), audited, then served."""
+    """GET /recordings/{id}?reason=…: authorised (supervisor, auditor), audited, then served."""
     controller = request.app[CONTROLLER]
     raw_id = request.match_info["id"]
     # An id PostgreSQL's bigint cannot hold would be a database error, not "no such recording".
     if not (raw_id.isascii() and raw_id.isdigit() and 0 < len(raw_id) <= 18):
         return refuse("recording_not_found", 404)
-    who = request.headers.get("X-Hotline-User", "").strip()
+    # The person (or client) signed in, never a name the request declares for itself.
+    who = access.principal(request)
     why = request.query.get("reason", "").strip()
-    if len(who) > MAX_TEXT or len(why) > MAX_TEXT:
-        return refuse("who_or_why_too_long", 400)
-    if not who or not why:
+    if len(why) > MAX_TEXT:
+        return refuse("reason_too_long", 400)
+    if not why:
         return web.json_response(
-            {
-                "error_id": "who_and_why_required",
-                "message": "say who you are (X-Hotline-User) and why (?reason=)",
-            },
-            status=400,
+            {"error_id": "reason_required", "message": "say why (?reason=)"}, status=400
         )
     if controller.engine is None:
         return web.json_response({"error_id": "database_unavailable"}, status=503)
     try:
         released = await recordings.release(
-            controller.engine, controller.config.host_root, int(raw_id), who, why
+            controller.engine,
+            controller.config.host_root,
+            int(raw_id),
+            who.who,
+            why,
+            role=who.role_text,
+            source=access.source(request),
         )
     except recordings.RecordingUnavailable as exc:
         status = 410 if exc.error_id == "recording_purged" else 404
@@ -397,9 +386,12 @@ async def metrics_page(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(m.registry), content_type="text/plain")
 
 
-def make_app(controller: Controller, ami: AmiLink, metrics: Metrics) -> web.Application:
-    """The routes, behind the token check."""
-    app = web.Application(middlewares=[json_errors, require_token], client_max_size=MAX_BODY)
+def make_app(
+    controller: Controller, ami: AmiLink, metrics: Metrics, policy: SessionPolicy | None = None
+) -> web.Application:
+    """The routes, behind authentication and the role table (hotline/access.py)."""
+    app = web.Application(middlewares=[json_errors, access.authorise], client_max_size=MAX_BODY)
+    access.install(app, policy or SessionPolicy())
     app[CONTROLLER] = controller
     app[AMI] = ami
     app[METRICS] = metrics
@@ -419,7 +411,8 @@ async def start_http(
     *, host: str, port: int, controller: Controller, ami: AmiLink, metrics: Metrics
 ) -> web.AppRunner:
     """Serve the HTTP API on host:port; returns the runner to clean up."""
-    runner = web.AppRunner(make_app(controller, ami, metrics), access_log=None)
+    app = make_app(controller, ami, metrics, controller.config.web_access)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

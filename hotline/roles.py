@@ -1,0 +1,67 @@
+"""Who may use which route: the role table, pure (no I/O), checked for every request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ANYONE = frozenset({"agent", "supervisor", "ops", "auditor"})  # any signed-in principal
+
+# (method, route as registered) -> the roles that may use it. A route missing here is
+# refused to every person and client token (deny by default); only the instance's own
+# token (INSTANCE) passes, so that a route added elsewhere keeps working for local tools.
+ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/config/apply"): frozenset({"ops"}),
+    ("GET", "/agents"): frozenset({"supervisor"}),
+    ("GET", "/callbacks"): frozenset({"supervisor"}),
+    # An agent only for their own 工号 (own_agent_only); a supervisor for anyone (audited).
+    ("POST", "/agents/{agent}/{command}"): frozenset({"agent", "supervisor"}),
+    ("GET", "/recordings/{id}"): frozenset({"supervisor", "auditor"}),
+    ("GET", "/voice-messages"): frozenset({"agent", "supervisor"}),
+    ("GET", "/audit"): frozenset({"auditor"}),
+    ("GET", "/reports/{kind}"): frozenset({"supervisor"}),  # hotline/reports_web.py
+    ("GET", "/session"): ANYONE,
+    ("DELETE", "/session"): ANYONE,
+}
+OWN_AGENT_ONLY = frozenset({("POST", "/agents/{agent}/{command}")})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a person (by session), a client (by API token) or the instance itself
+    (its generated machine token, for the local CLI, supervisor and tests)."""
+
+    who: str  # account name, "token:<client>", or "token:instance"
+    roles: frozenset[str]
+    kind: str  # "person" | "token" | "instance"
+    agent: str | None = None  # a person's 工号
+    csrf_token: str | None = None  # only sessions have one
+
+    @property
+    def role_text(self) -> str:
+        """The roles as the audit log shows them."""
+        return ",".join(sorted(self.roles))
+
+
+INSTANCE = "instance"
+# The instance's own token acts as supervisor, ops and auditor (an agent command through it
+# is a forced change, audited); it is in the 0600 secrets file, i.e. whoever runs the instance.
+INSTANCE_ROLES = frozenset({"supervisor", "ops", "auditor"})
+
+
+def granting_role(
+    principal: Principal, method: str, route: str, match: Mapping[str, str]
+) -> str | None:
+    """The role under which the request is allowed, or None (refused). For an agent's own
+    route the role is "agent" only when the 工号 in the path is theirs."""
+    if method == "HEAD":
+        method = "GET"
+    allowed = ROUTE_ROLES.get((method, route))
+    if allowed is None:
+        return INSTANCE if principal.kind == INSTANCE else None
+    for role in sorted(principal.roles & allowed, key=lambda r: r != "agent"):
+        others = principal.agent is None or match.get("agent") != principal.agent
+        if role == "agent" and (method, route) in OWN_AGENT_ONLY and others:
+            continue
+        return role
+    return None

@@ -1,0 +1,126 @@
+"""The pure rules of accounts and access: password policy, lockout counting, the per-address
+limit, the CSRF check and the role table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hotline.accounts import (
+    AccountError,
+    LockoutPolicy,
+    after_failure,
+    check_roles,
+    password_problems,
+)
+from hotline.roles import INSTANCE, INSTANCE_ROLES, ROUTE_ROLES, Principal, granting_role
+from hotline.sessions import AddressLimiter, SessionPolicy, csrf_ok, same_origin
+
+NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("short-pass1", "at least 12 characters"),
+        ("x" * 257 + "abcde", "at most 256 characters"),
+        ("wang.fang-2026-spring", "must not contain the account name"),
+        ("WANG.FANG2026!!", "must not contain the account name"),
+        ("abababababababab", "at least 5 different characters"),
+    ],
+)
+def test_a_weak_password_is_refused_with_the_reason(password: str, problem: str) -> None:
+    assert problem in password_problems(password, "wang.fang")
+
+
+def test_a_long_password_of_any_script_is_accepted() -> None:
+    assert password_problems("社保热线十二三三三值班长", "wang.fang") == []
+    assert password_problems("correct horse battery staple", "wang.fang") == []
+
+
+def test_lockout_after_the_fifth_failure_in_a_row_for_fifteen_minutes() -> None:
+    policy = LockoutPolicy(max_failures=5, lock_seconds=900)
+    failures, until = 0, None
+    for expected in (1, 2, 3, 4):
+        failures, until = after_failure(failures, NOW, policy)
+        assert (failures, until) == (expected, None)
+    failures, until = after_failure(failures, NOW, policy)
+    assert (failures, until) == (0, NOW + dt.timedelta(minutes=15))
+
+
+def test_roles_are_checked_and_kept_in_the_tables_order() -> None:
+    assert check_roles(["ops", "supervisor", "ops"]) == ["supervisor", "ops"]
+    with pytest.raises(AccountError, match="admin"):
+        check_roles(["admin"])
+    with pytest.raises(AccountError):
+        check_roles([])
+
+
+def test_an_address_is_blocked_at_its_limit_until_the_window_moves_on() -> None:
+    limiter = AddressLimiter(limit=3, window=600)
+    assert [limiter.failed("10.0.0.7", t) for t in (0, 1, 2)] == [False, False, True]
+    assert limiter.blocked("10.0.0.7", 3) and not limiter.blocked("10.0.0.8", 3)
+    assert not limiter.blocked("10.0.0.7", 600.5)  # the first failure has left the window
+    assert not limiter.blocked("10.0.0.7", 1000) and "10.0.0.7" not in limiter.failures
+
+
+def test_csrf_a_cookie_authenticated_change_needs_the_sessions_token() -> None:
+    assert csrf_ok("GET", True, "tok", None)  # a read changes nothing
+    assert csrf_ok("POST", False, None, None)  # a bearer token is not sent by browsers alone
+    assert csrf_ok("POST", True, "tok", "tok")
+    assert not csrf_ok("POST", True, "tok", None)
+    assert not csrf_ok("DELETE", True, "tok", "other")
+    assert not csrf_ok("POST", True, "tok", "tök")  # non-ASCII: refused, not a crash
+    assert not csrf_ok("POST", True, None, "")
+
+
+def test_a_login_posted_by_a_page_of_another_site_is_refused() -> None:
+    assert same_origin(None, "127.0.0.1:8080")  # curl, scripts: no Origin
+    assert same_origin("http://127.0.0.1:8080", "127.0.0.1:8080")
+    assert same_origin("https://Hotline.example.cn", "hotline.example.cn")
+    assert not same_origin("http://127.0.0.1:8081", "127.0.0.1:8080")
+    assert not same_origin("https://evil.example", "127.0.0.1:8080")
+    assert not same_origin("null", "127.0.0.1:8080")  # a sandboxed or file: page
+
+
+def test_the_cookie_names_its_instance() -> None:
+    assert SessionPolicy(instance="test").cookie_name != SessionPolicy(instance="dev").cookie_name
+
+
+def person(*roles: str, agent: str | None = None) -> Principal:
+    return Principal("p", frozenset(roles), "person", agent)
+
+
+COMMAND = "/agents/{agent}/{command}"
+
+
+def test_role_table_each_route_its_roles() -> None:
+    assert granting_role(person("ops"), "POST", "/config/apply", {}) == "ops"
+    assert granting_role(person("supervisor"), "POST", "/config/apply", {}) is None
+    assert granting_role(person("supervisor"), "GET", "/agents", {}) == "supervisor"
+    assert granting_role(person("agent", agent="1001"), "GET", "/agents", {}) is None
+    assert granting_role(person("auditor"), "GET", "/audit", {}) == "auditor"
+    assert granting_role(person("ops", "supervisor"), "GET", "/audit", {}) is None
+    assert granting_role(person("auditor"), "HEAD", "/recordings/{id}", {}) == "auditor"
+    assert granting_role(person("agent", agent="1001"), "GET", "/recordings/{id}", {}) is None
+
+
+def test_an_agent_may_change_only_their_own_state_a_supervisor_anyones() -> None:
+    own, other = {"agent": "1001", "command": "pause"}, {"agent": "1002", "command": "pause"}
+    assert granting_role(person("agent", agent="1001"), "POST", COMMAND, own) == "agent"
+    assert granting_role(person("agent", agent="1001"), "POST", COMMAND, other) is None
+    assert granting_role(person("agent"), "POST", COMMAND, own) is None  # no 工号 linked
+    both = person("agent", "supervisor", agent="1001")
+    assert granting_role(both, "POST", COMMAND, own) == "agent"  # own: not a forced change
+    assert granting_role(both, "POST", COMMAND, other) == "supervisor"
+
+
+def test_a_route_missing_from_the_table_is_refused_but_to_the_instance() -> None:
+    instance = Principal("token:instance", INSTANCE_ROLES, INSTANCE)
+    assert granting_role(person(*ROLES_ALL), "POST", "/not/in/table", {}) is None
+    assert granting_role(instance, "POST", "/not/in/table", {}) == INSTANCE
+    assert all(roles for roles in ROUTE_ROLES.values())
+
+
+ROLES_ALL = ("agent", "supervisor", "ops", "auditor")
