@@ -136,6 +136,19 @@ class Lines:
             (OFFER, self._file_offer(call, policy, now)),
         ]
 
+    def looked_at(
+        self, filed: Filed, call: Waiting, spec: QueueSpec, policy: CallbackPolicy, now: float
+    ) -> tuple[float, float]:
+        """`announced` for a caller the announcements looked at (one with no offer, not a
+        callback, not held): when to look again at their position and callback offer."""
+        position_at = moment_after(call.announced_at, spec.announce_every_seconds)
+        if position_at > now:
+            self._announce_state(filed, TIMER)
+        else:  # due, looked at, not announced: the position did not improve
+            self._announce_state(filed, STUCK)
+            position_at = math.inf
+        return position_at, self._file_offer(call, policy, now)
+
     def _file_class(self, filed: Filed, call: Waiting, spec: QueueSpec, now: float) -> float:
         """Who may be offered now, and which agents qualify."""
         klass: Class | None = None
