@@ -104,19 +104,22 @@ class Filing:
             self._ring(self._tick_alarms, now)
 
     def _ring(self, alarms: Alarms, now: float) -> None:
+        # A tick rings a few hundred announcement alarms: the lookups are hoisted.
+        lines, waiting, policy = self._lines, self.waiting, self.config.callback
+        every_filed, agent_alarms = lines.filed, self._agent_alarms
         for at, (part, ident) in alarms.ringing(now):
             if part == AGENT:
-                if self._agent_alarms.get(ident) == at:
-                    del self._agent_alarms[ident]
+                if agent_alarms.get(ident) == at:
+                    del agent_alarms[ident]
                     self._file_agent(self.agents[ident])
             else:
-                filed = self._lines.filed.get(ident)
+                filed = every_filed.get(ident)
                 if filed is not None and filed.alarms[part] == at:
                     filed.alarms[part] = math.inf
-                    call = self.waiting[ident]
-                    spec = self._spec(call.queue)
-                    moment = self._lines.refile(part, call, spec, self.config.callback, now)
-                    self._arm(ident, part, moment)
+                    call = waiting[ident]
+                    moment = lines.refile(part, call, self._spec(call.queue), policy, now)
+                    if moment != math.inf:  # inf: nothing to ring
+                        self._arm(ident, part, moment)
 
     def _file_everyone(self) -> None:
         """File every agent and caller anew (new rules, or the clock went back)."""
