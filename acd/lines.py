@@ -143,11 +143,20 @@ class Lines:
         callback, not held): when to look again at their position and callback offer."""
         position_at = moment_after(call.announced_at, spec.announce_every_seconds)
         if position_at > now:
-            self._announce_state(filed, TIMER)
+            state = TIMER
         else:  # due, looked at, not announced: the position did not improve
-            self._announce_state(filed, STUCK)
-            position_at = math.inf
-        return position_at, self._file_offer(call, policy, now)
+            state, position_at = STUCK, math.inf
+        if filed.announce != state:
+            self._announce_state(filed, state)
+        offer_at = math.inf
+        if policy.enabled:
+            offer_at = moment_after(call.callback_offered_at, policy.offer_every_seconds)
+        if offer_at <= now:
+            self.offer_due.add(call.call_id)
+            offer_at = math.inf
+        else:
+            self.offer_due.discard(call.call_id)
+        return position_at, offer_at
 
     def _file_class(self, filed: Filed, call: Waiting, spec: QueueSpec, now: float) -> float:
         """Who may be offered now, and which agents qualify."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from acd.filing import Filing
-from acd.lines import MAX_MOVES, OFFER, POSITION, Filed, Place, accepted_level
+from acd.lines import MAX_MOVES, OFFER, POSITION, Filed, Place
 from acd.queues import QueueSpec
 from acd.state import AgentStatus, Announce, CancelOffer, Decision, Moved, Overflow, Waiting
 
@@ -97,15 +97,7 @@ class Ticking(Filing):
     def estimated_wait(self, call_id: str, now: float) -> int:
         """Seconds, from recent handle times and the agents who could take the call."""
         call = self.waiting[call_id]
-        return self._estimate(call, self._spec(call.queue), self.position(call_id), now)
-
-    def _estimate(self, call: Waiting, spec: QueueSpec, position: int, now: float) -> int:
-        skill = spec.skill.value if spec.skill else None
-        level = accepted_level(spec, call, now) if skill else 0
-        staffed = self._staffing.count_staffed(skill, level)
-        handle = self.handle_time.get(call.queue, DEFAULT_HANDLE_SECONDS)
-        rounds = math.ceil(position / max(staffed, 1))
-        return int(rounds * handle) if staffed else int(spec.max_wait_seconds)
+        return self._queue_now(call.queue).estimate(call, self.position(call_id), now)
 
     def _announce(self, now: float) -> list[Decision]:
         """Announce to the callers due (acd/lines.py says who): a few hundred at a tick at
@@ -153,28 +145,50 @@ class Ticking(Filing):
         return out
 
     def _queue_now(self, name: str) -> _Queue:
+        """The queue as estimates see it now (until an agent or a handle time changes)."""
         spec = self._spec(name)
         skill = spec.skill.value if spec.skill else None
-        handle = self.handle_time.get(name, DEFAULT_HANDLE_SECONDS)
-        return _Queue(spec, skill, handle, self._staffing.count_staffed)
+        widening = tuple((st.after, st.min_level) for st in spec.steps if st.min_level is not None)
+        return _Queue(
+            spec=spec,
+            skill=skill,
+            min_level=spec.min_level if skill else 0,
+            widening=widening if skill else (),
+            handle=self.handle_time.get(name, DEFAULT_HANDLE_SECONDS),
+            count_staffed=self._staffing.count_staffed,
+        )
 
 
 @dataclass(slots=True)
 class _Queue:
-    """What the announcements of one tick need of a queue (asked once per queue)."""
+    """What estimates need of a queue, looked up once: announcements ask it for a few hundred
+    callers at a tick, while no agent changes."""
 
     spec: QueueSpec
     skill: str | None
-    handle: float
+    min_level: int  # 0: any agent
+    widening: tuple[tuple[float, int], ...]  # steps lowering the level: (after, min_level)
+    handle: float  # recent seconds per call
     count_staffed: Callable[[str | None, int], int]
+    staffed: dict[int, int] = field(default_factory=dict)  # by the level accepted
+
+    def level(self, call: Waiting, now: float) -> int:
+        """accepted_level (acd/lines.py) for this queue's caller; 0 with no skill."""
+        level = self.min_level
+        for after, lowered in self.widening:
+            if now - call.queue_entered >= after:
+                level = min(level, lowered)
+        return level
 
     def estimate(self, call: Waiting, position: int, now: float) -> int:
-        """Ticking._estimate, with the queue's part looked up already."""
-        spec = self.spec
-        level = accepted_level(spec, call, now) if self.skill else 0
-        staffed = self.count_staffed(self.skill, level)
+        """Seconds: rounds of the recent handle time, by the agents who could take the call
+        (the queue's patience when nobody could)."""
+        level = self.level(call, now)
+        staffed = self.staffed.get(level)
+        if staffed is None:
+            staffed = self.staffed[level] = self.count_staffed(self.skill, level)
         rounds = math.ceil(position / max(staffed, 1))
-        return int(rounds * self.handle) if staffed else int(spec.max_wait_seconds)
+        return int(rounds * self.handle) if staffed else int(self.spec.max_wait_seconds)
 
 
 def _by_place(entry: Filed) -> Place:
