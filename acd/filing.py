@@ -64,6 +64,10 @@ class Filing:
         self._unservable: set[str] = set()  # queues nobody logged in could ever serve
         self._queues_by_skill: dict[str | None, list[str]] = {}
         self.handle_time: dict[str, float] = {}  # queue -> recent seconds per call (averaged)
+        # Per queue, what estimates read of its spec: skill, lowest level, widening steps.
+        self._queue_rules: dict[
+            str, tuple[QueueSpec, str | None, int, tuple[tuple[float, int], ...]]
+        ] = {}
 
     def _spec(self, queue: str) -> QueueSpec:
         spec = self.config.queues.get(queue) or self.retired.get(queue)
@@ -129,6 +133,7 @@ class Filing:
             skill = spec.skill.value if spec.skill else None
             self._queues_by_skill.setdefault(skill, []).append(name)
         self._staffing = Staffing({spec.strategy for spec in specs.values()})
+        self._queue_rules.clear()
         self._lines = Lines()
         self._alarms.clear()
         self._tick_alarms.clear()

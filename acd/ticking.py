@@ -146,17 +146,15 @@ class Ticking(Filing):
 
     def _queue_now(self, name: str) -> _Queue:
         """The queue as estimates see it now (until an agent or a handle time changes)."""
-        spec = self._spec(name)
-        skill = spec.skill.value if spec.skill else None
-        widening = tuple((st.after, st.min_level) for st in spec.steps if st.min_level is not None)
-        return _Queue(
-            spec=spec,
-            skill=skill,
-            min_level=spec.min_level if skill else 0,
-            widening=widening if skill else (),
-            handle=self.handle_time.get(name, DEFAULT_HANDLE_SECONDS),
-            count_staffed=self._staffing.count_staffed,
-        )
+        rules = self._queue_rules.get(name)
+        if rules is None:  # once per queue and set of rules (_file_everyone forgets them)
+            spec = self._spec(name)
+            skill = spec.skill.value if spec.skill else None
+            steps = [(st.after, st.min_level) for st in spec.steps if st.min_level is not None]
+            rules = (spec, skill, spec.min_level if skill else 0, tuple(steps) if skill else ())
+            self._queue_rules[name] = rules
+        handle = self.handle_time.get(name, DEFAULT_HANDLE_SECONDS)
+        return _Queue(*rules, handle, self._staffing.count_staffed)
 
 
 @dataclass(slots=True)
