@@ -37,7 +37,7 @@ class Pair:
     def __call__(self, event: str, *args: Any) -> list[Any]:
         got = getattr(self.indexed, event)(*args)
         assert got == getattr(self.naive, event)(*args), (event, args)
-        return list(got)
+        return list(got or [])
 
     def announced(self, now: float) -> list[tuple[str, int, int, bool]]:
         """The tick's announcements: caller, position, wait, callback offered."""
@@ -225,4 +225,28 @@ def test_the_estimate_counts_the_agents_an_escalation_step_lets_in() -> None:
         ("c", 2, DEFAULT_WAIT),
         ("d", 3, DEFAULT_WAIT),
         ("e", 4, 4 * DEFAULT_WAIT),
+    ]
+
+
+def test_new_queue_rules_change_the_estimate_at_the_next_announcement() -> None:
+    queues: dict[str, Any] = {
+        "pension": {"skill": "social_insurance", "min_level": 4, "announce_every_seconds": 10},
+        "general": {},
+    }
+    agents = {"1001": {"social_insurance": 5}, "1002": {"social_insurance": 2}}
+    pair = Pair(queues, agents)
+    for agent in agents:
+        pair("login", agent, 0.0)
+        on_a_call(pair, agent, f"busy{agent}", "general", 0.0)
+    for i, call_id in enumerate(["a", "b", "c"]):
+        pair("enqueue", call_id, "pension", 0, 1.0 + i)
+    assert [a[:3] for a in pair.announced(4.0)][-1] == ("c", 3, 3 * DEFAULT_WAIT)
+    queues["pension"] = {**queues["pension"], "min_level": 2}  # 1002 qualifies now
+    config = QueuesConfig.model_validate({"queues": queues})
+    roster = [AgentEntry(number=n, name=n, skills=s) for n, s in agents.items()]  # type: ignore[arg-type]
+    pair("reconfigure", config, roster)
+    pair("caller_left", "a", 20.0)
+    assert [a[:3] for a in pair.announced(20.0)] == [
+        ("b", 1, DEFAULT_WAIT),
+        ("c", 2, DEFAULT_WAIT),
     ]
