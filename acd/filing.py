@@ -23,13 +23,14 @@ import math
 from itertools import count
 
 from acd.alarms import Alarms
-from acd.lines import CLASS, Class, Lines, Place
+from acd.lines import CLASS, OFFER, POSITION, Class, Lines, Place
 from acd.queues import QueuesConfig, QueueSpec, Strategy
 from acd.staffing import Staffing
 from acd.state import Agent, AgentChanged, AgentStatus, Decision, Offer, Waiting
 from ivr.hours import BusinessHours
 
 AGENT = "a"  # the alarm's part for an agent; a caller's are their filing's parts (acd.lines)
+ANNOUNCING = frozenset((POSITION, OFFER))  # parts whose alarm has the announcements look
 
 
 class RouterError(Exception):
@@ -110,7 +111,7 @@ class Filing:
     def _ring(self, alarms: Alarms, now: float) -> None:
         # A tick rings a few hundred announcement alarms: the lookups are hoisted.
         lines, waiting, policy = self._lines, self.waiting, self.config.callback
-        every_filed, agent_alarms = lines.filed, self._agent_alarms
+        every_filed, agent_alarms, rung = lines.filed, self._agent_alarms, lines.rung
         for at, (part, ident) in alarms.ringing(now):
             if part == AGENT:
                 if agent_alarms.get(ident) == at:
@@ -120,6 +121,9 @@ class Filing:
                 filed = every_filed.get(ident)
                 if filed is not None and filed.alarms[part] == at:
                     filed.alarms[part] = math.inf
+                    if part in ANNOUNCING:  # only ring at a tick, which announces next
+                        rung.add(ident)
+                        continue
                     call = waiting[ident]
                     moment = lines.refile(part, call, self._spec(call.queue), policy, now)
                     if moment != math.inf:  # inf: nothing to ring

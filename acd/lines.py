@@ -85,6 +85,9 @@ class Lines:
         self.overdue: set[str] = set()  # the tick must look at these
         self.announce_due: set[str] = set()  # FRESH callers
         self.offer_due: set[str] = set()  # callers due a callback offer
+        # Callers whose position or offer alarm rang at this tick: the announcements look at
+        # them (looking at a caller applies the rules themselves, so a stale alarm is harmless).
+        self.rung: set[str] = set()
         self._vacated: set[str] = set()  # queues whose line lost someone since announcements
 
     def file(
@@ -284,6 +287,7 @@ class Lines:
         self._leave(filed)
         self.overdue.discard(call_id)
         self.offer_due.discard(call_id)
+        self.rung.discard(call_id)
 
     def position(self, call_id: str) -> int:
         """1 for the next caller to be served in this caller's queue."""
@@ -298,7 +302,8 @@ class Lines:
     def to_announce(self) -> set[str]:
         """Callers the announcements must look at now: due ones, and stuck ones behind a
         vacated place (a position only improves when someone ahead leaves)."""
-        out = self.announce_due | self.offer_due
+        out = self.announce_due | self.offer_due | self.rung
+        self.rung.clear()
         for queue in self._vacated:
             line = self.lines[queue]
             if line.stuck and line.removed_from is not None:

@@ -250,3 +250,23 @@ def test_new_queue_rules_change_the_estimate_at_the_next_announcement() -> None:
         ("b", 1, DEFAULT_WAIT),
         ("c", 2, DEFAULT_WAIT),
     ]
+
+
+def test_a_caller_ringing_an_agent_when_due_is_announced_once_the_offer_fails() -> None:
+    """The position alarm rings while an agent's phone rings for the caller: nothing is said
+    then (they may be answered any moment), and their due announcement waits for the offer."""
+    pair = Pair({"general": {"announce_every_seconds": 30}}, {"1001": {}, "1002": {}})
+    for agent in ["1001", "1002"]:
+        pair("login", agent, 0.0)
+    on_a_call(pair, "1001", "busy", "general", 0.0)
+    pair("pause", "1002", "break", 0.0)
+    for i, call_id in enumerate(["a", "b"]):
+        pair("enqueue", call_id, "general", 0, 1.0 + i)
+    assert [a[:2] for a in pair.announced(3.0)] == [("a", 1), ("b", 2)]
+    pair("ready", "1002", 32.0)  # a's phone rings at 1002
+    assert pair.announced(33.0) == []  # a's and b's position alarms rang
+    assert pair("offer_failed", "a", "1002", "no_answer", 40.0)[0].status == "paused"
+    # a is due (30 s since the last announcement) but still first: only b could move up.
+    assert pair.announced(41.0) == []
+    pair("caller_left", "a", 50.0)
+    assert pair.announced(51.0) == [("b", 1, DEFAULT_WAIT, False)]
