@@ -55,7 +55,7 @@ class Filing:
         # overflow, announcements) only change what the tick does, so they wait for it.
         self._alarms = Alarms()
         self._tick_alarms = Alarms()
-        self._staffing = Staffing(set())
+        self._staffing = Staffing({})
         self._lines = Lines()
         self._agent_alarms: dict[str, float] = {}
         self._ordinal: dict[str, int] = {}  # roster order, for decisions about several agents
@@ -133,10 +133,12 @@ class Filing:
         """File every agent and caller anew (new rules, or the clock went back)."""
         specs = {**self.retired, **self.config.queues}
         self._queues_by_skill = {}
+        strategies: dict[str | None, set[Strategy]] = {}
         for name, spec in specs.items():
             skill = spec.skill.value if spec.skill else None
             self._queues_by_skill.setdefault(skill, []).append(name)
-        self._staffing = Staffing({spec.strategy for spec in specs.values()})
+            strategies.setdefault(skill, set()).add(spec.strategy)
+        self._staffing = Staffing(strategies)
         self._queue_rules.clear()
         self._lines = Lines()
         self._alarms.clear()
