@@ -330,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "sizes": results,
     }
+    args.json_path.parent.mkdir(parents=True, exist_ok=True)  # ./dev's default: .local/
     args.json_path.write_text(json.dumps(report, indent=2) + "\n")
     print(table(results))
     print()
