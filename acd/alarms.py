@@ -21,6 +21,9 @@ def moment_after(start: float, seconds: float) -> float:
     alarm an ulp late would decide differently from the rule itself. -inf: holds already.
     """
     moment = start + seconds
+    # The usual case, checked first: the sum is the moment (its predecessor is too early).
+    if moment - start >= seconds and not math.nextafter(moment, -math.inf) - start >= seconds:
+        return moment
     if not math.isfinite(moment):  # an infinite start or period: the rule holds always or never
         return -math.inf if 0.0 - start >= seconds else math.inf
     if moment - start >= seconds:

@@ -23,13 +23,14 @@ import math
 from itertools import count
 
 from acd.alarms import Alarms
-from acd.lines import CLASS, Class, Lines, Place
+from acd.lines import CLASS, OFFER, POSITION, Class, Lines, Place
 from acd.queues import QueuesConfig, QueueSpec, Strategy
 from acd.staffing import Staffing
 from acd.state import Agent, AgentChanged, AgentStatus, Decision, Offer, Waiting
 from ivr.hours import BusinessHours
 
 AGENT = "a"  # the alarm's part for an agent; a caller's are their filing's parts (acd.lines)
+ANNOUNCING = frozenset((POSITION, OFFER))  # parts whose alarm has the announcements look
 
 
 class RouterError(Exception):
@@ -54,7 +55,7 @@ class Filing:
         # overflow, announcements) only change what the tick does, so they wait for it.
         self._alarms = Alarms()
         self._tick_alarms = Alarms()
-        self._staffing = Staffing(set())
+        self._staffing = Staffing({})
         self._lines = Lines()
         self._agent_alarms: dict[str, float] = {}
         self._ordinal: dict[str, int] = {}  # roster order, for decisions about several agents
@@ -64,6 +65,10 @@ class Filing:
         self._unservable: set[str] = set()  # queues nobody logged in could ever serve
         self._queues_by_skill: dict[str | None, list[str]] = {}
         self.handle_time: dict[str, float] = {}  # queue -> recent seconds per call (averaged)
+        # Per queue, what estimates read of its spec: skill, lowest level, widening steps.
+        self._queue_rules: dict[
+            str, tuple[QueueSpec, str | None, int, tuple[tuple[float, int], ...]]
+        ] = {}
 
     def _spec(self, queue: str) -> QueueSpec:
         spec = self.config.queues.get(queue) or self.retired.get(queue)
@@ -104,28 +109,37 @@ class Filing:
             self._ring(self._tick_alarms, now)
 
     def _ring(self, alarms: Alarms, now: float) -> None:
+        # A tick rings a few hundred announcement alarms: the lookups are hoisted.
+        lines, waiting, policy = self._lines, self.waiting, self.config.callback
+        every_filed, agent_alarms, rung = lines.filed, self._agent_alarms, lines.rung
         for at, (part, ident) in alarms.ringing(now):
             if part == AGENT:
-                if self._agent_alarms.get(ident) == at:
-                    del self._agent_alarms[ident]
+                if agent_alarms.get(ident) == at:
+                    del agent_alarms[ident]
                     self._file_agent(self.agents[ident])
             else:
-                filed = self._lines.filed.get(ident)
+                filed = every_filed.get(ident)
                 if filed is not None and filed.alarms[part] == at:
                     filed.alarms[part] = math.inf
-                    call = self.waiting[ident]
-                    spec = self._spec(call.queue)
-                    moment = self._lines.refile(part, call, spec, self.config.callback, now)
-                    self._arm(ident, part, moment)
+                    if part in ANNOUNCING:  # only ring at a tick, which announces next
+                        rung.add(ident)
+                        continue
+                    call = waiting[ident]
+                    moment = lines.refile(part, call, self._spec(call.queue), policy, now)
+                    if moment != math.inf:  # inf: nothing to ring
+                        self._arm(ident, part, moment)
 
     def _file_everyone(self) -> None:
         """File every agent and caller anew (new rules, or the clock went back)."""
         specs = {**self.retired, **self.config.queues}
         self._queues_by_skill = {}
+        strategies: dict[str | None, set[Strategy]] = {}
         for name, spec in specs.items():
             skill = spec.skill.value if spec.skill else None
             self._queues_by_skill.setdefault(skill, []).append(name)
-        self._staffing = Staffing({spec.strategy for spec in specs.values()})
+            strategies.setdefault(skill, set()).add(spec.strategy)
+        self._staffing = Staffing(strategies)
+        self._queue_rules.clear()
         self._lines = Lines()
         self._alarms.clear()
         self._tick_alarms.clear()

@@ -85,6 +85,9 @@ class Lines:
         self.overdue: set[str] = set()  # the tick must look at these
         self.announce_due: set[str] = set()  # FRESH callers
         self.offer_due: set[str] = set()  # callers due a callback offer
+        # Callers whose position or offer alarm rang at this tick: the announcements look at
+        # them (looking at a caller applies the rules themselves, so a stale alarm is harmless).
+        self.rung: set[str] = set()
         self._vacated: set[str] = set()  # queues whose line lost someone since announcements
 
     def file(
@@ -135,6 +138,28 @@ class Lines:
             (POSITION, self._file_position(filed, call, spec, now, checked=True)),
             (OFFER, self._file_offer(call, policy, now)),
         ]
+
+    def looked_at(
+        self, filed: Filed, call: Waiting, spec: QueueSpec, policy: CallbackPolicy, now: float
+    ) -> tuple[float, float]:
+        """`announced` for a caller the announcements looked at (one with no offer, not a
+        callback, not held): when to look again at their position and callback offer."""
+        position_at = moment_after(call.announced_at, spec.announce_every_seconds)
+        if position_at > now:
+            state = TIMER
+        else:  # due, looked at, not announced: the position did not improve
+            state, position_at = STUCK, math.inf
+        if filed.announce != state:
+            self._announce_state(filed, state)
+        offer_at = math.inf
+        if policy.enabled:
+            offer_at = moment_after(call.callback_offered_at, policy.offer_every_seconds)
+        if offer_at <= now:
+            self.offer_due.add(call.call_id)
+            offer_at = math.inf
+        else:
+            self.offer_due.discard(call.call_id)
+        return position_at, offer_at
 
     def _file_class(self, filed: Filed, call: Waiting, spec: QueueSpec, now: float) -> float:
         """Who may be offered now, and which agents qualify."""
@@ -262,6 +287,7 @@ class Lines:
         self._leave(filed)
         self.overdue.discard(call_id)
         self.offer_due.discard(call_id)
+        self.rung.discard(call_id)
 
     def position(self, call_id: str) -> int:
         """1 for the next caller to be served in this caller's queue."""
@@ -276,7 +302,8 @@ class Lines:
     def to_announce(self) -> set[str]:
         """Callers the announcements must look at now: due ones, and stuck ones behind a
         vacated place (a position only improves when someone ahead leaves)."""
-        out = self.announce_due | self.offer_due
+        out = self.announce_due | self.offer_due | self.rung
+        self.rung.clear()
         for queue in self._vacated:
             line = self.lines[queue]
             if line.stuck and line.removed_from is not None:

@@ -83,12 +83,18 @@ class _Filed:
 class Staffing:
     """The agents indexed by skill and level; the router keeps it current."""
 
-    def __init__(self, strategies: set[Strategy]) -> None:
-        self._rankings = frozenset(RANKING[s] for s in strategies if s in RANKING)
+    def __init__(self, strategies: dict[str | None, set[Strategy]]) -> None:
+        """`strategies`: those of the queues needing each skill (None: queues without one).
+        A skill's pools keep only the orders its queues pick by: every free agent is filed
+        in a pool per skill, so each order kept costs on every change of an agent."""
+        self._rankings = {
+            skill: frozenset(RANKING[s] for s in used if s in RANKING)
+            for skill, used in strategies.items()
+        }
         self._filed: dict[str, _Filed] = {}
         self._pools: dict[tuple[str, int], Pool] = {}
         self._levels: dict[str, list[int]] = {}  # the levels each skill has, ascending
-        self._any = Pool(self._rankings)
+        self._any = Pool(self._rankings.get(None, frozenset()))
         self.staffed: Counter[tuple[str, int]] = Counter()
         self.staffed_total = 0
         self._staffed_at_least: dict[tuple[str, int], int] = {}  # sums, until staffing changes
@@ -143,7 +149,7 @@ class Staffing:
     def _pool(self, key: tuple[str, int]) -> Pool:
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = Pool(self._rankings)
+            pool = self._pools[key] = Pool(self._rankings.get(key[0], frozenset()))
             levels = self._levels.setdefault(key[0], [])
             bisect.insort(levels, key[1])
         return pool

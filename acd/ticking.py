@@ -9,9 +9,11 @@ agents whose alarm rang (acd/alarms.py), not everyone on every tick.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from acd.filing import Filing
-from acd.lines import MAX_MOVES, accepted_level
+from acd.lines import MAX_MOVES, OFFER, POSITION, Filed, Place
 from acd.queues import QueueSpec
 from acd.state import AgentStatus, Announce, CancelOffer, Decision, Moved, Overflow, Waiting
 
@@ -95,39 +97,97 @@ class Ticking(Filing):
     def estimated_wait(self, call_id: str, now: float) -> int:
         """Seconds, from recent handle times and the agents who could take the call."""
         call = self.waiting[call_id]
-        return self._estimate(call, self._spec(call.queue), self.position(call_id), now)
-
-    def _estimate(self, call: Waiting, spec: QueueSpec, position: int, now: float) -> int:
-        skill = spec.skill.value if spec.skill else None
-        level = accepted_level(spec, call, now) if skill else 0
-        staffed = self._staffing.count_staffed(skill, level)
-        handle = self.handle_time.get(call.queue, DEFAULT_HANDLE_SECONDS)
-        rounds = math.ceil(position / max(staffed, 1))
-        return int(rounds * handle) if staffed else int(spec.max_wait_seconds)
+        return self._queue_now(call.queue).estimate(call, self.position(call_id), now)
 
     def _announce(self, now: float) -> list[Decision]:
+        """Announce to the callers due (acd/lines.py says who): a few hundred at a tick at
+        5,000 waiting, so the loop looks each queue up once and touches each caller once."""
         out: list[Decision] = []
-        policy = self.config.callback
         lines = self._lines
-        filed = lines.filed
-        for place in sorted(filed[call_id].place for call_id in lines.to_announce()):
-            call = self.waiting[place[-1]]
+        due = lines.to_announce()
+        if not due:
+            return out
+        policy = self.config.callback
+        offer_on, offer_every = policy.enabled, policy.offer_every_seconds
+        waiting, filed, by_queue = self.waiting, lines.filed, lines.lines
+        tick_alarms = self._tick_alarms
+        queues: dict[str, _Queue] = {}
+        for entry in sorted([filed[call_id] for call_id in due], key=_by_place):
+            call = waiting[entry.place[-1]]
             if call.offers or call.callback or call.held:
                 continue
-            spec = self._spec(call.queue)
-            position = lines.position(call.call_id)
-            improved = call.announced is None or position < call.announced
+            queue = queues.get(call.queue)
+            if queue is None:
+                queue = queues[call.queue] = self._queue_now(call.queue)
+            spec = queue.spec
+            position = by_queue[entry.queue].places.bisect_left(entry.place) + 1
+            announced = call.announced
+            improved = announced is None or position < announced
             if improved and now - call.announced_at >= spec.announce_every_seconds:
                 call.announced = position
                 call.announced_at = now
             else:
                 position = 0  # never announce a position that did not improve
-            offer = policy.enabled and now - call.callback_offered_at >= policy.offer_every_seconds
+            offer = offer_on and now - call.callback_offered_at >= offer_every
             if offer:
                 call.callback_offered_at = now
             if position or offer:
-                wait = self._estimate(call, spec, position, now) if position else 0
+                wait = queue.estimate(call, position, now) if position else 0
                 out.append(Announce(call.call_id, position, wait, offer))
-            for part, moment in lines.announced(call, spec, policy, now):
-                self._arm(call.call_id, part, moment)
+            position_at, offer_at = lines.looked_at(entry, call, spec, policy, now)
+            alarms = entry.alarms  # as _arm does, with the caller's filing at hand
+            if now < position_at < alarms[POSITION]:
+                alarms[POSITION] = position_at
+                tick_alarms.set(position_at, (POSITION, call.call_id))
+            if now < offer_at < alarms[OFFER]:
+                alarms[OFFER] = offer_at
+                tick_alarms.set(offer_at, (OFFER, call.call_id))
         return out
+
+    def _queue_now(self, name: str) -> _Queue:
+        """The queue as estimates see it now (until an agent or a handle time changes)."""
+        rules = self._queue_rules.get(name)
+        if rules is None:  # once per queue and set of rules (_file_everyone forgets them)
+            spec = self._spec(name)
+            skill = spec.skill.value if spec.skill else None
+            steps = [(st.after, st.min_level) for st in spec.steps if st.min_level is not None]
+            rules = (spec, skill, spec.min_level if skill else 0, tuple(steps) if skill else ())
+            self._queue_rules[name] = rules
+        handle = self.handle_time.get(name, DEFAULT_HANDLE_SECONDS)
+        return _Queue(*rules, handle, self._staffing.count_staffed)
+
+
+@dataclass(slots=True)
+class _Queue:
+    """What estimates need of a queue, looked up once: announcements ask it for a few hundred
+    callers at a tick, while no agent changes."""
+
+    spec: QueueSpec
+    skill: str | None
+    min_level: int  # 0: any agent
+    widening: tuple[tuple[float, int], ...]  # steps lowering the level: (after, min_level)
+    handle: float  # recent seconds per call
+    count_staffed: Callable[[str | None, int], int]
+    staffed: dict[int, int] = field(default_factory=dict)  # by the level accepted
+
+    def level(self, call: Waiting, now: float) -> int:
+        """accepted_level (acd/lines.py) for this queue's caller; 0 with no skill."""
+        level = self.min_level
+        for after, lowered in self.widening:
+            if now - call.queue_entered >= after:
+                level = min(level, lowered)
+        return level
+
+    def estimate(self, call: Waiting, position: int, now: float) -> int:
+        """Seconds: rounds of the recent handle time, by the agents who could take the call
+        (the queue's patience when nobody could)."""
+        level = self.level(call, now)
+        staffed = self.staffed.get(level)
+        if staffed is None:
+            staffed = self.staffed[level] = self.count_staffed(self.skill, level)
+        rounds = math.ceil(position / max(staffed, 1))
+        return int(rounds * self.handle) if staffed else int(self.spec.max_wait_seconds)
+
+
+def _by_place(entry: Filed) -> Place:
+    return entry.place

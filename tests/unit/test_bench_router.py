@@ -9,7 +9,7 @@ from bench.router import main
 
 
 def test_the_router_benchmark_writes_its_figures_and_both_routers_agree(tmp_path: Path) -> None:
-    out = tmp_path / "router.json"
+    out = tmp_path / ".local" / "router.json"  # a fresh checkout has no .local/ yet
     assert (
         main([str(out), "--sizes", "30", "--runs", "1", "--events", "60", "--naive-seconds", "1"])
         == 0
@@ -20,3 +20,5 @@ def test_the_router_benchmark_writes_its_figures_and_both_routers_agree(tmp_path
     (size,) = report["sizes"]
     assert size["waiting"] == 30 and size["same_decisions"]
     assert size["indexed"]["events"] == 60 and size["naive"]["events"] >= 1
+    # Two simulated seconds of events at 30 a second: two ticks, each announcing.
+    assert size["indexed"]["ticks"] == 2 and size["indexed"]["tick_decisions_p99"] >= 1
