@@ -9,6 +9,7 @@ The config is the tests' (always open, short rings and wrap-ups) with a generate
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 
 from bench import native
@@ -95,6 +97,7 @@ class Center:
     phones: AgentPhones | None = None
     numbers: list[str] = field(default_factory=list)
     talk_ms: int = 10_000
+    _ari: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
         values: dict[str, object] = {
@@ -158,6 +161,8 @@ class Center:
 
     async def close(self) -> None:
         """Stop everything this started, whatever state it is in."""
+        if self._ari is not None:
+            await self._ari.close()
         if self.phones is not None:
             up = self.asterisk_pid is not None
             await self.phones.stop(unregister=up)
@@ -183,6 +188,19 @@ class Center:
             return asterisk.cli(self.settings, "core show version", timeout=10).strip()
         except (asterisk.ProvisionError, subprocess.TimeoutExpired):
             return "unknown"
+
+    async def conversations(self) -> int:
+        """Bridges in Asterisk holding two channels or more: conversations at this moment
+        (the controller's mixing bridges and app_queue's alike; ARI lists every bridge)."""
+        assert self.instance is not None
+        secrets = self.instance.secrets
+        if self._ari is None:
+            auth = base64.b64encode(f"{secrets.ari_user}:{secrets.ari_password}".encode())
+            self._ari = aiohttp.ClientSession(headers={"Authorization": f"Basic {auth.decode()}"})
+        url = f"http://127.0.0.1:{self.settings.ports.ari}/ari/bridges"
+        async with self._ari.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            bridges = await resp.json()
+        return sum(1 for b in bridges if len(b.get("channels", [])) >= 2)
 
     async def count(self, sql: str) -> int:
         """One number from the bench database."""

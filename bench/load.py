@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -32,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from bench import native
 from bench.center import Center, cpu_seconds, rss_mb
@@ -52,6 +55,7 @@ class Sampler:
         self.first: dict[str, float] = {}
         self.last: dict[str, float] = {}
         self.rss: list[float] = []
+        self.conversations = 0
 
     def read(self) -> None:
         """One reading of every process still alive."""
@@ -78,9 +82,11 @@ class Sampler:
         return out
 
     async def run(self) -> None:
-        """Read every second until cancelled."""
+        """Read every second until cancelled; the peak of conversations too."""
         while True:
             self.read()
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                self.conversations = max(self.conversations, await self.center.conversations())
             await asyncio.sleep(1)
 
 
@@ -98,9 +104,6 @@ async def run_calls(
         calls=calls,
         service=service,
     )
-    phones = center.phones
-    assert phones is not None
-    uas_rows = len(phones.rows())
     surveys = await center.count("SELECT count(*) FROM surveys")
     recorded = await center.count("SELECT count(*) FROM recordings")
     native_recorded = len(native.recordings(center.settings))
@@ -124,7 +127,6 @@ async def run_calls(
     wall = time.monotonic() - started
     await asyncio.sleep(3)  # recordings are stored a second after each call ends
     used = sampler.used()
-    agents = phones.counts_since(uas_rows)
     result: dict[str, Any] = {
         "flow": "native" if service == NATIVE else "hotline",
         "rate": rate,
@@ -134,7 +136,7 @@ async def run_calls(
         "failed": counts.failures,
         "left_over": counts.left_over,
         "max_simultaneous_calls": counts.max_current,
-        "max_simultaneous_conversations": agents.max_current,
+        "max_simultaneous_conversations": sampler.conversations,
         "wall_seconds": round(wall, 1),
         "cpu_seconds": {k: round(v, 2) for k, v in used.items()},
     }

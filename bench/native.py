@@ -2,11 +2,11 @@
 
 Added to the bench instance's rendered Asterisk config (never to the shipped templates): the
 trunk routes the number NATIVE to a context that does what the controller does, on the same
-Asterisk, with the same prompts, agents' phones and recording format:
-answer, welcome, main menu (0: a person), person menu (1: social insurance), wait in a queue
-of the same agents, the conversation recorded by MixMonitor on the caller's channel (option b:
-only while bridged, as the controller's AMI MixMonitor), then the survey question, one key,
-thanks, hang up.
+Asterisk, with the same prompts, agents' phones and recording format: answer, welcome and
+main menu (a key stops them, like the controller's barge-in; 0: a person), person menu (1:
+social insurance), wait in a queue of the same agents, the conversation recorded by
+MixMonitor on the caller's channel (option b: only while bridged, as the controller's AMI
+MixMonitor), then the survey question, one key, thanks, hang up.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ DIALPLAN = """
 [bench-native]
 ; bench/native.py: the controller's full flow in plain dialplan, for comparison.
 exten => s,1,Answer()
- same => n,Playback({sounds}/welcome)
- same => n,Read(KEY,{sounds}/menu-main,1,,3,6)
+ same => n,Read(KEY,{sounds}/welcome&{sounds}/menu-main,1,,3,6)
  same => n,GotoIf($["${{KEY}}" != "0"]?bye)
  same => n,Read(KEY,{sounds}/menu-person,1,,3,6)
  same => n,GotoIf($["${{KEY}}" != "1"]?bye)
