@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.load [OUT.json] [--phases menu,latency,flow,ramp] [--menu-rate 100]
         [--menu-seconds 60] [--latency-rate 50] [--latency-seconds 30] [--flow-rate 20]
-        [--flow-seconds 30] [--ramp 5,10,15,20,25,30] [--ramp-seconds 30] [--soak MINUTES]
+        [--flow-seconds 30] [--ramp 15,20,25,30,35] [--ramp-seconds 20] [--soak MINUTES]
+        [--flows hotline,native] [--agents 400] [--talk-seconds 10]
 
 Starts its own instance ("bench", bench/center.py) with 400 agents, one SIPp UAS as all their
 desk phones (echoing audio, hanging up after 10 s of talk), then runs the phases asked for,
@@ -219,7 +220,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await center.open(talk_ms=int(args.talk_seconds * 1000))
         report["asterisk"] = center.asterisk_version()
-        for flow, service in FLOWS.items():
+        for flow in args.flows.split(","):
+            service = FLOWS[flow]
             if "menu" in phases:
                 out.setdefault("menu", {})[flow] = await run_calls(
                     center, "menu", service, menu_steps(), args.menu_rate, args.menu_seconds
@@ -261,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("json_path", nargs="?", type=Path, default=Path(".local/bench-load.json"))
     parser.add_argument("--phases", default="menu,latency,flow,ramp")
+    parser.add_argument("--flows", default="hotline,native", help="hotline, native or both")
     parser.add_argument("--agents", type=int, default=400)
     parser.add_argument("--channels", type=int, default=1850)
     parser.add_argument("--talk-seconds", type=float, default=10)
@@ -270,8 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-seconds", type=float, default=30)
     parser.add_argument("--flow-rate", type=float, default=20)
     parser.add_argument("--flow-seconds", type=float, default=30)
-    parser.add_argument("--ramp", default="10,15,20,25,30,35")
-    parser.add_argument("--ramp-seconds", type=float, default=30)
+    parser.add_argument("--ramp", default="15,20,25,30,35")
+    parser.add_argument("--ramp-seconds", type=float, default=20)
     parser.add_argument("--soak", type=float, default=0, metavar="MINUTES")
     args = parser.parse_args(argv)
     report = asyncio.run(run(args))
