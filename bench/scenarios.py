@@ -200,9 +200,12 @@ class AgentPhones:
             + body
             + HANG_UP_AFTER.format(talk_ms=self.talk_ms)
         )
-        # -m counts OPTIONS qualify pings too: a bound well past any run.
+        # -m counts OPTIONS qualify pings too: a bound well past any run. Each ping also
+        # starts a "call" waiting for an INVITE that never comes (-aa answers the ping):
+        # -recv_timeout ends those after 30 s (a real call's ACK or 200 comes in ms).
         self.proc = await sipp(
             "-sf", str(uas), "-p", str(self.uas_port), "-m", "10000000", "-aa",
+            "-recv_timeout", "30000",
             "-mi", "127.0.0.1", "-mp", str(free_media_port()), "-rtp_echo",
             "-trace_stat", "-stf", str(self.work_dir / "uas-stat.csv"), "-fd", "1",
             "-trace_err", "-error_file", str(self.work_dir / "uas.err"),
