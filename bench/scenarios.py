@@ -255,16 +255,6 @@ class AgentPhones:
         if failed:
             raise RuntimeError(f"{len(failed)} agents' phones could not register: {failed[:5]}")
 
-    def rows(self) -> list[dict[str, str]]:
-        """The UAS's statistics so far."""
-        return stat_rows(self.work_dir / "uas-stat.csv")
-
-    def counts_since(self, row: int) -> Counts:
-        """The UAS's counts since its row-th statistics line: its peak of calls at once is
-        the peak of conversations."""
-        rows = self.rows()
-        return read_counts(rows[row:], rows[row - 1] if 0 < row <= len(rows) else None)
-
     async def stop(self, unregister: bool = True) -> None:
         """Unregister (unless Asterisk is already gone) and stop the UAS."""
         if unregister and self.proc is not None:
