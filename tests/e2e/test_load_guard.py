@@ -58,8 +58,8 @@ async def test_a_burst_of_menu_traffic_and_full_flows_fail_no_call_and_leave_not
     )
     surveys_before = await db.fetchval("SELECT count(*) FROM surveys")
     recordings_before = await db.fetchval("SELECT count(*) FROM recordings")
-    await phones.start()
     try:
+        await phones.start()
         for agent in AGENTS:
             await set_agent(running, agent, "login")
         await menu.start()
