@@ -34,7 +34,7 @@ from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
 from hotline.tasks import TaskSupervisor
 from hotline.telephony.ami import AmiLink
-from hotline.telephony.ari import AriClient, AriError, Event, event_channel
+from hotline.telephony.ari import MAX_CONNECTIONS, AriClient, AriError, Event, event_channel
 from hotline.telephony.mailbox import Mailboxes
 from hotline.web import Metrics, start_http
 from ivr.hours import BusinessHours, working_days_after
@@ -462,7 +462,8 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
     metrics = Metrics()
     if config.state_dir is not None:
         metrics.supervised = SupervisedParts(config.state_dir)
-    async with aiohttp.ClientSession() as session:
+    connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
+    async with aiohttp.ClientSession(connector=connector) as session:
         ari = AriClient(
             base_url=config.ari_url,
             username=config.ari_user,

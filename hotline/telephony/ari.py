@@ -26,6 +26,11 @@ log = structlog.get_logger("ari")
 Event = dict[str, Any]
 
 
+# Requests in flight to ARI at most (more wait for a free connection): below Asterisk's HTTP
+# `sessionlimit` (http.conf.j2), which refuses a session past it by closing the connection.
+MAX_CONNECTIONS = 64
+
+
 class AriError(Exception):
     """ARI answered with an error status."""
 

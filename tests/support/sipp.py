@@ -76,7 +76,18 @@ class Refused:
     early_media: bool = True
 
 
-Step = Pause | Keys | Speak | WaitForHangup | Refused
+@dataclass(frozen=True)
+class KeysUntilHangup:
+    """Press `key` every `every_ms` until the other side hangs up, at most `times` times, then
+    answer its BYE: a caller rating the agent while the survey question may still be coming
+    (a press too early is lost, the next one counts)."""
+
+    key: str
+    every_ms: int = 2500
+    times: int = 12
+
+
+Step = Pause | Keys | Speak | WaitForHangup | KeysUntilHangup | Refused
 SPEECH_PCAP = "/usr/share/sip-tester/g711a.pcap"
 
 SDP = """v=0
@@ -175,8 +186,25 @@ def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | N
         elif isinstance(step, Speak):
             body.append(f'<nop><action><exec play_pcap_audio="{SPEECH_PCAP}"/></action></nop>')
             body.append(f'<pause milliseconds="{step.ms}"/>')
-        elif isinstance(step, WaitForHangup):
-            body.append(f'<recv request="BYE" timeout="{step.timeout_ms}"/>')
+        elif isinstance(step, WaitForHangup | KeysUntilHangup):
+            if isinstance(step, KeysUntilHangup):
+                # Labels 100.. (one per press) and 199 (the BYE came): a loop bounded by count.
+                for n in range(step.times):
+                    pcap = shifted_pcap(step.key, press, work_dir)
+                    press += 1
+                    body.append(f'<label id="{100 + n}"/>')
+                    body.append(
+                        f'<nop><action><exec play_pcap_audio="{escape(str(pcap))}"/></action></nop>'
+                    )
+                    body.append(
+                        f'<recv request="BYE" timeout="{step.every_ms}" '
+                        f'ontimeout="{101 + n}" next="199"/>'
+                    )
+                body.append(f'<label id="{100 + step.times}"/>')
+                body.append(f'<recv request="BYE" timeout="{2 * step.every_ms}"/>')
+                body.append('<label id="199"/>')
+            else:
+                body.append(f'<recv request="BYE" timeout="{step.timeout_ms}"/>')
             body += [
                 "<send><![CDATA[",
                 "SIP/2.0 200 OK",
