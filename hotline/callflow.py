@@ -145,9 +145,10 @@ class CallFlow:
         try:
             # 183 Session Progress with media: the prompt is heard before any answer.
             await ari.request("POST", f"/channels/{self.channel_id}/progress")
+            await self.execute(self.session.refuse(reason))
         except AriError as exc:
-            # Gone, or an Asterisk before 22.6 (no early media over ARI): refused without
-            # the words rather than left in silence.
+            # Gone, an Asterisk before 22.6 (no early media over ARI), or one too busy to
+            # answer: refused without the words rather than left in silence.
             self.log.warning("refused_without_prompt", error=str(exc)[:200])
             self.hangup_requested_by_us = True
             try:
@@ -155,8 +156,6 @@ class CallFlow:
             except AriError as again:
                 if not again.gone:
                     raise
-            return
-        await self.execute(self.session.refuse(reason))
 
     async def adopt(self, channel: dict[str, Any]) -> None:
         """A call already in Stasis when we (re)connected: resume where it was."""

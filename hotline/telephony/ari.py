@@ -82,21 +82,26 @@ class AriClient:
         query = {
             k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (params or {}).items()
         }
-        async with self._session.request(
-            method,
-            f"{self.base_url}/ari{path}",
-            params=query,
-            json=body,
-            headers=self._headers,
-            timeout=self._timeout,
-        ) as resp:
-            payload = await resp.text()
-            if resp.status >= 400:
-                message = payload
-                with contextlib.suppress(ValueError, AttributeError):
-                    message = json.loads(payload).get("message", payload)
-                raise AriError(resp.status, method, path, message)
-            return json.loads(payload) if payload else None
+        try:
+            async with self._session.request(
+                method,
+                f"{self.base_url}/ari{path}",
+                params=query,
+                json=body,
+                headers=self._headers,
+                timeout=self._timeout,
+            ) as resp:
+                payload = await resp.text()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # One kind of failure for the call path to handle: an Asterisk too busy to answer
+            # (or a request waiting for a free connection) is not a programming error.
+            raise AriError(0, method, path, f"no answer from Asterisk: {exc!r}") from exc
+        if resp.status >= 400:
+            message = payload
+            with contextlib.suppress(ValueError, AttributeError):
+                message = json.loads(payload).get("message", payload)
+            raise AriError(resp.status, method, path, message)
+        return json.loads(payload) if payload else None
 
     # --- channels
     async def answer(self, channel_id: str) -> None:

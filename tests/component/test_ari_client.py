@@ -126,3 +126,30 @@ async def test_missing_channel_is_reported_as_gone(fake: tuple[FakeAsterisk, str
         with pytest.raises(AriError) as err:
             await client.hangup("nope")
     assert err.value.gone and "Channel not found" in str(err.value)
+
+
+async def test_an_asterisk_that_does_not_answer_is_an_ari_error() -> None:
+    """A request Asterisk leaves unanswered fails as AriError (status 0, not gone), the one
+    failure the call path handles, rather than a bare TimeoutError that escapes it."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with aiohttp.ClientSession() as session:
+        ari = AriClient(
+            base_url=f"http://127.0.0.1:{port}",
+            username="u",
+            password="p",
+            app="hotline",
+            session=session,
+            request_timeout=0.5,
+        )
+        with pytest.raises(AriError) as raised:
+            await ari.answer("some-channel")
+    assert raised.value.status == 0 and not raised.value.gone
+    for writer in held:
+        writer.close()
+    server.close()
