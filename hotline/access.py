@@ -137,20 +137,24 @@ async def authorise(request: web.Request, handler: Handler) -> web.StreamRespons
     ):
         return await _refuse(request, 403, "csrf_token_required", who.who, who.role_text)
     request[PRINCIPAL] = who
-    response = await handler(request)
     what = _audited(method, route, role)
-    if what:
-        target = request.match_info.get("agent", "")
-        entry = audit.Entry(
-            who.who,
-            what + (f".{request.match_info['command']}" if target else ""),
-            role=role,
-            target=target,
-            source=source(request),
-            outcome="ok" if response.status < 400 else f"refused_{response.status}",
-            detail={k: v[:64] for k, v in request.query.items()},
-        )
-        await audit.record(_engine(request), entry)
+    outcome = "error"  # a change that failed half-way is audited too
+    try:
+        response = await handler(request)
+        outcome = "ok" if response.status < 400 else f"refused_{response.status}"
+    finally:
+        if what:
+            target = request.match_info.get("agent", "")
+            entry = audit.Entry(
+                who.who,
+                what + (f".{request.match_info['command']}" if target else ""),
+                role=role,
+                target=target,
+                source=source(request),
+                outcome=outcome,
+                detail={k: v[:64] for k, v in request.query.items()},
+            )
+            await audit.record(_engine(request), entry)
     return response
 
 
@@ -193,13 +197,19 @@ async def login(request: web.Request) -> web.Response:
     if given is None:
         return web.json_response({"error_id": "name_and_password_required"}, status=400)
     name, password = given
+    # Counted as a failure until it succeeds: parallel attempts each use one up at once.
+    reached_limit = limiter.failed(address, now)
     try:
         result = await accounts.authenticate(engine, name, password, request.app[LOCKOUT])
+        if result.outcome == "ok" and result.account is not None:
+            limiter.succeeded(address, now)
+            account = result.account
+            key, csrf = await sessions.open_session(engine, account, address)
     except DATABASE_AWAY:
         log.warning("login_not_checked", exc_info=True)
         return web.json_response({"error_id": "database_unavailable"}, status=503)
     if result.outcome != "ok" or result.account is None:
-        if limiter.failed(address, now):
+        if reached_limit:
             await audit.record(
                 engine, audit.Entry(name, "login.address_blocked", source=address, outcome="429")
             )
@@ -207,8 +217,6 @@ async def login(request: web.Request) -> web.Response:
         entry = audit.Entry(name, what, source=address, outcome=result.outcome)
         await audit.record(engine, entry)
         return web.json_response({"error_id": "login_failed"}, status=401)
-    account = result.account
-    key, csrf = await sessions.open_session(engine, account, address)
     role_text = ",".join(sorted(account.roles))
     await audit.record(engine, audit.Entry(account.name, "login", role=role_text, source=address))
     response = web.json_response(

@@ -88,6 +88,13 @@ class AddressLimiter:
         times.append(now)
         return len(times) == self.limit
 
+    def succeeded(self, address: str, at: float) -> None:
+        """Take back the attempt counted at `at` (counted before the check, so that attempts
+        sent in parallel cannot all pass the limit while their checks run)."""
+        times = self.failures.get(address)
+        if times is not None and at in times:
+            times.remove(at)
+
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()

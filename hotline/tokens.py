@@ -7,15 +7,20 @@ token itself is shown once, when it is made.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline import audit
-from hotline.accounts import NAME, AccountError, check_roles
+from hotline.accounts import AccountError, check_roles
 
 PREFIX = "hlt_"  # recognisable in a leaked config or log, for secret scanners
+
+# 48, not 64: "token:<name>" is who read a recording (64 characters kept), and a revoked
+# token's name gets "~<id>" appended.
+CLIENT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,47}")
 
 
 def digest(token: str) -> str:
@@ -25,8 +30,8 @@ def digest(token: str) -> str:
 
 async def add(engine: AsyncEngine, name: str, roles: list[str], who: str) -> str:
     """A new token for client `name`; returns it (the only time it is seen)."""
-    if not NAME.fullmatch(name):
-        raise AccountError("client name: lower-case letters, digits, . _ - (at most 64)")
+    if not CLIENT_NAME.fullmatch(name):
+        raise AccountError("client name: lower-case letters, digits, . _ - (at most 48)")
     roles = check_roles(roles)
     token = PREFIX + secrets.token_urlsafe(32)
     async with engine.begin() as conn:

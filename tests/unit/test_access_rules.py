@@ -4,9 +4,12 @@ limit, the CSRF check and the role table."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotline import tokens
 from hotline.accounts import (
     AccountError,
     LockoutPolicy,
@@ -63,6 +66,21 @@ def test_an_address_is_blocked_at_its_limit_until_the_window_moves_on() -> None:
     assert limiter.blocked("10.0.0.7", 3) and not limiter.blocked("10.0.0.8", 3)
     assert not limiter.blocked("10.0.0.7", 600.5)  # the first failure has left the window
     assert not limiter.blocked("10.0.0.7", 1000) and "10.0.0.7" not in limiter.failures
+
+
+def test_attempts_in_flight_count_and_a_success_takes_its_own_back() -> None:
+    """A login counts as a failure while its password is checked: three sent at once from
+    one address use up a limit of three, and a success gives back only its own."""
+    limiter = AddressLimiter(limit=3, window=600)
+    for at in (1.0, 1.1, 1.2):
+        assert not limiter.blocked("10.0.0.9", at)
+        limiter.failed("10.0.0.9", at)
+    assert limiter.blocked("10.0.0.9", 1.3)
+    limiter.succeeded("10.0.0.9", 1.1)
+    assert not limiter.blocked("10.0.0.9", 1.3)
+    limiter.succeeded("10.0.0.9", 5.0)  # nothing counted then: nothing taken
+    limiter.failed("10.0.0.9", 1.4)
+    assert limiter.blocked("10.0.0.9", 1.5)
 
 
 def test_csrf_a_cookie_authenticated_change_needs_the_sessions_token() -> None:
@@ -124,3 +142,10 @@ def test_a_route_missing_from_the_table_is_refused_but_to_the_instance() -> None
 
 
 ROLES_ALL = ("agent", "supervisor", "ops", "auditor")
+
+
+async def test_a_client_name_leaves_room_for_token_prefix_and_revoked_suffix() -> None:
+    """`token:<name>` must fit who read a recording (64), `<name>~<id>` a revoked token."""
+    with pytest.raises(AccountError, match="at most 48"):
+        await tokens.add(cast(AsyncEngine, None), "a" * 49, ["supervisor"], "cli:test")
+    assert len("token:" + "a" * 48) <= 64 and tokens.CLIENT_NAME.fullmatch("a" * 48)
