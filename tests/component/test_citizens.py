@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hotline.citizens import DemoSocialInsurance, demo_id, seed_demo
@@ -74,10 +75,13 @@ async def test_wrong_passwords_at_the_same_moment_each_count(
         for _ in range(200):
             waiting = await db.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database() AND query LIKE '%identity_%'"
             )
             if waiting >= 3:
                 break
             await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the three checks never waited together: the test proves nothing")
         await transaction.rollback()
         await blocker.close()
         answers = await checks
