@@ -417,3 +417,14 @@ def test_a_caller_gone_during_the_experts_whisper_was_not_answered() -> None:
     )
     assert (report.by_agent["2001"].offered, report.by_agent["2001"].answered) == (1, 0)
     assert report.abandoned_by_hour["tue"][10] == 1
+
+
+def test_calls_refused_as_lines_busy_are_a_figure_of_their_own() -> None:
+    calls = [
+        CallRecord("R", at("09:00:00"), at("09:00:06"), "lines_busy"),
+        CallRecord("S", at("09:01:00"), at("09:02:00"), "self_service"),
+        queued("Q", "09:02:00", "09:02:10", "abandoned", "09:03:00"),
+    ]
+    c = one_day(calls).center
+    assert (c.calls, c.refused, c.self_service, c.offered, c.abandoned) == (3, 1, 1, 1, 1)
+    assert one_day(calls).by_hour[9].refused == 1

@@ -71,11 +71,11 @@ def test_the_ministry_file_has_its_documented_columns_in_order() -> None:
         .splitlines()
         if line.startswith("| ") and line.split("|")[1].strip().isdigit()
     ]
-    assert documented == COLUMNS and len(COLUMNS) == 23
+    assert documented == COLUMNS and len(COLUMNS) == 24
     lines = ministry_csv(small_day(), "330483").splitlines()
     assert lines[0] == ",".join(COLUMNS)
     assert lines[1] == (
-        "12333-daily-v1,330483,2026-12-01,workday,20,5,2,0,2,1,1,0,0.5000,0.5000,1.0000,"
+        "12333-daily-v1,330483,2026-12-01,workday,20,5,2,0,0,2,1,1,0,0.5000,0.5000,1.0000,"
         "10.0,120.0,0,0,0,0,0,"
     )
     assert len(lines) == 2
