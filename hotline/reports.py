@@ -213,15 +213,24 @@ class Staffing:
     hours: list[HourPlan]
 
 
+# An hour with offered calls but none answered has no AHT of its own; nor has a period in
+# which no call was answered. Planning it with 0 s would say no agent is needed: the
+# period's whole-center AHT stands in, or else this (5 minutes, a typical 12333 call).
+DEFAULT_AHT_SECONDS = 300.0
+
+
 def staffing_plan(report: Report, target: float = 0.8, seconds: float = 20.0) -> Staffing:
     """Agents needed per hour of day for the period's average day (its arrivals and AHT per
-    hour), beside the agents logged in then on average, and those of them not paused."""
+    hour), beside the agents logged in then on average, and those of them not paused. An
+    hour with offered calls but none answered is planned with the period's AHT (or
+    DEFAULT_AHT_SECONDS when no call of the period was answered)."""
     days = max(1, len(report.by_day))
+    fallback = report.center.aht or DEFAULT_AHT_SECONDS
     loads = [
         HourLoad(
             hour=hour,
             calls=fig.offered / days,
-            aht=fig.aht or 0.0,
+            aht=fig.aht or (fallback if fig.offered else 0.0),
             logged_in=report.logged_in_by_hour.get(hour, 0.0) / 3600.0 / days,
             staffed=report.staffed_by_hour.get(hour, 0.0) / 3600.0 / days,
         )

@@ -24,7 +24,7 @@ from acd.report_records import (
 from hotline import report_export as export
 from hotline.ministry_export import COLUMNS, ministry_csv
 from hotline.report_render import BadRequest, check_format, parse_period
-from hotline.reports import staffing_plan
+from hotline.reports import DEFAULT_AHT_SECONDS, staffing_plan
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2026, 12, 1)
@@ -167,3 +167,37 @@ def test_staffing_from_a_days_arrivals_and_handle_time() -> None:
     assert nine.short == 12.5 and hours[3].needed == 0
     header, rows = export.staffing_table(staffing_plan(report))
     assert rows[9][header.index("agents_needed")] == 14
+
+
+def test_an_hour_with_offered_calls_but_none_answered_still_needs_agents() -> None:
+    def abandoned(n: int, clock: str) -> CallRecord:
+        return CallRecord(
+            f"x{n}",
+            at(clock),
+            at(clock) + dt.timedelta(seconds=30),
+            "abandoned",
+            entries=(QueueEntry("general", at(clock)),),
+        )
+
+    answered = CallRecord(
+        "a",
+        at("09:00:00"),
+        at("09:02:00"),
+        "answered",
+        entries=(QueueEntry("general", at("09:00:00")),),
+        segments=(
+            SegmentRecord("general", "1001", at("09:00:00"), at("09:00:00"), at("09:02:00"), "x"),
+        ),
+    )
+    late = [abandoned(n, f"10:{n:02d}:00") for n in range(30)]
+    hours = {h.hour: h for h in staffing_plan(_day([answered, *late])).hours}
+    # No AHT of its own at 10: the period's whole-center AHT (120 s) stands in.
+    assert (hours[10].aht, hours[10].calls) == (120, 30) and hours[10].needed > 0
+    # No call answered in the whole period: the documented default.
+    hours = {h.hour: h for h in staffing_plan(_day(late)).hours}
+    assert hours[10].aht == DEFAULT_AHT_SECONDS == 300 and hours[10].needed > 0
+    assert (hours[3].aht, hours[3].needed) == (0, 0)
+
+
+def _day(calls: list[CallRecord]) -> Report:
+    return build_report(Records(calls=calls), Period.day(DAY), ReportRules(), at("23:00:00"))
