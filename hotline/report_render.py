@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -44,6 +45,28 @@ class ReportRequest:
     center: str = "12333"  # the ministry file's center code
     target: float = 0.8  # staffing: the service level to reach
     seconds: float = 20.0  # staffing: within this many seconds
+
+
+# The numbers a report request may carry, and their bounds (the HTTP API and the CLI alike):
+# a staffing target of 1 or more is never reached, and Erlang C's search would not end.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "target": (0.01, 0.999),
+    "seconds": (1, 3600),
+    "sl_seconds": (1, 3600),
+    "short_abandon_seconds": (0, 600),
+}
+
+
+def bounded(name: str, raw: str) -> float:
+    """`raw` as a number within BOUNDS[name], or BadRequest saying why."""
+    low, high = BOUNDS[name]
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"bad_{name}", f"{name} must be a number") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise BadRequest(f"bad_{name}", f"{name} must be between {low:g} and {high:g}")
+    return value
 
 
 def parse_period(kind: str, date: str | None, month: str | None) -> Period:

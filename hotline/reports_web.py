@@ -12,7 +12,6 @@ Optional: sl_seconds (SL's T, 20), short_abandon_seconds (5). JSON unless format
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -22,6 +21,7 @@ from acd.report_records import ReportRules
 from hotline.report_render import (
     BadRequest,
     ReportRequest,
+    bounded,
     check_format,
     parse_period,
     render,
@@ -31,17 +31,9 @@ if TYPE_CHECKING:
     from hotline.controller import Controller
 
 
-def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
+def _number(request: web.Request, name: str, default: float) -> float:
     raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"bad_{name}", f"{name} must be a number") from None
-    if not (math.isfinite(value) and low <= value <= high):
-        raise BadRequest(f"bad_{name}", f"{name} must be between {low:g} and {high:g}")
-    return value
+    return default if raw is None else bounded(name, raw)
 
 
 def add_routes(app: web.Application, controller: Controller) -> None:
@@ -56,16 +48,16 @@ def add_routes(app: web.Application, controller: Controller) -> None:
             rules = ReportRules(
                 timezone=controller.hours.timezone,
                 hours=controller.hours,
-                service_seconds=_number(request, "sl_seconds", 20, 1, 3600),
-                short_abandon_seconds=_number(request, "short_abandon_seconds", 5, 0, 600),
+                service_seconds=_number(request, "sl_seconds", 20),
+                short_abandon_seconds=_number(request, "short_abandon_seconds", 5),
             )
             wanted = ReportRequest(
                 kind,
                 period,
                 fmt,
                 rules,
-                target=_number(request, "target", 0.8, 0.01, 0.999),
-                seconds=_number(request, "seconds", 20, 1, 3600),
+                target=_number(request, "target", 0.8),
+                seconds=_number(request, "seconds", 20),
             )
             if controller.engine is None:
                 return web.json_response({"error_id": "database_unavailable"}, status=503)
