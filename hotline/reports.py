@@ -66,9 +66,18 @@ _SURVEYS = (
 # Each agent's state as the period begins, then every change until the last of the
 # period's calls has ended and been wrapped up (a call that arrived before midnight is
 # wrapped up after it; its wrap-up counts in its AHT, the agent's time where it was spent).
+# The starting states: each agent's latest change before the period, one probe of the
+# (agent, at) index per agent (LATERAL ... LIMIT 1), the agents themselves found by a skip
+# scan of the same index (recursive: the next agent after the last one); DISTINCT ON over
+# the whole history before the period would read and sort all of it.
 _STATES = (
-    "(SELECT DISTINCT ON (agent) agent, status, reason, at FROM agent_state_changes"
-    " WHERE at < :start ORDER BY agent, at DESC)"
+    "WITH RECURSIVE agent_ids(agent) AS ("
+    " (SELECT agent FROM agent_state_changes ORDER BY agent LIMIT 1)"
+    " UNION ALL SELECT (SELECT s.agent FROM agent_state_changes s WHERE s.agent > a.agent"
+    " ORDER BY s.agent LIMIT 1) FROM agent_ids a WHERE a.agent IS NOT NULL)"
+    " (SELECT latest.agent, latest.status, latest.reason, latest.at FROM agent_ids a"
+    " CROSS JOIN LATERAL (SELECT s.agent, s.status, s.reason, s.at FROM agent_state_changes s"
+    " WHERE s.agent = a.agent AND s.at < :start ORDER BY s.at DESC LIMIT 1) latest)"
     " UNION ALL (SELECT agent, status, reason, at FROM agent_state_changes"
     " WHERE at >= :start AND at < GREATEST(:end, (SELECT max(c.ended_at) FROM calls c"
     f" WHERE {_IN_PERIOD}) + interval '1 hour'))"

@@ -22,6 +22,7 @@ from acd.report_records import (
     SegmentRecord,
 )
 from hotline import report_export as export
+from hotline import reports
 from hotline.ministry_export import COLUMNS, ministry_csv
 from hotline.report_render import BadRequest, check_format, parse_period
 from hotline.reports import DEFAULT_AHT_SECONDS, staffing_plan
@@ -201,3 +202,11 @@ def test_an_hour_with_offered_calls_but_none_answered_still_needs_agents() -> No
 
 def _day(calls: list[CallRecord]) -> Report:
     return build_report(Records(calls=calls), Period.day(DAY), ReportRules(), at("23:00:00"))
+
+
+def test_the_agents_starting_states_are_read_by_one_index_probe_per_agent() -> None:
+    # DISTINCT ON over the whole history before the period reads and sorts all of it (checked
+    # on 200,000 changes: 370 ms, a sort on disk; per agent LATERAL ... LIMIT 1: 14 ms).
+    sql = " ".join(reports._STATES.split())
+    assert "DISTINCT ON" not in sql
+    assert "CROSS JOIN LATERAL" in sql and "ORDER BY s.at DESC LIMIT 1" in sql
