@@ -7,7 +7,10 @@ import asyncio
 import datetime as dt
 import math
 import re
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,7 +19,9 @@ from acd.report_records import Period, ReportRules
 from acd.survey import AgentRatings
 from hotline import report_export as export
 from hotline.ministry_export import ministry_csv
-from hotline.reports import agent_ratings, period_report, staffing_plan
+from hotline.reports import agent_ratings, in_thread, period_report, staffing_plan
+
+T = TypeVar("T")
 
 KINDS = ("daily", "weekly", "monthly", "agents", "ministry", "staffing")
 FORMATS = {
@@ -101,16 +106,42 @@ def check_format(kind: str, fmt: str) -> None:
         )
 
 
-async def render(engine: AsyncEngine, request: ReportRequest) -> tuple[bytes, str]:
-    """The report's file and media type (the maths and the file are made in a thread)."""
+async def render(
+    engine: AsyncEngine, request: ReportRequest, executor: Executor | None = None
+) -> tuple[bytes, str]:
+    """The report's file and media type (the maths and the file are made in `executor`'s
+    thread; None: asyncio's default executor, which the CLI can spare)."""
     check_format(request.kind, request.fmt)
-    report = await period_report(engine, request.period, request.rules)
+    report = await period_report(engine, request.period, request.rules, executor=executor)
     ratings = (
-        await agent_ratings(engine, request.period, request.rules)
+        await agent_ratings(engine, request.period, request.rules, executor=executor)
         if request.kind == "agents"
         else None
     )
-    return await asyncio.to_thread(_file, request, report, ratings)
+    return await in_thread(executor, _file, request, report, ratings)
+
+
+class ReportDesk:
+    """Reports served by the controller, which must not compete with calls: one report at a
+    time (a second request waits its turn), its maths and file in a thread of its own, not
+    in asyncio's default executor (shared with the callers' work, e.g. password checks)."""
+
+    def __init__(self) -> None:
+        self._turn = asyncio.Semaphore(1)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotline-report")
+
+    async def run(self, job: Callable[[Executor], Awaitable[T]]) -> T:
+        """`job(executor)` once the reports before it are done."""
+        async with self._turn:
+            return await job(self._thread)
+
+    async def render(self, engine: AsyncEngine, request: ReportRequest) -> tuple[bytes, str]:
+        """The report's file and media type, in its turn."""
+        return await self.run(lambda executor: render(engine, request, executor))
+
+    def close(self) -> None:
+        """Let the thread go once the report it is making (if any) is done."""
+        self._thread.shutdown(wait=False)
 
 
 def _file(

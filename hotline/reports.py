@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,6 +34,8 @@ from acd.report_records import (
     VoiceMessageRecord,
 )
 from acd.survey import AgentRatings
+
+T = TypeVar("T")
 
 _IN_PERIOD = "c.started_at >= :start AND c.started_at < :end"
 
@@ -93,11 +97,18 @@ async def _rows(conn: AsyncConnection, sql: str, bounds: dict[str, Any]) -> list
     return list((await conn.execute(text(sql), bounds)).all())
 
 
-async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) -> Records:
+async def in_thread(executor: Executor | None, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` in `executor`'s thread (None: asyncio's default executor)."""
+    return await asyncio.get_running_loop().run_in_executor(executor, work, *args)
+
+
+async def load_records(
+    engine: AsyncEngine, period: Period, rules: ReportRules, executor: Executor | None = None
+) -> Records:
     """The records of the calls that arrived in the period, agents' states and voice
     messages, read in one snapshot (REPEATABLE READ: the queries agree with each other).
-    The rows become records in a thread: a month of a big center is no pause for the
-    controller's event loop, which serves calls."""
+    The rows are decoded on the event loop (asyncpg); they become records in `executor`'s
+    thread."""
     start, end = period.bounds(rules.zone)
     bounds = {"start": start, "end": end}
     async with engine.connect() as conn:
@@ -106,7 +117,7 @@ async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) 
             await _rows(conn, sql, bounds)
             for sql in (_CALLS, _ENTRIES, _SEGMENTS, _CALLBACKS, _SURVEYS, _STATES, _VOICE_MESSAGES)
         ]
-    return await asyncio.to_thread(_assemble, *rows)
+    return await in_thread(executor, _assemble, *rows)
 
 
 def _assemble(
@@ -187,16 +198,24 @@ def _in_order(entries: list[QueueEntry]) -> list[QueueEntry]:
 
 
 async def period_report(
-    engine: AsyncEngine, period: Period, rules: ReportRules, now: dt.datetime | None = None
+    engine: AsyncEngine,
+    period: Period,
+    rules: ReportRules,
+    now: dt.datetime | None = None,
+    executor: Executor | None = None,
 ) -> Report:
-    """The period's report from the database."""
-    records = await load_records(engine, period, rules)
+    """The period's report from the database, its maths in `executor`'s thread."""
+    records = await load_records(engine, period, rules, executor)
     moment = now or dt.datetime.now(dt.UTC)
-    return await asyncio.to_thread(build_report, records, period, rules, moment)
+    return await in_thread(executor, build_report, records, period, rules, moment)
 
 
 async def agent_ratings(
-    engine: AsyncEngine, period: Period, rules: ReportRules, quarters: int = 4
+    engine: AsyncEngine,
+    period: Period,
+    rules: ReportRules,
+    quarters: int = 4,
+    executor: Executor | None = None,
 ) -> AgentRatings:
     """Quarterly satisfaction per agent over the `quarters` quarters up to the period's end,
     and the agents rated low three quarters in a row."""
@@ -210,7 +229,7 @@ async def agent_ratings(
     async with engine.connect() as conn:
         rows = await _rows(conn, _RATINGS, bounds)
     answers = [SurveyRecord(r.agent, r.score, r.at) for r in rows]
-    return await asyncio.to_thread(quarterly_satisfaction, answers, rules)
+    return await in_thread(executor, quarterly_satisfaction, answers, rules)
 
 
 @dataclass(frozen=True)

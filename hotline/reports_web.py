@@ -20,11 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from acd.report_records import ReportRules
 from hotline.report_render import (
     BadRequest,
+    ReportDesk,
     ReportRequest,
     bounded,
     check_format,
     parse_period,
-    render,
 )
 
 if TYPE_CHECKING:
@@ -37,7 +37,14 @@ def _number(request: web.Request, name: str, default: float) -> float:
 
 
 def add_routes(app: web.Application, controller: Controller) -> None:
-    """Register the report routes (the controller gives the database and the hours)."""
+    """Register the report routes (the controller gives the database and the hours): one
+    report at a time, in a thread of its own (ReportDesk)."""
+    desk = ReportDesk()
+
+    async def close_desk(_app: web.Application) -> None:
+        desk.close()
+
+    app.on_cleanup.append(close_desk)
 
     async def report_page(request: web.Request) -> web.Response:
         kind = request.match_info["kind"]
@@ -61,7 +68,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
             )
             if controller.engine is None:
                 return web.json_response({"error_id": "database_unavailable"}, status=503)
-            body, media = await render(controller.engine, wanted)
+            body, media = await desk.render(controller.engine, wanted)
         except BadRequest as exc:
             return web.json_response(
                 {"error_id": exc.error_id, "message": str(exc)[:160]}, status=400
