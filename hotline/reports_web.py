@@ -1,5 +1,6 @@
 """GET /reports/{daily|weekly|monthly|agents|ministry|staffing}: the reports over the HTTP
-API, behind the same bearer token as every other route (web.py's middleware).
+API, for the supervisor role (a supervisor's session or a client token with that role,
+hotline/roles.py) and the instance's machine token; web.py's middleware checks them.
 
     /reports/daily?date=2026-12-01[&format=json|csv|xlsx]
     /reports/weekly?date=2026-12-01          (the ISO week holding that day)

@@ -22,10 +22,11 @@ from acd.report_records import (
     SegmentRecord,
 )
 from hotline import report_export as export
-from hotline import reports
+from hotline import reports, reports_web
 from hotline.ministry_export import COLUMNS, ministry_csv
 from hotline.report_render import BadRequest, check_format, parse_period
 from hotline.reports import DEFAULT_AHT_SECONDS, staffing_plan
+from hotline.roles import ROUTE_ROLES
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2026, 12, 1)
@@ -210,3 +211,18 @@ def test_the_agents_starting_states_are_read_by_one_index_probe_per_agent() -> N
     sql = " ".join(reports._STATES.split())
     assert "DISTINCT ON" not in sql
     assert "CROSS JOIN LATERAL" in sql and "ORDER BY s.at DESC LIMIT 1" in sql
+
+
+def test_the_documents_name_who_may_fetch_reports() -> None:
+    # The route is for the supervisor role and the instance's own token (hotline/roles.py),
+    # not for "the bearer token" of any client.
+    assert ROUTE_ROLES[("GET", "/reports/{kind}")] == {"supervisor"}
+    root = Path(__file__).parents[2]
+    reports_section = (root / "README.md").read_text().split("## Reports", 1)[1].split("\n## ")[0]
+    for text in (
+        reports_web.__doc__ or "",
+        reports_section,
+        (root / "docs" / "ministry-export.md").read_text(),
+    ):
+        flat = " ".join(text.split())
+        assert "bearer token" not in flat and "supervisor" in flat and "machine token" in flat
