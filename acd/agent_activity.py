@@ -8,6 +8,7 @@ the period it is spent in: a stretch crossing midnight is split at midnight.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -132,18 +133,20 @@ def wrapups(
                 ends[seg.agent].append((ended, (call.call_id, seg.agent, seg.offered_at)))
     for legs in ends.values():
         legs.sort()
+    # The legs' ends alone, in the same order: a binary search per wrap-up (a month of a
+    # busy seat is thousands of legs; walking them from the first each time is quadratic).
+    times = {agent: [ended for ended, _ in legs] for agent, legs in ends.items()}
     out: dict[LegKey, float] = {}
     slack = dt.timedelta(seconds=match_seconds)
     for s in sorted(all_stretches, key=lambda s: s.start):
-        if s.status != "wrap_up":
+        if s.status != "wrap_up" or s.agent not in ends:
             continue
-        best: LegKey | None = None
-        for ended, key in ends.get(s.agent, ()):
-            if ended > s.start + slack:
-                break
-            if s.start - ended <= slack:
-                best = key
-        if best is not None and best not in out:
+        # The latest leg that ended by start + slack, if it ended no earlier than start - slack.
+        i = bisect_right(times[s.agent], s.start + slack)
+        if i == 0:
+            continue
+        ended, best = ends[s.agent][i - 1]
+        if s.start - ended <= slack and best not in out:
             out[best] = s.seconds
     return out
 

@@ -51,7 +51,10 @@ def average_speed_of_answer(agents: int, traffic: float, aht: float) -> float:
 
 
 def agents_needed(calls_per_hour: float, aht: float, target: float, seconds: float) -> int:
-    """The fewest agents for which SL(`seconds`) ≥ `target` (0 when no calls come)."""
+    """The fewest agents for which SL(`seconds`) ≥ `target` (0 when no calls come).
+    ValueError for a target outside (0, 1): 1 or more is never reached."""
+    if not 0 < target < 1:
+        raise ValueError(f"target must be between 0 and 1 (exclusive), not {target}")
     if calls_per_hour <= 0 or aht <= 0:
         return 0
     traffic = calls_per_hour * aht / 3600.0

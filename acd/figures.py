@@ -3,7 +3,9 @@
 Rules (stated in every export, and in README):
 - A call counts in the period, day and hour it arrived (`calls.started_at`, local time),
   even when it ends after midnight. Agents' time by state counts where it is spent.
-- Offered: calls that entered a queue (asked for a person); self-service-only calls apart.
+- Offered: calls that entered a queue (asked for a person); self-service-only calls apart,
+  and refused calls apart too (`lines_busy`: the center was full, the caller heard "all
+  lines busy" and was never answered; counted in calls, nothing else).
   Center, day and hour figures count a call once. Queue figures count each stay in a
   queue: the queue it entered from the menu, and the target of each transfer (an overflow
   or escalation keeps the stay in the queue it entered).
@@ -65,6 +67,7 @@ class CallFigures:
 
     calls: int = 0  # every call that arrived (center, day, hour)
     self_service: int = 0  # never asked for a person
+    refused: int = 0  # center full: told "all lines busy", never answered (lines_busy)
     offered: int = 0
     offered_in_hours: int = 0
     answered: int = 0
@@ -266,6 +269,10 @@ def _add_call(
 ) -> None:
     """A call once: its first entry to its end."""
     fig.calls += 1
+    if call.disposition == "lines_busy":
+        # Refused on arrival: neither self-service nor offered, and never an abandon.
+        fig.refused += 1
+        return
     if call.disposition == "callback_duplicate":
         fig.callback_duplicates += 1
     if not call.entries:

@@ -27,6 +27,7 @@ def _secs(value: float | None) -> Cell:
 _FIGURES: list[tuple[str, Callable[[CallFigures], Cell]]] = [
     ("calls_received", lambda f: f.calls),
     ("self_service_calls", lambda f: f.self_service),
+    ("refused_calls", lambda f: f.refused),
     ("offered_to_agents", lambda f: f.offered),
     ("answered", lambda f: f.answered),
     ("abandoned", lambda f: f.abandoned),

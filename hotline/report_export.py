@@ -31,6 +31,7 @@ def _secs(value: float | None) -> float | None:
 CALL_COLUMNS: list[tuple[str, Callable[[CallFigures], Cell]]] = [
     ("calls", lambda f: f.calls),
     ("self_service", lambda f: f.self_service),
+    ("refused", lambda f: f.refused),
     ("offered", lambda f: f.offered),
     ("offered_in_hours", lambda f: f.offered_in_hours),
     ("answered", lambda f: f.answered),

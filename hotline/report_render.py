@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import re
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,7 +19,9 @@ from acd.report_records import Period, ReportRules
 from acd.survey import AgentRatings
 from hotline import report_export as export
 from hotline.ministry_export import ministry_csv
-from hotline.reports import agent_ratings, period_report, staffing_plan
+from hotline.reports import agent_ratings, in_thread, period_report, staffing_plan
+
+T = TypeVar("T")
 
 KINDS = ("daily", "weekly", "monthly", "agents", "ministry", "staffing")
 FORMATS = {
@@ -44,6 +50,28 @@ class ReportRequest:
     center: str = "12333"  # the ministry file's center code
     target: float = 0.8  # staffing: the service level to reach
     seconds: float = 20.0  # staffing: within this many seconds
+
+
+# The numbers a report request may carry, and their bounds (the HTTP API and the CLI alike):
+# a staffing target of 1 or more is never reached, and Erlang C's search would not end.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "target": (0.01, 0.999),
+    "seconds": (1, 3600),
+    "sl_seconds": (1, 3600),
+    "short_abandon_seconds": (0, 600),
+}
+
+
+def bounded(name: str, raw: str) -> float:
+    """`raw` as a number within BOUNDS[name], or BadRequest saying why."""
+    low, high = BOUNDS[name]
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"bad_{name}", f"{name} must be a number") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise BadRequest(f"bad_{name}", f"{name} must be between {low:g} and {high:g}")
+    return value
 
 
 def parse_period(kind: str, date: str | None, month: str | None) -> Period:
@@ -78,16 +106,42 @@ def check_format(kind: str, fmt: str) -> None:
         )
 
 
-async def render(engine: AsyncEngine, request: ReportRequest) -> tuple[bytes, str]:
-    """The report's file and media type (the maths and the file are made in a thread)."""
+async def render(
+    engine: AsyncEngine, request: ReportRequest, executor: Executor | None = None
+) -> tuple[bytes, str]:
+    """The report's file and media type (the maths and the file are made in `executor`'s
+    thread; None: asyncio's default executor, which the CLI can spare)."""
     check_format(request.kind, request.fmt)
-    report = await period_report(engine, request.period, request.rules)
+    report = await period_report(engine, request.period, request.rules, executor=executor)
     ratings = (
-        await agent_ratings(engine, request.period, request.rules)
+        await agent_ratings(engine, request.period, request.rules, executor=executor)
         if request.kind == "agents"
         else None
     )
-    return await asyncio.to_thread(_file, request, report, ratings)
+    return await in_thread(executor, _file, request, report, ratings)
+
+
+class ReportDesk:
+    """Reports served by the controller, which must not compete with calls: one report at a
+    time (a second request waits its turn), its maths and file in a thread of its own, not
+    in asyncio's default executor (shared with the callers' work, e.g. password checks)."""
+
+    def __init__(self) -> None:
+        self._turn = asyncio.Semaphore(1)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotline-report")
+
+    async def run(self, job: Callable[[Executor], Awaitable[T]]) -> T:
+        """`job(executor)` once the reports before it are done."""
+        async with self._turn:
+            return await job(self._thread)
+
+    async def render(self, engine: AsyncEngine, request: ReportRequest) -> tuple[bytes, str]:
+        """The report's file and media type, in its turn."""
+        return await self.run(lambda executor: render(engine, request, executor))
+
+    def close(self) -> None:
+        """Let the thread go once the report it is making (if any) is done."""
+        self._thread.shutdown(wait=False)
 
 
 def _file(

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,6 +34,8 @@ from acd.report_records import (
     VoiceMessageRecord,
 )
 from acd.survey import AgentRatings
+
+T = TypeVar("T")
 
 _IN_PERIOD = "c.started_at >= :start AND c.started_at < :end"
 
@@ -66,9 +70,18 @@ _SURVEYS = (
 # Each agent's state as the period begins, then every change until the last of the
 # period's calls has ended and been wrapped up (a call that arrived before midnight is
 # wrapped up after it; its wrap-up counts in its AHT, the agent's time where it was spent).
+# The starting states: each agent's latest change before the period, one probe of the
+# (agent, at) index per agent (LATERAL ... LIMIT 1), the agents themselves found by a skip
+# scan of the same index (recursive: the next agent after the last one); DISTINCT ON over
+# the whole history before the period would read and sort all of it.
 _STATES = (
-    "(SELECT DISTINCT ON (agent) agent, status, reason, at FROM agent_state_changes"
-    " WHERE at < :start ORDER BY agent, at DESC)"
+    "WITH RECURSIVE agent_ids(agent) AS ("
+    " (SELECT agent FROM agent_state_changes ORDER BY agent LIMIT 1)"
+    " UNION ALL SELECT (SELECT s.agent FROM agent_state_changes s WHERE s.agent > a.agent"
+    " ORDER BY s.agent LIMIT 1) FROM agent_ids a WHERE a.agent IS NOT NULL)"
+    " (SELECT latest.agent, latest.status, latest.reason, latest.at FROM agent_ids a"
+    " CROSS JOIN LATERAL (SELECT s.agent, s.status, s.reason, s.at FROM agent_state_changes s"
+    " WHERE s.agent = a.agent AND s.at < :start ORDER BY s.at DESC LIMIT 1) latest)"
     " UNION ALL (SELECT agent, status, reason, at FROM agent_state_changes"
     " WHERE at >= :start AND at < GREATEST(:end, (SELECT max(c.ended_at) FROM calls c"
     f" WHERE {_IN_PERIOD}) + interval '1 hour'))"
@@ -84,11 +97,18 @@ async def _rows(conn: AsyncConnection, sql: str, bounds: dict[str, Any]) -> list
     return list((await conn.execute(text(sql), bounds)).all())
 
 
-async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) -> Records:
+async def in_thread(executor: Executor | None, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` in `executor`'s thread (None: asyncio's default executor)."""
+    return await asyncio.get_running_loop().run_in_executor(executor, work, *args)
+
+
+async def load_records(
+    engine: AsyncEngine, period: Period, rules: ReportRules, executor: Executor | None = None
+) -> Records:
     """The records of the calls that arrived in the period, agents' states and voice
     messages, read in one snapshot (REPEATABLE READ: the queries agree with each other).
-    The rows become records in a thread: a month of a big center is no pause for the
-    controller's event loop, which serves calls."""
+    The rows are decoded on the event loop (asyncpg); they become records in `executor`'s
+    thread."""
     start, end = period.bounds(rules.zone)
     bounds = {"start": start, "end": end}
     async with engine.connect() as conn:
@@ -97,7 +117,7 @@ async def load_records(engine: AsyncEngine, period: Period, rules: ReportRules) 
             await _rows(conn, sql, bounds)
             for sql in (_CALLS, _ENTRIES, _SEGMENTS, _CALLBACKS, _SURVEYS, _STATES, _VOICE_MESSAGES)
         ]
-    return await asyncio.to_thread(_assemble, *rows)
+    return await in_thread(executor, _assemble, *rows)
 
 
 def _assemble(
@@ -178,16 +198,24 @@ def _in_order(entries: list[QueueEntry]) -> list[QueueEntry]:
 
 
 async def period_report(
-    engine: AsyncEngine, period: Period, rules: ReportRules, now: dt.datetime | None = None
+    engine: AsyncEngine,
+    period: Period,
+    rules: ReportRules,
+    now: dt.datetime | None = None,
+    executor: Executor | None = None,
 ) -> Report:
-    """The period's report from the database."""
-    records = await load_records(engine, period, rules)
+    """The period's report from the database, its maths in `executor`'s thread."""
+    records = await load_records(engine, period, rules, executor)
     moment = now or dt.datetime.now(dt.UTC)
-    return await asyncio.to_thread(build_report, records, period, rules, moment)
+    return await in_thread(executor, build_report, records, period, rules, moment)
 
 
 async def agent_ratings(
-    engine: AsyncEngine, period: Period, rules: ReportRules, quarters: int = 4
+    engine: AsyncEngine,
+    period: Period,
+    rules: ReportRules,
+    quarters: int = 4,
+    executor: Executor | None = None,
 ) -> AgentRatings:
     """Quarterly satisfaction per agent over the `quarters` quarters up to the period's end,
     and the agents rated low three quarters in a row."""
@@ -201,7 +229,7 @@ async def agent_ratings(
     async with engine.connect() as conn:
         rows = await _rows(conn, _RATINGS, bounds)
     answers = [SurveyRecord(r.agent, r.score, r.at) for r in rows]
-    return await asyncio.to_thread(quarterly_satisfaction, answers, rules)
+    return await in_thread(executor, quarterly_satisfaction, answers, rules)
 
 
 @dataclass(frozen=True)
@@ -213,15 +241,24 @@ class Staffing:
     hours: list[HourPlan]
 
 
+# An hour with offered calls but none answered has no AHT of its own; nor has a period in
+# which no call was answered. Planning it with 0 s would say no agent is needed: the
+# period's whole-center AHT stands in, or else this (5 minutes, a typical 12333 call).
+DEFAULT_AHT_SECONDS = 300.0
+
+
 def staffing_plan(report: Report, target: float = 0.8, seconds: float = 20.0) -> Staffing:
     """Agents needed per hour of day for the period's average day (its arrivals and AHT per
-    hour), beside the agents logged in then on average, and those of them not paused."""
+    hour), beside the agents logged in then on average, and those of them not paused. An
+    hour with offered calls but none answered is planned with the period's AHT (or
+    DEFAULT_AHT_SECONDS when no call of the period was answered)."""
     days = max(1, len(report.by_day))
+    fallback = report.center.aht or DEFAULT_AHT_SECONDS
     loads = [
         HourLoad(
             hour=hour,
             calls=fig.offered / days,
-            aht=fig.aht or 0.0,
+            aht=fig.aht or (fallback if fig.offered else 0.0),
             logged_in=report.logged_in_by_hour.get(hour, 0.0) / 3600.0 / days,
             staffed=report.staffed_by_hour.get(hour, 0.0) / 3600.0 / days,
         )

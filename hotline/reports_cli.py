@@ -18,7 +18,27 @@ from collections.abc import Callable
 from pathlib import Path
 
 from acd.report_records import ReportRules
-from hotline.report_render import FORMATS, KINDS, BadRequest, ReportRequest, parse_period, render
+from hotline.report_render import (
+    FORMATS,
+    KINDS,
+    BadRequest,
+    ReportRequest,
+    bounded,
+    parse_period,
+    render,
+)
+
+
+def _within(name: str) -> Callable[[str], float]:
+    """An option's type: a number within the HTTP API's bounds (report_render.BOUNDS)."""
+
+    def parse(raw: str) -> float:
+        try:
+            return bounded(name, raw)
+        except BadRequest as exc:
+            raise argparse.ArgumentTypeError(str(exc).replace("_", "-")) from None
+
+    return parse
 
 
 def register(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -29,11 +49,15 @@ def register(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
     report.add_argument("--month", default=None, help="YYYY-MM (monthly, agents, staffing)")
     report.add_argument("--format", default="csv", choices=sorted(FORMATS))
     report.add_argument("--output", default=None, help="write to FILE (default: stdout)")
-    report.add_argument("--sl-seconds", type=float, default=20.0, help="SL's T (20)")
-    report.add_argument("--short-abandon-seconds", type=float, default=5.0)
+    report.add_argument("--sl-seconds", type=_within("sl_seconds"), default=20.0, help="SL's T")
+    report.add_argument(
+        "--short-abandon-seconds", type=_within("short_abandon_seconds"), default=5.0
+    )
     report.add_argument("--center", default="12333", help="the ministry file's center code")
-    report.add_argument("--target", type=float, default=0.8, help="staffing: SL to reach")
-    report.add_argument("--seconds", type=float, default=20.0, help="staffing: SL's T")
+    report.add_argument(
+        "--target", type=_within("target"), default=0.8, help="staffing: SL to reach (0.01-0.999)"
+    )
+    report.add_argument("--seconds", type=_within("seconds"), default=20.0, help="staffing: SL's T")
     report.set_defaults(func=cmd_report)
 
 

@@ -1,5 +1,6 @@
 """GET /reports/{daily|weekly|monthly|agents|ministry|staffing}: the reports over the HTTP
-API, behind the same bearer token as every other route (web.py's middleware).
+API, for the supervisor role (a supervisor's session or a client token with that role,
+hotline/roles.py) and the instance's machine token; web.py's middleware checks them.
 
     /reports/daily?date=2026-12-01[&format=json|csv|xlsx]
     /reports/weekly?date=2026-12-01          (the ISO week holding that day)
@@ -12,7 +13,6 @@ Optional: sl_seconds (SL's T, 20), short_abandon_seconds (5). JSON unless format
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -21,31 +21,31 @@ from sqlalchemy.exc import SQLAlchemyError
 from acd.report_records import ReportRules
 from hotline.report_render import (
     BadRequest,
+    ReportDesk,
     ReportRequest,
+    bounded,
     check_format,
     parse_period,
-    render,
 )
 
 if TYPE_CHECKING:
     from hotline.controller import Controller
 
 
-def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
+def _number(request: web.Request, name: str, default: float) -> float:
     raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"bad_{name}", f"{name} must be a number") from None
-    if not (math.isfinite(value) and low <= value <= high):
-        raise BadRequest(f"bad_{name}", f"{name} must be between {low:g} and {high:g}")
-    return value
+    return default if raw is None else bounded(name, raw)
 
 
 def add_routes(app: web.Application, controller: Controller) -> None:
-    """Register the report routes (the controller gives the database and the hours)."""
+    """Register the report routes (the controller gives the database and the hours): one
+    report at a time, in a thread of its own (ReportDesk)."""
+    desk = ReportDesk()
+
+    async def close_desk(_app: web.Application) -> None:
+        desk.close()
+
+    app.on_cleanup.append(close_desk)
 
     async def report_page(request: web.Request) -> web.Response:
         kind = request.match_info["kind"]
@@ -56,20 +56,20 @@ def add_routes(app: web.Application, controller: Controller) -> None:
             rules = ReportRules(
                 timezone=controller.hours.timezone,
                 hours=controller.hours,
-                service_seconds=_number(request, "sl_seconds", 20, 1, 3600),
-                short_abandon_seconds=_number(request, "short_abandon_seconds", 5, 0, 600),
+                service_seconds=_number(request, "sl_seconds", 20),
+                short_abandon_seconds=_number(request, "short_abandon_seconds", 5),
             )
             wanted = ReportRequest(
                 kind,
                 period,
                 fmt,
                 rules,
-                target=_number(request, "target", 0.8, 0.01, 0.999),
-                seconds=_number(request, "seconds", 20, 1, 3600),
+                target=_number(request, "target", 0.8),
+                seconds=_number(request, "seconds", 20),
             )
             if controller.engine is None:
                 return web.json_response({"error_id": "database_unavailable"}, status=503)
-            body, media = await render(controller.engine, wanted)
+            body, media = await desk.render(controller.engine, wanted)
         except BadRequest as exc:
             return web.json_response(
                 {"error_id": exc.error_id, "message": str(exc)[:160]}, status=400

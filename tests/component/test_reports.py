@@ -210,6 +210,15 @@ async def a_day_of_records(db: asyncpg.Connection) -> None:
         ("ready", at("00:02:15", NEXT), ""),
         ("logged_out", at("00:30:00", NEXT), ""),
     )
+    # 9103 came in ready the day before (after a pause earlier still): its starting state
+    # is its latest change before the period, not any earlier one.
+    await states(
+        db,
+        "9103",
+        ("paused", at("09:00:00", DAY - dt.timedelta(days=2)), "training"),
+        ("ready", at("17:00:00", DAY - dt.timedelta(days=1)), ""),
+        ("logged_out", at("10:00:00"), ""),
+    )
     await db.execute(
         "INSERT INTO voice_messages (channel_id, recording, seconds, created_at, due_on)"
         " VALUES ('rep-W', '/rep/w.wav', 5, $1, $2)",
@@ -260,6 +269,8 @@ async def test_a_day_read_back_through_the_adapter_the_cli_and_the_api(
         assert a2.offered == 4
         assert (a2.time.logged_in, a2.time.on_call) == (34200 + 1800, 360)
         assert report.voice_messages.received == 1
+        a3 = report.by_agent["9103"]
+        assert (a3.time.logged_in, a3.time.ready, a3.time.paused_by_reason) == (36000, 36000, {})
 
         app = make_app(
             api_controller(system, engine),
@@ -306,7 +317,7 @@ async def test_a_day_read_back_through_the_adapter_the_cli_and_the_api(
     assert (
         out.stdout.decode()
         .splitlines()[1]
-        .startswith("12333-daily-v1,330483,2031-03-04,workday,20,5,7,1,6,4,2,1,0.6667,")
+        .startswith("12333-daily-v1,330483,2031-03-04,workday,20,5,7,1,0,6,4,2,1,0.6667,")
     )
 
 

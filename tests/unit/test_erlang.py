@@ -64,3 +64,10 @@ def test_plan_says_needed_beside_logged_in() -> None:
     assert [(r.hour, r.needed, r.short) for r in rows] == [(9, 14, 2), (3, 0, -1)]
     assert rows[0].traffic == pytest.approx(10.0)
     assert rows[0].service_level == pytest.approx(0.8884, abs=5e-5)
+
+
+def test_a_target_outside_zero_to_one_is_refused() -> None:
+    # 1 or more is never reached: the search would run on to MAX_AGENTS agents.
+    for target in (0.0, -0.5, 1.0, 1.5):
+        with pytest.raises(ValueError, match="target"):
+            agents_needed(200, 180, target, 20)

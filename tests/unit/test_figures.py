@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from acd.agent_activity import Stretch, wrapups
 from acd.figures import Report, build_report, quarterly_satisfaction
 from acd.report_records import (
     AgentStateChange,
@@ -417,3 +419,59 @@ def test_a_caller_gone_during_the_experts_whisper_was_not_answered() -> None:
     )
     assert (report.by_agent["2001"].offered, report.by_agent["2001"].answered) == (1, 0)
     assert report.abandoned_by_hour["tue"][10] == 1
+
+
+def test_calls_refused_as_lines_busy_are_a_figure_of_their_own() -> None:
+    calls = [
+        CallRecord("R", at("09:00:00"), at("09:00:06"), "lines_busy"),
+        CallRecord("S", at("09:01:00"), at("09:02:00"), "self_service"),
+        queued("Q", "09:02:00", "09:02:10", "abandoned", "09:03:00"),
+    ]
+    c = one_day(calls).center
+    assert (c.calls, c.refused, c.self_service, c.offered, c.abandoned) == (3, 1, 1, 1, 1)
+    assert one_day(calls).by_hour[9].refused == 1
+
+
+class _CountedTime(dt.datetime):
+    """A leg's end that counts how often it is compared (a measure of work, not of time)."""
+
+    comparisons = 0
+
+    def __lt__(self, other: object) -> bool:
+        _CountedTime.comparisons += 1
+        return super().__lt__(other)  # type: ignore[operator]
+
+    def __le__(self, other: object) -> bool:
+        _CountedTime.comparisons += 1
+        return super().__le__(other)  # type: ignore[operator]
+
+    def __gt__(self, other: object) -> bool:
+        _CountedTime.comparisons += 1
+        return super().__gt__(other)  # type: ignore[operator]
+
+    def __ge__(self, other: object) -> bool:
+        _CountedTime.comparisons += 1
+        return super().__ge__(other)  # type: ignore[operator]
+
+
+def test_a_month_of_wrap_ups_finds_each_leg_without_walking_all_of_them() -> None:
+    # One agent, 2,000 calls (a month's worth for a busy seat), each followed by a wrap-up:
+    # matching must not walk the agent's legs from the first for every wrap-up.
+    n = 2000
+    first = at("08:00:00")
+    calls, stretches_ = [], []
+    for i in range(n):
+        offered = first + dt.timedelta(minutes=5 * i)
+        ended = offered + dt.timedelta(minutes=3)
+        leg_ = SegmentRecord("q", "1001", offered, offered, ended, "agent_hangup")
+        leg_ = dataclasses.replace(leg_, ended_at=_CountedTime.fromisoformat(ended.isoformat()))
+        calls.append(CallRecord(f"c{i}", offered, ended, "answered", segments=(leg_,)))
+        stretches_.append(
+            Stretch("1001", "wrap_up", "", ended, ended + dt.timedelta(seconds=30 + i % 7))
+        )
+    _CountedTime.comparisons = 0
+    wraps = wrapups(calls, stretches_, 2.0)
+    assert len(wraps) == n
+    assert wraps[("c5", "1001", first + dt.timedelta(minutes=25))] == 30 + 5
+    # Sorting and a binary search per wrap-up: ~n·log n, far below n²/2 (2,000,000).
+    assert _CountedTime.comparisons < 60 * n

@@ -1,7 +1,7 @@
 """accounts, sessions, per-client API tokens and the append-only audit log
 
 Revision ID: 0009_accounts
-Revises: 0007
+Revises: 0008_reports
 
 The audit log refuses UPDATE, DELETE and TRUNCATE in PostgreSQL itself (triggers), so that
 no code path of the product, present or future, can rewrite history; only dropping the
