@@ -35,6 +35,7 @@ from hotline.store.spool import SpoolLimits
 from hotline.tasks import TaskSupervisor
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import MAX_CONNECTIONS, AriClient, AriError, Event, event_channel
+from hotline.telephony.events import channel_event, lost_channel
 from hotline.telephony.mailbox import Mailboxes
 from hotline.web import Metrics, start_http
 from ivr.hours import BusinessHours, working_days_after
@@ -166,7 +167,9 @@ class Controller:
         purpose = (event.get("args") or [""])[0] if kind == "StasisStart" else ""
         if owner is not None and self.desk is not None:
             agent = self.desk.agent_channels[call_id][1]
-            self.mailboxes.post(owner, ("agent", call_id, agent, event))
+            typed = channel_event(event)
+            if typed is not None:
+                self.mailboxes.post(owner, ("agent", call_id, agent, typed))
             if kind == "ChannelDestroyed":
                 self.desk.agent_channels.pop(call_id, None)
         elif self.desk is not None and call_id in self.desk.citizen_channels:
@@ -361,8 +364,7 @@ class Controller:
         for channel_id, (call_id, agent) in list(desk.agent_channels.items()):
             if channel_id not in existing:
                 desk.agent_channels.pop(channel_id, None)
-                lost = {"type": "ChannelDestroyed", "channel": {"id": channel_id}, "lost": True}
-                self.mailboxes.post(call_id, ("agent", channel_id, agent, lost))
+                self.mailboxes.post(call_id, ("agent", channel_id, agent, lost_channel(channel_id)))
         for channel_id, call_id in list(desk.citizen_channels.items()):
             if channel_id not in existing:
                 desk.citizen_channels.pop(channel_id, None)

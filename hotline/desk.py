@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.callbacks import CallbackBook
+from acd.conversation_rules import caller_priority, repeat_priority
 from acd.router import (
     AgentChanged,
     Decision,
@@ -32,13 +33,9 @@ from hotline.store.journal import Fact, Journal
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError
 from hotline.web import Metrics
-from ivr import resident_id
 
 log = structlog.get_logger("desk")
 
-# Q.850 causes of an agent phone that did not answer.
-NO_ANSWER_CAUSES = {18, 19, 16, 0}
-BUSY_CAUSES = {17}
 QUEUE_VAR = "HOTLINE_QUEUE"
 ENTERED_VAR = "HOTLINE_QUEUE_ENTERED"
 AGENT_VAR = "HOTLINE_AGENT"  # agent|agent channel|recording|answered at, while talking
@@ -182,9 +179,7 @@ class Desk:
                 ).one()
         except Exception:
             return 0
-        if missed:
-            return self.callback_priority
-        return self.repeat_priority if earlier else 0
+        return repeat_priority(missed, earlier, self.callback_priority, self.repeat_priority)
 
     async def start_recording(
         self, channel_name: str, call_id: str, agent: str, call_log: Any
@@ -254,12 +249,8 @@ class Desk:
 
     def priority(self, verified_id: str | None) -> int:
         """Seniors (from the verified ID) go first; FIFO within a priority."""
-        if verified_id is None:
-            return 0
-        born = resident_id.birth_date(verified_id)
         today = dt.date.today()
-        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-        return self.senior_priority if age >= self.senior_age else 0
+        return caller_priority(verified_id, today, self.senior_age, self.senior_priority)
 
 
 async def quietly(request: Any) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from acd.channel_events import ChannelAnswered, ChannelEvent, ChannelHangup
 from hotline.desk import hangup_quietly, quietly
-from hotline.telephony.ari import AriError, event_channel
+from hotline.telephony.ari import AriError
 from ivr.speech import digits
 
 if TYPE_CHECKING:
@@ -87,35 +88,35 @@ class VirtualHold:
             leg.flow.log.warning("callback_dial_failed", error=str(exc)[:160])
             await self._not_reached("dial_failed")
 
-    async def on_citizen_event(self, event: dict[str, Any]) -> bool:
-        """The call-back channel answered or ended; False once it is the caller's line."""
-        channel = event.get("channel", {})
-        if event_channel(event) != self.citizen_channel:
+    async def on_citizen_event(self, channel: str, event: ChannelEvent | None) -> bool:
+        """The call-back channel (`event`: None for a kind read only as the caller's line)
+        answered or ended; False once it is the caller's line."""
+        if channel != self.citizen_channel:
             return True  # an earlier attempt's channel
-        kind = event.get("type")
         if self.leg.phase == "dialing":
-            if kind == "StasisStart":
-                await self._answered(channel)
-            elif kind in ("ChannelDestroyed", "StasisEnd"):
-                await self._not_reached(f"cause {event.get('cause', '')}")
+            if isinstance(event, ChannelAnswered):
+                await self._answered(event)
+            elif isinstance(event, ChannelHangup):
+                cause = "" if event.cause is None else event.cause
+                await self._not_reached(f"cause {cause}")
             return True
         return False
 
-    async def _answered(self, channel: dict[str, Any]) -> None:
+    async def _answered(self, channel: ChannelAnswered) -> None:
         leg = self.leg
         now = time.time()
         assert leg.agent is not None and leg.agent_channel is not None
         leg.desk.apply(leg.desk.router.callback_result(leg.call_id, leg.agent, True, now))
         flow = leg.flow
-        flow.channel_id = channel["id"]
-        flow.channel_name = channel.get("name", "")
+        flow.channel_id = channel.channel
+        flow.channel_name = channel.name
         flow.hanging_up = False
         flow.hangup_requested_by_us = False
         flow.fact("callback_answered", attempt=self.attempt)
         flow.fact("segment_answered", agent=leg.agent)
         leg.desk.metrics.calls_answered.labels(leg.queue).inc()
         await quietly(leg.desk.ari.stop_playback(f"{leg.agent_channel}.cbwhisper"))
-        await leg._bridge(now)
+        await leg.bridge_now(now)
 
     async def _not_reached(self, why: str, outcome: str = UNREACHED) -> None:
         """The caller's phone did not answer: the agent is free, the call back in its place."""
@@ -182,11 +183,11 @@ class VirtualHold:
         flow.log.warning("callback_expired", number_tail=self.number[-4:], due_on=due.isoformat())
         await self._end("callback_expired", "callback_deadline")
 
-    def finished(self) -> None:
+    def finished(self, agent: str | None) -> None:
         """The callback conversation took place (at its end, or when the agent hands the
         caller on to another queue: the promise is kept either way)."""
         if self.done:
             return
         self.done = True
-        self.leg.flow.fact("callback_finished", status="done", reason="", agent=self.leg.agent)
+        self.leg.flow.fact("callback_finished", status="done", reason="", agent=agent)
         self.leg.desk.callbacks.closed(self.number, self.leg.call_id)

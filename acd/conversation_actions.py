@@ -1,0 +1,165 @@
+"""What the conversation machine (acd/conversation.py) decides: plain data, carried out by
+the shell (hotline/person_leg.py) in the order given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from acd.state import Decision
+
+
+@dataclass(frozen=True)
+class Tell:
+    """Router decisions to carry out (offers, cancellations, agent changes...)."""
+
+    decisions: list[Decision]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A fact about the call for the journal (segments, transfers, the agent put through)."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Log:
+    """A line in the call's structured log."""
+
+    event: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A call offered to or answered in a queue (metrics)."""
+
+    what: str  # "offered" | "answered"
+    queue: str
+
+
+@dataclass(frozen=True)
+class RingAgent:
+    """Ring an agent's desk phone on a new channel with this id."""
+
+    agent: str
+    channel: str
+    ring_seconds: float
+
+
+@dataclass(frozen=True)
+class HangUpAgent:
+    """Hang up an agent's channel (it may be gone already)."""
+
+    channel: str
+
+
+@dataclass(frozen=True)
+class Whisper:
+    """Play prompts to the agent before the caller is put through."""
+
+    channel: str
+    prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """Put the caller through to the agent: bridge, record, say the agent's number."""
+
+    agent: str
+    channel: str
+    now: float
+
+
+@dataclass(frozen=True)
+class CloseBridge:
+    """Take down the conversation's bridge."""
+
+
+@dataclass(frozen=True)
+class StopRecording:
+    """The agent's part ended: close their recording."""
+
+    agent: str
+
+
+@dataclass(frozen=True)
+class CallbackKept:
+    """The callback conversation took place (if this call is one): the promise is kept."""
+
+    agent: str
+
+
+@dataclass(frozen=True)
+class Settle:
+    """How the call ends for the center (answered, abandoned...)."""
+
+    disposition: str
+
+
+@dataclass(frozen=True)
+class AskSurvey:
+    """The agent left first: the caller stays for the satisfaction question on `agent`."""
+
+    agent: str
+
+
+@dataclass(frozen=True)
+class Requeued:
+    """The caller waits in `queue` now (a transfer): stored on their channel, so that a
+    restarted controller puts them back in place."""
+
+    queue: str
+    entered: float
+    priority: int
+    waiting_since: float
+
+
+@dataclass(frozen=True)
+class PlayToCaller:
+    """The caller hears these prompts in place of the hold music."""
+
+    prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """A callback's turn came while the caller was still on the line: they are put through
+    on this line (the menu session says so)."""
+
+
+@dataclass(frozen=True)
+class DialCitizen:
+    """A callback: the agent took it, now ring the caller's number."""
+
+    agent: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class StopDialing:
+    """A callback: the agent hung up before the caller answered."""
+
+
+ConversationAction = (
+    Tell
+    | Record
+    | Log
+    | Count
+    | RingAgent
+    | HangUpAgent
+    | Whisper
+    | Bridge
+    | CloseBridge
+    | StopRecording
+    | CallbackKept
+    | Settle
+    | AskSurvey
+    | Requeued
+    | PlayToCaller
+    | HandOver
+    | DialCitizen
+    | StopDialing
+)

@@ -1,0 +1,324 @@
+"""The conversation machine (acd/conversation.py) against a real router, over random events.
+
+A small model of the shell: every call has one mailbox (router decisions and its channels'
+events, in order, as hotline/telephony/mailbox.py delivers them), agents' phones ring, answer,
+refuse and hang up at random, callers hang up at random, time passes. After every step: no
+agent talks in two conversations, every caller is either waiting in the router or with the
+agent the router has them with, every offer is open or closed by a segment fact; at the end,
+when everyone has hung up, no agent is left offered or on a call and no caller is waiting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from acd.channel_events import (
+    ChannelAnswered,
+    ChannelHangup,
+    KeyPressed,
+    PlaybackDone,
+)
+from acd.conversation import WITH_CALLER, Conversation
+from acd.conversation_actions import (
+    ConversationAction,
+    HangUpAgent,
+    Record,
+    RingAgent,
+    Tell,
+    Whisper,
+)
+from acd.queues import QueuesConfig
+from acd.roster import AgentEntry
+from acd.router import (
+    AgentStatus,
+    Announce,
+    CancelOffer,
+    Decision,
+    Moved,
+    Offer,
+    Router,
+    RouterError,
+)
+
+QUEUES = {
+    "queues": {
+        "general": {"strategy": "longest_idle", "wrapup_seconds": 5, "max_wait_seconds": 1e6},
+        "pension": {"whisper": True, "wrapup_seconds": 5, "max_wait_seconds": 1e6},
+        "expert": {"strategy": "ring_all", "wrapup_seconds": 5, "max_wait_seconds": 1e6},
+    },
+    "transfers": {"1": "expert", "2": "pension"},
+}
+AGENTS = ["1001", "1002", "1003", "1004"]
+CAUSES = [16, 17, 19, 21, 0]
+
+
+class Center:
+    """Conversations, the router, and the phones: what the shell and Asterisk do, in memory."""
+
+    def __init__(self) -> None:
+        config = QueuesConfig.model_validate(QUEUES)
+        roster = [AgentEntry(number=n, name=n, skills={}) for n in AGENTS]
+        self.router = Router(config, roster)
+        self.now = 1000.0
+        self.calls: dict[str, Conversation] = {}  # calls the controller still has
+        self.mailbox: dict[str, deque[Any]] = {}
+        self.facts: dict[str, list[Record]] = {}
+        self.ringing: dict[str, tuple[str, str]] = {}  # agent channel -> call, agent
+        self.up: dict[str, tuple[str, str]] = {}  # answered agent channels
+        self.whispering: set[str] = set()  # agent channels hearing the whisper
+        self.n = 0
+        for agent in AGENTS:
+            self.tell(self.router.login(agent, self.now))
+
+    # --- the shell's executor
+    def tell(self, decisions: list[Decision]) -> None:
+        for decision in decisions:
+            call = getattr(decision, "call_id", None)
+            if call is not None and call in self.mailbox:
+                self.mailbox[call].append(decision)
+
+    def run(self, call: str, actions: list[ConversationAction]) -> None:
+        for action in actions:
+            match action:
+                case Tell(decisions=decisions):
+                    self.tell(decisions)
+                case Record():
+                    self.facts[call].append(action)
+                case RingAgent(agent=agent, channel=channel):
+                    self.ringing[channel] = (call, agent)
+                case HangUpAgent(channel=channel):
+                    # Asterisk reports the end of the channel later, as of any hang-up.
+                    known = self.ringing.pop(channel, None) or self.up.pop(channel, None)
+                    if known is not None:
+                        self.post(known[0], ("agent", known[1], ChannelHangup(channel, 16)))
+                case Whisper(channel=channel):
+                    self.whispering.add(channel)
+                case _:
+                    pass
+
+    def post(self, call: str, item: Any) -> None:
+        if call in self.mailbox:
+            self.mailbox[call].append(item)
+
+    def deliver(self, call: str) -> None:
+        """The call's consumer takes its next item, as CallFlow.on_event does."""
+        item = self.mailbox[call].popleft()
+        conv = self.calls[call]
+        if isinstance(item, tuple) and item[0] == "agent":
+            _, agent, event = item
+            channel = event.channel
+            self.run(call, conv.on_agent(agent, channel, event, self.now))
+        elif isinstance(item, tuple) and item[0] == "caller_left":
+            if conv.phase in WITH_CALLER:
+                self.run(call, conv.caller_left(self.now))
+            self.forget(call)
+        elif isinstance(item, tuple) and item[0] == "transfer":
+            with contextlib.suppress(RouterError):  # no conversation to transfer
+                self.run(call, conv.transfer(item[1], self.now))
+        elif isinstance(item, Offer):
+            self.run(call, conv.offer(item.agent, item.ring_seconds))
+        elif isinstance(item, CancelOffer):
+            self.run(call, conv.cancel_offer(item.agent))
+        elif isinstance(item, Moved):
+            self.run(call, conv.moved(item.to_queue))
+        elif isinstance(item, Announce):
+            pass
+        else:
+            raise AssertionError(f"unexpected {item!r}")  # no Overflow: max wait is far
+
+    def forget(self, call: str) -> None:
+        """The caller's line ended: the controller forgets the call (later items dropped)."""
+        self.calls.pop(call)
+        self.mailbox.pop(call)
+
+
+class ConversationMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = Center()
+
+    def _pick(self, data: st.DataObject, pool: list[Any]) -> Any:
+        return data.draw(st.sampled_from(sorted(pool)))
+
+    @rule(queue=st.sampled_from(sorted(QUEUES["queues"])))
+    def caller_arrives(self, queue: str) -> None:
+        c = self.c
+        c.n += 1
+        call = f"c{c.n}"
+        conv = Conversation(router=c.router, call_id=call, queue=queue, entered=c.now)
+        c.calls[call], c.mailbox[call], c.facts[call] = conv, deque(), []
+        c.run(call, conv.enter(c.now))
+
+    @precondition(lambda self: any(self.c.mailbox.values()))
+    @rule(data=st.data())
+    def a_call_handles_its_next_item(self, data: st.DataObject) -> None:
+        busy = [call for call, box in self.c.mailbox.items() if box]
+        self.c.deliver(self._pick(data, busy))
+
+    @precondition(lambda self: self.c.ringing)
+    @rule(data=st.data())
+    def an_agent_picks_up(self, data: st.DataObject) -> None:
+        channel = self._pick(data, list(self.c.ringing))
+        call, agent = self.c.up[channel] = self.c.ringing.pop(channel)
+        self.c.post(call, ("agent", agent, ChannelAnswered(channel)))
+
+    @precondition(lambda self: self.c.ringing)
+    @rule(data=st.data(), cause=st.sampled_from(CAUSES))
+    def a_phone_stops_ringing(self, data: st.DataObject, cause: int) -> None:
+        channel = self._pick(data, list(self.c.ringing))
+        call, agent = self.c.ringing.pop(channel)
+        self.c.post(call, ("agent", agent, ChannelHangup(channel, cause)))
+
+    @precondition(lambda self: self.c.up)
+    @rule(data=st.data())
+    def an_agent_hangs_up(self, data: st.DataObject) -> None:
+        channel = self._pick(data, list(self.c.up))
+        call, agent = self.c.up.pop(channel)
+        self.c.post(call, ("agent", agent, ChannelHangup(channel, 16)))
+
+    @precondition(lambda self: self.c.whispering)
+    @rule(data=st.data())
+    def a_whisper_ends(self, data: st.DataObject) -> None:
+        channel = self._pick(data, list(self.c.whispering))
+        self.c.whispering.discard(channel)
+        if channel in self.c.up:
+            call, agent = self.c.up[channel]
+            self.c.post(call, ("agent", agent, PlaybackDone(channel, f"{channel}.whisper")))
+
+    @precondition(lambda self: self.c.up)
+    @rule(data=st.data(), key=st.sampled_from(["1", "2", "9"]))
+    def an_agent_keys_a_transfer(self, data: st.DataObject, key: str) -> None:
+        channel = self._pick(data, list(self.c.up))
+        call, agent = self.c.up[channel]
+        for digit in ("*", key):
+            self.c.post(call, ("agent", agent, KeyPressed(channel, digit)))
+
+    @precondition(lambda self: self.c.calls)
+    @rule(data=st.data(), queue=st.sampled_from(sorted(QUEUES["queues"])))
+    def the_desk_page_transfers(self, data: st.DataObject, queue: str) -> None:
+        self.c.post(self._pick(data, list(self.c.calls)), ("transfer", queue))
+
+    @precondition(lambda self: self.c.calls)
+    @rule(data=st.data())
+    def a_caller_hangs_up(self, data: st.DataObject) -> None:
+        self.c.post(self._pick(data, list(self.c.calls)), ("caller_left",))
+
+    @rule(seconds=st.sampled_from([1.0, 5.0, 20.0]))
+    def time_passes(self, seconds: float) -> None:
+        self.c.now += seconds
+        self.c.tell(self.c.router.tick(self.c.now))
+
+    # --- invariants
+    @invariant()
+    def no_agent_in_two_conversations(self) -> None:
+        talking = [
+            conv.agent for conv in self.c.calls.values() if conv.phase in ("whisper", "talking")
+        ]
+        assert len(talking) == len(set(talking)), talking
+
+    @invariant()
+    def no_caller_lost(self) -> None:
+        router = self.c.router
+        for call, conv in self.c.calls.items():
+            if conv.phase == "waiting":
+                assert call in router.waiting, (call, conv.phase)
+            elif conv.phase in ("whisper", "talking"):
+                assert conv.agent is not None
+                agent = router.agents[conv.agent]
+                assert agent.current_call == call and agent.status == AgentStatus.on_call
+                assert call not in router.waiting
+
+    @invariant()
+    def every_offer_is_open_or_closed_by_a_segment(self) -> None:
+        for call, conv in self.c.calls.items():
+            kinds = [fact.kind for fact in self.c.facts[call]]
+            talking = 1 if conv.phase in ("whisper", "talking") else 0
+            open_ = len(conv.offers) + talking
+            assert kinds.count("segment_offered") == kinds.count("segment_ended") + open_, kinds
+
+    @invariant()
+    def no_phone_rings_for_a_call_that_is_gone(self) -> None:
+        for channel, (call, _agent) in [*self.c.ringing.items(), *self.c.up.items()]:
+            assert call in self.c.calls, channel
+
+    def teardown(self) -> None:
+        """Everyone hangs up and every mailbox is emptied: nothing is left behind."""
+        c = self.c
+        for call in list(c.calls):
+            c.post(call, ("caller_left",))
+        for _ in range(10_000):
+            if not c.calls:
+                break
+            c.deliver(next(iter(c.calls)))
+        for _ in range(100):  # wrap-ups end
+            c.now += 10
+            c.tell(c.router.tick(c.now))
+        assert not c.calls
+        assert not c.router.waiting
+        for agent in c.router.agents.values():
+            assert agent.status not in (AgentStatus.offered, AgentStatus.on_call), agent
+            assert agent.current_call is None and agent.offered_call is None
+        # Every segment offered was closed (the calls are gone: count what they recorded).
+        for call, facts in c.facts.items():
+            kinds = [fact.kind for fact in facts]
+            assert kinds.count("segment_offered") == kinds.count("segment_ended"), (call, kinds)
+
+
+ConversationMachine.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=30, deadline=None
+)
+test_conversations = ConversationMachine.TestCase
+
+
+def test_offers_still_ringing_close_when_the_caller_leaves_right_after_an_answer() -> None:
+    """Ring-all: the caller hangs up just after one agent answered, before the other
+    offers' cancellations reach the call. Those phones must stop ringing (found by the
+    property test above with more examples)."""
+    c = Center()
+    state = ConversationMachine()
+    state.c = c
+    state.caller_arrives("expert")
+    while c.mailbox["c1"]:
+        c.deliver("c1")
+    assert len(c.ringing) == len(AGENTS)
+    first = sorted(c.ringing)[0]
+    call, agent = c.up[first] = c.ringing.pop(first)
+    c.post(call, ("agent", agent, ChannelAnswered(first)))
+    c.post(call, ("caller_left",))
+    c.deliver(call)  # the answer: the other offers' cancellations are queued behind the hang-up
+    conv = c.calls[call]
+    c.deliver(call)  # the hang-up: the call is forgotten, its later items dropped
+    assert conv.offers == {}
+    assert not c.ringing  # every other phone was hung up
+    kinds = [fact.kind for fact in c.facts[call]]
+    assert kinds.count("segment_offered") == kinds.count("segment_ended") == len(AGENTS)
+
+
+def test_ring_all_offers_end_when_the_answering_agent_transfers_and_the_caller_leaves() -> None:
+    """Found by the property test: ring-all, one agent answers and at once transfers with
+    `*` + key, the caller hangs up. The other phones' offers end with the answer, not when
+    their cancellations come through the mailbox (the call is gone by then)."""
+    c = Center()
+    state = ConversationMachine()
+    state.c = c
+    state.caller_arrives("expert")
+    c.deliver("c1")  # the first offer rings; the others are still in the mailbox
+    first = next(iter(c.ringing))
+    call, agent = c.up[first] = c.ringing.pop(first)
+    for item in (ChannelAnswered(first), KeyPressed(first, "*"), KeyPressed(first, "2")):
+        c.post(call, ("agent", agent, item))
+    c.post(call, ("caller_left",))
+    while call in c.calls:
+        c.deliver(call)
+    assert not c.ringing and not c.up  # no phone rings for the call that is gone
+    kinds = [fact.kind for fact in c.facts[call]]
+    assert "transferred_to_queue" in kinds
+    assert kinds.count("segment_offered") == kinds.count("segment_ended")
+    for number in AGENTS:
+        assert c.router.agents[number].offered_call is None
