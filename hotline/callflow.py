@@ -18,6 +18,7 @@ from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, SURVEY_VAR, Desk, Qu
 from hotline.person_leg import PersonLeg
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ari import AriClient, AriError
+from hotline.virtual_hold import VirtualHold
 from ivr.actions import (
     Action,
     CallbackBooked,
@@ -205,8 +206,6 @@ class CallFlow:
         self, desk: Desk, queue: str, entered: float, priority: int, number: str, attempts: int
     ) -> None:
         """A booked callback found in the database after a restart: nobody on the line yet."""
-        from hotline.virtual_hold import VirtualHold
-
         self.session.phase = "done"
         self.channel_id = ""
         self._disposition = "callback"

@@ -28,6 +28,7 @@ from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
+from hotline.metrics import Metrics
 from hotline.restoring import AppliedRouter, Restoring
 from hotline.sessions import SessionPolicy
 from hotline.store.journal import Journal
@@ -37,7 +38,7 @@ from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import MAX_CONNECTIONS, AriClient, AriError, Event, event_channel
 from hotline.telephony.events import channel_event, lost_channel
 from hotline.telephony.mailbox import Mailboxes
-from hotline.web import Metrics, start_http
+from hotline.web import start_http
 from ivr.hours import BusinessHours, working_days_after
 from ivr.menu import Menu
 

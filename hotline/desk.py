@@ -29,10 +29,10 @@ from acd.router import (
     Router,
     RouterError,
 )
+from hotline.metrics import Metrics
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError
-from hotline.web import Metrics
 
 log = structlog.get_logger("desk")
 

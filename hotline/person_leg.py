@@ -8,7 +8,7 @@ the actions it returns. Virtual hold (virtual_hold.py) and the survey still run 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import structlog
 
@@ -52,6 +52,7 @@ from hotline.callback_arranging import (
     callback_requested,
     resume_waiting,
 )
+from hotline.caller_line import CallerLine
 from hotline.desk import (
     AGENT_VAR,
     ENTERED_VAR,
@@ -66,10 +67,6 @@ from hotline.telephony.ari import AriError, event_channel
 from hotline.telephony.events import channel_event
 from hotline.virtual_hold import VirtualHold
 from ivr.actions import DigitPressed, Hangup, Play, PlaybackFinished, StartTimer
-
-if TYPE_CHECKING:
-    from hotline.callflow import CallFlow
-
 
 log = structlog.get_logger("desk")
 T = TypeVar("T")
@@ -102,7 +99,7 @@ class PersonLeg:
     def __init__(
         self,
         *,
-        flow: CallFlow,
+        flow: CallerLine,
         desk: Desk,
         queue: str,
         entered: float,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import TYPE_CHECKING
 
+from hotline.caller_line import CallerLine
 from hotline.telephony.ari import AriError
 from ivr.actions import (
     Action,
@@ -19,14 +19,11 @@ from ivr.actions import (
     VoicemailSaved,
 )
 
-if TYPE_CHECKING:
-    from hotline.callflow import CallFlow
-
 # A caller waits no longer than this for the social-insurance system; then "unavailable".
 LOOKUP_TIMEOUT = 5.0
 
 
-async def carry_out(flow: CallFlow, action: Action) -> None:
+async def carry_out(flow: CallerLine, action: Action) -> None:
     """Carry out one self-service action of the menu for this call."""
     ari = flow.services.ari
     post = flow.services.post
@@ -78,7 +75,7 @@ async def carry_out(flow: CallFlow, action: Action) -> None:
             post(flow.call_id, VoicemailSaved(True))
 
 
-async def _lookup(flow: CallFlow, service: str, key: str) -> LookupDone:
+async def _lookup(flow: CallerLine, service: str, key: str) -> LookupDone:
     try:
         data = await asyncio.wait_for(flow.services.citizens.lookup(service, key), LOOKUP_TIMEOUT)
     except Exception as exc:

@@ -271,7 +271,7 @@ class ConversationMachine(RuleBasedStateMachine):
 
 
 ConversationMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=30, deadline=None
+    max_examples=200, stateful_step_count=40, deadline=None
 )
 test_conversations = ConversationMachine.TestCase
 
