@@ -311,10 +311,12 @@ async def test_a_callback_whose_turn_comes_before_the_caller_hangs_up_is_put_thr
     """
     await paused_agent(running, desk, "1001", talk_ms=4000)
     g = citizen(running, "13900000547")
-    await g.start([*BOOK_A_CALLBACK[:-1], Pause(14000)])
+    await g.start([*BOOK_A_CALLBACK[:-1], Hold(60000)])
     row = await wait_for_call(db, g.number, until=lambda r: r["queue"] == "general")
     await callback_row(db, row["channel_id"], "pending")
     await set_agent(running, "1001", "ready")
+    await answered_by(db, row["channel_id"], "1001")  # put through: G talks, then hangs up
+    await g.go_on()
     result = await g.finish()
     assert result.ok, result.output
     done = await callback_row(db, row["channel_id"], "done")
