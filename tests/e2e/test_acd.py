@@ -159,13 +159,24 @@ async def test_skills_send_each_call_to_the_right_agent_in_order(
         "13900000513": (Keys("1"), 0.6),  # C: social insurance, behind A
         "13900000514": (Keys("0"), 0.9),  # D: anything else
     }
-    callers = []
+    callers = {}
     for number, (line, delay) in plans.items():
         await asyncio.sleep(delay)
         c = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir, number=number)
-        await c.start([Pause(1500), Keys("0"), Pause(800), line, Pause(16000)])
-        callers.append(c)
-    results = await asyncio.gather(*(c.finish() for c in callers))
+        await c.start([Pause(1500), Keys("0"), Pause(800), line, Hold()])
+        callers[number] = c
+    # Each caller hangs up once the agent it should reach has talked with it and hung up
+    # (C only after A: another agent, or none, leaves C's hold to time out).
+    for number, agent in (
+        ("13900000511", "1001"),
+        ("13900000512", "1002"),
+        ("13900000514", "1003"),
+        ("13900000513", "1001"),
+    ):
+        call = await wait_for_call(db, number, until=lambda r: True)
+        await answered_by(db, call["channel_id"], agent, ended=True)
+        await callers[number].go_on()
+    results = [await c.finish() for c in callers.values()]
     assert all(r.ok for r in results), [r.output for r in results if not r.ok]
     rows = {n: await wait_for_call(db, n) for n in plans}
     answered = {n: [s for s in await segments(db, rows[n]["channel_id"])] for n in plans}
