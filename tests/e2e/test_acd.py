@@ -11,10 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
-from tests.support.desk import phone, rms, segments, set_agent
+from tests.support.desk import answered_by, phone, rms, segments, set_agent
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
-from tests.support.sipp import Caller, Keys, Pause, Speak, WaitForHangup
+from tests.support.sipp import Caller, Hold, Keys, Pause, Speak, WaitForHangup
 from tests.support.system import SystemUnderTest
 
 
@@ -159,13 +159,24 @@ async def test_skills_send_each_call_to_the_right_agent_in_order(
         "13900000513": (Keys("1"), 0.6),  # C: social insurance, behind A
         "13900000514": (Keys("0"), 0.9),  # D: anything else
     }
-    callers = []
+    callers = {}
     for number, (line, delay) in plans.items():
         await asyncio.sleep(delay)
         c = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir, number=number)
-        await c.start([Pause(1500), Keys("0"), Pause(800), line, Pause(16000)])
-        callers.append(c)
-    results = await asyncio.gather(*(c.finish() for c in callers))
+        await c.start([Pause(1500), Keys("0"), Pause(800), line, Hold()])
+        callers[number] = c
+    # Each caller hangs up once the agent it should reach has talked with it and hung up
+    # (C only after A: another agent, or none, leaves C's hold to time out).
+    for number, agent in (
+        ("13900000511", "1001"),
+        ("13900000512", "1002"),
+        ("13900000514", "1003"),
+        ("13900000513", "1001"),
+    ):
+        call = await wait_for_call(db, number, until=lambda r: True)
+        await answered_by(db, call["channel_id"], agent, ended=True)
+        await callers[number].go_on()
+    results = [await c.finish() for c in callers.values()]
     assert all(r.ok for r in results), [r.output for r in results if not r.ok]
     rows = {n: await wait_for_call(db, n) for n in plans}
     answered = {n: [s for s in await segments(db, rows[n]["channel_id"])] for n in plans}
@@ -208,13 +219,14 @@ async def test_waiting_callers_keep_their_order_across_a_controller_restart(
         " VALUES ('earlier-523', $1, now() - interval '1 hour', now() - interval '1 hour')",
         numbers[2],
     )
-    stay = [40000, 52000, 15000]  # C first, then A, then B (each after the one before)
-    callers = []
-    for number, ms in zip(numbers, stay, strict=True):
+    callers = {}
+    calls = {}
+    for number in numbers:
         c = Caller(sip_port=running.settings.ports.sip, work_dir=running.work_dir, number=number)
-        await c.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Pause(ms)])
-        callers.append(c)
-        await wait_for_call(db, number, until=lambda r: r["queue"] == "general")
+        await c.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Hold(90000)])
+        callers[number] = c
+        row = await wait_for_call(db, number, until=lambda r: r["queue"] == "general")
+        calls[number] = row["channel_id"]
     running.controller.stop(signal.SIGKILL)
     running.controller.start()
     for _ in range(50):  # adoption runs in the background of the new controller
@@ -227,7 +239,12 @@ async def test_waiting_callers_keep_their_order_across_a_controller_restart(
     priorities = sorted(w["priority"] for w in agents["waiting"].values())
     assert priorities == [0, 0, 5], agents["waiting"]
     await set_agent(running, "1003", "ready")
-    results = await asyncio.gather(*(c.finish() for c in callers))
+    # Each caller talks until the next in line would be served by this one agent: C, A, B.
+    # Another order leaves the expected caller waiting, and its hold times out.
+    for number in [numbers[2], numbers[0], numbers[1]]:
+        await answered_by(db, calls[number], "1003")
+        await callers[number].go_on()
+    results = [await c.finish() for c in callers.values()]
     assert all(r.ok for r in results), [r.output for r in results if not r.ok]
     offered = []
     for number in [numbers[2], numbers[0], numbers[1]]:

@@ -14,10 +14,10 @@ import pytest
 
 from tests.support.api import agent_api
 from tests.support.calls import event_data, events_of, wait_for_call
-from tests.support.desk import agent_states, phone, segments, set_agent
+from tests.support.desk import agent_states, answered_by, phone, segments, set_agent
 from tests.support.observer import AriObserver, prompts_heard
 from tests.support.phones import DeskPhone
-from tests.support.sipp import Caller, Keys, Pause, WaitForHangup
+from tests.support.sipp import Caller, Hold, Keys, Pause, WaitForHangup
 from tests.support.system import DEPARTMENT_PORT, SystemUnderTest
 
 
@@ -31,7 +31,7 @@ HEAR_THE_OFFER = [
     Keys("0"),
     Pause(800),
     Keys("0"),
-    Pause(9500),  # hear the position, the wait and the offer
+    Hold(),  # until the test heard the position, the wait and the offer
     Keys("1"),
     Pause(1500),
     Keys("1"),
@@ -91,21 +91,26 @@ async def test_a_callback_keeps_its_place_and_calls_the_agent_first(
        then A's phone (behind the trunk) rings and answers; they talk; then B is served.
     4. A's call is answered by 1003 (not abandoned), its callback row is done after 1 attempt.
     """
-    await paused_agent(running, desk, "1003", talk_ms=9000)
-    await citizen_phone(running, desk, "13900000541", talk_ms=12000)
+    await paused_agent(running, desk, "1003", talk_ms=4000)
+    await citizen_phone(running, desk, "13900000541", talk_ms=7000)
     a = citizen(running, "13900000541")
-    result = await a.call(HEAR_THE_OFFER)
+    await a.start(HEAR_THE_OFFER)
+    await observer.heard(a.number, lambda h: "callback-offer" in h)
+    await a.go_on()
+    result = await a.finish()
     assert result.ok, result.output
     row_a = await wait_for_call(db, a.number, until=lambda r: r["queue"] == "general")
     await callback_row(db, row_a["channel_id"], "pending")
     heard = prompts_heard(observer.events, row_a["channel_id"])
     assert "callback-offer" in heard and "callback-registered" in heard, " ".join(heard)
     b = citizen(running, "13900000542")
-    await b.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Pause(40000)])
-    await wait_for_call(db, b.number, until=lambda r: r["queue"] == "general")
+    await b.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Hold(90000)])
+    waiting_b = await wait_for_call(db, b.number, until=lambda r: r["queue"] == "general")
     await set_agent(running, "1003", "ready")
     done = await callback_row(db, row_a["channel_id"], "done")
     assert (done["attempts"], done["agent"], done["number"]) == (1, "1003", "13900000541")
+    await answered_by(db, waiting_b["channel_id"], "1003")  # B talks to the agent, then hangs up
+    await b.go_on()
     result_b = await b.finish()
     assert result_b.ok, result_b.output
     row_a = await wait_for_call(db, a.number)
@@ -266,17 +271,21 @@ async def test_at_max_wait_a_callback_is_booked_in_the_callers_place(
     await paused_agent(running, desk, "1002", talk_ms=4000)
     await citizen_phone(running, desk, "13900000546", talk_ms=7000)
     f = citizen(running, "13900000546")
-    result = await f.call(
+    await f.start(
         [
             Pause(1500),
             Keys("0"),
             Pause(800),
             Keys("2"),
-            Pause(17000),
+            Hold(),
             Keys("1"),
             WaitForHangup(20000),
         ]
     )
+    # 1 (this number) as soon as told the wait is long (the number is read back meanwhile).
+    await observer.heard(f.number, lambda h: "queue-long-wait" in h)
+    await f.go_on()
+    result = await f.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, f.number, until=lambda r: r["queue"] == "employment")
     await callback_row(db, row["channel_id"], "pending")
@@ -302,10 +311,12 @@ async def test_a_callback_whose_turn_comes_before_the_caller_hangs_up_is_put_thr
     """
     await paused_agent(running, desk, "1001", talk_ms=4000)
     g = citizen(running, "13900000547")
-    await g.start([*BOOK_A_CALLBACK[:-1], Pause(14000)])
+    await g.start([*BOOK_A_CALLBACK[:-1], Hold(60000)])
     row = await wait_for_call(db, g.number, until=lambda r: r["queue"] == "general")
     await callback_row(db, row["channel_id"], "pending")
     await set_agent(running, "1001", "ready")
+    await answered_by(db, row["channel_id"], "1001")  # put through: G talks, then hangs up
+    await g.go_on()
     result = await g.finish()
     assert result.ok, result.output
     done = await callback_row(db, row["channel_id"], "done")

@@ -21,10 +21,10 @@ from tests.e2e.test_callback import (
 from tests.e2e.test_callback import citizen_phone as mobile
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
-from tests.support.desk import agent_states, segments, set_agent
+from tests.support.desk import agent_states, answered_by, segments, set_agent
 from tests.support.observer import AriObserver, prompts_heard
 from tests.support.phones import DeskPhone
-from tests.support.sipp import Keys, Pause, WaitForHangup
+from tests.support.sipp import Hold, Keys, Pause, WaitForHangup
 from tests.support.system import SystemUnderTest
 
 
@@ -194,7 +194,7 @@ async def test_one_pending_callback_per_number_and_a_daily_cap(
     await callback_row(db, booked["channel_id"], "done")
     await set_agent(running, "1001", "pause")
     third = citizen(running, "13900001115")
-    await third.start([*REBOOK, Keys("1"), Pause(9000)])
+    await third.start([*REBOOK, Keys("1"), Hold(60000)])
     row = await wait_for_call(
         db,
         third.number,
@@ -210,6 +210,8 @@ async def test_one_pending_callback_per_number_and_a_daily_cap(
     )
     await asyncio.sleep(3)  # the notice ends; the caller is back in line
     await set_agent(running, "1001", "ready")
+    await answered_by(db, row["channel_id"], "1001")  # answered on the line; then hangs up
+    await third.go_on()
     result = await third.finish()
     assert result.ok, result.output
     row = await wait_for_call(

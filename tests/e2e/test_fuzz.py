@@ -19,6 +19,7 @@ from tests.support.system import SystemUnderTest
 SEED = 12333
 SCRIPTS = 10
 CALLS_PER_SCRIPT = 100  # 1,000 calls in all
+RATE = 2  # calls a second per script: 20 a second in all, each up to ~10 s long
 NUMBER = "13900009999"
 KEYS = "0123456789*#"
 
@@ -49,7 +50,7 @@ async def test_a_thousand_random_calls_leave_nothing_behind(
     1. Agent 1004 is logged in and paused, so callers who ask for a person wait (and may
        press 1 for a callback).
     2. 1,000 calls from one number, 10 random scripts of keys, pauses and hang-ups
-       (seeded: the same every run), about 15 calls a second.
+       (seeded: the same every run), 20 calls a second.
     3. Afterwards: no channel or bridge left in Asterisk, no error or traceback in the
        controller's log, every call closed with a disposition, at most one callback pending
        for the number (and it can be served).
@@ -66,7 +67,7 @@ async def test_a_thousand_random_calls_leave_nothing_behind(
         caller = Caller(
             sip_port=running.settings.ports.sip, work_dir=running.work_dir, number=NUMBER
         )
-        await caller.start(random_script(rng), calls=CALLS_PER_SCRIPT, rate=1)
+        await caller.start(random_script(rng), calls=CALLS_PER_SCRIPT, rate=RATE)
         callers.append(caller)
     await asyncio.gather(*(c.finish(timeout=300) for c in callers))  # failed calls are expected
     open_calls = -1

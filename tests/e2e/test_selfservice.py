@@ -11,7 +11,7 @@ from tests.support.api import agent_api
 from tests.support.calls import event_data, events_of, wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
 from tests.support.phones import DeskPhone
-from tests.support.sipp import Caller, Keys, Pause, Speak, Step
+from tests.support.sipp import Caller, Hold, Keys, Pause, Speak, Step, typed
 from tests.support.system import DEPARTMENT_PORT, SystemUnderTest
 
 PENSION_READOUT = [
@@ -37,16 +37,18 @@ PENSION_READOUT = [
 
 
 def query(service_key: str, id_number: str, password: str) -> list[Step]:
-    """1 (self-service) during the welcome, the service's key, the ID and #, the password and #."""
+    """1 (self-service) during the welcome, the service's key, the ID and #, the password and #.
+    Each key comes 1.5 s after the one before (its own 0.7 s, then 0.8 s): the prompt it
+    answers has started by then, and a key cuts it short."""
     return [
         Pause(1500),
         Keys("1"),
-        Pause(1500),
+        Pause(800),
         Keys(service_key),
-        Pause(1500),
-        Keys(id_number + "#"),
-        Pause(1500),
-        Keys(password + "#"),
+        Pause(800),
+        typed(id_number + "#"),
+        Pause(800),
+        typed(password + "#"),
     ]
 
 
@@ -64,12 +66,11 @@ async def test_pension_query_end_to_end(
     4. Hangs up. The attempt is logged with the ID masked; no key of the ID or password is kept.
     """
     phone = caller(running, "13900000301")
-    result = await phone.call(
-        [
-            *query("1", demo_id(1), "123456"),
-            Pause(16000),
-        ]
-    )
+    await phone.start([*query("1", demo_id(1), "123456"), Hold()])
+    # The caller hangs up once back in the menu after the read-out.
+    await observer.heard(phone.number, lambda h: "jiao" in h and h[-1] == "menu-selfservice")
+    await phone.go_on()
+    result = await phone.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, phone.number)
     heard = prompts_heard(observer.events, row["channel_id"])
@@ -102,22 +103,29 @@ async def test_three_wrong_passwords_lock_the_id(
     3. The ID is locked in the database; a fourth, correct, password in another call is refused.
     """
     phone = caller(running, "13900000302")
-    wrong = [Keys("000000#"), Pause(4500)]
-    result = await phone.call(
+    wrong = [typed("000000#"), Hold()]
+    await phone.start(
         [
             Pause(1500),
             Keys("1"),
-            Pause(1500),
+            Pause(800),
             Keys("2"),
-            Pause(1500),
-            Keys(demo_id(2) + "#"),
-            Pause(1500),
+            Pause(800),
+            typed(demo_id(2) + "#"),
+            Pause(800),
             *wrong,
             *wrong,
             *wrong,
-            Pause(6000),
         ]
     )
+    # The next password once asked for it again; the call ends once told the ID is locked.
+    await observer.heard(phone.number, lambda h: h.count("enter-password") == 2)
+    await phone.go_on()
+    await observer.heard(phone.number, lambda h: h.count("enter-password") == 3)
+    await phone.go_on()
+    await observer.heard(phone.number, lambda h: "id-locked" in h)
+    await phone.go_on()
+    result = await phone.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, phone.number)
     heard = prompts_heard(observer.events, row["channel_id"])
@@ -132,12 +140,10 @@ async def test_three_wrong_passwords_lock_the_id(
     assert [o["outcome"] for o in outcomes] == ["wrong", "wrong", "locked"]
 
     again = caller(running, "13900000303")
-    result = await again.call(
-        [
-            *query("2", demo_id(2), "123456"),
-            Pause(5000),
-        ]
-    )
+    await again.start([*query("2", demo_id(2), "123456"), Hold()])
+    await observer.heard(again.number, lambda h: "id-locked" in h)
+    await again.go_on()
+    result = await again.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, again.number)
     assert "id-locked" in prompts_heard(observer.events, row["channel_id"])
@@ -152,7 +158,7 @@ async def test_invalid_keys_three_times_reach_a_person(
        caller is told so at once and offered a voice message instead of waiting forever.
     """
     phone = caller(running, "13900000304")
-    result = await phone.call(
+    await phone.start(
         [
             Pause(1500),
             Keys("7"),
@@ -160,9 +166,12 @@ async def test_invalid_keys_three_times_reach_a_person(
             Keys("7"),
             Pause(1500),
             Keys("7"),
-            Pause(6000),
+            Hold(),
         ]
     )
+    await observer.heard(phone.number, lambda h: "voicemail-intro" in h)
+    await phone.go_on()
+    result = await phone.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, phone.number)
     heard = prompts_heard(observer.events, row["channel_id"])
@@ -187,7 +196,7 @@ async def test_hang_up_at_every_step_leaves_no_channel_and_a_complete_row(
        entering the ID, while entering the password, and while the answer is read out.
     2. Every call row is closed with the caller as the side that hung up; no channel is left.
     """
-    id_keys = Keys(demo_id(3) + "#")
+    id_keys = typed(demo_id(3) + "#")
     plans = {
         "13900000311": [Pause(800)],
         "13900000312": [
@@ -196,7 +205,7 @@ async def test_hang_up_at_every_step_leaves_no_channel_and_a_complete_row(
             Pause(1500),
             Keys("1"),
             Pause(1000),
-            Keys(demo_id(3)[:5]),
+            typed(demo_id(3)[:5]),
         ],
         "13900000313": [
             Pause(1500),
@@ -214,7 +223,7 @@ async def test_hang_up_at_every_step_leaves_no_channel_and_a_complete_row(
             Keys("1"),
             Pause(1000),
             id_keys,
-            Keys("123456#"),
+            typed("123456#"),
             Pause(2500),
         ],
     }
@@ -241,7 +250,7 @@ async def test_referral_and_case_progress(
        case 202600000002 (5, number, #) and hears that it is being handled.
     """
     phone = caller(running, "13900000305")
-    result = await phone.call(
+    await phone.start(
         [
             Pause(1500),
             Keys("1"),
@@ -252,10 +261,15 @@ async def test_referral_and_case_progress(
             Pause(1000),
             Keys("5"),
             Pause(1000),
-            Keys("202600000002#"),
-            Pause(15000),
+            typed("202600000002#"),
+            Hold(),
         ]
     )
+    await observer.heard(
+        phone.number, lambda h: "case-processing" in h and h[-1] == "menu-selfservice"
+    )
+    await phone.go_on()
+    result = await phone.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, phone.number)
     heard = prompts_heard(observer.events, row["channel_id"])
@@ -284,11 +298,11 @@ async def test_voice_message_is_recorded_and_listed_with_a_deadline(
     3. The message is stored with that callback number and a deadline 5 working days on.
     """
     phone = caller(running, "13900000306")
-    result = await phone.call(
+    await phone.start(
         [
             Pause(1500),
             Keys("3"),
-            Pause(14000),
+            Hold(),
             Speak(),
             Keys("#"),
             Pause(2500),
@@ -296,10 +310,23 @@ async def test_voice_message_is_recorded_and_listed_with_a_deadline(
             Pause(3000),
             Keys("2"),
             Pause(1000),
-            Keys("02588776655#"),
-            Pause(5000),
+            typed("02588776655#"),
+            Hold(),
         ]
     )
+    # The recording starts as soon as the instructions end: the caller speaks from then on.
+    channel, _ = await observer.heard(phone.number, lambda h: "voicemail-intro" in h)
+    await observer.wait_for(
+        lambda e: (
+            e.get("type") == "PlaybackFinished"
+            and e["playback"]["target_uri"] == f"channel:{channel}"
+            and e["playback"]["media_uri"].endswith("/voicemail-intro")
+        )
+    )
+    await phone.go_on()
+    await observer.heard(phone.number, lambda h: "voicemail-saved" in h)
+    await phone.go_on()
+    result = await phone.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, phone.number)
     heard = prompts_heard(observer.events, row["channel_id"])
@@ -331,16 +358,17 @@ async def test_medical_payment_and_card_in_one_call(
        no second identity check.
     """
     phone = caller(running, "13900000307")
-    result = await phone.call(
-        [
-            *query("2", demo_id(1), "123456"),
-            Pause(9000),
-            Keys("3"),
-            Pause(14000),
-            Keys("4"),
-            Pause(5000),
-        ]
+    await phone.start(
+        [*query("2", demo_id(1), "123456"), Hold(), Keys("3"), Hold(), Keys("4"), Hold()]
     )
+    # Each next key once the answer is read out and the menu comes again.
+    await observer.heard(phone.number, lambda h: "fen" in h and h[-1] == "menu-selfservice")
+    await phone.go_on()
+    await observer.heard(phone.number, lambda h: "day" in h and h[-1] == "menu-selfservice")
+    await phone.go_on()
+    await observer.heard(phone.number, lambda h: "card-normal" in h)
+    await phone.go_on()
+    result = await phone.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, phone.number)
     heard = prompts_heard(observer.events, row["channel_id"])
@@ -385,7 +413,10 @@ async def test_silence_repeats_the_menu_then_reaches_a_person(
        handed to a person (nobody is logged in here: a voice message is offered).
     """
     phone = caller(running, "13900000308")
-    result = await phone.call([Pause(60000)])
+    await phone.start([Hold(90000)])
+    await observer.heard(phone.number, lambda h: "queue-overflow" in h, timeout=90)
+    await phone.go_on()
+    result = await phone.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, phone.number)
     heard = prompts_heard(observer.events, row["channel_id"])

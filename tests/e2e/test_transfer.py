@@ -14,7 +14,7 @@ from tests.support.calls import wait_for_call
 from tests.support.desk import agent_states, phone, segments, set_agent
 from tests.support.observer import AriObserver, prompts_heard
 from tests.support.phones import DeskPhone
-from tests.support.sipp import Caller, Keys, Pause, Speak, WaitForHangup
+from tests.support.sipp import Caller, Hold, Keys, Pause, Speak, WaitForHangup
 from tests.support.system import SystemUnderTest
 
 
@@ -50,11 +50,15 @@ async def test_a_transfer_to_an_expert_keeps_every_segment(
             Keys("0"),
             Pause(800),
             Keys("0"),
-            Speak(22000),
+            Speak(),
+            Hold(),
             Keys("2"),
             WaitForHangup(40000),
         ]
     )
+    # The caller rates once asked (after the expert hung up).
+    await observer.heard(citizen.number, lambda h: "survey" in h)
+    await citizen.go_on()
     result = await citizen.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, citizen.number)

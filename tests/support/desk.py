@@ -67,3 +67,24 @@ async def agent_states(db: asyncpg.Connection, agent: str) -> list[str]:
         "SELECT status FROM agent_state_changes WHERE agent = $1 ORDER BY id", agent
     )
     return [r["status"] for r in rows]
+
+
+async def answered_by(
+    db: asyncpg.Connection, channel_id: str, agent: str, timeout: float = 60, ended: bool = False
+) -> None:
+    """Wait until the agent has answered the call (a segment of it with an answer); with
+    `ended`, until that conversation is over too."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    over = " AND ended_at IS NOT NULL" if ended else ""
+    while loop.time() < deadline:
+        answered = await db.fetchval(
+            "SELECT count(*) FROM call_segments"
+            " WHERE channel_id = $1 AND agent = $2 AND answered_at IS NOT NULL" + over,
+            channel_id,
+            agent,
+        )
+        if answered:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{agent} never answered call {channel_id} (ended: {ended})")

@@ -70,6 +70,28 @@ class AriObserver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
+    async def heard(
+        self, number: str, done: Callable[[list[str]], bool], timeout: float = 60
+    ) -> tuple[str, list[str]]:
+        """Wait until the prompts played so far to the call from `number` satisfy `done`
+        (see `prompts_heard`); its channel id and those prompts."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        created = await self.wait_for(
+            lambda e: (
+                e.get("type") == "ChannelCreated" and e["channel"]["caller"]["number"] == number
+            ),
+            timeout,
+        )
+        channel = created["channel"]["id"]
+        await self.wait_for(
+            lambda e: (
+                e.get("type") == "PlaybackStarted" and done(prompts_heard(self.events, channel))
+            ),
+            max(0.0, deadline - loop.time()),
+        )
+        return channel, prompts_heard(self.events, channel)
+
     def dialplan_apps(self, channel_name_prefix: str = "PJSIP/trunk") -> list[tuple[str, str]]:
         """(application, data) of every dialplan step the trunk's channels ran, in order."""
         return [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +48,19 @@ class Pause:
 
 @dataclass(frozen=True)
 class Keys:
-    """Press keys (RFC 2833), `gap_ms` apart so each one ends before the next."""
+    """Press keys (RFC 2833), `gap_ms` apart so each one ends before the next, then wait
+    `after_ms` (unless given, as long as the gap)."""
 
     keys: str
     gap_ms: int = 700
+    after_ms: int | None = None
+
+
+def typed(keys: str) -> Keys:
+    """A number (an ID, a password) typed at a person's pace: each press's RFC 2833 packets
+    last 140 ms, so 300 ms apart still ends every key before the next; the pause after the
+    last key stays that of a single key."""
+    return Keys(keys, gap_ms=300, after_ms=700)
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,15 @@ class Speak:
     """Send 8 s of G.711 speech (the recording that ships with sip-tester), then wait ms."""
 
     ms: int = 8500
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Stay on the line, silent, until the test says go on (`Caller.go_on`); at most
+    timeout_ms, after which the call fails. For waits that end on an event the test
+    observes (a prompt starts, an agent is offered the call) rather than after a fixed time."""
+
+    timeout_ms: int = 60000
 
 
 @dataclass(frozen=True)
@@ -87,7 +106,7 @@ class KeysUntilHangup:
     times: int = 12
 
 
-Step = Pause | Keys | Speak | WaitForHangup | KeysUntilHangup | Refused
+Step = Pause | Keys | Speak | Hold | WaitForHangup | KeysUntilHangup | Refused
 SPEECH_PCAP = "/usr/share/sip-tester/g711a.pcap"
 
 SDP = """v=0
@@ -171,18 +190,28 @@ def caller_scenario(steps: list[Step], work_dir: Path, auth: tuple[str, str] | N
         "]]></send>",
     ]
     press = 0
+    holds = 0
     hung_up_by_far_end = False
     for step in steps:
         if isinstance(step, Pause):
             body.append(f'<pause milliseconds="{step.ms}"/>')
         elif isinstance(step, Keys):
-            for key in step.keys:
+            for n, key in enumerate(step.keys):
                 pcap = shifted_pcap(key, press, work_dir)
                 press += 1
                 body.append(
                     f'<nop><action><exec play_pcap_audio="{escape(str(pcap))}"/></action></nop>'
                 )
-                body.append(f'<pause milliseconds="{step.gap_ms}"/>')
+                last = n == len(step.keys) - 1
+                after = step.after_ms if last and step.after_ms is not None else step.gap_ms
+                body.append(f'<pause milliseconds="{after}"/>')
+        elif isinstance(step, Hold):
+            # The marker file says "holding now": the test's INFO must not come during a
+            # pause (SIPp would abort the call on an unexpected request).
+            holds += 1
+            marker = escape(str(hold_marker(work_dir, holds)))
+            body.append(f'<nop><action><exec command="touch {marker}"/></action></nop>')
+            body.append(f'<recv request="INFO" timeout="{step.timeout_ms}"/>')
         elif isinstance(step, Speak):
             body.append(f'<nop><action><exec play_pcap_audio="{SPEECH_PCAP}"/></action></nop>')
             body.append(f'<pause milliseconds="{step.ms}"/>')
@@ -269,6 +298,11 @@ def _refused(step: Refused, cseq: int, credentials: str | None, challenged: bool
     ]
 
 
+def hold_marker(run_dir: Path, n: int) -> Path:
+    """The file SIPp creates when the call reaches its nth `Hold`."""
+    return run_dir / f"holding-{n}"
+
+
 @dataclass
 class CallResult:
     """How a SIPp run ended."""
@@ -302,14 +336,20 @@ class Caller:
         self.number = number
         self.proc: asyncio.subprocess.Process | None = None
         self._n = next(_ports)
+        self.run_dir = work_dir / f"call-{self._n}"
+        # SIPp's own SIP port and the Call-ID of its first call: where `go_on` sends its INFO.
+        self.local_port = 0
+        self.call_id = f"hold-{os.getpid()}-{self._n}-1"
+        self._holds_passed = 0
 
     async def start(
         self, steps: list[Step], service: str = "12333", calls: int = 1, rate: int = 10
     ) -> None:
         """Begin the call (returns at once; `finish` waits for the end); `calls` > 1 places
         that many calls with the same steps, `rate` a second."""
-        run_dir = self.work_dir / f"call-{self._n}"
+        run_dir = self.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
+        self.local_port = free_udp_port()
         scenario = run_dir / "caller.xml"
         scenario.write_text(caller_scenario(steps, run_dir, self.auth))
         inf = run_dir / "caller.csv"
@@ -329,7 +369,9 @@ class Caller:
             "-i",
             "127.0.0.1",
             "-p",
-            str(free_udp_port()),
+            str(self.local_port),
+            "-cid_str",
+            self.call_id.removesuffix("-1") + "-%u",
             "-mi",
             "127.0.0.1",
             "-mp",
@@ -358,6 +400,31 @@ class Caller:
         if errors.exists():
             text += "\n" + errors.read_text(errors="replace")[-2000:]
         return CallResult(self.proc.returncode or 0, text)
+
+    async def go_on(self, timeout: float = 30) -> None:
+        """Let the call past its next `Hold`: once SIPp is holding there, send it an INFO in
+        its dialog (SIPp matches it by Call-ID)."""
+        assert self.proc is not None
+        self._holds_passed += 1
+        marker = hold_marker(self.run_dir, self._holds_passed)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not marker.exists():
+            if self.proc.returncode is not None or loop.time() > deadline:
+                raise AssertionError(f"the call never reached hold {self._holds_passed}")
+            await asyncio.sleep(0.05)
+        info = (
+            f"INFO sip:{self.number}@127.0.0.1:{self.local_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-{self.call_id}-{self._holds_passed}\r\n"
+            f"From: <sip:test@127.0.0.1>;tag=test\r\n"
+            f"To: <sip:{self.number}@127.0.0.1>\r\n"
+            f"Call-ID: {self.call_id}\r\n"
+            f"CSeq: {self._holds_passed} INFO\r\n"
+            "Max-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n"
+        )
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(info.encode(), ("127.0.0.1", self.local_port))
 
     async def call(self, steps: list[Step], service: str = "12333") -> CallResult:
         """Place the call and wait for it to end."""
