@@ -23,6 +23,7 @@ from acd.pin_lock import PinLock
 from acd.queues import QueuesConfig
 from acd.roster import Roster
 from acd.router import Router, RouterError
+from acd.work_order_config import WorkOrdersConfig
 from hotline import restore
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
@@ -30,6 +31,7 @@ from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
 from hotline.restoring import AppliedRouter, Restoring
 from hotline.sessions import SessionPolicy
+from hotline.sms import FileSms, SmsGateway
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
 from hotline.tasks import TaskSupervisor
@@ -91,6 +93,8 @@ class ControllerConfig:
     state_dir: Path | None = None  # where the supervisor's state is (for /metrics)
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
     web_access: SessionPolicy = field(default_factory=SessionPolicy)
+    work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
+    sms_file: Path | None = None  # FileSms's file (state dir); None: <spool_dir>/../sms.jsonl
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class AppliedCenter:
     queues: QueuesConfig
     roster: Roster
     agent_pins: dict[str, str]
+    work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
 
 
 class Controller:
@@ -137,6 +142,9 @@ class Controller:
         # New calls take the newest menu; calls in progress keep the one they started with.
         self.menu = config.menu
         self.hours = config.hours
+        self.work_orders = config.work_orders
+        # The center's SMS gateway is external: by default texts go to a file (hotline/sms.py).
+        self.sms: SmsGateway = FileSms(config.sms_file or config.spool_dir.parent / "sms.jsonl")
         self.config_version = config.menu.version
         self.agent_pins = dict(config.agent_pins)
         self.pin_lock = PinLock(
@@ -258,6 +266,7 @@ class Controller:
         center = await asyncio.to_thread(self.config.apply_center)
         menu = center.menu
         self.menu, self.hours = menu, center.hours
+        self.work_orders = center.work_orders
         self.config_version = menu.version
         self.agent_pins = dict(center.agent_pins)
         self.pin_lock.reconfigure(

@@ -1,0 +1,313 @@
+"""Work orders in PostgreSQL: create, load, list, change; every change audited with it.
+
+Each change is one short transaction: the order row is locked (FOR UPDATE), the pure core
+(acd/work_orders.py) decides, the row and a step are written, and the audit row commits with
+them — a change without its audit row, or the reverse, cannot exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from acd.work_orders import (
+    Change,
+    DeadlinePolicy,
+    Status,
+    WorkOrder,
+    WorkOrderError,
+    advance,
+    open_order,
+    order_number,
+    take_over,
+)
+from hotline import audit
+from ivr.hours import BusinessHours
+
+_COLUMNS = (
+    "id, number, caller_number, callback_number, id_number, question, line, kind, office,"
+    " owner, status, opened_at, due_at, recording, answer, satisfaction"
+)
+MAX_LIST = 500
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who changes an order, as the audit log names them."""
+
+    who: str
+    role: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """List filters; None: any. `office` also confines an office's token to its own orders."""
+
+    status: str | None = None
+    office: str | None = None
+    owner: str | None = None
+    line: str | None = None
+    open_only: bool = False
+    limit: int = 200
+
+
+class NotFound(WorkOrderError):
+    """No such order (or not one this office may see: the same answer, so as not to tell)."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__("no_such_order", f"no work order {number}")
+
+
+def _order(row: Any, steps: list[Any]) -> WorkOrder:
+    return WorkOrder(
+        number=row.number,
+        caller_number=row.caller_number,
+        callback_number=row.callback_number,
+        id_number=row.id_number,
+        question=row.question,
+        line=row.line,
+        kind=row.kind,
+        office=row.office,
+        owner=row.owner,
+        opened_at=row.opened_at,
+        due_at=row.due_at,
+        history=tuple(Change(Status(s.status), s.at, s.by, s.note) for s in steps),
+        recording=row.recording,
+        answer=row.answer,
+        satisfaction=row.satisfaction,
+    )
+
+
+async def _with_steps(conn: AsyncConnection, rows: list[Any]) -> list[WorkOrder]:
+    if not rows:
+        return []
+    steps = await conn.execute(
+        text(
+            "SELECT order_id, status, at, by, note FROM work_order_steps"
+            " WHERE order_id = ANY(:ids) ORDER BY id"
+        ),
+        {"ids": [r.id for r in rows]},
+    )
+    by_order: dict[int, list[Any]] = {}
+    for step in steps:
+        by_order.setdefault(step.order_id, []).append(step)
+    return [_order(r, by_order.get(r.id, [])) for r in rows]
+
+
+async def _step(conn: AsyncConnection, order_id: int, change: Change) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO work_order_steps (order_id, status, at, by, note)"
+            " VALUES (:id, :status, :at, :by, :note)"
+        ),
+        {
+            "id": order_id,
+            "status": change.status.value,
+            "at": change.at,
+            "by": change.by[:80],
+            "note": change.note,
+        },
+    )
+
+
+def _audit(actor: Actor, what: str, order: WorkOrder, **detail: Any) -> audit.Entry:
+    # No ID number, question or answer in the audit log: the order holds them.
+    return audit.Entry(
+        actor.who,
+        what,
+        role=actor.role,
+        target=order.number,
+        source=actor.source,
+        detail={"status": order.status.value, "office": order.office, **detail},
+    )
+
+
+async def create(
+    engine: AsyncEngine,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    policy: DeadlinePolicy,
+    hours: BusinessHours,
+    caller_number: str,
+    callback_number: str,
+    id_number: str,
+    question: str,
+    line: str,
+    kind: str,
+    owner: str | None,
+    office: str = "",
+    recording: str | None = None,
+    call_id: str | None = None,
+) -> WorkOrder:
+    """A new open order, numbered `<year><8 digits>`; audited as `workorder.create`."""
+    async with engine.begin() as conn:
+        sequence = (await conn.execute(text("SELECT nextval('work_order_numbers')"))).scalar_one()
+        local_year = at.astimezone(dt.timezone(dt.timedelta(hours=8))).year
+        order = open_order(
+            number=order_number(local_year, sequence % 10**8 or 1),
+            caller_number=caller_number,
+            callback_number=callback_number,
+            id_number=id_number,
+            question=question,
+            line=line,
+            kind=kind,
+            owner=owner,
+            by=actor.who,
+            at=at,
+            policy=policy,
+            hours=hours,
+            office=office,
+            recording=recording,
+        )
+        order_id = (
+            await conn.execute(
+                text(
+                    "INSERT INTO work_orders (number, caller_number, callback_number, id_number,"
+                    " question, line, kind, office, owner, status, opened_at, due_at, recording,"
+                    " call_id) VALUES (:number, :caller, :callback, :id_number, :question,"
+                    " :line, :kind, :office, :owner, :status, :opened_at, :due_at, :recording,"
+                    " :call_id) RETURNING id"
+                ),
+                {
+                    "number": order.number,
+                    "caller": order.caller_number[:64],
+                    "callback": order.callback_number[:64],
+                    "id_number": order.id_number[:18],
+                    "question": order.question,
+                    "line": order.line[:64],
+                    "kind": order.kind,
+                    "office": order.office,
+                    "owner": order.owner,
+                    "status": order.status.value,
+                    "opened_at": order.opened_at,
+                    "due_at": order.due_at,
+                    "recording": order.recording,
+                    "call_id": call_id,
+                },
+            )
+        ).scalar_one()
+        await _step(conn, order_id, order.history[0])
+        entry = _audit(actor, "workorder.create", order, type=kind, due_at=order.due_at.isoformat())
+        await audit.write(conn, entry)
+    return order
+
+
+async def find(engine: AsyncEngine, number: str, office: str | None = None) -> WorkOrder | None:
+    """One order by number; with `office`, only if it is that office's."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    f"SELECT {_COLUMNS} FROM work_orders WHERE number = :n"
+                    " AND (CAST(:office AS text) IS NULL OR office = :office)"
+                ),
+                {"n": number, "office": office},
+            )
+        ).all()
+        found = await _with_steps(conn, list(rows))
+    return found[0] if found else None
+
+
+async def listing(engine: AsyncEngine, query: Filter) -> list[WorkOrder]:
+    """Orders matching the filter, the soonest due first."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    f"SELECT {_COLUMNS} FROM work_orders"
+                    " WHERE (CAST(:status AS text) IS NULL OR status = :status)"
+                    " AND (CAST(:office AS text) IS NULL OR office = :office)"
+                    " AND (CAST(:owner AS text) IS NULL OR owner = :owner)"
+                    " AND (CAST(:line AS text) IS NULL OR line = :line)"
+                    " AND (NOT :open_only OR status <> 'closed')"
+                    " ORDER BY due_at, id LIMIT :limit"
+                ),
+                {
+                    "status": query.status,
+                    "office": query.office,
+                    "owner": query.owner,
+                    "line": query.line,
+                    "open_only": query.open_only,
+                    "limit": min(max(query.limit, 1), MAX_LIST),
+                },
+            )
+        ).all()
+        return await _with_steps(conn, list(rows))
+
+
+async def unfinished(engine: AsyncEngine) -> list[WorkOrder]:
+    """Every order not closed (what the 督办 scan reads)."""
+    return await listing(engine, Filter(open_only=True, limit=MAX_LIST))
+
+
+async def change(
+    engine: AsyncEngine,
+    number: str,
+    to: Status | None,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    note: str = "",
+    office: str | None = None,
+    answer: str | None = None,
+    satisfaction: int | None = None,
+    new_owner: str | None = None,
+    only_office: str | None = None,
+    only_owner: str | None = None,
+) -> WorkOrder:
+    """One step (`to`), or a new owner (`to` None, `new_owner`): locked, decided by the core,
+    written with its audit row. `only_office`: an office's token may touch its orders only;
+    `only_owner`: an agent may change only the orders they own (checked under the lock)."""
+    async with engine.begin() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    f"SELECT {_COLUMNS} FROM work_orders WHERE number = :n"
+                    " AND (CAST(:office AS text) IS NULL OR office = :office) FOR UPDATE"
+                ),
+                {"n": number, "office": only_office},
+            )
+        ).all()
+        if not rows:
+            raise NotFound(number)
+        (before,) = await _with_steps(conn, list(rows))
+        if only_owner is not None and before.owner != only_owner:
+            raise WorkOrderError("not_your_order", "only its owner or a supervisor may change it")
+        if to is None:
+            after = take_over(before, new_owner or "", by=actor.who, at=at)
+            what = "workorder.owner"
+        else:
+            after = advance(
+                before,
+                to,
+                by=actor.who,
+                at=at,
+                note=note,
+                office=office,
+                answer=answer,
+                satisfaction=satisfaction,
+            )
+            what = f"workorder.{to.value}"
+        await conn.execute(
+            text(
+                "UPDATE work_orders SET status = :status, office = :office, owner = :owner,"
+                " answer = :answer, satisfaction = :satisfaction WHERE id = :id"
+            ),
+            {
+                "status": after.status.value,
+                "office": after.office,
+                "owner": after.owner,
+                "answer": after.answer,
+                "satisfaction": after.satisfaction,
+                "id": rows[0].id,
+            },
+        )
+        await _step(conn, rows[0].id, after.history[-1])
+        await audit.write(conn, _audit(actor, what, after, owner=after.owner or ""))
+    return after
