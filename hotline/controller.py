@@ -24,7 +24,7 @@ from acd.queues import QueuesConfig
 from acd.roster import Roster
 from acd.router import Router, RouterError
 from acd.work_order_config import WorkOrdersConfig
-from hotline import restore
+from hotline import restore, work_order_watch, work_orders_store
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
@@ -160,7 +160,13 @@ class Controller:
             is_open=lambda: self.hours.is_open(dt.datetime.now(dt.UTC)),
             voicemail_due=lambda day: working_days_after(day, VOICEMAIL_DAYS, self.hours),
             desk=desk,
+            case_progress=self._case_progress,
         )
+
+    async def _case_progress(self, number: str) -> dict[str, Any] | None:
+        if self.engine is None:
+            raise RuntimeError("work orders need the database")
+        return await work_orders_store.progress(self.engine, number, self.work_orders, self.hours)
 
     # --- routing: runs inside the websocket reader, so it only enqueues
     def on_event(self, event: Event) -> None:
@@ -564,6 +570,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         tasks.start("router-ticker", lambda: desk.run_ticker(stop))
         if engine is not None:
             tasks.start("purge", lambda: restore.purge_daily(engine, config.host_root, stop))
+            tasks.start("work-order-escalations", lambda: work_order_watch.watch(controller, stop))
         if restoring.pending:
             tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
@@ -571,7 +578,9 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         log.info("controller_stopping", calls=len(controller.calls))
         controller.draining = True
         # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
-        await tasks.stop("ari-events", "ami", "router-ticker", "purge", "restore")
+        await tasks.stop(
+            "ari-events", "ami", "router-ticker", "purge", "work-order-escalations", "restore"
+        )
         await controller.mailboxes.close()
         await journal.flush(timeout=5)
         await tasks.stop()

@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from acd.work_order_config import WorkOrdersConfig
 from acd.work_orders import (
+    AWAITING_ANSWER,
     Change,
     DeadlinePolicy,
     Status,
@@ -239,6 +242,26 @@ async def listing(engine: AsyncEngine, query: Filter) -> list[WorkOrder]:
             )
         ).all()
         return await _with_steps(conn, list(rows))
+
+
+async def progress(
+    engine: AsyncEngine, number: str, config: WorkOrdersConfig, hours: BusinessHours
+) -> dict[str, Any] | None:
+    """What the voice menu reads for a case number: status, the office's prompt and, while
+    the answer is awaited, the deadline's date (in the center's time zone)."""
+    if not number.isdigit() or len(number) != 12:
+        return None
+    order = await find(engine, number)
+    if order is None:
+        return None
+    office = config.offices.get(order.office)
+    awaited = order.status in AWAITING_ANSWER
+    return {
+        "number": order.number,
+        "status": order.status.value,
+        "office_prompt": office.prompt if office is not None else None,
+        "due": order.due_at.astimezone(ZoneInfo(hours.timezone)).date() if awaited else None,
+    }
 
 
 async def unfinished(engine: AsyncEngine) -> list[WorkOrder]:

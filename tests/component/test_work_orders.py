@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.work_order_config import load_work_orders
-from hotline import REPO_ROOT, accounts, cli, tokens
+from hotline import REPO_ROOT, accounts, cli, tokens, work_order_watch
 from hotline.sessions import SessionPolicy
 from hotline.sms import FileSms
 from hotline.web import Metrics, make_app
@@ -260,3 +260,37 @@ async def test_escalations_bad_input_and_the_cli(
     assert shown["id_masked"] == "110101********4477" and CITIZEN_ID not in str(shown)
     due = await hotline("escalations")
     assert [(e["number"], e["reason"]) for e in due] == [(late["number"], "overdue")]
+
+
+async def test_the_controller_watch_sets_the_gauge_and_logs(
+    office: Office, db: asyncpg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One scan of the supervised 督办 task: an overdue order and an ownerless one are in
+    the gauge by reason and in one log line; near_due is 0."""
+    csrf = {"X-CSRF-Token": await office.person("zhao.li", ["supervisor"])}
+    _, late = await office.post("/work-orders", {**QUESTION, "owner": "1001"}, **csrf)
+    await office.post("/work-orders", QUESTION, **csrf)
+    await db.execute(
+        "UPDATE work_orders SET due_at = now() - interval '1 hour' WHERE number = $1",
+        late["number"],
+    )
+    config = REPO_ROOT / "dialplan"
+    metrics = Metrics()
+    controller = SimpleNamespace(
+        engine=office.engine,
+        desk=None,
+        hours=load_hours(config),
+        work_orders=load_work_orders(config),
+        metrics=metrics,
+    )
+    capsys.readouterr()
+    found = await work_order_watch.scan(controller)  # type: ignore[arg-type]
+    assert sorted(e.reason for e in found) == ["no_owner", "overdue"]
+    gauge = {
+        reason: metrics.registry.get_sample_value(
+            "hotline_work_orders_escalated", {"reason": reason}
+        )
+        for reason in work_order_watch.REASONS
+    }
+    assert gauge == {"overdue": 1.0, "near_due": 0.0, "no_owner": 1.0}
+    assert "work_orders_escalated" in capsys.readouterr().out
