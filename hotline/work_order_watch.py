@@ -1,6 +1,7 @@
-"""The 督办 watch: every few minutes the controller scans unfinished work orders, sets the
-`hotline_work_orders_escalated` gauge per reason and logs what supervisors must chase, so
-that an alert rule or a wallboard sees an overdue or ownerless order without asking."""
+"""The 督办 watch: every few minutes the controller turns new voice messages into work
+orders, scans unfinished work orders, sets the `hotline_work_orders_escalated` gauge per
+reason and logs what supervisors must chase, so that an alert rule or a wallboard sees an
+overdue or ownerless order without asking."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import contextlib
 import datetime as dt
 from collections import Counter
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import structlog
 
-from acd.work_orders import Escalation, escalations
+from acd.work_orders import Escalation, WorkOrder, escalations
+from hotline import sms
 from hotline import work_orders_store as store
 
 if TYPE_CHECKING:
@@ -47,11 +50,28 @@ async def scan(controller: Controller, now: dt.datetime | None = None) -> list[E
     return found
 
 
+async def adopt_voice_messages(controller: Controller) -> list[WorkOrder]:
+    """New voice messages become work orders; each citizen is texted the order's number."""
+    assert controller.engine is not None
+    made = await store.from_voice_messages(
+        controller.engine, policy=controller.work_orders.policy(), hours=controller.hours
+    )
+    timezone = ZoneInfo(controller.hours.timezone)
+    for order in made:
+        await sms.notify(
+            controller.sms, order.callback_number, sms.taken_text(order, timezone), order.number
+        )
+    if made:
+        log.info("voice_messages_as_work_orders", orders=[o.number for o in made])
+    return made
+
+
 async def watch(controller: Controller, stop: asyncio.Event) -> None:
     """Scan until the controller stops; a failed scan (database away) is logged and retried
     at the next turn (the supervised task would restart it anyway)."""
     while not stop.is_set():
         try:
+            await adopt_voice_messages(controller)
             await scan(controller)
         except Exception as exc:
             log.warning("escalation_scan_failed", error=str(exc)[:200])

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import structlog
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from acd.work_order_config import WorkOrdersConfig
@@ -30,6 +32,8 @@ from acd.work_orders import (
 )
 from hotline import audit
 from ivr.hours import BusinessHours
+
+log = structlog.get_logger("work_orders")
 
 _COLUMNS = (
     "id, number, caller_number, callback_number, id_number, question, line, kind, office,"
@@ -262,6 +266,56 @@ async def progress(
         "office_prompt": office.prompt if office is not None else None,
         "due": order.due_at.astimezone(ZoneInfo(hours.timezone)).date() if awaited else None,
     }
+
+
+async def from_voice_messages(
+    engine: AsyncEngine, *, policy: DeadlinePolicy, hours: BusinessHours, limit: int = 200
+) -> list[WorkOrder]:
+    """Open voice messages (and expired callbacks) not yet work orders become orders of type
+    `voice_message`, with no owner (so on the 督办 list until a supervisor gives them one):
+    one list of deferred answers. Idempotent: the order's call_id is `vm:<message id>`."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT v.id, v.caller_number, v.callback_number, v.recording, v.seconds,"
+                    " v.created_at FROM voice_messages v WHERE v.status = 'open' AND NOT EXISTS"
+                    " (SELECT 1 FROM work_orders w WHERE w.call_id = 'vm:' || v.id)"
+                    " ORDER BY v.id LIMIT :limit"
+                ),
+                {"limit": limit},
+            )
+        ).all()
+    made = []
+    for row in rows:
+        if row.recording:
+            question = f"语音留言（{round(row.seconds)}秒），请听录音后回电。"
+        else:
+            question = "预约回电未能接通，请回电。"
+        try:
+            made.append(
+                await create(
+                    engine,
+                    actor=Actor("system", "system"),
+                    at=row.created_at,
+                    policy=policy,
+                    hours=hours,
+                    caller_number=row.caller_number or "",
+                    callback_number=row.callback_number or "",
+                    id_number="",
+                    question=question,
+                    line="voicemail",
+                    kind="voice_message",
+                    owner=None,
+                    recording=row.recording,
+                    call_id=f"vm:{row.id}",
+                )
+            )
+        except IntegrityError:  # another controller took it first
+            continue
+        except WorkOrderError as exc:  # no number to call back: nothing an agent can do
+            log.warning("voice_message_not_an_order", message=row.id, error=str(exc))
+    return made
 
 
 async def unfinished(engine: AsyncEngine) -> list[WorkOrder]:

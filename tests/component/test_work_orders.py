@@ -294,3 +294,40 @@ async def test_the_controller_watch_sets_the_gauge_and_logs(
     }
     assert gauge == {"overdue": 1.0, "near_due": 0.0, "no_owner": 1.0}
     assert "work_orders_escalated" in capsys.readouterr().out
+
+
+async def test_voice_messages_become_work_orders_once(
+    office: Office, db: asyncpg.Connection
+) -> None:
+    """
+    1. A voice message is stored (as the journal does): the watch makes it a work order of
+       type voice_message, with its recording and callback number, no owner (督办), due 5
+       working days on; the citizen is texted its number.
+    2. The next pass makes nothing more; the order is listed with the others.
+    """
+    recording = f"vm-{office.run}"
+    message = await db.fetchval(
+        "INSERT INTO voice_messages (channel_id, caller_number, callback_number, recording,"
+        " seconds, created_at, due_on) VALUES ($1, '13900000888', '02588776655', $2, 12.4,"
+        " '2026-09-23 10:00+08', '2026-10-08') RETURNING id",
+        f"ch-{office.run}",
+        recording,
+    )
+    config = REPO_ROOT / "dialplan"
+    controller = SimpleNamespace(
+        engine=office.engine,
+        hours=load_hours(config),
+        work_orders=load_work_orders(config),
+        sms=office.sms,
+    )
+    made = await work_order_watch.adopt_voice_messages(controller)  # type: ignore[arg-type]
+    (order,) = [o for o in made if o.recording == recording]
+    assert (order.kind, order.owner) == ("voice_message", None)
+    assert order.callback_number == "02588776655"
+    assert order.due_at.isoformat() == "2026-10-08T17:00:00+08:00" and "12秒" in order.question
+    assert order.number in office.sms.sent()[-1]["text"]
+    assert await work_order_watch.adopt_voice_messages(controller) == []  # type: ignore[arg-type]
+    call_id = await db.fetchval("SELECT call_id FROM work_orders WHERE number = $1", order.number)
+    assert call_id == f"vm:{message}"
+    _, listed = await office.get("/work-orders?open=1", Authorization=f"Bearer {INSTANCE_TOKEN}")
+    assert order.number in [o["number"] for o in listed["work_orders"]]
