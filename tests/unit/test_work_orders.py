@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from acd.work_order_config import load_work_orders
 from acd.work_orders import (
     TRANSITIONS,
     DeadlinePolicy,
@@ -22,6 +23,7 @@ from acd.work_orders import (
     take_over,
     working_days_left,
 )
+from hotline.config_files import ConfigError
 from ivr.hours import BusinessHours, load_hours
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -216,3 +218,24 @@ def test_a_calendar_without_working_days_is_an_error() -> None:
     never = BusinessHours(weekly={})
     with pytest.raises(ValueError, match="no working days"):
         DeadlinePolicy().due_at("standard", at(2026, 11, 2), never)
+
+
+def test_the_config_file_names_its_problems(tmp_path: Path) -> None:
+    shipped = load_work_orders(Path(__file__).parents[2] / "dialplan", None)
+    assert shipped.policy().days_by_kind["labour_inspection"] == 60
+    assert shipped.offices["pension"].name == "养老保险科"
+    (tmp_path / "work_orders.yaml").write_text(
+        "deadlines: {standard: 0, voice_message: 5}\n"
+        "offices:\n  pension: {name: 养老保险科, prompt: office-nowhere}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_work_orders(tmp_path, {"office-pension"})
+    assert "work_orders.yaml:1: deadlines" in str(err.value)
+    (tmp_path / "work_orders.yaml").write_text(
+        "offices:\n  pension: {name: 养老保险科, prompt: office-nowhere}\n"
+    )
+    with pytest.raises(ConfigError, match=r"work_orders.yaml:2: offices.pension.prompt: no prompt"):
+        load_work_orders(tmp_path, {"office-pension"})
+    empty = tmp_path / "none"
+    empty.mkdir()
+    assert load_work_orders(empty).policy() == DeadlinePolicy()
