@@ -39,7 +39,8 @@ _COLUMNS = (
     "id, number, caller_number, callback_number, id_number, question, line, kind, office,"
     " owner, status, opened_at, due_at, recording, answer, satisfaction"
 )
-MAX_LIST = 500
+MAX_LIST = 500  # one API or CLI page
+UNFINISHED_CAP = 1_000_000  # a bound, not a page: a center has some thousands open at most
 
 
 @dataclass(frozen=True)
@@ -221,8 +222,8 @@ async def find(engine: AsyncEngine, number: str, office: str | None = None) -> W
     return found[0] if found else None
 
 
-async def listing(engine: AsyncEngine, query: Filter) -> list[WorkOrder]:
-    """Orders matching the filter, the soonest due first."""
+async def listing(engine: AsyncEngine, query: Filter, cap: int = MAX_LIST) -> list[WorkOrder]:
+    """Orders matching the filter, the soonest due first (at most `cap`)."""
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -241,7 +242,7 @@ async def listing(engine: AsyncEngine, query: Filter) -> list[WorkOrder]:
                     "owner": query.owner,
                     "line": query.line,
                     "open_only": query.open_only,
-                    "limit": min(max(query.limit, 1), MAX_LIST),
+                    "limit": min(max(query.limit, 1), cap),
                 },
             )
         ).all()
@@ -319,8 +320,9 @@ async def from_voice_messages(
 
 
 async def unfinished(engine: AsyncEngine) -> list[WorkOrder]:
-    """Every order not closed (what the 督办 scan reads)."""
-    return await listing(engine, Filter(open_only=True, limit=MAX_LIST))
+    """Every order not closed (what the 督办 scan reads; not capped like an API page, where
+    an unfinished order left out would never be chased)."""
+    return await listing(engine, Filter(open_only=True, limit=UNFINISHED_CAP), UNFINISHED_CAP)
 
 
 async def change(
