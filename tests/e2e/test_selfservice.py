@@ -289,7 +289,7 @@ async def test_referral_and_case_progress(
             Keys("5"),
             Pause(1000),
             Keys(f"{number}#"),
-            Pause(24000),
+            Pause(18000),  # the readout lasts about 13 s
         ]
     )
     assert result.ok, result.output
