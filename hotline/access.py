@@ -94,7 +94,7 @@ async def _identify(request: web.Request) -> Principal | web.Response:
         if found is None:
             app[LIMITER].failed(source(request), now)
             return await _refuse(request, 401, "unauthorized")
-        return Principal(f"token:{found[0]}", found[1], "token")
+        return Principal(f"token:{found[0]}", found[1], "token", office=found[2])
     key = request.cookies.get(app[POLICY].cookie_name)
     engine = _engine(request)
     if key and engine is not None:

@@ -111,7 +111,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
     async def work(engine: AsyncEngine) -> int:
         if action == "add":
-            token = await tokens.add(engine, args.name, _roles(args.role), who)
+            token = await tokens.add(engine, args.name, _roles(args.role), who, args.office)
             print(token)
             print(f"token of {args.name} (shown once; keep it secret)", file=sys.stderr)
         elif action == "revoke":
@@ -163,5 +163,6 @@ def register(add: AddParser) -> None:
         if name != "list":
             p.add_argument("name")
         if name == "add":
-            p.add_argument("--role", required=True, help=roles_help)
+            p.add_argument("--role", required=True, help=roles_help + ", or office")
+            p.add_argument("--office", default=None, help="the office code (role office)")
         p.set_defaults(func=cmd_tokens)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,8 @@ class CallServices:
     is_open: Callable[[], bool]
     voicemail_due: Callable[[dt.date], dt.date]
     desk: Desk | None = None  # None: people are reached through the native app_queue
+    # "Progress by case number": a work order's status, office and deadline (None: no database).
+    case_progress: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
 
 
 class CallFlow:

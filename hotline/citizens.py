@@ -207,13 +207,6 @@ class DemoSocialInsurance:
         """Read a query's data; raises on a dead database (the caller maps it)."""
         assert self._engine is not None
         async with self._engine.connect() as conn:
-            if service == "case":
-                row = (
-                    await conn.execute(
-                        text("SELECT number, status FROM demo_cases WHERE number = :n"), {"n": key}
-                    )
-                ).first()
-                return None if row is None else {"number": row.number, "status": row.status}
             row = (
                 await conn.execute(
                     text("SELECT * FROM demo_citizens WHERE id_number = :id"), {"id": key}
@@ -235,7 +228,8 @@ class DemoSocialInsurance:
 
 
 async def seed_demo(engine: AsyncEngine, count: int = 50) -> int:
-    """Create the demo citizens and cases once (deterministic); returns how many were added."""
+    """Create the demo citizens once (deterministic); returns how many were added. Case
+    numbers are real work orders now (hotline/work_orders_store.py), not demo rows."""
     rng = random.Random(12333)
     async with engine.begin() as conn:
         existing = (await conn.execute(text("SELECT count(*) FROM demo_citizens"))).scalar_one()
@@ -269,9 +263,4 @@ async def seed_demo(engine: AsyncEngine, count: int = 50) -> int:
             ),
             {"id": demo_id(1)},
         )
-        for n, status in enumerate(("accepted", "processing", "done", "rejected"), start=1):
-            await conn.execute(
-                text("INSERT INTO demo_cases VALUES (:num, :id, :title, :status, now())"),
-                {"num": f"2026{n:08d}", "id": demo_id(n), "title": "演示办件", "status": status},
-            )
     return count

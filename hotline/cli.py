@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hotline import accounts_cli, logfile, logs, ownership, reports_cli
+from hotline import accounts_cli, logfile, logs, ownership, reports_cli, work_orders_cli
 from hotline.backup import BackupError
 from hotline.config_files import ConfigError
 from hotline.provision.asterisk import PRIVATE_UMASK, ProvisionError
@@ -379,6 +379,7 @@ def parser() -> argparse.ArgumentParser:
     restoring.set_defaults(func=cmd_restore)
     reports_cli.register(add)
     accounts_cli.register(add)
+    work_orders_cli.register(add)
     return top
 
 

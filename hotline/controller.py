@@ -23,7 +23,8 @@ from acd.pin_lock import PinLock
 from acd.queues import QueuesConfig
 from acd.roster import Roster
 from acd.router import Router, RouterError
-from hotline import restore
+from acd.work_order_config import WorkOrdersConfig
+from hotline import restore, work_order_watch, work_orders_store
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
@@ -31,6 +32,7 @@ from hotline.desk import Desk
 from hotline.metrics import Metrics
 from hotline.restoring import AppliedRouter, Restoring
 from hotline.sessions import SessionPolicy
+from hotline.sms import FileSms, SmsGateway
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
 from hotline.tasks import TaskSupervisor
@@ -93,6 +95,8 @@ class ControllerConfig:
     state_dir: Path | None = None  # where the supervisor's state is (for /metrics)
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
     web_access: SessionPolicy = field(default_factory=SessionPolicy)
+    work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
+    sms_file: Path | None = None  # FileSms's file (state dir); None: <spool_dir>/../sms.jsonl
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class AppliedCenter:
     queues: QueuesConfig
     roster: Roster
     agent_pins: dict[str, str]
+    work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
 
 
 class Controller:
@@ -139,6 +144,9 @@ class Controller:
         # New calls take the newest menu; calls in progress keep the one they started with.
         self.menu = config.menu
         self.hours = config.hours
+        self.work_orders = config.work_orders
+        # The center's SMS gateway is external: by default texts go to a file (hotline/sms.py).
+        self.sms: SmsGateway = FileSms(config.sms_file or config.spool_dir.parent / "sms.jsonl")
         self.config_version = config.menu.version
         self.agent_pins = dict(config.agent_pins)
         self.pin_lock = PinLock(
@@ -154,7 +162,13 @@ class Controller:
             is_open=lambda: self.hours.is_open(dt.datetime.now(dt.UTC)),
             voicemail_due=lambda day: working_days_after(day, VOICEMAIL_DAYS, self.hours),
             desk=desk,
+            case_progress=self._case_progress,
         )
+
+    async def _case_progress(self, number: str) -> dict[str, Any] | None:
+        if self.engine is None:
+            raise RuntimeError("work orders need the database")
+        return await work_orders_store.progress(self.engine, number, self.work_orders, self.hours)
 
     # --- routing: runs inside the websocket reader, so it only enqueues
     def on_event(self, event: Event) -> None:
@@ -262,6 +276,7 @@ class Controller:
         center = await asyncio.to_thread(self.config.apply_center)
         menu = center.menu
         self.menu, self.hours = menu, center.hours
+        self.work_orders = center.work_orders
         self.config_version = menu.version
         self.agent_pins = dict(center.agent_pins)
         self.pin_lock.reconfigure(
@@ -558,6 +573,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         tasks.start("router-ticker", lambda: desk.run_ticker(stop))
         if engine is not None:
             tasks.start("purge", lambda: restore.purge_daily(engine, config.host_root, stop))
+            tasks.start("work-order-escalations", lambda: work_order_watch.watch(controller, stop))
         if restoring.pending:
             tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
@@ -565,7 +581,9 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         log.info("controller_stopping", calls=len(controller.calls))
         controller.draining = True
         # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
-        await tasks.stop("ari-events", "ami", "router-ticker", "purge", "restore")
+        await tasks.stop(
+            "ari-events", "ami", "router-ticker", "purge", "work-order-escalations", "restore"
+        )
         await controller.mailboxes.close()
         await journal.flush(timeout=5)
         await tasks.stop()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from acd.queues import QueuesConfig, load_queues
 from acd.roster import Roster, load_roster
+from acd.work_order_config import WorkOrdersConfig, load_work_orders
 from hotline import REPO_ROOT
 from hotline.citizens import refuse_demo_outside_dev
 from hotline.config_files import ConfigError
@@ -38,6 +39,7 @@ class CenterConfig:
     menu: Menu
     manifest: PromptManifest
     queues: QueuesConfig
+    work_orders: WorkOrdersConfig
 
 
 def load_center(config_dir: Path) -> CenterConfig:
@@ -60,6 +62,7 @@ def load_center(config_dir: Path) -> CenterConfig:
     later: tuple[tuple[str, Callable[[], object]], ...] = (
         ("menu", lambda: load_menu(config_dir / "menu.yaml", prompt_ids)),
         ("queues", lambda: load_queues(config_dir, prompt_ids)),
+        ("work_orders", lambda: load_work_orders(config_dir, prompt_ids)),
     )
     for name, load in later:
         try:
@@ -123,6 +126,8 @@ class Instance:
                 cookie_secure=s.cookie_secure,
                 instance=s.instance,
             ),
+            work_orders=self.center.work_orders,
+            sms_file=s.state / "sms.jsonl",
         )
 
     def reapply(self) -> AppliedCenter:
@@ -139,6 +144,7 @@ class Instance:
             queues=center.queues,
             roster=center.roster,
             agent_pins=dict(self.secrets.agent_pins),
+            work_orders=center.work_orders,
         )
 
 

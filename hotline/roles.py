@@ -22,6 +22,14 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/reports/{kind}"): frozenset({"supervisor"}),  # hotline/reports_web.py
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,
+    # Work orders (hotline/work_orders_web.py). An office's token sees and answers only its
+    # own office's orders; an agent changes only the orders they own (checked there).
+    ("POST", "/work-orders"): frozenset({"agent", "supervisor"}),
+    ("GET", "/work-orders"): frozenset({"agent", "supervisor", "office"}),
+    ("GET", "/work-orders/escalations"): frozenset({"supervisor"}),
+    ("GET", "/work-orders/{number}"): frozenset({"agent", "supervisor", "office"}),
+    ("POST", "/work-orders/{number}/status"): frozenset({"agent", "supervisor", "office"}),
+    ("POST", "/work-orders/{number}/owner"): frozenset({"supervisor"}),
 }
 OWN_AGENT_ONLY = frozenset({("POST", "/agents/{agent}/{command}")})
 
@@ -36,6 +44,7 @@ class Principal:
     kind: str  # "person" | "token" | "instance"
     agent: str | None = None  # a person's 工号
     csrf_token: str | None = None  # only sessions have one
+    office: str | None = None  # an office's token: the office code it answers for
 
     @property
     def role_text(self) -> str:

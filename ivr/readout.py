@@ -8,7 +8,7 @@ from typing import Any
 from ivr.speech import PROMPT_TEXT, amount, date, digits, months
 
 CARD_STATUSES = ("normal", "lost", "making", "ready", "cancelled")
-CASE_STATUSES = ("accepted", "processing", "done", "rejected")
+CASE_STATUSES = ("open", "sent_to_office", "answered", "followed_up", "closed")  # work orders
 
 # Prompts the self-service steps use, beyond the menu's own (checked by `config check`).
 SERVICE_PROMPTS: set[str] = {
@@ -27,6 +27,8 @@ SERVICE_PROMPTS: set[str] = {
     "payment-date",
     "payment-amount",
     "case-number",
+    "case-office",
+    "case-due",
     "referral-intro",
     "voicemail-intro",
     "voicemail-confirm",
@@ -62,6 +64,13 @@ def readout(service: str, data: dict[str, Any]) -> tuple[str, ...]:
         status = str(data["status"])
         return (f"card-{status}",) if status in CARD_STATUSES else ("no-record",)
     if service == "case":
+        # A work order: its status, the office in charge and, until answered, the deadline.
         status = str(data["status"])
-        return ("case-number", *digits(str(data["number"])), f"case-{status}")
+        said = ["case-number", *digits(str(data["number"]))]
+        said.append(f"case-{status}" if status in CASE_STATUSES else "no-record")
+        if data.get("office_prompt"):
+            said += ["case-office", str(data["office_prompt"])]
+        if data.get("due") is not None:
+            said += ["case-due", *date(data["due"])]
+        return tuple(said)
     raise ValueError(f"no readout for service {service!r}")

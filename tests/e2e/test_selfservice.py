@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import asyncpg
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from acd.work_order_config import load_work_orders
+from acd.work_orders import Status
+from hotline import work_orders_store
 from hotline.citizens import demo_id
+from ivr.hours import load_hours
+from ivr.speech import date
 from tests.support.api import agent_api
 from tests.support.calls import event_data, events_of, wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
@@ -246,9 +253,38 @@ async def test_referral_and_case_progress(
     running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver
 ) -> None:
     """
-    1. A citizen hears the referral directory (1, 6), interrupts it with *, then asks for
-       case 202600000002 (5, number, #) and hears that it is being handled.
+    1. An agent's work order is sent to the pension office (through the store, as the API
+       does).
+    2. A citizen hears the referral directory (1, 6), interrupts it with *, then asks for
+       that order's number (5, number, #) and hears that the office is handling it, the
+       office's name and the deadline's date.
     """
+    config = running.settings.config_dir
+    hours = load_hours(config)
+    engine = create_async_engine(running.instance.database_url or "")
+    try:
+        agent = work_orders_store.Actor("e2e-agent", "agent")
+        opened = await work_orders_store.create(
+            engine,
+            actor=agent,
+            at=dt.datetime.now(dt.UTC),
+            policy=load_work_orders(config).policy(),
+            hours=hours,
+            caller_number="13900000305",
+            callback_number="",
+            id_number="",
+            question="养老金领取资格认证",
+            line="pension",
+            kind="standard",
+            owner="1001",
+        )
+        await work_orders_store.change(
+            engine, opened.number, Status.SENT, actor=agent, at=opened.opened_at, office="pension"
+        )
+    finally:
+        await engine.dispose()
+    number = opened.number
+    due = opened.due_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
     phone = caller(running, "13900000305")
     await phone.start(
         [
@@ -261,12 +297,12 @@ async def test_referral_and_case_progress(
             Pause(1000),
             Keys("5"),
             Pause(1000),
-            typed("202600000002#"),
+            typed(f"{number}#"),
             Hold(),
         ]
     )
     await observer.heard(
-        phone.number, lambda h: "case-processing" in h and h[-1] == "menu-selfservice"
+        phone.number, lambda h: "case-sent_to_office" in h and h[-1] == "menu-selfservice"
     )
     await phone.go_on()
     result = await phone.finish()
@@ -275,8 +311,10 @@ async def test_referral_and_case_progress(
     heard = prompts_heard(observer.events, row["channel_id"])
     assert heard[2:4] == ["referral-intro", "referral-12345"], heard
     i = heard.index("case-number")
-    assert heard[i + 1 : i + 13] == [f"d{c}" for c in "202600000002"]
-    assert heard[i + 13] == "case-processing"
+    assert heard[i + 1 : i + 13] == [f"d{c}" for c in number]
+    assert heard[i + 13 : i + 16] == ["case-sent_to_office", "case-office", "office-pension"]
+    said_due = ["case-due", *date(due)]
+    assert heard[i + 16 : i + 16 + len(said_due)] == said_due, heard
     assert row["ivr_path"] == [
         "main",
         "selfservice",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from ivr.actions import (
     VoicemailSaved,
 )
 from ivr.session import MenuSession
+from ivr.speech import date
 
 DEMO_ID = "990101195102020015"
 
@@ -140,11 +142,29 @@ def test_silence_during_entry_gives_up_after_retries(session: MenuSession) -> No
 
 
 def test_case_progress_by_number(session: MenuSession) -> None:
+    """A work order with the office: its status, the office, and the deadline's date."""
     s = session
     keys(s, "15")
     assert keys(s, "202600000002#") == [Lookup("case", "202600000002")]
-    answer = s.handle(LookupDone("case", {"number": "202600000002", "status": "processing"}))
-    assert played(answer)[0] == "case-number" and played(answer)[-1] == "case-processing"
+    data = {
+        "number": "202600000002",
+        "status": "sent_to_office",
+        "office_prompt": "office-pension",
+        "due": dt.date(2026, 12, 8),
+    }
+    said = played(s.handle(LookupDone("case", data)))
+    assert said[:13] == ("case-number", *(f"d{c}" for c in "202600000002"))
+    assert said[13:16] == ("case-sent_to_office", "case-office", "office-pension")
+    assert said[16:] == ("case-due", *date(dt.date(2026, 12, 8)))
+
+
+def test_a_closed_case_has_no_deadline_to_read(session: MenuSession) -> None:
+    s = session
+    keys(s, "15")
+    keys(s, "202600000003#")
+    data = {"number": "202600000003", "status": "closed", "office_prompt": None, "due": None}
+    said = played(s.handle(LookupDone("case", data)))
+    assert said[-1] == "case-closed" and "case-due" not in said and "case-office" not in said
 
 
 def test_unknown_case_and_dead_system(session: MenuSession) -> None:

@@ -1,0 +1,260 @@
+"""Work orders over the HTTP API (roles in hotline/roles.py; the middleware checks them).
+
+    POST /work-orders                      agent (owner: themself) or supervisor: open one
+    GET  /work-orders?status=&office=&owner=&line=&open=1&limit=
+    GET  /work-orders/escalations          supervisor: the 督办 list (overdue, near due, no owner)
+    GET  /work-orders/{number}
+    POST /work-orders/{number}/status      {status, note?, office?, answer?, satisfaction?}
+    POST /work-orders/{number}/owner       supervisor: {owner}
+
+An office's token (role "office", bound to an office code) sees only its office's orders and
+may only answer them or send them back (status "answered" or "open"); an agent changes only
+the orders they own. Each change is audited with the order (hotline/work_orders_store.py);
+the citizen is texted the number when the order is opened and the answer when it comes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from acd.work_orders import Status, WorkOrderError, escalations
+from hotline import access, sms
+from hotline import work_orders_store as store
+from hotline.roles import Principal
+
+if TYPE_CHECKING:
+    from hotline.controller import Controller
+
+NUMBER = r"{number:\d{12}}"
+FILTER_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_TEXT = 4000  # a question or an answer
+OFFICE_STEPS = frozenset({Status.ANSWERED, Status.OPEN})  # answer it, or send it back
+STATUS_CODES = {"no_such_order": 404, "transition_not_allowed": 409, "not_your_order": 403}
+
+
+def _refuse(error_id: str, status: int, message: str = "") -> web.Response:
+    body = {"error_id": error_id, **({"message": message[:300]} if message else {})}
+    return web.json_response(body, status=status)
+
+
+def _refused(exc: WorkOrderError) -> web.Response:
+    return _refuse(exc.error_id, STATUS_CODES.get(exc.error_id, 400), str(exc))
+
+
+def _text(body: dict[str, Any], name: str, required: bool = False, limit: int = 64) -> str:
+    value = body.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
+        raise WorkOrderError(f"bad_{name}", f"{name}: text of at most {limit} characters")
+    return value.strip()
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise WorkOrderError("bad_json", "the body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise WorkOrderError("bad_json", "the body must be a JSON object")
+    return body
+
+
+def _actor(request: web.Request, who: Principal) -> store.Actor:
+    return store.Actor(who.who, who.role_text, access.source(request))
+
+
+def _is_office(who: Principal) -> bool:
+    return "office" in who.roles and not who.roles & {"supervisor", "agent"}
+
+
+def add_routes(app: web.Application, controller: Controller) -> None:
+    """Register the work-order routes; the controller gives the database, the calendar,
+    the work-order config and the SMS gateway (read at each request: config apply)."""
+
+    def engine_or_none() -> Any:
+        return controller.engine
+
+    async def create(request: web.Request) -> web.Response:
+        who = access.principal(request)
+        engine = engine_or_none()
+        if engine is None:
+            return _refuse("database_unavailable", 503)
+        config = controller.work_orders
+        try:
+            body = await _body(request)
+            kind = _text(body, "type") or "standard"
+            office = _text(body, "office")
+            if office and office not in config.offices:
+                raise WorkOrderError("unknown_office", f"no office {office!r} in work_orders.yaml")
+            id_number = _text(body, "id_number", limit=18).upper()
+            if id_number and not re.fullmatch(r"\d{17}[\dX]", id_number):
+                raise WorkOrderError("bad_id_number", "an ID number is 17 digits and a digit or X")
+            owner = who.agent if "agent" in who.roles and who.agent else _text(body, "owner")
+            order = await store.create(
+                engine,
+                actor=_actor(request, who),
+                at=dt.datetime.now(dt.UTC),
+                policy=config.policy(),
+                hours=controller.hours,
+                caller_number=_text(body, "caller_number"),
+                callback_number=_text(body, "callback_number"),
+                id_number=id_number,
+                question=_text(body, "question", required=True, limit=MAX_TEXT),
+                line=_text(body, "line", required=True),
+                kind=kind,
+                owner=owner or None,
+                office=office,
+                recording=_text(body, "recording", limit=200) or None,
+            )
+        except WorkOrderError as exc:
+            return _refused(exc)
+        await sms.notify(
+            controller.sms,
+            order.callback_number,
+            sms.taken_text(order, ZoneInfo(controller.hours.timezone)),
+            order.number,
+        )
+        return web.json_response(order.public(), status=201)
+
+    async def listing(request: web.Request) -> web.Response:
+        who, q = access.principal(request), request.query
+        engine = engine_or_none()
+        if engine is None:
+            return _refuse("database_unavailable", 503)
+        for name in ("status", "office", "owner", "line"):
+            if name in q and not FILTER_VALUE.fullmatch(q[name]):
+                return _refuse("bad_filter", 400, name)
+        try:
+            limit = int(q.get("limit", "200"))
+        except ValueError:
+            return _refuse("bad_filter", 400, "limit")
+        office = who.office if _is_office(who) else q.get("office")
+        query = store.Filter(
+            status=q.get("status"),
+            office=office,
+            owner=q.get("owner"),
+            line=q.get("line"),
+            open_only=q.get("open", "") in ("1", "yes", "true"),
+            limit=limit,
+        )
+        orders = await store.listing(engine, query)
+        return web.json_response({"work_orders": [o.public() for o in orders]})
+
+    async def show(request: web.Request) -> web.Response:
+        who = access.principal(request)
+        engine = engine_or_none()
+        if engine is None:
+            return _refuse("database_unavailable", 503)
+        number = request.match_info["number"]
+        order = await store.find(engine, number, who.office if _is_office(who) else None)
+        if order is None:
+            return _refuse("no_such_order", 404)
+        return web.json_response(order.public())
+
+    async def status(request: web.Request) -> web.Response:
+        who = access.principal(request)
+        engine = engine_or_none()
+        if engine is None:
+            return _refuse("database_unavailable", 503)
+        number = request.match_info["number"]
+        try:
+            body = await _body(request)
+            try:
+                to = Status(_text(body, "status", required=True))
+            except ValueError as exc:
+                raise WorkOrderError(
+                    "unknown_status", "status: one of " + ", ".join(Status)
+                ) from exc
+            only_office = only_owner = None
+            if _is_office(who):
+                if to not in OFFICE_STEPS:
+                    raise WorkOrderError("not_your_order", "an office answers or sends back")
+                only_office = who.office or "-"
+            elif "supervisor" not in who.roles:
+                only_owner = who.agent or "-"
+            satisfaction = body.get("satisfaction")
+            if satisfaction is not None and not isinstance(satisfaction, int):
+                raise WorkOrderError("bad_satisfaction", "satisfaction is 1 to 5")
+            office = _text(body, "office") or None
+            if office is not None and office not in controller.work_orders.offices:
+                raise WorkOrderError("unknown_office", f"no office {office!r}")
+            order = await store.change(
+                engine,
+                number,
+                to,
+                actor=_actor(request, who),
+                at=dt.datetime.now(dt.UTC),
+                note=_text(body, "note", limit=MAX_TEXT),
+                office=office,
+                answer=_text(body, "answer", limit=MAX_TEXT) or None,
+                satisfaction=satisfaction,
+                only_office=only_office,
+                only_owner=only_owner,
+            )
+        except WorkOrderError as exc:
+            return _refused(exc)
+        if to is Status.ANSWERED:
+            await sms.notify(
+                controller.sms, order.callback_number, sms.answer_text(order), order.number
+            )
+        return web.json_response(order.public())
+
+    async def owner(request: web.Request) -> web.Response:
+        who = access.principal(request)
+        engine = engine_or_none()
+        if engine is None:
+            return _refuse("database_unavailable", 503)
+        try:
+            body = await _body(request)
+            order = await store.change(
+                engine,
+                request.match_info["number"],
+                None,
+                actor=_actor(request, who),
+                at=dt.datetime.now(dt.UTC),
+                new_owner=_text(body, "owner", required=True, limit=16),
+            )
+        except WorkOrderError as exc:
+            return _refused(exc)
+        return web.json_response(order.public())
+
+    async def escalation_list(request: web.Request) -> web.Response:
+        engine = engine_or_none()
+        if engine is None:
+            return _refuse("database_unavailable", 503)
+        desk = getattr(controller, "desk", None)
+        agents = frozenset(desk.router.agents) if desk is not None else None
+        found = escalations(
+            await store.unfinished(engine),
+            dt.datetime.now(dt.UTC),
+            controller.hours,
+            controller.work_orders.policy(),
+            agents,
+        )
+        return web.json_response({"escalations": [escalation_row(e) for e in found]})
+
+    # /escalations before /{number}: the first matching route wins.
+    app.router.add_get("/work-orders/escalations", escalation_list)
+    app.router.add_post("/work-orders", create)
+    app.router.add_get("/work-orders", listing)
+    app.router.add_get(f"/work-orders/{NUMBER}", show)
+    app.router.add_post(f"/work-orders/{NUMBER}/status", status)
+    app.router.add_post(f"/work-orders/{NUMBER}/owner", owner)
+
+
+def escalation_row(e: Any) -> dict[str, Any]:
+    """One 督办 line as the API and the CLI show it."""
+    return {
+        "number": e.number,
+        "reason": e.reason,
+        "due_at": e.due_at.isoformat(),
+        "owner": e.owner,
+        "office": e.office,
+        "status": e.status.value,
+    }
