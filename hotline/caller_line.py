@@ -8,7 +8,7 @@ them: CallFlow creates them and hands itself to them only as a CallerLine.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 from hotline.citizens import SocialInsurancePort
@@ -38,6 +38,11 @@ class CallServices(Protocol):
     @property
     def voicemail_due(self) -> Callable[[dt.date], dt.date]:
         """By when a voice message left on `day` must be answered."""
+        ...
+
+    @property
+    def case_progress(self) -> Callable[[str], Awaitable[dict[str, Any] | None]] | None:
+        """A work order's progress by its number (None: no database, no work orders)."""
         ...
 
 

@@ -53,6 +53,12 @@ class Metrics:
         self.agents_logged_in = Gauge(
             "hotline_agents_logged_in", "Agents logged in (any state but logged out)", registry=r
         )
+        self.work_orders_escalated = Gauge(
+            "hotline_work_orders_escalated",
+            "Work orders on the 督办 list by reason (overdue, near_due, no_owner), last scan",
+            ["reason"],
+            registry=r,
+        )
         self.in_hours = Gauge(
             "hotline_in_hours", "1 while people answer (dialplan/hours.yaml)", registry=r
         )

@@ -75,13 +75,9 @@ async def carry_out(flow: CallerLine, action: Action) -> None:
             post(flow.call_id, VoicemailSaved(True))
 
 
-<<<<<<< HEAD
 async def _lookup(flow: CallerLine, service: str, key: str) -> LookupDone:
-=======
-async def _lookup(flow: CallFlow, service: str, key: str) -> LookupDone:
     # Case numbers are our own work orders; everything else is the city's system.
     progress = flow.services.case_progress
->>>>>>> h-wo
     try:
         if service == "case":
             if progress is None:

@@ -17,12 +17,7 @@ from sqlalchemy import text
 
 from acd.router import RouterError
 from acd.state import AgentStatus
-<<<<<<< HEAD
-from hotline import access, recordings, reports_web
-=======
 from hotline import access, recordings, reports_web, work_orders_web
-from hotline.component_metrics import SupervisedParts
->>>>>>> h-wo
 from hotline.config_files import ConfigError
 from hotline.metrics import Metrics
 from hotline.sessions import SessionPolicy
@@ -32,95 +27,6 @@ if TYPE_CHECKING:
     from hotline.telephony.ami import AmiLink
 
 
-<<<<<<< HEAD
-=======
-class Metrics:
-    """The controller's Prometheus metrics, in a registry of its own."""
-
-    def __init__(self) -> None:
-        self.registry = r = CollectorRegistry()
-        self.calls_total = Counter(
-            "hotline_calls", "Calls that entered the controller", registry=self.registry
-        )
-        self.calls_adopted = Counter(
-            "hotline_calls_adopted", "Calls adopted after a (re)connect", registry=self.registry
-        )
-        self.calls_active = Gauge(
-            "hotline_calls_active", "Calls in progress", registry=self.registry
-        )
-        self.calls_refused = Counter(
-            "hotline_calls_refused",
-            "Calls refused on arrival (lines_busy: HOTLINE_MAX_CALLERS citizens on the line)",
-            ["reason"],
-            registry=r,
-        )
-        self.calls_refused.labels("lines_busy")  # 0 from the start: increase() sees the 1st
-        self.max_callers = Gauge(
-            "hotline_max_callers", "Citizens' calls taken in at once (the limit)", registry=r
-        )
-        self.ari_events = Counter(
-            "hotline_ari_events", "ARI events received", ["type"], registry=self.registry
-        )
-        self.journal_backlog = Gauge(
-            "hotline_journal_backlog", "Call facts not yet in PostgreSQL", registry=self.registry
-        )
-        # What the alert rules (monitoring/prometheus/alerts.yml) and the dashboard use.
-        self.component_up = Gauge(
-            "hotline_component_up",
-            "1 when a part answers: ari, ami, database (set at scrape); asterisk, postgres,"
-            " controller (set by the supervisor)",
-            ["part"],
-            registry=self.registry,
-        )
-        self.restarts = Counter(
-            "hotline_restarts", "Restarts of a part by the supervisor", ["part"], registry=r
-        )
-        self.supervised: SupervisedParts | None = None  # where component_up and restarts come from
-        self.agents_logged_in = Gauge(
-            "hotline_agents_logged_in", "Agents logged in (any state but logged out)", registry=r
-        )
-        self.work_orders_escalated = Gauge(
-            "hotline_work_orders_escalated",
-            "Work orders on the 督办 list by reason (overdue, near_due, no_owner), last scan",
-            ["reason"],
-            registry=r,
-        )
-        self.in_hours = Gauge(
-            "hotline_in_hours", "1 while people answer (dialplan/hours.yaml)", registry=r
-        )
-        self.calls_offered = Counter(
-            "hotline_calls_offered", "Calls that entered a queue", ["queue"], registry=r
-        )
-        self.calls_answered = Counter(
-            "hotline_calls_answered", "Calls an agent answered, per queue", ["queue"], registry=r
-        )
-        self.recordings_failed = Counter(
-            "hotline_recordings_failed",
-            "Agent calls whose recording did not start or whose file is missing",
-            registry=r,
-        )
-        self.disk_free = Gauge(
-            "hotline_disk_free_bytes",
-            "Free bytes where recordings and the journal are written",
-            ["path"],
-            registry=r,
-        )
-        self.disk_size = Gauge(
-            "hotline_disk_size_bytes", "Size of the same file systems", ["path"], registry=r
-        )
-        self.journal_spool_bytes = Gauge(
-            "hotline_journal_spool_bytes",
-            "Bytes of the journal's spool on disk (facts kept until PostgreSQL has them)",
-            registry=self.registry,
-        )
-        self.journal_alarm = Gauge(
-            "hotline_journal_spool_alarm",
-            "1 while facts cannot all be kept on disk (spool full, disk low, write failed)",
-            registry=self.registry,
-        )
-
-
->>>>>>> h-wo
 CONTROLLER: web.AppKey[Controller] = web.AppKey("controller")
 AMI: web.AppKey[AmiLink] = web.AppKey("ami")
 METRICS = web.AppKey("metrics", Metrics)
