@@ -299,9 +299,10 @@ def _add_agent_legs(
         agents[survey.agent].survey_positive += survey.score in POSITIVE
 
 
-def _voice_messages(
+def voice_message_figures(
     rows: Iterable[VoiceMessageRecord], period: Period, rules: ReportRules, today: dt.date
 ) -> VoiceMessageFigures:
+    """The voice messages left in the period, open and overdue as of `today`."""
     out = VoiceMessageFigures()
     for vm in rows:
         if not period.start <= rules.local(vm.created_at).date() < period.end:
@@ -360,7 +361,7 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
         by_agent=dict(sorted(agents.items())),
         abandoned_by_hour=dict(abandoned_by_hour),
         day_kinds={day: rules.day_kind(day) for day in period.days()},
-        voice_messages=_voice_messages(records.voice_messages, period, rules, today),
+        voice_messages=voice_message_figures(records.voice_messages, period, rules, today),
         staffed_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone),
         logged_in_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone, paused_too=True),
     )
