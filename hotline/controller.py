@@ -21,13 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from acd.callbacks import CallbackBook
 from acd.pin_lock import PinLock
 from acd.queues import QueuesConfig
+from acd.report_records import ReportRules
 from acd.roster import Roster
 from acd.router import Router, RouterError
-from hotline import restore
+from hotline import report_keeper, restore
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
+from hotline.report_render import ReportDesk
 from hotline.restoring import AppliedRouter, Restoring
 from hotline.sessions import SessionPolicy
 from hotline.store.journal import Journal
@@ -137,6 +139,7 @@ class Controller:
         # New calls take the newest menu; calls in progress keep the one they started with.
         self.menu = config.menu
         self.hours = config.hours
+        self.report_desk = ReportDesk()  # the API's reports and the keeper's, one at a time
         self.config_version = config.menu.version
         self.agent_pins = dict(config.agent_pins)
         self.pin_lock = PinLock(
@@ -182,6 +185,11 @@ class Controller:
             self.mailboxes.post(call_id, ("start", event))
         elif call_id in self.mailboxes or call_id in self.calls:
             self.mailboxes.post(call_id, event)
+
+    def report_rules(self) -> ReportRules:
+        """The rules of reports asked for without thresholds (the API's defaults), with the
+        calendar as last applied: the days the keeper stores are the ones asked for."""
+        return ReportRules(timezone=self.hours.timezone, hours=self.hours)
 
     async def _handle(self, call_id: str, item: Any) -> bool:
         """Per-call consumer: items of one call arrive here in order."""
@@ -555,6 +563,14 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         tasks.start("router-ticker", lambda: desk.run_ticker(stop))
         if engine is not None:
             tasks.start("purge", lambda: restore.purge_daily(engine, config.host_root, stop))
+            if config.state_dir is not None:
+                reports_dir = config.state_dir / "reports"
+                tasks.start(
+                    "reports",
+                    lambda: report_keeper.keep(
+                        engine, controller.report_desk, controller.report_rules, reports_dir, stop
+                    ),
+                )
         if restoring.pending:
             tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
@@ -562,7 +578,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         log.info("controller_stopping", calls=len(controller.calls))
         controller.draining = True
         # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
-        await tasks.stop("ari-events", "ami", "router-ticker", "purge", "restore")
+        await tasks.stop("ari-events", "ami", "router-ticker", "purge", "reports", "restore")
         await controller.mailboxes.close()
         await journal.flush(timeout=5)
         await tasks.stop()

@@ -1,15 +1,17 @@
-"""Week and month reports from stored days (`report_days`, migration 0011).
+"""Reports from stored hours and days (`report_days`, migration 0011).
 
-A past day is computed from its records once, when nothing of it can still change (every
-call of the day has ended and the agents' states it reads are an hour behind us), and
-stored; triggers in PostgreSQL forget it if a record of it is written later. A week or a
-month then sums its stored days (acd/report_rollup.py), computes today live and the
-missing past days once, and reads the period's voice messages fresh (their open/overdue
-figures depend on today).
+An hour is computed from its records once nothing of it can still change (every call that
+arrived in it has ended, and the agents' states it reads are behind us), and stored; a day
+is stored once its 24 hours are, as their sum. Triggers in PostgreSQL forget a stored hour
+or day when a record of it is written later. A day's report then sums its hours (the
+hours not stored yet, today's last ones, computed live), a week or a month its days, and
+the period's voice messages are read fresh (open/overdue depend on today). Each figure is
+a sum over calls by arrival or agents' time clipped to the hour (acd/report_rollup.py), so
+the sums equal a computation over the whole period.
 
-Storing a day takes session advisory locks on the UTC hours its records span (the
-triggers take the same locks shared), so a record written while its day is being stored
-waits, then forgets the stored day: a stored day is never older than its records.
+Storing an hour takes session advisory locks on the UTC hours its records span (the
+triggers take the same locks shared), so a record written while its hour is being stored
+waits, then forgets the stored hour: a stored figure is never older than its records.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -25,8 +28,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from acd.figures import Report, build_report, voice_message_figures
-from acd.report_records import Period, ReportRules, VoiceMessageRecord
+from acd.figures import Report, VoiceMessageFigures, build_report, voice_message_figures
+from acd.report_records import Period, Records, ReportRules, VoiceMessageRecord
 from acd.report_rollup import combine, day_from_json, day_to_json, rules_key
 from hotline.reports import in_thread, read_records
 
@@ -36,20 +39,25 @@ LOCK_CLASS = 12333  # as in migration 0011: keys (LOCK_CLASS, UTC hours since 20
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 STATES_AFTER_LAST_CALL = dt.timedelta(hours=1)  # reports.py _STATES reads this far past
 STARTING_STATES = dt.timedelta(hours=24)  # late states this far back are locked out too
+WHOLE_DAY = -1  # report_days.hour of a day's row
 
 _STORED = (
-    "SELECT day, body FROM report_days WHERE rules_key = :key AND day >= :first AND day < :end"
+    "SELECT day, hour, window_end, body FROM report_days"
+    " WHERE rules_key = :key AND day >= :first AND day < :end"
 )
-_DAY_STATUS = (
+_STATUS = (
     "SELECT count(*) FILTER (WHERE ended_at IS NULL) AS open, count(*) AS calls,"
     " max(ended_at) AS last_end FROM calls WHERE started_at >= :start AND started_at < :end"
 )
 _STORE = (
-    "INSERT INTO report_days (day, rules_key, zone, window_end, calls, body)"
-    " VALUES (:day, :key, :zone, :window_end, :calls, CAST(:body AS jsonb))"
-    " ON CONFLICT (day, rules_key) DO UPDATE SET zone = EXCLUDED.zone,"
+    "INSERT INTO report_days (day, hour, rules_key, zone, window_end, calls, body)"
+    " VALUES (:day, :hour, :key, :zone, :window_end, :calls, CAST(:body AS jsonb))"
+    " ON CONFLICT (day, hour, rules_key) DO UPDATE SET zone = EXCLUDED.zone,"
     " window_end = EXCLUDED.window_end, calls = EXCLUDED.calls, body = EXCLUDED.body,"
     " computed_at = now()"
+)
+_HOURS_STORED = (
+    "SELECT count(*) FROM report_days WHERE day = :day AND hour >= 0 AND rules_key = :key"
 )
 _VOICE_MESSAGES = (
     "SELECT created_at, due_on, origin, status FROM voice_messages"
@@ -62,6 +70,15 @@ def hour_key(moment: dt.datetime) -> int:
     return int((moment - EPOCH).total_seconds() // 3600)
 
 
+@dataclass
+class Part:
+    """An hour's or a day's report, and the end of the agents' states it read (None: not
+    closed, so not stored)."""
+
+    report: Report
+    window_end: dt.datetime | None
+
+
 async def period_report(
     engine: AsyncEngine,
     period: Period,
@@ -69,32 +86,27 @@ async def period_report(
     now: dt.datetime | None = None,
     executor: Executor | None = None,
 ) -> Report:
-    """The period's report: a day from its records, a week or a month from its days."""
+    """The period's report (a day, a week or a month) from stored hours and days, computing
+    and storing those missing."""
     moment = now or dt.datetime.now(dt.UTC)
-    if period.kind == "day":
-        async with engine.connect() as conn:
-            records = await read_records(conn, period, rules, executor)
-        return await in_thread(executor, build_report, records, period, rules, moment)
     key = rules_key(rules)
     async with engine.connect() as conn:
         stored = await _stored(conn, period, key)
         voice = await _voice_messages(conn, period, rules)
-    today = rules.local(moment).date()
-    days: list[Report] = []
-    for day in period.days():
-        if day in stored:
-            days.append(day_from_json(day, rules, stored[day]))
-        else:  # not stored yet, or today, or ahead (nothing, unless a test wrote it there)
-            days.append(await day_report(engine, day, rules, moment, executor))
-    figures = voice_message_figures(voice, period, rules, today)
+    days = [
+        (await _day(engine, day, rules, moment, stored, executor)).report for day in period.days()
+    ]
+    figures = voice_message_figures(voice, period, rules, rules.local(moment).date())
     return await in_thread(executor, combine, period, rules, days, figures)
 
 
-async def _stored(conn: AsyncConnection, period: Period, key: str) -> dict[dt.date, dict[str, Any]]:
+async def _stored(
+    conn: AsyncConnection, period: Period, key: str
+) -> dict[tuple[dt.date, int], tuple[dt.datetime, dict[str, Any]]]:
     bounds = {"key": key, "first": period.start, "end": period.end}
     rows = (await conn.execute(text(_STORED), bounds)).all()
     await conn.commit()
-    return {row.day: row.body for row in rows}
+    return {(row.day, row.hour): (row.window_end, row.body) for row in rows}
 
 
 async def _voice_messages(
@@ -106,55 +118,116 @@ async def _voice_messages(
     return [VoiceMessageRecord(r.created_at, r.due_on, r.origin, r.status) for r in rows]
 
 
-async def day_report(
+async def _day(
     engine: AsyncEngine,
     day: dt.date,
     rules: ReportRules,
     now: dt.datetime,
-    executor: Executor | None = None,
-) -> Report:
-    """A day's report from its records, stored when the day can no longer change."""
+    stored: dict[tuple[dt.date, int], tuple[dt.datetime, dict[str, Any]]],
+    executor: Executor | None,
+) -> Part:
+    """A day: stored, or the sum of its hours (stored once they all are)."""
+    if (day, WHOLE_DAY) in stored:
+        window_end, body = stored[(day, WHOLE_DAY)]
+        return Part(day_from_json(day, rules, body), window_end)
     period = Period.day(day)
-    start, end = period.bounds(rules.zone)
+    if period.bounds(rules.zone)[0] > now:  # ahead: nothing, unless a test wrote it there
+        return await _block(engine, period, rules, now, executor)
+    hours: list[Part] = []
+    for hour in range(24):
+        if (day, hour) in stored:
+            window_end, body = stored[(day, hour)]
+            hours.append(Part(day_from_json(day, rules, body), window_end))
+        else:
+            hours.append(await _block(engine, Period.one_hour(day, hour), rules, now, executor))
+    report = await in_thread(
+        executor, combine, period, rules, [h.report for h in hours], VoiceMessageFigures()
+    )
+    ends = [h.window_end for h in hours]
+    if any(end is None for end in ends):
+        return Part(report, None)
+    window_end = max(end for end in ends if end is not None)
     async with engine.connect() as conn:
-        status = (await conn.execute(text(_DAY_STATUS), {"start": start, "end": end})).one()
-        await conn.commit()
-        window_end = max(end, (status.last_end or end) + STATES_AFTER_LAST_CALL)
-        if status.open or now < window_end:
-            records = await read_records(conn, period, rules, executor)
-            return await in_thread(executor, build_report, records, period, rules, now)
-        keys = range(hour_key(start - STARTING_STATES), hour_key(window_end) + 1)
-        stored = False
         try:
-            for k in keys:  # ascending, as the triggers take theirs
-                await conn.execute(
-                    text("SELECT pg_advisory_lock(:c, :k)"), {"c": LOCK_CLASS, "k": k}
-                )
-            await conn.commit()
-            records = await read_records(conn, period, rules, executor)
-            report = await in_thread(executor, build_report, records, period, rules, now)
-            body = json.dumps(day_to_json(report))
-            await conn.execute(
-                text(_STORE),
-                {
-                    "day": day,
-                    "key": rules_key(rules),
-                    "zone": rules.timezone,
-                    "window_end": window_end,
-                    "calls": len(records.calls),
-                    "body": body,
-                },
+            # Under the locks, its 24 hours still stored means no write came since.
+            await _lock(conn, period.bounds(rules.zone)[0], window_end)
+            hours_left = await conn.scalar(
+                text(_HOURS_STORED), {"day": day, "key": rules_key(rules)}
             )
             await conn.commit()
-            stored = True
-        except DBAPIError as exc:  # a deadlock with a late write: that write wins
-            await conn.rollback()
-            log.warning("report_day_not_stored", day=day.isoformat(), error=str(exc).split("\n")[0])
+            if hours_left != 24:
+                return Part(report, None)
+            await _store(conn, period, rules, report, window_end, report.center.calls)
+        finally:
+            await _unlock(conn)
+    return Part(report, window_end)
+
+
+async def _lock(conn: AsyncConnection, start: dt.datetime, window_end: dt.datetime) -> None:
+    """The advisory locks of the UTC hours a block's records span, ascending (the triggers
+    take theirs in the same order)."""
+    for k in range(hour_key(start - STARTING_STATES), hour_key(window_end) + 1):
+        await conn.execute(text("SELECT pg_advisory_lock(:c, :k)"), {"c": LOCK_CLASS, "k": k})
+    await conn.commit()
+
+
+async def _unlock(conn: AsyncConnection) -> None:
+    await conn.rollback()
+    await conn.execute(text("SELECT pg_advisory_unlock_all()"))
+    await conn.commit()
+
+
+async def _store(
+    conn: AsyncConnection,
+    period: Period,
+    rules: ReportRules,
+    report: Report,
+    window_end: dt.datetime,
+    calls: int,
+) -> None:
+    values = {
+        "day": period.start,
+        "hour": WHOLE_DAY if period.hour is None else period.hour,
+        "key": rules_key(rules),
+        "zone": rules.timezone,
+        "window_end": window_end,
+        "calls": calls,
+        "body": json.dumps(day_to_json(report)),
+    }
+    await conn.execute(text(_STORE), values)
+    await conn.commit()
+
+
+async def _block(
+    engine: AsyncEngine,
+    period: Period,
+    rules: ReportRules,
+    now: dt.datetime,
+    executor: Executor | None,
+) -> Part:
+    """An hour (or a day ahead) from its records, stored when it can no longer change."""
+    start, end = period.bounds(rules.zone)
+    async with engine.connect() as conn:
+        status = (await conn.execute(text(_STATUS), {"start": start, "end": end})).one()
+        await conn.commit()
+        window_end = max(end, (status.last_end or end) + STATES_AFTER_LAST_CALL)
+        if not status.calls and start > now:  # ahead, empty: nothing to read
+            return Part(build_report(Records(), period, rules, now), None)
+        if status.open or now < window_end or period.hour is None:
             records = await read_records(conn, period, rules, executor)
             report = await in_thread(executor, build_report, records, period, rules, now)
+            return Part(report, None)
+        try:
+            await _lock(conn, start, window_end)
+            records = await read_records(conn, period, rules, executor)
+            report = await in_thread(executor, build_report, records, period, rules, now)
+            await _store(conn, period, rules, report, window_end, len(records.calls))
+        except DBAPIError as exc:  # a deadlock with a late write: that write wins
+            await conn.rollback()
+            log.warning("report_hour_not_stored", hour=period.label, error=str(exc)[:200])
+            records = await read_records(conn, period, rules, executor)
+            report = await in_thread(executor, build_report, records, period, rules, now)
+            return Part(report, None)
         finally:
-            await conn.execute(text("SELECT pg_advisory_unlock_all()"))
-            await conn.commit()
-        if stored:
-            log.info("report_day_stored", day=day.isoformat(), calls=len(records.calls))
-        return report
+            await _unlock(conn)
+        return Part(report, window_end)

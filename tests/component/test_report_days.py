@@ -10,16 +10,20 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.figures import Report, build_report
 from acd.report_records import Period, ReportRules
 from acd.report_rollup import rules_key
 from hotline.report_days import LOCK_CLASS, hour_key, period_report
+from hotline.report_keeper import one_round
+from hotline.report_render import ReportDesk
 from hotline.reports import load_records
 from tests.support.system import SystemUnderTest
 
@@ -67,12 +71,14 @@ async def answered_call(db: asyncpg.Connection, day: int, agent: str) -> str:
     return cid
 
 
-async def stored(db: asyncpg.Connection) -> set[int]:
+async def stored(db: asyncpg.Connection, hour: int = -1) -> set[int]:
+    """The days of June stored whole (hour -1), or whose `hour` is stored."""
     rows = await db.fetch(
-        "SELECT day FROM report_days WHERE rules_key = $1 AND day >= $2 AND day < $3",
+        "SELECT day FROM report_days WHERE rules_key = $1 AND day >= $2 AND day < $3 AND hour = $4",
         KEY,
         JUNE.start,
         JUNE.end,
+        hour,
     )
     return {row["day"].day for row in rows}
 
@@ -106,8 +112,10 @@ async def test_a_month_sums_its_stored_days_and_a_late_record_is_counted(
 ) -> None:
     """
     1. Two answered calls (June 10 and 11) and an agent's day; the month is computed and each
-       of its 30 days stored; the figures equal those computed from all the month's records.
-    2. A late no-answer leg of June 10 forgets June 10 only; the month counts it.
+       of its 30 days stored (and their hours); the figures equal those computed from all
+       the month's records at once.
+    2. A late no-answer leg of a call of June 10, 10:00 forgets that hour and that day only;
+       the month counts it.
     3. A late pause of June 11 forgets every day whose states reached past it.
     4. A day with a call still open is not stored.
     """
@@ -143,6 +151,8 @@ async def test_a_month_sums_its_stored_days_and_a_late_record_is_counted(
             at(10, "10:00:14"),
         )
         assert await stored(db) == set(range(1, 31)) - {10}
+        assert await stored(db, hour=10) == set(range(1, 31)) - {10}
+        assert await stored(db, hour=9) == set(range(1, 31))  # its other hours stay
         report = await month(engine)
         assert (report.by_agent["9202"].offered, report.by_agent["9202"].no_answer) == (1, 1)
         assert flat(report) == flat(await direct(engine))
@@ -188,3 +198,44 @@ async def test_a_late_record_waits_while_its_day_is_being_stored(
         await asyncio.wait_for(write, timeout=10)
     finally:
         await holder.close()
+
+
+async def test_the_daily_files_are_written_once_when_the_day_is_over(
+    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """The keeper's round at 03:00 on July 3, 2019 stores July 2 and writes its daily report
+    (CSV, XLSX) and ministry file once; while a call of that day is still open, none."""
+    day = dt.date(2019, 7, 2)
+    cid = f"rd-{uuid.uuid4().hex[:12]}"
+    await db.execute(
+        "INSERT INTO calls (channel_id, started_at, ended_at, disposition) VALUES"
+        " ($1, $2, $3, 'self_service'), ($4, $2, NULL, NULL)",
+        f"rd-{uuid.uuid4().hex[:12]}",
+        dt.datetime.combine(day, dt.time(9), ZONE),
+        dt.datetime.combine(day, dt.time(9, 2), ZONE),
+        cid,
+    )
+    engine = create_async_engine(system.instance.database_url or "")
+    desk = ReportDesk()
+    now = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(3), ZONE)
+    try:
+        assert await one_round(engine, desk, RULES, tmp_path, now) == []  # a call still open
+        await db.execute(
+            "UPDATE calls SET ended_at = $2, disposition = 'self_service' WHERE channel_id = $1",
+            cid,
+            dt.datetime.combine(day, dt.time(9, 5), ZONE),
+        )
+        written = await one_round(engine, desk, RULES, tmp_path, now)
+        assert sorted(p.name for p in written) == [
+            "daily-2019-07-02.csv",
+            "daily-2019-07-02.xlsx",
+            "ministry-2019-07-02.csv",
+        ]
+        ministry = (tmp_path / "2019-07-02" / "ministry-2019-07-02.csv").read_text()
+        header, row = ministry.splitlines()[:2]
+        assert dict(zip(header.split(","), row.split(","), strict=True))["calls_received"] == "2"
+        assert load_workbook(tmp_path / "2019-07-02" / "daily-2019-07-02.xlsx").sheetnames
+        assert await one_round(engine, desk, RULES, tmp_path, now) == []  # once
+    finally:
+        desk.close()
+        await engine.dispose()

@@ -141,6 +141,30 @@ def test_a_week_is_the_sum_of_its_days_stored_as_json(recs: Records) -> None:
         assert got[key] == (pytest.approx(value) if isinstance(value, float) else value), key
 
 
+@settings(max_examples=40, deadline=None)
+@given(records(), st.integers(0, 6))
+def test_a_day_is_the_sum_of_its_hours_stored_as_json(recs: Records, n: int) -> None:
+    day = MONDAY + dt.timedelta(days=n)
+    whole = build_report(recs, Period.day(day), RULES, LATER)
+    hours = [
+        _through_json(build_report(recs, Period.one_hour(day, h), RULES, LATER), day)
+        for h in range(24)
+    ]
+    summed = combine(Period.day(day), RULES, hours, whole.voice_messages)
+    want, got = _flat(whole), _flat(summed)
+    assert want.keys() == got.keys()
+    for key, value in want.items():
+        assert got[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+
+
+def test_an_hour_is_a_period_of_its_own() -> None:
+    hour = Period.one_hour(MONDAY, 9)
+    assert hour.label == "2026-11-30T09" and hour.days() == [MONDAY]
+    assert hour.bounds(ZONE) == (START + dt.timedelta(hours=9), START + dt.timedelta(hours=10))
+    with pytest.raises(ValueError, match="hour 24"):
+        Period.one_hour(MONDAY, 24)
+
+
 def test_a_stored_day_of_another_format_is_refused() -> None:
     day = build_report(Records(), Period.day(MONDAY), RULES, LATER)
     data = day_to_json(day) | {"format": 0}

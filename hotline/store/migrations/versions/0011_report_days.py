@@ -1,18 +1,19 @@
-"""report_days: each past day's figures, stored once, forgotten when a record of it changes
+"""report_days: each past hour's and day's figures, stored once, forgotten when a record changes
 
 Revision ID: 0011_report_days
 Revises: 0009_accounts
 
-A week or a month report sums its stored days (acd/report_rollup.py). A stored day must
-never outlive a change to what it was computed from, whoever writes it (the controller's
-journal, a late spool replay, a restore): triggers in PostgreSQL forget the day of every
-call whose rows are written or deleted, every day whose agents' states reached past a state
-change written late, and every day on a TRUNCATE. They fire per statement (transition
-tables): a batch of the journal costs one join, not one per row.
+A day's report sums its stored hours, a week or a month its stored days (a day is stored
+once its 24 hours are: acd/report_rollup.py). A stored hour or day must never outlive a
+change to what it was computed from, whoever writes it (the controller's journal, a late
+spool replay, a restore): triggers in PostgreSQL forget the hour and the day of every call
+whose rows are written or deleted, every hour and day whose agents' states reached past a
+state change written late, and everything on a TRUNCATE. They fire per statement
+(transition tables): a batch of the journal costs one join, not one per row.
 
-A day is stored under session advisory locks on the UTC hours it read (hotline/
+An hour is stored under session advisory locks on the UTC hours it read (hotline/
 report_days.py); each trigger takes the shared lock of the hours it touches first, so a
-write that races with the storing of its day waits for it, then forgets it.
+write that races with the storing of its hour waits for it, then forgets it.
 """
 
 from alembic import op
@@ -39,7 +40,8 @@ FUNCTIONS = (
         END LOOP;
         DELETE FROM report_days r USING unnest(moments) m
         WHERE r.day BETWEEN (m AT TIME ZONE 'UTC')::date - 1 AND (m AT TIME ZONE 'UTC')::date + 1
-          AND r.day = (m AT TIME ZONE r.zone)::date;
+          AND r.day = (m AT TIME ZONE r.zone)::date
+          AND r.hour IN (-1, extract(hour FROM m AT TIME ZONE r.zone));
     END
     $$""",
     """CREATE FUNCTION report_days_forget_calls() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -89,13 +91,14 @@ def upgrade() -> None:
     op.execute(
         "CREATE TABLE report_days ("
         " day date NOT NULL,"
+        " hour smallint NOT NULL CHECK (hour BETWEEN -1 AND 23),"  # -1: the whole day
         " rules_key text NOT NULL,"
         " zone text NOT NULL,"
         " window_end timestamptz NOT NULL,"  # agents' states were read up to here
         " calls integer NOT NULL,"
         " body jsonb NOT NULL,"
         " computed_at timestamptz NOT NULL DEFAULT now(),"
-        " PRIMARY KEY (day, rules_key))"
+        " PRIMARY KEY (day, hour, rules_key))"
     )
     op.execute("CREATE INDEX ix_report_days_window_end ON report_days (window_end)")
     for statement in FUNCTIONS:
