@@ -77,6 +77,7 @@ class CallRecord:
     callback: CallbackRecord | None = None
     survey: SurveyRecord | None = None
     adoptions: int = 0  # controller restarts the call lived through
+    path: tuple[str, ...] = ()  # the menu nodes it went through (`calls.ivr_path`)
 
 
 @dataclass(frozen=True, slots=True)

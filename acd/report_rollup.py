@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
 from acd.agent_activity import Activity
-from acd.figures import AgentFigures, CallFigures, Report, VoiceMessageFigures
+from acd.figures import AgentFigures, CallFigures, Report, VoiceMessageFigures, hot_topics
 from acd.report_records import Period, ReportRules
 
-FORMAT = 1  # bump when a figure is added: stored days of an older format are recomputed
+FORMAT = 2  # bump when a figure is added: stored days of an older format are recomputed
 
 
 def rules_key(rules: ReportRules) -> str:
@@ -66,7 +66,9 @@ def combine(
     abandoned: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(24), 0))
     staffed: dict[int, float] = {}
     logged_in: dict[int, float] = {}
+    topics: Counter[str] = Counter()
     for part in days:
+        topics.update(part.topics)
         _add_fields(center, part.center)
         for day, fig in part.by_day.items():
             _add_fields(by_day[day], fig)
@@ -94,6 +96,7 @@ def combine(
         voice_messages=voice,
         staffed_by_hour=dict(sorted(staffed.items())),
         logged_in_by_hour=dict(sorted(logged_in.items())),
+        topics=hot_topics(topics),
     )
 
 
@@ -111,6 +114,7 @@ def day_to_json(report: Report) -> dict[str, Any]:
         },
         "staffed_by_hour": {str(h): s for h, s in report.staffed_by_hour.items()},
         "logged_in_by_hour": {str(h): s for h, s in report.logged_in_by_hour.items()},
+        "topics": report.topics,
     }
 
 
@@ -139,4 +143,5 @@ def day_from_json(day: dt.date, rules: ReportRules, data: dict[str, Any]) -> Rep
         voice_messages=VoiceMessageFigures(),
         staffed_by_hour={int(h): s for h, s in data["staffed_by_hour"].items()},
         logged_in_by_hour={int(h): s for h, s in data["logged_in_by_hour"].items()},
+        topics=data["topics"],
     )

@@ -40,7 +40,7 @@ T = TypeVar("T")
 _IN_PERIOD = "c.started_at >= :start AND c.started_at < :end"
 
 _CALLS = (
-    "SELECT c.channel_id, c.started_at, c.ended_at, c.disposition, c.adoptions"
+    "SELECT c.channel_id, c.started_at, c.ended_at, c.disposition, c.adoptions, c.ivr_path"
     f" FROM calls c WHERE {_IN_PERIOD} ORDER BY c.started_at, c.id"
 )
 # The first `queued` is the entry from the menu (a restarted controller, an overflow or an
@@ -178,6 +178,7 @@ def _assemble(
                 callback=callbacks.get(row.channel_id),
                 survey=surveys.get(row.channel_id),
                 adoptions=row.adoptions,
+                path=tuple(row.ivr_path or ()),
             )
             for row in calls
         ],

@@ -51,8 +51,9 @@ def calls(draw: st.DrawFn, n: int) -> CallRecord:
     length = draw(st.integers(5, 900))
     end = start + length
     kind = draw(st.sampled_from(["self", "answered", "abandoned", "transfer", "callback"]))
+    path = tuple(draw(st.lists(st.sampled_from(["main", "pension", "medical", "agent"]))))
     if kind == "self":
-        return CallRecord(f"c{n}", _at(start), _at(end), "self_service")
+        return CallRecord(f"c{n}", _at(start), _at(end), "self_service", path=path)
     queue = draw(st.sampled_from(QUEUES))
     entered = start + draw(st.integers(1, 4))
     entries = [QueueEntry(queue, _at(entered))]
@@ -96,6 +97,7 @@ def calls(draw: st.DrawFn, n: int) -> CallRecord:
         callback=callback,
         survey=survey,
         adoptions=draw(st.integers(0, 1)),
+        path=path,
     )
 
 
