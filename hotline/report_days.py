@@ -39,6 +39,9 @@ LOCK_CLASS = 12333  # as in migration 0011: keys (LOCK_CLASS, UTC hours since 20
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 STATES_AFTER_LAST_CALL = dt.timedelta(hours=1)  # reports.py _STATES reads this far past
 STARTING_STATES = dt.timedelta(hours=24)  # late states this far back are locked out too
+# An hour is stored this long after the last states it reads: the triggers skip records
+# more recent than half of it (migration 0011, RECENT), and the journal's writes lag.
+STORE_AFTER = dt.timedelta(minutes=10)
 WHOLE_DAY = -1  # report_days.hour of a day's row
 
 _STORED = (
@@ -213,7 +216,7 @@ async def _block(
         window_end = max(end, (status.last_end or end) + STATES_AFTER_LAST_CALL)
         if not status.calls and start > now:  # ahead, empty: nothing to read
             return Part(build_report(Records(), period, rules, now), None)
-        if status.open or now < window_end or period.hour is None:
+        if status.open or now < window_end + STORE_AFTER or period.hour is None:
             records = await read_records(conn, period, rules, executor)
             report = await in_thread(executor, build_report, records, period, rules, now)
             return Part(report, None)

@@ -24,6 +24,11 @@ branch_labels = None
 depends_on = None
 
 LOCK_CLASS = 12333  # advisory lock keys: (LOCK_CLASS, UTC hours since 2000-01-01)
+# Recent records skip the work (the journal's writes of calls in progress, nearly all of
+# them): an hour is stored only 10 minutes after the last states it reads
+# (report_days.STORE_AFTER), so a record this recent cannot belong to a stored hour, nor to
+# one being stored. It assumes the controller's clock and PostgreSQL's agree within it.
+RECENT = "interval '5 minutes'"
 
 # One statement per execute: asyncpg prepares each, and a prepared statement is one command.
 FUNCTIONS = (
@@ -44,16 +49,29 @@ FUNCTIONS = (
           AND r.hour IN (-1, extract(hour FROM m AT TIME ZONE r.zone));
     END
     $$""",
-    """CREATE FUNCTION report_days_forget_calls() RETURNS trigger LANGUAGE plpgsql AS $$
+    f"""CREATE FUNCTION report_days_forget_calls() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF NOT EXISTS (SELECT 1 FROM changed_rows WHERE started_at NOT BETWEEN now() - {RECENT}
+                       AND now() + {RECENT}) THEN
+            RETURN NULL;
+        END IF;
         PERFORM report_days_forget_calls_at(ARRAY(SELECT DISTINCT started_at FROM changed_rows));
         RETURN NULL;
     END
     $$""",
-    """CREATE FUNCTION report_days_forget_calls_of() RETURNS trigger LANGUAGE plpgsql AS $$
+    # A row of a call still open (its `ended_at` not written: the journal writes a call's
+    # rows in order, batch after batch) belongs to no hour stored or being stored: an hour
+    # with a call open is not stored.
+    f"""CREATE FUNCTION report_days_forget_calls_of() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE moments timestamptz[];
     BEGIN
-        PERFORM report_days_forget_calls_at(ARRAY(
-            SELECT DISTINCT c.started_at FROM changed_rows n JOIN calls c USING (channel_id)));
+        moments := ARRAY(
+            SELECT DISTINCT c.started_at FROM changed_rows n JOIN calls c USING (channel_id)
+            WHERE c.ended_at IS NOT NULL
+               OR c.started_at NOT BETWEEN now() - {RECENT} AND now() + {RECENT});
+        IF cardinality(moments) > 0 THEN
+            PERFORM report_days_forget_calls_at(moments);
+        END IF;
         RETURN NULL;
     END
     $$""",
@@ -66,6 +84,10 @@ FUNCTIONS = (
     f"""CREATE FUNCTION report_days_forget_states() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE k integer;
     BEGIN
+        IF NOT EXISTS (SELECT 1 FROM changed_rows WHERE at NOT BETWEEN now() - {RECENT}
+                       AND now() + {RECENT}) THEN
+            RETURN NULL;
+        END IF;
         FOR k IN SELECT DISTINCT report_hour_key(n.at) FROM changed_rows n ORDER BY 1 LOOP
             PERFORM pg_advisory_xact_lock_shared({LOCK_CLASS}, k);
         END LOOP;
