@@ -44,9 +44,12 @@ STARTING_STATES = dt.timedelta(hours=24)  # late states this far back are locked
 STORE_AFTER = dt.timedelta(minutes=10)
 WHOLE_DAY = -1  # report_days.hour of a day's row
 
+# The days stored whole, and the hours of the other days only (a month reads 30 rows).
 _STORED = (
-    "SELECT day, hour, window_end, body FROM report_days"
-    " WHERE rules_key = :key AND day >= :first AND day < :end"
+    "SELECT day, hour, window_end, body FROM report_days r"
+    " WHERE rules_key = :key AND day >= :first AND day < :end AND (hour = -1 OR NOT EXISTS"
+    " (SELECT 1 FROM report_days w WHERE w.day = r.day AND w.hour = -1"
+    " AND w.rules_key = r.rules_key))"
 )
 _STATUS = (
     "SELECT count(*) FILTER (WHERE ended_at IS NULL) AS open, count(*) AS calls,"
