@@ -28,7 +28,10 @@ FORMAT = 2  # bump when a figure is added: stored days of an older format are re
 
 def rules_key(rules: ReportRules) -> str:
     """A digest of everything a day's figures depend on besides the records."""
-    return hashlib.sha256(f"{FORMAT}:{rules!r}".encode()).hexdigest()[:32]
+    # Numbers as floats: 20 and 20.0 are the same threshold (the API's and the keeper's).
+    numbers = (rules.service_seconds, rules.short_abandon_seconds, rules.wrapup_match_seconds)
+    said = f"{FORMAT}:{rules.timezone}:{[float(n) for n in numbers]}:{rules.hours!r}"
+    return hashlib.sha256(said.encode()).hexdigest()[:32]
 
 
 def _add_fields(into: Any, part: Any, skip: tuple[str, ...] = ()) -> None:

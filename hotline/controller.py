@@ -568,7 +568,12 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
                 tasks.start(
                     "reports",
                     lambda: report_keeper.keep(
-                        engine, controller.report_desk, controller.report_rules, reports_dir, stop
+                        engine,
+                        controller.report_desk,
+                        controller.report_rules,
+                        reports_dir,
+                        stop,
+                        caught_up=lambda: journal.backlog == 0,
                     ),
                 )
         if restoring.pending:

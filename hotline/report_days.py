@@ -35,13 +35,21 @@ from hotline.reports import in_thread, read_records
 
 log = structlog.get_logger("reports")
 
-LOCK_CLASS = 12333  # as in migration 0011: keys (LOCK_CLASS, UTC hours since 2000-01-01)
+# As in migration 0011: keys (class, UTC hours since 2000-01-01); calls' rows lock the hour
+# their call started in, agents' states the hour they happened in. Storing an hour locks
+# that one hour of calls (calls in progress started later and go on unhindered) and the
+# states its window spans (live states are recent: the triggers skip them).
+LOCK_CLASS = 12333
+STATES_LOCK_CLASS = 12334
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 STATES_AFTER_LAST_CALL = dt.timedelta(hours=1)  # reports.py _STATES reads this far past
 STARTING_STATES = dt.timedelta(hours=24)  # late states this far back are locked out too
 # An hour is stored this long after the last states it reads: the triggers skip records
 # more recent than half of it (migration 0011, RECENT), and the journal's writes lag.
 STORE_AFTER = dt.timedelta(minutes=10)
+# A call still open this long after it started is taken as lost (its end never written:
+# it ended while no controller ran); it no longer keeps its hour from being stored.
+LOST_AFTER = dt.timedelta(hours=6)
 WHOLE_DAY = -1  # report_days.hour of a day's row
 
 # The days stored whole, and the hours of the other days only (a month reads 30 rows).
@@ -52,8 +60,9 @@ _STORED = (
     " AND w.rules_key = r.rules_key))"
 )
 _STATUS = (
-    "SELECT count(*) FILTER (WHERE ended_at IS NULL) AS open, count(*) AS calls,"
-    " max(ended_at) AS last_end FROM calls WHERE started_at >= :start AND started_at < :end"
+    "SELECT count(*) FILTER (WHERE ended_at IS NULL AND started_at > :lost) AS open,"
+    " count(*) AS calls, max(ended_at) AS last_end"
+    " FROM calls WHERE started_at >= :start AND started_at < :end"
 )
 _STORE = (
     "INSERT INTO report_days (day, hour, rules_key, zone, window_end, calls, body)"
@@ -62,8 +71,9 @@ _STORE = (
     " window_end = EXCLUDED.window_end, calls = EXCLUDED.calls, body = EXCLUDED.body,"
     " computed_at = now()"
 )
-_HOURS_STORED = (
-    "SELECT count(*) FROM report_days WHERE day = :day AND hour >= 0 AND rules_key = :key"
+_HOURS = (
+    "SELECT hour, window_end, body FROM report_days"
+    " WHERE day = :day AND hour >= 0 AND rules_key = :key"
 )
 _VOICE_MESSAGES = (
     "SELECT created_at, due_on, origin, status FROM voice_messages"
@@ -153,27 +163,53 @@ async def _day(
     if any(end is None for end in ends):
         return Part(report, None)
     window_end = max(end for end in ends if end is not None)
+    start, end = period.bounds(rules.zone)
     async with engine.connect() as conn:
         try:
-            # Under the locks, its 24 hours still stored means no write came since.
-            await _lock(conn, period.bounds(rules.zone)[0], window_end)
-            hours_left = await conn.scalar(
-                text(_HOURS_STORED), {"day": day, "key": rules_key(rules)}
-            )
+            # Summed again from the hours stored now, under their locks: another process
+            # (the CLI) may have stored an hour again since this one read it.
+            await _lock(conn, start, end, window_end)
+            rows = (await conn.execute(text(_HOURS), {"day": day, "key": rules_key(rules)})).all()
             await conn.commit()
-            if hours_left != 24:
+            if len(rows) != 24:
                 return Part(report, None)
-            await _store(conn, period, rules, report, window_end, report.center.calls)
+            again = [day_from_json(day, rules, row.body) for row in rows]
+            whole = await in_thread(executor, combine, period, rules, again, VoiceMessageFigures())
+            window_end = max(row.window_end for row in rows)
+            await _store(conn, period, rules, whole, window_end, whole.center.calls)
+        except DBAPIError as exc:  # a deadlock with a late write: that write wins
+            log.warning("report_day_not_stored", day=day.isoformat(), error=str(exc)[:200])
+            return Part(report, None)
         finally:
             await _unlock(conn)
-    return Part(report, window_end)
+    return Part(whole, window_end)
 
 
-async def _lock(conn: AsyncConnection, start: dt.datetime, window_end: dt.datetime) -> None:
-    """The advisory locks of the UTC hours a block's records span, ascending (the triggers
-    take theirs in the same order)."""
-    for k in range(hour_key(start - STARTING_STATES), hour_key(window_end) + 1):
-        await conn.execute(text("SELECT pg_advisory_lock(:c, :k)"), {"c": LOCK_CLASS, "k": k})
+# Volatile functions run after the sort (PostgreSQL 9.6 on): the locks are taken in order.
+_LOCK = (
+    "SELECT count(*) FROM (SELECT pg_advisory_lock(c, k) FROM"
+    " (SELECT CAST(:calls AS integer) AS c,"
+    " generate_series(CAST(:c0 AS integer), CAST(:c1 AS integer)) AS k"
+    " UNION ALL SELECT CAST(:states AS integer),"
+    " generate_series(CAST(:s0 AS integer), CAST(:s1 AS integer))) keys"
+    " ORDER BY c, k) locked"
+)
+
+
+async def _lock(
+    conn: AsyncConnection, start: dt.datetime, end: dt.datetime, window_end: dt.datetime
+) -> None:
+    """The advisory locks of a block's calls' hours [start, end) and of the agents' states
+    it reads, ascending, in one statement (the triggers take theirs in the same order)."""
+    keys = {
+        "calls": LOCK_CLASS,
+        "c0": hour_key(start),
+        "c1": hour_key(end - dt.timedelta(microseconds=1)),
+        "states": STATES_LOCK_CLASS,
+        "s0": hour_key(start - STARTING_STATES),
+        "s1": hour_key(window_end),
+    }
+    await conn.execute(text(_LOCK), keys)
     await conn.commit()
 
 
@@ -204,6 +240,17 @@ async def _store(
     await conn.commit()
 
 
+def _still_closed(
+    records: Records, end: dt.datetime, window_end: dt.datetime, now: dt.datetime
+) -> bool:
+    """Whether the records read under the locks are those the decision to store was made
+    on: no call open (lost ones apart), and the states read within the locked window."""
+    ends = [c.ended_at for c in records.calls if c.ended_at is not None]
+    if any(c.ended_at is None and c.started_at > now - LOST_AFTER for c in records.calls):
+        return False
+    return max([end, *(e + STATES_AFTER_LAST_CALL for e in ends)]) <= window_end
+
+
 async def _block(
     engine: AsyncEngine,
     period: Period,
@@ -214,7 +261,8 @@ async def _block(
     """An hour (or a day ahead) from its records, stored when it can no longer change."""
     start, end = period.bounds(rules.zone)
     async with engine.connect() as conn:
-        status = (await conn.execute(text(_STATUS), {"start": start, "end": end})).one()
+        bounds = {"start": start, "end": end, "lost": now - LOST_AFTER}
+        status = (await conn.execute(text(_STATUS), bounds)).one()
         await conn.commit()
         window_end = max(end, (status.last_end or end) + STATES_AFTER_LAST_CALL)
         if not status.calls and start > now:  # ahead, empty: nothing to read
@@ -224,9 +272,11 @@ async def _block(
             report = await in_thread(executor, build_report, records, period, rules, now)
             return Part(report, None)
         try:
-            await _lock(conn, start, window_end)
+            await _lock(conn, start, end, window_end)
             records = await read_records(conn, period, rules, executor)
             report = await in_thread(executor, build_report, records, period, rules, now)
+            if not _still_closed(records, end, window_end, now):  # a replay came meanwhile
+                return Part(report, None)
             await _store(conn, period, rules, report, window_end, len(records.calls))
         except DBAPIError as exc:  # a deadlock with a late write: that write wins
             await conn.rollback()

@@ -204,7 +204,8 @@ async def test_the_daily_files_are_written_once_when_the_day_is_over(
     system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     """The keeper's round at 03:00 on July 3, 2019 stores July 2 and writes its daily report
-    (CSV, XLSX) and ministry file once; while a call of that day is still open, none."""
+    (CSV, XLSX) and ministry file once; while a call of that day is still open, none; when a
+    record of the day changes later, again."""
     day = dt.date(2019, 7, 2)
     cid = f"rd-{uuid.uuid4().hex[:12]}"
     await db.execute(
@@ -236,6 +237,9 @@ async def test_the_daily_files_are_written_once_when_the_day_is_over(
         assert dict(zip(header.split(","), row.split(","), strict=True))["calls_received"] == "2"
         assert load_workbook(tmp_path / "2019-07-02" / "daily-2019-07-02.xlsx").sheetnames
         assert await one_round(engine, desk, RULES, tmp_path, now) == []  # once
+        await db.execute("UPDATE calls SET disposition = 'answered' WHERE channel_id = $1", cid)
+        again = await one_round(engine, desk, RULES, tmp_path, now)  # the day computed anew
+        assert len(again) == 3
     finally:
         desk.close()
         await engine.dispose()

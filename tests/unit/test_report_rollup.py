@@ -177,3 +177,5 @@ def test_a_stored_day_of_another_format_is_refused() -> None:
 def test_the_rules_key_changes_with_any_threshold() -> None:
     assert rules_key(RULES) == rules_key(dataclasses.replace(RULES))
     assert rules_key(RULES) != rules_key(dataclasses.replace(RULES, service_seconds=30.0))
+    # The API's defaults (ints from the query string's absence) are the keeper's floats.
+    assert rules_key(dataclasses.replace(RULES, service_seconds=20)) == rules_key(RULES)

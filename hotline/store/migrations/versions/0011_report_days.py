@@ -23,7 +23,10 @@ down_revision = "0009_accounts"
 branch_labels = None
 depends_on = None
 
-LOCK_CLASS = 12333  # advisory lock keys: (LOCK_CLASS, UTC hours since 2000-01-01)
+# Advisory lock keys: (class, UTC hours since 2000-01-01): a call's rows lock the hour the
+# call started in, agents' states the hour they happened in (hotline/report_days.py).
+LOCK_CLASS = 12333
+STATES_LOCK_CLASS = 12334
 # Recent records skip the work (the journal's writes of calls in progress, nearly all of
 # them): an hour is stored only 10 minutes after the last states it reads
 # (report_days.STORE_AFTER), so a record this recent cannot belong to a stored hour, nor to
@@ -89,7 +92,7 @@ FUNCTIONS = (
             RETURN NULL;
         END IF;
         FOR k IN SELECT DISTINCT report_hour_key(n.at) FROM changed_rows n ORDER BY 1 LOOP
-            PERFORM pg_advisory_xact_lock_shared({LOCK_CLASS}, k);
+            PERFORM pg_advisory_xact_lock_shared({STATES_LOCK_CLASS}, k);
         END LOOP;
         DELETE FROM report_days WHERE window_end > (SELECT min(at) FROM changed_rows);
         RETURN NULL;
