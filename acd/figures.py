@@ -31,8 +31,8 @@ Rules (stated in every export, and in README):
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from acd.agent_activity import (
@@ -190,6 +190,8 @@ class Report:
     voice_messages: VoiceMessageFigures
     staffed_by_hour: dict[int, float]  # agent-seconds logged in and not paused, per hour
     logged_in_by_hour: dict[int, float]  # agent-seconds logged in (paused too), per hour
+    # Hot topics: menu node -> calls that reached it (each call once per node), most first.
+    topics: dict[str, int] = field(default_factory=dict)
 
 
 def talk_seconds(seg: SegmentRecord, call: CallRecord) -> float:
@@ -299,9 +301,10 @@ def _add_agent_legs(
         agents[survey.agent].survey_positive += survey.score in POSITIVE
 
 
-def _voice_messages(
+def voice_message_figures(
     rows: Iterable[VoiceMessageRecord], period: Period, rules: ReportRules, today: dt.date
 ) -> VoiceMessageFigures:
+    """The voice messages left in the period, open and overdue as of `today`."""
     out = VoiceMessageFigures()
     for vm in rows:
         if not period.start <= rules.local(vm.created_at).date() < period.end:
@@ -330,7 +333,9 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
     by_queue: dict[str, CallFigures] = defaultdict(CallFigures)
     agents: dict[str, AgentFigures] = defaultdict(AgentFigures)
     abandoned_by_hour: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(24), 0))
+    topics: Counter[str] = Counter()
     for call in calls:
+        topics.update(set(call.path))
         arrived = rules.local(call.started_at)
         for fig in (center, by_day[arrived.date()], by_hour[arrived.hour]):
             _add_call(fig, call, rules, wraps)
@@ -360,10 +365,16 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
         by_agent=dict(sorted(agents.items())),
         abandoned_by_hour=dict(abandoned_by_hour),
         day_kinds={day: rules.day_kind(day) for day in period.days()},
-        voice_messages=_voice_messages(records.voice_messages, period, rules, today),
+        voice_messages=voice_message_figures(records.voice_messages, period, rules, today),
         staffed_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone),
         logged_in_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone, paused_too=True),
+        topics=hot_topics(topics),
     )
+
+
+def hot_topics(counts: Mapping[str, int]) -> dict[str, int]:
+    """Menu nodes by the calls that reached them, most first (ties by name)."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def quarterly_satisfaction(

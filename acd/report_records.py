@@ -77,6 +77,7 @@ class CallRecord:
     callback: CallbackRecord | None = None
     survey: SurveyRecord | None = None
     adoptions: int = 0  # controller restarts the call lived through
+    path: tuple[str, ...] = ()  # the menu nodes it went through (`calls.ivr_path`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +148,20 @@ class ReportRules:
 
 @dataclass(frozen=True)
 class Period:
-    """[start, end) in local days: a day, an ISO week (Monday on) or a month."""
+    """[start, end) in local days: a day, an ISO week (Monday on) or a month; or one hour
+    of a day (the unit reports are stored in, hotline/report_days.py)."""
 
     kind: str
     start: dt.date
     end: dt.date
+    hour: int | None = None  # kind "hour": this hour of `start`
+
+    @classmethod
+    def one_hour(cls, day: dt.date, hour: int) -> Period:
+        """One hour of a day, on the center's clock."""
+        if not 0 <= hour < 24:
+            raise ValueError(f"hour {hour} is not 0-23")
+        return cls("hour", day, day + dt.timedelta(days=1), hour)
 
     @classmethod
     def day(cls, day: dt.date) -> Period:
@@ -179,10 +189,15 @@ class Period:
             return f"{year}-W{week:02d}"
         if self.kind == "month":
             return self.start.strftime("%Y-%m")
+        if self.hour is not None:
+            return f"{self.start.isoformat()}T{self.hour:02d}"
         return self.start.isoformat()
 
     def bounds(self, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
         """The period's first and last instant (exclusive) in the center's time zone."""
+        if self.hour is not None:
+            first = dt.datetime.combine(self.start, dt.time(self.hour), zone)
+            return first, first + dt.timedelta(hours=1)
         return (
             dt.datetime.combine(self.start, dt.time(), zone),
             dt.datetime.combine(self.end, dt.time(), zone),

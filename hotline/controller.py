@@ -21,15 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from acd.callbacks import CallbackBook
 from acd.pin_lock import PinLock
 from acd.queues import QueuesConfig
+from acd.report_records import ReportRules
 from acd.roster import Roster
 from acd.router import Router, RouterError
 from acd.work_order_config import WorkOrdersConfig
-from hotline import restore, work_order_watch, work_orders_store
+from hotline import report_keeper, restore, work_order_watch, work_orders_store
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
 from hotline.metrics import Metrics
+from hotline.report_render import ReportDesk
 from hotline.restoring import AppliedRouter, Restoring
 from hotline.sessions import SessionPolicy
 from hotline.sms import FileSms, SmsGateway
@@ -147,6 +149,7 @@ class Controller:
         self.work_orders = config.work_orders
         # The center's SMS gateway is external: by default texts go to a file (hotline/sms.py).
         self.sms: SmsGateway = FileSms(config.sms_file or config.spool_dir.parent / "sms.jsonl")
+        self.report_desk = ReportDesk()  # the API's reports and the keeper's, one at a time
         self.config_version = config.menu.version
         self.agent_pins = dict(config.agent_pins)
         self.pin_lock = PinLock(
@@ -200,6 +203,11 @@ class Controller:
             self.mailboxes.post(call_id, ("start", event))
         elif call_id in self.mailboxes or call_id in self.calls:
             self.mailboxes.post(call_id, event)
+
+    def report_rules(self) -> ReportRules:
+        """The rules of reports asked for without thresholds (the API's defaults), with the
+        calendar as last applied: the days the keeper stores are the ones asked for."""
+        return ReportRules(timezone=self.hours.timezone, hours=self.hours)
 
     async def _handle(self, call_id: str, item: Any) -> bool:
         """Per-call consumer: items of one call arrive here in order."""
@@ -574,6 +582,19 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         if engine is not None:
             tasks.start("purge", lambda: restore.purge_daily(engine, config.host_root, stop))
             tasks.start("work-order-escalations", lambda: work_order_watch.watch(controller, stop))
+            if config.state_dir is not None:
+                reports_dir = config.state_dir / "reports"
+                tasks.start(
+                    "reports",
+                    lambda: report_keeper.keep(
+                        engine,
+                        controller.report_desk,
+                        controller.report_rules,
+                        reports_dir,
+                        stop,
+                        caught_up=lambda: journal.backlog == 0,
+                    ),
+                )
         if restoring.pending:
             tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
@@ -582,7 +603,13 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         controller.draining = True
         # Calls in progress stay in Asterisk (bridges untouched); the next controller adopts them.
         await tasks.stop(
-            "ari-events", "ami", "router-ticker", "purge", "work-order-escalations", "restore"
+            "ari-events",
+            "ami",
+            "router-ticker",
+            "purge",
+            "work-order-escalations",
+            "reports",
+            "restore",
         )
         await controller.mailboxes.close()
         await journal.flush(timeout=5)

@@ -220,6 +220,11 @@ def to_xlsx(sheets: dict[str, tuple[Sequence[str], Sequence[Sequence[Cell]]]]) -
     return out.getvalue()
 
 
+def topics_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
+    """Hot topics: each menu node and the calls that reached it, most first."""
+    return ["menu_node", "calls"], [[node, n] for node, n in report.topics.items()]
+
+
 def report_sheets(
     report: Report, ratings: AgentRatings | None = None
 ) -> dict[str, tuple[Sequence[str], Sequence[Sequence[Cell]]]]:
@@ -232,6 +237,7 @@ def report_sheets(
         "calls": call_table(report),
         "agents": agent_table(report),
         "abandoned_by_hour": abandon_table(report),
+        "hot_topics": topics_table(report),
     }
     if ratings is not None:
         sheets["quarterly_satisfaction"] = ratings_table(ratings)
@@ -251,6 +257,7 @@ def to_json(
         "rules": dict(rules_lines(report)),
         "calls": objects(call_table(report)),
         "agents": objects(agent_table(report)),
+        "hot_topics": objects(topics_table(report)),
         "abandoned_by_hour": objects(abandon_table(report)),
         "voice_messages": asdict(report.voice_messages),
     }

@@ -19,7 +19,8 @@ from acd.report_records import Period, ReportRules
 from acd.survey import AgentRatings
 from hotline import report_export as export
 from hotline.ministry_export import ministry_csv
-from hotline.reports import agent_ratings, in_thread, period_report, staffing_plan
+from hotline.report_days import period_report
+from hotline.reports import agent_ratings, in_thread, staffing_plan
 
 T = TypeVar("T")
 

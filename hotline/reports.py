@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from acd.erlang import HourLoad, HourPlan, plan
-from acd.figures import Report, build_report, quarterly_satisfaction
+from acd.figures import Report, quarterly_satisfaction
 from acd.report_records import (
     AgentStateChange,
     CallbackRecord,
@@ -40,7 +40,7 @@ T = TypeVar("T")
 _IN_PERIOD = "c.started_at >= :start AND c.started_at < :end"
 
 _CALLS = (
-    "SELECT c.channel_id, c.started_at, c.ended_at, c.disposition, c.adoptions"
+    "SELECT c.channel_id, c.started_at, c.ended_at, c.disposition, c.adoptions, c.ivr_path"
     f" FROM calls c WHERE {_IN_PERIOD} ORDER BY c.started_at, c.id"
 )
 # The first `queued` is the entry from the menu (a restarted controller, an overflow or an
@@ -109,14 +109,22 @@ async def load_records(
     messages, read in one snapshot (REPEATABLE READ: the queries agree with each other).
     The rows are decoded on the event loop (asyncpg); they become records in `executor`'s
     thread."""
+    async with engine.connect() as conn:
+        return await read_records(conn, period, rules, executor)
+
+
+async def read_records(
+    conn: AsyncConnection, period: Period, rules: ReportRules, executor: Executor | None = None
+) -> Records:
+    """`load_records` on a connection outside any transaction (it runs one and ends it)."""
     start, end = period.bounds(rules.zone)
     bounds = {"start": start, "end": end}
-    async with engine.connect() as conn:
-        await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-        rows = [
-            await _rows(conn, sql, bounds)
-            for sql in (_CALLS, _ENTRIES, _SEGMENTS, _CALLBACKS, _SURVEYS, _STATES, _VOICE_MESSAGES)
-        ]
+    await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+    rows = [
+        await _rows(conn, sql, bounds)
+        for sql in (_CALLS, _ENTRIES, _SEGMENTS, _CALLBACKS, _SURVEYS, _STATES, _VOICE_MESSAGES)
+    ]
+    await conn.commit()
     return await in_thread(executor, _assemble, *rows)
 
 
@@ -170,6 +178,7 @@ def _assemble(
                 callback=callbacks.get(row.channel_id),
                 survey=surveys.get(row.channel_id),
                 adoptions=row.adoptions,
+                path=tuple(row.ivr_path or ()),
             )
             for row in calls
         ],
@@ -195,19 +204,6 @@ def _in_order(entries: list[QueueEntry]) -> list[QueueEntry]:
     """The entry from the menu first (a transfer recorded before it is impossible, but a
     journal replay must not reorder the stays)."""
     return sorted(entries, key=lambda e: (e.transfer, e.at))
-
-
-async def period_report(
-    engine: AsyncEngine,
-    period: Period,
-    rules: ReportRules,
-    now: dt.datetime | None = None,
-    executor: Executor | None = None,
-) -> Report:
-    """The period's report from the database, its maths in `executor`'s thread."""
-    records = await load_records(engine, period, rules, executor)
-    moment = now or dt.datetime.now(dt.UTC)
-    return await in_thread(executor, build_report, records, period, rules, moment)
 
 
 async def agent_ratings(

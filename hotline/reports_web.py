@@ -39,8 +39,10 @@ def _number(request: web.Request, name: str, default: float) -> float:
 
 def add_routes(app: web.Application, controller: Controller) -> None:
     """Register the report routes (the controller gives the database and the hours): one
-    report at a time, in a thread of its own (ReportDesk)."""
-    desk = ReportDesk()
+    report at a time, in a thread of its own (the controller's ReportDesk, which the
+    report keeper shares)."""
+    # A controller stand-in (an app made for one route's test) may have no desk of its own.
+    desk: ReportDesk = getattr(controller, "report_desk", None) or ReportDesk()
 
     async def close_desk(_app: web.Application) -> None:
         desk.close()

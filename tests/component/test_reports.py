@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.report_records import Period, ReportRules
-from hotline.reports import period_report
+from hotline.report_days import period_report
 from hotline.web import Metrics, make_app
 from ivr.hours import load_hours
 from tests.support.system import SystemUnderTest

@@ -475,3 +475,15 @@ def test_a_month_of_wrap_ups_finds_each_leg_without_walking_all_of_them() -> Non
     assert wraps[("c5", "1001", first + dt.timedelta(minutes=25))] == 30 + 5
     # Sorting and a binary search per wrap-up: ~n·log n, far below n²/2 (2,000,000).
     assert _CountedTime.comparisons < 60 * n
+
+
+def test_hot_topics_count_each_call_once_per_menu_node_most_first() -> None:
+    calls = [
+        CallRecord("A", at("09:00:00"), at("09:01:00"), "self_service", path=("main", "pension")),
+        CallRecord("B", at("09:05:00"), at("09:06:00"), "self_service", path=("main", "medical")),
+        CallRecord(
+            "C", at("10:00:00"), at("10:02:00"), "self_service", path=("main", "pension", "main")
+        ),
+    ]
+    report = one_day(calls)
+    assert list(report.topics.items()) == [("main", 3), ("pension", 2), ("medical", 1)]

@@ -53,6 +53,7 @@ def small_day() -> Report:
                 "agent_hangup",
             ),
         ),
+        path=("main",),
     )
     abandoned = CallRecord(
         "B",
@@ -60,6 +61,7 @@ def small_day() -> Report:
         at("09:10:40"),
         "abandoned",
         entries=(QueueEntry("social_insurance", at("09:10:05")),),
+        path=("main", "pension"),
     )
     records = Records(calls=[answered, abandoned])
     return build_report(records, Period.day(DAY), ReportRules(), at("23:00:00"))
@@ -96,7 +98,12 @@ def test_csv_xlsx_and_json_say_the_same() -> None:
     )
     assert center["asa_seconds"] == "10.0" and center["satisfaction"] == ""
     book = load_workbook(io.BytesIO(export.to_xlsx(export.report_sheets(report))))
-    assert book.sheetnames == ["summary", "calls", "agents", "abandoned_by_hour"]
+    assert book.sheetnames == ["summary", "calls", "agents", "abandoned_by_hour", "hot_topics"]
+    assert list(book["hot_topics"].iter_rows(values_only=True)) == [
+        ("menu_node", "calls"),
+        ("main", 2),
+        ("pension", 1),
+    ]
     calls = list(book["calls"].iter_rows(values_only=True))
     assert calls[0] == tuple(header) and calls[1][header.index("abandoned")] == 1
     assert calls[1][header.index("satisfaction")] is None
@@ -106,6 +113,7 @@ def test_csv_xlsx_and_json_say_the_same() -> None:
     assert agents[1][:3] == ("1001", 1, 1)
     data = json.loads(export.dumps(export.to_json(report)))
     assert data["calls"][0]["answered"] == 1 and data["abandoned_by_hour"][0]["09"] == 1
+    assert data["hot_topics"][0] == {"menu_node": "main", "calls": 2}
 
 
 def test_a_bad_period_or_format_is_refused_with_a_reason() -> None:
