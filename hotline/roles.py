@@ -20,6 +20,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/voice-messages"): frozenset({"agent", "supervisor"}),
     ("GET", "/audit"): frozenset({"auditor"}),
     ("GET", "/reports/{kind}"): frozenset({"supervisor"}),  # hotline/reports_web.py
+    ("GET", "/console/wallboard/live"): frozenset({"supervisor"}),  # hotline/console.py
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,
 }
