@@ -232,3 +232,48 @@ def apply(doc: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def mask_number(number: str) -> str:
+    """A caller's number as the desk shows it: a resident ID number's first 6 and last 4, a
+    phone number's first 3 and last 4 (138****5678), a short one's last 2 only."""
+    size = len(number)
+    if size >= 15:
+        return number[:6] + "*" * (size - 10) + number[-4:]
+    if size >= 11:
+        return number[:3] + "*" * (size - 7) + number[-4:]
+    if size > 4:
+        return "*" * (size - 2) + number[-2:]
+    return "*" * size
+
+
+@dataclass(frozen=True)
+class CallView:
+    """The agent's current call: its queue, the caller's number, when the agent answered."""
+
+    queue: str
+    caller: str
+    answered_at: float | None = None
+
+
+def desk_picture(
+    number: str,
+    agent: AgentView | None,
+    since: float | None,
+    call: CallView | None,
+    pause_reasons: list[str],
+) -> dict[str, Any]:
+    """One agent's own desk: their state (and since when, and why paused), the reasons they
+    may pause for, and the call they are on with the caller's number masked."""
+    state = SHOWN_STATES.get(agent.status, "logged_out") if agent else "logged_out"
+    out: dict[str, Any] = {"agent": number, "state": state, "pause_reasons": pause_reasons}
+    if since is not None and state != "logged_out":
+        out["since"] = round(since, 1)
+    if agent is not None and agent.reason and agent.status is AgentStatus.paused:
+        out["reason"] = agent.reason
+    if call is not None:
+        shown: dict[str, Any] = {"queue": call.queue, "caller": mask_number(call.caller)}
+        if call.answered_at is not None:
+            shown["since"] = round(call.answered_at, 1)
+        out["call"] = shown
+    return out

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import WSMsgType, web
 
-from acd.wallboard import AgentView, DayTally, StateClock, diff, picture
+from acd.wallboard import (
+    AgentView,
+    CallView,
+    DayTally,
+    StateClock,
+    desk_picture,
+    diff,
+    picture,
+)
 from hotline import access, sessions
 from hotline.store.journal import Fact
 
@@ -48,7 +57,7 @@ SEND_TIMEOUT = 10.0  # a client that takes longer to accept one message is dropp
 RECHECK = 60.0  # the session (or token) behind a feed is checked again this often
 
 
-@dataclass
+@dataclass(eq=False)  # each client's feed is its own, kept in a set
 class Feed:
     """One client: the picture it was last sent and whether a newer one is there. However
     many pictures a slow client misses, it holds one reference and gets one change."""
@@ -168,8 +177,11 @@ async def to_console(_request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/console/")
 
 
-async def serve_feed(request: web.Request, wallboard: Wallboard) -> web.WebSocketResponse:
-    """Send a feed's messages until the client leaves, is too slow, or loses its access."""
+async def serve_feed(
+    request: web.Request, wallboard: Wallboard, view: Callable[[], dict[str, Any]]
+) -> web.WebSocketResponse:
+    """Send a feed's messages until the client leaves, is too slow, or loses its access.
+    The feed wakes whenever the board changed; what it sends is `view()`'s changes."""
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
     await ws.prepare(request)
     feed = wallboard.join()
@@ -189,11 +201,11 @@ async def serve_feed(request: web.Request, wallboard: Wallboard) -> web.WebSocke
             if not feed.ready.is_set() or reader.done():
                 continue
             feed.ready.clear()
-            message = feed.message(wallboard.current, time.time())
+            message = feed.message(view(), time.time())
             if message is not None:
                 await asyncio.wait_for(ws.send_json(message), SEND_TIMEOUT)
     except (TimeoutError, ConnectionError) as exc:
-        log.info("wallboard_client_dropped", why=type(exc).__name__, source=access.source(request))
+        log.info("console_client_dropped", why=type(exc).__name__, source=access.source(request))
     finally:
         wallboard.leave(feed)
         reader.cancel()
@@ -208,12 +220,34 @@ async def _until_closed(ws: web.WebSocketResponse) -> None:
             return
 
 
+def _cross_origin(request: web.Request) -> web.Response | None:
+    # A page of another site may open a websocket here with the browser's cookie.
+    if sessions.same_origin(request.headers.get("Origin"), request.host):
+        return None
+    return web.json_response({"error_id": "cross_origin"}, status=403)
+
+
 async def wallboard_live(request: web.Request) -> web.StreamResponse:
     """GET /console/wallboard/live (websocket, supervisors): the board, then its changes."""
-    # A page of another site may open a websocket here with the browser's cookie.
-    if not sessions.same_origin(request.headers.get("Origin"), request.host):
-        return web.json_response({"error_id": "cross_origin"}, status=403)
-    return await serve_feed(request, request.app[WALLBOARD])
+    wallboard = request.app[WALLBOARD]
+    return _cross_origin(request) or await serve_feed(request, wallboard, lambda: wallboard.current)
+
+
+def desk_view(controller: Controller, wallboard: Wallboard, number: str) -> dict[str, Any]:
+    """An agent's own desk, from the router and the call they are on."""
+    router = controller.desk.router if controller.desk is not None else None
+    agent = router.agents.get(number) if router is not None else None
+    view = AgentView(agent.number, agent.status, agent.reason) if agent else None
+    call = None
+    flow = controller.calls.get(agent.current_call or "") if agent else None
+    if flow is not None:
+        person = flow.person
+        queue = person.queue if person is not None else ""
+        answered = person.answered_at if person is not None else None
+        call = CallView(queue, flow.caller_number, answered)
+    known = wallboard.clock.since.get(number)
+    reasons = sorted(set(router.config.pause_reasons.values())) if router is not None else []
+    return desk_picture(number, view, known[2] if known else None, call, reasons)
 
 
 def add_routes(app: web.Application, controller: Controller) -> None:
@@ -229,8 +263,21 @@ def add_routes(app: web.Application, controller: Controller) -> None:
             journal.observers.remove(wallboard.observe)
         await wallboard.close()
 
+    async def desk_live(request: web.Request) -> web.StreamResponse:
+        """GET /console/desk/live (websocket, agents): their own state and current call."""
+        number = access.principal(request).agent
+        if number is None:  # an agent account always has one; a token has none
+            return web.json_response({"error_id": "no_agent_number"}, status=403)
+        refused = _cross_origin(request)
+        if refused is not None:
+            return refused
+        return await serve_feed(
+            request, wallboard, lambda: desk_view(controller, wallboard, number)
+        )
+
     app.on_cleanup.append(stop)
     app.router.add_get("/", to_console)
     app.router.add_get("/console/", console_index)
     app.router.add_get("/console/wallboard/live", wallboard_live)
+    app.router.add_get("/console/desk/live", desk_live)
     app.router.add_get("/console/{file}", console_file)

@@ -21,6 +21,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/audit"): frozenset({"auditor"}),
     ("GET", "/reports/{kind}"): frozenset({"supervisor"}),  # hotline/reports_web.py
     ("GET", "/console/wallboard/live"): frozenset({"supervisor"}),  # hotline/console.py
+    ("GET", "/console/desk/live"): frozenset({"agent"}),  # their own 工号's desk
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,
 }

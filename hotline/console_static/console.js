@@ -14,6 +14,11 @@ const WORDS = {
     agent: "工号", state: "状态", reason: "原因", in_state: "持续时间",
     ready: "空闲", ringing: "振铃", talking: "通话", after_call: "话后整理", paused: "小休",
     connected: "实时", reconnecting: "正在重新连接…", today: "今日",
+    logged_out: "未签入", sign_in: "签入", set_ready: "示闲", pause: "小休", sign_out: "签出",
+    current_call: "当前通话", caller: "来电号码", no_call: "无通话", talk_time: "通话时长",
+    refused: "操作未成功",
+    reason_break: "休息", reason_meal: "用餐", reason_meeting: "会议", reason_training: "培训",
+    reason_after_call_work: "话后处理", reason_no_answer: "未接听",
   },
   en: {
     title: "12333 hotline console", login: "Sign in", name: "Account", password: "Password",
@@ -26,6 +31,12 @@ const WORDS = {
     agents: "Agents", agent: "Agent", state: "State", reason: "Reason", in_state: "Time in state",
     ready: "Ready", ringing: "Ringing", talking: "Talking", after_call: "After-call work",
     paused: "Paused", connected: "Live", reconnecting: "Reconnecting…", today: "Today",
+    logged_out: "Signed out", sign_in: "Sign in", set_ready: "Ready", pause: "Pause",
+    sign_out: "Sign out", current_call: "Current call", caller: "Caller", no_call: "No call",
+    talk_time: "Talk time", refused: "Not done",
+    reason_break: "Break", reason_meal: "Meal", reason_meeting: "Meeting",
+    reason_training: "Training", reason_after_call_work: "After-call work",
+    reason_no_answer: "Did not answer",
   },
 };
 
@@ -42,6 +53,11 @@ function translate() {
   document.documentElement.lang = lang() === "en" ? "en" : "zh-CN";
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
   document.title = t(document.body.dataset.title || "title");
+}
+
+// A pause reason as configured (queues.yaml's pause_reasons) in the chosen language.
+function reasonText(reason) {
+  return reason ? (WORDS[lang()][`reason_${reason}`] ?? reason) : "";
 }
 
 function switchLanguage() {

@@ -10,7 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from acd.state import AgentStatus, Waiting
-from acd.wallboard import AgentView, DayTally, StateClock, apply, diff, picture
+from acd.wallboard import (
+    AgentView,
+    CallView,
+    DayTally,
+    StateClock,
+    apply,
+    desk_picture,
+    diff,
+    mask_number,
+    picture,
+)
 from hotline.console import Feed
 
 DAY = dt.date(2026, 12, 1)
@@ -180,3 +190,29 @@ def test_a_slow_client_gets_one_change_for_many_pictures() -> None:
         "patch": {"queues": {"pension": {"waiting": 1000}}},
     }
     assert feed.message(latest, T0 + 2) is None
+
+
+def test_numbers_on_the_desk_are_masked() -> None:
+    assert mask_number("13812345678") == "138****5678"
+    assert mask_number("02166668888") == "021****8888"
+    assert mask_number("11010519491231002X") == "110105********002X"
+    assert mask_number("66668") == "***68"
+    assert mask_number("1001") == "****"
+    assert mask_number("") == ""
+
+
+def test_the_desk_shows_the_agents_state_and_call_with_the_number_masked() -> None:
+    reasons = ["break", "meal"]
+    talking = AgentView("1001", AgentStatus.on_call, current_call="c1")
+    call = CallView("general", "13812345678", T0 + 5)
+    assert desk_picture("1001", talking, T0, call, reasons) == {
+        "agent": "1001",
+        "state": "talking",
+        "since": T0,
+        "pause_reasons": reasons,
+        "call": {"queue": "general", "caller": "138****5678", "since": T0 + 5},
+    }
+    paused = AgentView("1001", AgentStatus.paused, "meal")
+    assert desk_picture("1001", paused, T0, None, reasons)["reason"] == "meal"
+    away = desk_picture("1001", AgentView("1001", AgentStatus.logged_out), T0, None, reasons)
+    assert away == {"agent": "1001", "state": "logged_out", "pause_reasons": reasons}
