@@ -22,6 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from hotline import REPO_ROOT, accounts
+from hotline.store.journal import Fact
 from tests.component.test_console import PASSWORD, Console, make_console
 from tests.support.system import SystemUnderTest
 
@@ -96,9 +97,10 @@ async def test_a_supervisor_logs_in_and_sees_a_caller_wait(
     for command in ("login", "pause?reason=meal"):
         resp = await center.client.post(f"/agents/1001/{command}", headers=INSTANCE)
         assert resp.status == 200, await resp.text()
+    center.desk.journal.record(Fact("c1", "queued", {"queue": "general"}))  # what the call does
     center.desk.router.enqueue("c1", "general", 0, time.time())
     await until(browser, lambda c: text('tr[data-queue="general"] td.waiting')(c) == "1")
-    assert text("#total-waiting")(browser) == "1"
+    assert (text("#total-waiting")(browser), text("#total-offered")(browser)) == ("1", "1")
     assert text('tr[data-agent="1001"]')(browser).split()[:2] == ["1001", "小休"]
 
     await asyncio.to_thread(browser.find_element(By.ID, "language").click)

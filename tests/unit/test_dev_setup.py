@@ -17,7 +17,7 @@ from hotline import REPO_ROOT
 
 ALL = (
     "ca-certificates debootstrap debian-archive-keyring postgresql sip-tester espeak-ng sox"
-    " iproute2 procps chromium chromium-driver"
+    " iproute2 procps chromium chromium-driver fonts-wqy-microhei"
 )
 
 DPKG_QUERY = """#!/bin/sh
