@@ -191,7 +191,9 @@ async def serve_feed(
     try:
         while not reader.done():
             waiter = asyncio.create_task(feed.ready.wait())
-            await asyncio.wait({waiter, reader}, timeout=RECHECK, return_when="FIRST_COMPLETED")
+            await asyncio.wait(
+                {waiter, reader}, timeout=RECHECK, return_when=asyncio.FIRST_COMPLETED
+            )
             waiter.cancel()
             if loop.time() - checked >= RECHECK:
                 checked = loop.time()
