@@ -33,7 +33,18 @@ POLICY = web.AppKey("access_policy", SessionPolicy)
 LIMITER = web.AppKey("access_limiter", AddressLimiter)
 LOCKOUT = web.AppKey("access_lockout", accounts.LockoutPolicy)
 PRINCIPAL = web.RequestKey("principal", Principal)  # set for every authorised request
-OPEN = frozenset({("GET", "/health"), ("GET", "/metrics"), ("POST", "/session")})
+OPEN = frozenset(
+    {
+        ("GET", "/health"),
+        ("GET", "/metrics"),
+        ("POST", "/session"),
+        # The console's files (hotline/console.py): they hold no data, and the login page is
+        # one of them; what they show comes from the guarded routes.
+        ("GET", "/"),
+        ("GET", "/console/"),
+        ("GET", "/console/{file}"),
+    }
+)
 MAX_NAME, MAX_PASSWORD_FIELD = 64, accounts.MAX_PASSWORD
 # PostgreSQL away or failing: a 503 with an error id rather than a 500 with a traceback.
 DATABASE_AWAY = (OSError, SQLAlchemyError, asyncpg.PostgresError)
@@ -156,6 +167,19 @@ async def authorise(request: web.Request, handler: Handler) -> web.StreamRespons
             )
             await audit.record(_engine(request), entry)
     return response
+
+
+async def still_allowed(request: web.Request) -> bool:
+    """For a long-lived request (a websocket): whether whoever opened it may still use its
+    route (session not ended or expired, token not revoked, role not taken away). Each
+    check counts as a use of the session. The database away ends nothing: checked later."""
+    try:
+        who = await _identify(request)
+    except DATABASE_AWAY:
+        return True
+    if isinstance(who, web.Response):
+        return False
+    return granting_role(who, request.method, _route(request), request.match_info) is not None
 
 
 def _audited(method: str, route: str, role: str) -> str | None:

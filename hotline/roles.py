@@ -20,6 +20,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/voice-messages"): frozenset({"agent", "supervisor"}),
     ("GET", "/audit"): frozenset({"auditor"}),
     ("GET", "/reports/{kind}"): frozenset({"supervisor"}),  # hotline/reports_web.py
+    ("GET", "/console/wallboard/live"): frozenset({"supervisor"}),  # hotline/console.py
+    ("GET", "/console/desk/live"): frozenset({"agent"}),  # their own 工号's desk
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,
     # Work orders (hotline/work_orders_web.py). An office's token sees and answers only its

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,8 @@ class Journal:
         self.failures = 0
         self.rejected = 0
         self.healthy = engine is not None
+        # Told of every fact as it is recorded (the console's day tally), on the loop's thread.
+        self.observers: list[Callable[[Fact], None]] = []
 
     def record(self, fact: Fact) -> None:
         """Never blocks and never raises into the call."""
@@ -111,6 +113,11 @@ class Journal:
             log.exception("fact_not_recorded", kind=fact.kind, call_id=fact.channel_id)
             return
         self._wakeup.set()
+        for observe in self.observers:
+            try:
+                observe(fact)
+            except Exception:  # a watcher's bug must not reach the call
+                log.exception("fact_observer_failed", kind=fact.kind, call_id=fact.channel_id)
 
     def replay_spools(self) -> int:
         """Queue facts left in the spool by an earlier process; returns how many."""

@@ -17,7 +17,7 @@ from hotline import REPO_ROOT
 
 ALL = (
     "ca-certificates debootstrap debian-archive-keyring postgresql sip-tester espeak-ng sox"
-    " iproute2 procps"
+    " iproute2 procps chromium chromium-driver fonts-wqy-microhei"
 )
 
 DPKG_QUERY = """#!/bin/sh
@@ -87,7 +87,9 @@ def test_postgresql_installed_without_createcluster_d_and_tools_missing(
     assert calls[0].startswith("update")
     installed = calls[1].split()
     assert installed[0] == "install"
-    assert {"debootstrap", "sip-tester", "espeak-ng", "sox"} <= set(installed)
+    assert {"debootstrap", "sip-tester", "espeak-ng", "sox", "chromium", "chromium-driver"} <= set(
+        installed
+    )
     assert "postgresql" not in installed
     conf = etc / "postgresql-common" / "createcluster.d" / "hotline.conf"
     assert conf.read_text().strip() == "create_main_cluster = false"

@@ -1,0 +1,129 @@
+"""The console in a real browser: Debian's chromium, driven by selenium through Debian's
+chromedriver (both installed by ./dev), against the real app and PostgreSQL.
+
+Selenium blocks: its calls run in a thread so that the app on this loop keeps serving.
+A screenshot of the wallboard is kept in .local/test-artefacts/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from hotline import REPO_ROOT, accounts
+from hotline.store.journal import Fact
+from tests.component.test_console import PASSWORD, Console, make_console
+from tests.support.system import SystemUnderTest
+
+ARTEFACTS = REPO_ROOT / ".local" / "test-artefacts"
+INSTANCE = {"Authorization": "Bearer instance-token-for-these-tests"}
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        pytest.skip("chromium or chromedriver is not installed (./dev packages installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)  # no-sandbox: the tests run as root (CI does)
+    options.add_argument("--window-size=1280,900")
+    try:
+        chrome = webdriver.Chrome(options=options, service=Service(driver))
+    except WebDriverException as exc:
+        pytest.skip(f"chromium did not start: {exc.msg}")
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+@pytest.fixture
+async def center(
+    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
+) -> AsyncIterator[Console]:
+    await db.execute("TRUNCATE accounts, web_sessions RESTART IDENTITY CASCADE")
+    async for made in make_console(system, tmp_path):
+        yield made
+
+
+async def until(chrome: webdriver.Chrome, check: Callable[[webdriver.Chrome], object]) -> None:
+    await asyncio.to_thread(WebDriverWait(chrome, 10, poll_frequency=0.1).until, check)
+
+
+def text(css: str) -> Callable[[webdriver.Chrome], str]:
+    return lambda chrome: chrome.find_element(By.CSS_SELECTOR, css).text
+
+
+async def sign_in(chrome: webdriver.Chrome, base: str, name: str) -> None:
+    await asyncio.to_thread(chrome.get, base)
+    await until(chrome, lambda c: c.current_url.endswith("/console/login.html"))
+    chrome.find_element(By.ID, "name").send_keys(name)
+    chrome.find_element(By.ID, "password").send_keys(PASSWORD)
+    await asyncio.to_thread(chrome.find_element(By.ID, "submit").click)
+
+
+async def test_a_supervisor_logs_in_and_sees_a_caller_wait(
+    center: Console, browser: webdriver.Chrome
+) -> None:
+    """
+    1. The console's address sends the browser to the login page, in Mandarin.
+    2. The supervisor signs in and lands on the wallboard: nobody waiting.
+    3. Agent 1001 logs in and pauses (through the API); a caller enters the general queue:
+       the wallboard shows 1 waiting in that queue and the agent paused, without a reload.
+    4. English is one click away.
+    """
+    name = f"li.na-{center.run}"
+    await accounts.add(center.engine, name, PASSWORD, ["supervisor"], None, "cli:test")
+    base = str(center.client.make_url("/console/"))
+    await sign_in(browser, base, name)
+    assert browser.find_element(By.ID, "submit").text == "登录"
+    await until(browser, lambda c: c.current_url.endswith("/console/wallboard.html"))
+    await until(browser, lambda c: text("#total-waiting")(c) == "0")
+    assert text("#status")(browser) == "实时"
+
+    for command in ("login", "pause?reason=meal"):
+        resp = await center.client.post(f"/agents/1001/{command}", headers=INSTANCE)
+        assert resp.status == 200, await resp.text()
+    center.desk.journal.record(Fact("c1", "queued", {"queue": "general"}))  # what the call does
+    center.desk.router.enqueue("c1", "general", 0, time.time())
+    await until(browser, lambda c: text('tr[data-queue="general"] td.waiting')(c) == "1")
+    assert (text("#total-waiting")(browser), text("#total-offered")(browser)) == ("1", "1")
+    assert text('tr[data-agent="1001"]')(browser).split()[:2] == ["1001", "小休"]
+
+    await asyncio.to_thread(browser.find_element(By.ID, "language").click)
+    await until(browser, lambda c: text("#queues th:nth-child(2)")(c) == "Waiting")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTEFACTS / "console-wallboard.png"))
+
+
+async def test_an_agent_signs_in_and_pauses_from_the_desk(
+    center: Console, browser: webdriver.Chrome
+) -> None:
+    """An agent lands on their desk, signs in to the queues and pauses for a meal with the
+    buttons; the state shown follows (over the desk's websocket)."""
+    name = f"wang.fang-{center.run}"
+    await accounts.add(center.engine, name, PASSWORD, ["agent"], "1002", "cli:test")
+    await sign_in(browser, str(center.client.make_url("/console/")), name)
+    await until(browser, lambda c: c.current_url.endswith("/console/desk.html"))
+    await until(browser, lambda c: text("#state")(c) == "未签入")
+    await asyncio.to_thread(browser.find_element(By.ID, "do-login").click)
+    await until(browser, lambda c: text("#state")(c) == "空闲")
+    Select(browser.find_element(By.ID, "pause-reason")).select_by_value("meal")
+    await asyncio.to_thread(browser.find_element(By.ID, "do-pause").click)
+    await until(browser, lambda c: (text("#state")(c), text("#reason")(c)) == ("小休", "用餐"))
+    assert center.desk.router.agents["1002"].reason == "meal"
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTEFACTS / "console-desk.png"))
