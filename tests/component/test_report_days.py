@@ -117,7 +117,8 @@ async def test_a_month_sums_its_stored_days_and_a_late_record_is_counted(
     2. A late no-answer leg of a call of June 10, 10:00 forgets that hour and that day only;
        the month counts it.
     3. A late pause of June 11 forgets every day whose states reached past it.
-    4. A day with a call still open is not stored.
+    4. An hour with a call still open is not stored (nor its day); once the call has been
+       open 6 hours, it is taken as lost and no longer holds them back.
     """
     engine = create_async_engine(system.instance.database_url or "")
     try:
@@ -172,8 +173,11 @@ async def test_a_month_sums_its_stored_days_and_a_late_record_is_counted(
             f"rd-{uuid.uuid4().hex[:12]}",
             at(20, "09:00:00"),
         )
-        await month(engine)
-        assert await stored(db) == set(range(1, 31)) - {20}
+        soon = at(20, "12:00:00")  # three hours after it began, the call is open
+        await period_report(engine, Period.day(dt.date(2019, 6, 20)), RULES, now=soon)
+        assert 20 not in await stored(db, hour=9) and 20 not in await stored(db)
+        await month(engine)  # years later, it is a call whose end was never written: lost
+        assert await stored(db) == set(range(1, 31))
     finally:
         await engine.dispose()
 
