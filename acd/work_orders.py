@@ -171,7 +171,9 @@ def open_order(
         raise ValueError("opened_at must be an aware datetime")
     if not question.strip():
         raise WorkOrderError("question_required", "a work order needs the citizen's question")
-    if not (callback_number or caller_number):
+    # A voice message from an anonymous caller who keyed no number is still a question to
+    # answer (its recording may say how to reach them): it must not be lost.
+    if not (callback_number or caller_number) and kind != "voice_message":
         raise WorkOrderError("callback_number_required", "no number to call the citizen back")
     return WorkOrder(
         number=number,

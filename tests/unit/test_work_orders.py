@@ -239,3 +239,26 @@ def test_the_config_file_names_its_problems(tmp_path: Path) -> None:
     empty = tmp_path / "none"
     empty.mkdir()
     assert load_work_orders(empty).policy() == DeadlinePolicy()
+
+
+def test_a_voice_message_without_any_number_is_an_order_other_questions_are_not() -> None:
+    def anonymous(kind: str) -> WorkOrder:
+        return open_order(
+            number="202600000099",
+            caller_number="",
+            callback_number="",
+            id_number="",
+            question="语音留言（12秒），请听录音后回电。",
+            line="voicemail",
+            kind=kind,
+            owner=None,
+            by="system",
+            at=at(2026, 11, 2),
+            policy=POLICY,
+            hours=HOURS,
+        )
+
+    assert anonymous("voice_message").callback_number == ""
+    with pytest.raises(WorkOrderError) as err:
+        anonymous("standard")
+    assert err.value.error_id == "callback_number_required"
