@@ -39,7 +39,15 @@ from hotline.desk import (
 from hotline.telephony.ari import AriError
 from hotline.transfer import transfer_to_queue
 from hotline.virtual_hold import VirtualHold
-from ivr.actions import CallbackBooked, DigitPressed, Hangup, Play, PlaybackFinished, StartTimer
+from ivr.actions import (
+    CallbackBooked,
+    DigitPressed,
+    Hangup,
+    Play,
+    PlaybackFinished,
+    StartTimer,
+    StopPlayback,
+)
 from ivr.speech import digits, integer
 
 if TYPE_CHECKING:
@@ -527,7 +535,7 @@ class PersonLeg:
                 self.phase = "done"
                 self.flow.settle("answered")
                 await self.flow.execute([action])
-            elif isinstance(action, Play | StartTimer):
+            elif isinstance(action, Play | StartTimer | StopPlayback):
                 await self.flow.execute([action])
 
     async def caller_left(self) -> None:
