@@ -401,10 +401,8 @@ class PersonLeg:
         self._finished(now)
         if self.bridge_id:
             await quietly(self.desk.ari.request("DELETE", f"/bridges/{self.bridge_id}"))
-        # The caller is no longer waiting nor talking: a restart now must not re-queue them.
-        for name in (QUEUE_VAR, AGENT_VAR):
-            await quietly(self.desk.ari.set_variable(self.channel, name, ""))
-        # ...but asked the survey again, rating this agent.
+        # A restart now asks the survey again, rating this agent (CallFlow.adopt reads this
+        # before the queue and agent variables, so they need no clearing).
         await quietly(self.desk.ari.set_variable(self.channel, SURVEY_VAR, self.agent))
         await self.ask_survey()
 
