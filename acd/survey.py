@@ -14,6 +14,7 @@ from ivr.actions import (
     Play,
     PlaybackFinished,
     StartTimer,
+    StopPlayback,
     TimerExpired,
 )
 
@@ -63,10 +64,16 @@ class SurveySession:
                 self.phase = "done"
                 return [Hangup("answered")]
         if isinstance(event, DigitPressed) and self.phase in ("asking", "waiting"):
+            # A key stops the question (as dialplan Read() does): otherwise what comes next
+            # waits behind the whole of it, and the caller holds a line seconds longer.
+            stop: list[Action | SurveyAnswered] = []
+            if self.phase == "asking" and self.playback is not None:
+                stop.append(StopPlayback(self.playback))
+                self.playback = None
             if event.digit in SCORES:
                 self.answer = SCORES[event.digit]
-                return [SurveyAnswered(self.answer), *self._thank()]
-            return self._again()
+                return [*stop, SurveyAnswered(self.answer), *self._thank()]
+            return [*stop, *self._again()]
         if isinstance(event, TimerExpired) and event.token == self.timer:
             return self._again()
         return []

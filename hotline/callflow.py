@@ -87,6 +87,10 @@ class CallFlow:
         )
         if services.desk is not None:
             self.session.callback_numbers = services.desk.router.config.callback.numbers
+        # The language a restarted controller would resume in on this channel: the channel's
+        # own until LANG_VAR says otherwise (set only when it changes: each set is a request
+        # and an event in Asterisk).
+        self._kept_language = (self.channel_id, self.session.language)
         self.log = log.bind(call_id=self.call_id)
         self.hangup_requested_by_us = False
         self.hanging_up = False
@@ -168,6 +172,7 @@ class CallFlow:
         language = await ari.get_variable(self.channel_id, LANG_VAR)
         if language in ("zh", "en"):
             self.session.language = language
+            self._kept_language = (self.channel_id, language)
         self.session.is_open = self.services.is_open()
         self.log.info("call_adopted", node=node or "(start)", state=channel.get("state"))
         if channel.get("state") != "Up":
@@ -175,12 +180,8 @@ class CallFlow:
             self.fact("answered")
         queue = await ari.get_variable(self.channel_id, QUEUE_VAR)
         desk = self.services.desk
-        talking = await ari.get_variable(self.channel_id, AGENT_VAR)
-        if queue and talking and desk is not None and queue in desk.router.config.queues:
-            self.session.phase = "done"
-            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
-            if await self.person.resume_talking(talking):
-                return
+        # The survey comes last in a call: once it is set, the queue and agent variables
+        # (left as they were, to spare requests) no longer count.
         rating = await ari.get_variable(self.channel_id, SURVEY_VAR)
         if rating and desk is not None:
             # The agent had hung up: the caller was being asked the survey.
@@ -188,6 +189,12 @@ class CallFlow:
             self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
             await self.person.ask_survey(rating)
             return
+        talking = await ari.get_variable(self.channel_id, AGENT_VAR)
+        if queue and talking and desk is not None and queue in desk.router.config.queues:
+            self.session.phase = "done"
+            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
+            if await self.person.resume_talking(talking):
+                return
         if queue and desk is not None and queue in desk.router.config.queues:
             # A caller who was waiting keeps their place: the original time of entry, and
             # the priority they had (senior, repeat caller).
@@ -359,16 +366,40 @@ class CallFlow:
                     self.log.info("channel_gone", during=type(action).__name__)
                     return
                 raise
+        await self._keep_node()
+
+    async def _keep_node(self) -> None:
+        """Where a restarted controller resumes: the last node of consecutive visits (a key
+        pressed in the welcome that leads through main to another menu saves one set)."""
+        node, self._node_to_keep = self._node_to_keep, None
+        if node is None:
+            return
+        ari = self.services.ari
+        try:
+            await ari.set_variable(self.channel_id, NODE_VAR, node)
+            language = (self.channel_id, self.session.language)
+            if language != self._kept_language:
+                await ari.set_variable(self.channel_id, LANG_VAR, self.session.language)
+                self._kept_language = language
+        except AriError as exc:
+            if not exc.gone:
+                raise
+
+    _node_to_keep: str | None = None
 
     async def _do(self, action: Action) -> None:
         ari = self.services.ari
         post = self.services.post
+        if not isinstance(action, Visit):
+            # Before the next action, above all before a prompt: ARI runs a variable set
+            # through the channel's own thread, which is busy for as long as a prompt plays
+            # (a set after the play waited for it to end, 10 s and more).
+            await self._keep_node()
         match action:
             case Visit(node=node, resumable=resumable):
                 self.fact("node", node=node)
                 if resumable:
-                    await ari.set_variable(self.channel_id, NODE_VAR, node)
-                    await ari.set_variable(self.channel_id, LANG_VAR, self.session.language)
+                    self._node_to_keep = node  # saved before the next action
             case Play(playback_id=pid, prompts=prompts, language=lang):
                 await ari.play(
                     self.channel_id, self.media(prompts, lang), self.global_id(pid), lang

@@ -496,6 +496,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             password=config.ari_password,
             app=config.app,
             session=session,
+            on_request=lambda method, resource: metrics.ari_requests.labels(method, resource).inc(),
         )
         citizens = DemoSocialInsurance(
             engine=engine,

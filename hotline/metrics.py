@@ -35,6 +35,12 @@ class Metrics:
         self.ari_events = Counter(
             "hotline_ari_events", "ARI events received", ["type"], registry=self.registry
         )
+        self.ari_requests = Counter(
+            "hotline_ari_requests",
+            "ARI REST requests sent, by method and resource (path without ids)",
+            ["method", "resource"],
+            registry=r,
+        )
         self.journal_backlog = Gauge(
             "hotline_journal_backlog", "Call facts not yet in PostgreSQL", registry=self.registry
         )

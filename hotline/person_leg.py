@@ -66,7 +66,7 @@ from hotline.desk import (
 from hotline.telephony.ari import AriError, event_channel
 from hotline.telephony.events import channel_event
 from hotline.virtual_hold import VirtualHold
-from ivr.actions import DigitPressed, Hangup, Play, PlaybackFinished, StartTimer
+from ivr.actions import DigitPressed, Hangup, Play, PlaybackFinished, StartTimer, StopPlayback
 
 log = structlog.get_logger("desk")
 T = TypeVar("T")
@@ -289,10 +289,8 @@ class PersonLeg:
             case Settle(disposition=disposition):
                 flow.settle(disposition)
             case AskSurvey(agent=agent):
-                # The caller is no longer waiting nor talking: a restart now must not re-queue
-                # them, but ask the survey again, rating this agent.
-                for name in (QUEUE_VAR, AGENT_VAR):
-                    await quietly(ari.set_variable(self.channel, name, ""))
+                # A restart now asks the survey again, rating this agent (CallFlow.adopt reads
+                # this before the queue and agent variables, so they need no clearing).
                 await quietly(ari.set_variable(self.channel, SURVEY_VAR, agent))
                 await self.ask_survey()
             case Requeued(queue=queue, entered=entered, priority=priority, waiting_since=since):
@@ -374,7 +372,7 @@ class PersonLeg:
                 self.phase = "done"
                 self.flow.settle("answered")
                 await self.flow.execute([action])
-            elif isinstance(action, Play | StartTimer):
+            elif isinstance(action, Play | StartTimer | StopPlayback):
                 await self.flow.execute([action])
 
     async def caller_left(self) -> None:

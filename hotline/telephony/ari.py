@@ -56,6 +56,7 @@ class AriClient:
         app: str,
         session: aiohttp.ClientSession,
         request_timeout: float = 10.0,
+        on_request: Callable[[str, str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
@@ -66,6 +67,7 @@ class AriClient:
         self.connected = asyncio.Event()
         self.connections = 0
         self._wake = asyncio.Event()
+        self._on_request = on_request  # (method, resource): counted in /metrics
 
     def reconnect_now(self) -> None:
         """Skip the rest of the backoff wait (the supervisor says Asterisk is back)."""
@@ -79,6 +81,8 @@ class AriClient:
         body: Any = None,
     ) -> Any:
         """One REST call; returns parsed JSON (or None for 204)."""
+        if self._on_request is not None:
+            self._on_request(method, resource_of(path))
         query = {
             k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (params or {}).items()
         }
@@ -221,6 +225,12 @@ class AriClient:
             )
             for waiting in pending:
                 waiting.cancel()
+
+
+def resource_of(path: str) -> str:
+    """A request path without its ids, as a metric label: `/channels/ID/play/ID` is
+    `channels/play` (ARI paths alternate collection and id)."""
+    return "/".join(path.strip("/").split("/")[0::2])
 
 
 def event_channel(event: dict[str, Any]) -> str:

@@ -77,6 +77,20 @@ async def test_a_call_reaches_an_agent_is_recorded_and_rated(
         if e.get("type") == "PlaybackStarted" and e["playback"]["target_uri"].startswith("bridge:")
     ]
     assert [g["playback"]["media_uri"].rsplit("/", 1)[-1] for g in greeting][:1] == ["agent-intro"]
+    # What a restarted controller needs is set on the channel once, when it changes (each set
+    # is a request and an event in Asterisk): the menu node (main and person, or person alone
+    # when the key came during the welcome), the queue, the agent, the survey; no language.
+    kept = [
+        e["variable"]
+        for e in observer.events
+        if e.get("type") == "ChannelVarset"
+        and e.get("channel", {}).get("id") == row["channel_id"]
+        and e["variable"].startswith("HOTLINE_")
+    ]
+    assert kept.count("HOTLINE_NODE") in (1, 2), kept
+    rest = [v for v in kept if v != "HOTLINE_NODE"]
+    expected = ["HOTLINE_QUEUE", "HOTLINE_QUEUE_ENTERED", "HOTLINE_AGENT", "HOTLINE_SURVEY"]
+    assert rest == expected, kept
     states = [
         r["status"]
         for r in await db.fetch(

@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from acd.survey import SurveyAnswered, SurveySession, Thresholds, aggregate
-from ivr.actions import DigitPressed, Hangup, Play, PlaybackFinished, StartTimer, TimerExpired
+from ivr.actions import (
+    DigitPressed,
+    Hangup,
+    Play,
+    PlaybackFinished,
+    StartTimer,
+    StopPlayback,
+    TimerExpired,
+)
 
 
 def test_answer_then_thanks_then_hang_up() -> None:
@@ -13,17 +21,41 @@ def test_answer_then_thanks_then_hang_up() -> None:
     play = s.start()[0]
     assert isinstance(play, Play) and play.prompts == ("survey",)
     out = s.handle(DigitPressed("2"))
-    assert out[0] == SurveyAnswered("fairly_satisfied")
-    thanks = out[1]
+    assert out[1] == SurveyAnswered("fairly_satisfied")
+    thanks = out[2]
     assert isinstance(thanks, Play) and thanks.prompts == ("survey-thanks",)
     assert s.handle(PlaybackFinished(thanks.playback_id)) == [Hangup("answered")]
+
+
+def test_a_key_stops_the_question_before_the_thanks() -> None:
+    # Barge-in, as dialplan Read() does: the thanks is not queued behind the whole question.
+    s = SurveySession()
+    question = s.start()[0]
+    assert isinstance(question, Play)
+    out = s.handle(DigitPressed("1"))
+    assert out[:2] == [StopPlayback(question.playback_id), SurveyAnswered("satisfied")]
+    thanks = out[2]
+    assert isinstance(thanks, Play) and thanks.prompts == ("survey-thanks",)
+    assert s.handle(PlaybackFinished(question.playback_id)) == []  # the stopped question
+    assert s.handle(PlaybackFinished(thanks.playback_id)) == [Hangup("answered")]
+
+
+def test_a_key_after_the_question_stops_nothing() -> None:
+    s = SurveySession()
+    question = s.start()[0]
+    assert isinstance(question, Play)
+    assert isinstance(s.handle(PlaybackFinished(question.playback_id))[0], StartTimer)
+    out = s.handle(DigitPressed("3"))
+    assert out[0] == SurveyAnswered("dissatisfied") and isinstance(out[1], Play)
 
 
 def test_wrong_key_asks_again_silence_ends_without_answer() -> None:
     s = SurveySession()
     s.start()
+    first = s.playback
     again = s.handle(DigitPressed("9"))
-    assert isinstance(again[0], Play) and again[0].prompts == ("survey",)
+    assert again[0] == StopPlayback(first or "")
+    assert isinstance(again[1], Play) and again[1].prompts == ("survey",)
     timer = s.handle(PlaybackFinished(s.playback or ""))[0]
     assert isinstance(timer, StartTimer)
     out = s.handle(TimerExpired(timer.token))
