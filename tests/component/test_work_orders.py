@@ -302,7 +302,8 @@ async def test_voice_messages_become_work_orders_once(
     """
     1. A voice message is stored (as the journal does): the watch makes it a work order of
        type voice_message, with its recording and callback number, no owner (督办), due 5
-       working days on; the citizen is texted its number.
+       working days on; its deadline has passed, so no text promises it. A message left
+       now is texted its number (to the calling number, none having been keyed).
     2. The next pass makes nothing more; the order is listed with the others.
     """
     recording = f"vm-{office.run}"
@@ -320,12 +321,23 @@ async def test_voice_messages_become_work_orders_once(
         work_orders=load_work_orders(config),
         sms=office.sms,
     )
+    await db.execute(
+        "INSERT INTO voice_messages (channel_id, caller_number, callback_number, recording,"
+        " seconds, created_at, due_on) VALUES ($1, '13900000889', '', $2, 8, now(),"
+        " current_date + 7)",
+        f"ch-{office.run}-new",
+        f"{recording}-new",
+    )
     made = await work_order_watch.adopt_voice_messages(controller)  # type: ignore[arg-type]
     (order,) = [o for o in made if o.recording == recording]
     assert (order.kind, order.owner) == ("voice_message", None)
     assert order.callback_number == "02588776655"
     assert order.due_at.isoformat() == "2026-10-08T17:00:00+08:00" and "12秒" in order.question
-    assert order.number in office.sms.sent()[-1]["text"]
+    (new,) = [o for o in made if o.recording == f"{recording}-new"]
+    texts = [sent["text"] for sent in office.sms.sent()]
+    # Its deadline has passed: no text promising it; the fresh one is texted its number.
+    assert not any(order.number in text for text in texts)
+    assert new.number in texts[-1] and new.callback_number == "13900000889"
     assert await work_order_watch.adopt_voice_messages(controller) == []  # type: ignore[arg-type]
     call_id = await db.fetchval("SELECT call_id FROM work_orders WHERE number = $1", order.number)
     assert call_id == f"vm:{message}"
