@@ -214,11 +214,12 @@ async def test_the_daily_files_are_written_once_when_the_day_is_over(
     cid = f"rd-{uuid.uuid4().hex[:12]}"
     await db.execute(
         "INSERT INTO calls (channel_id, started_at, ended_at, disposition) VALUES"
-        " ($1, $2, $3, 'self_service'), ($4, $2, NULL, NULL)",
+        " ($1, $2, $3, 'self_service'), ($4, $5, NULL, NULL)",
         f"rd-{uuid.uuid4().hex[:12]}",
         dt.datetime.combine(day, dt.time(9), ZONE),
         dt.datetime.combine(day, dt.time(9, 2), ZONE),
         cid,
+        dt.datetime.combine(day, dt.time(23), ZONE),  # open 4 hours at 03:00: not lost yet
     )
     engine = create_async_engine(system.instance.database_url or "")
     desk = ReportDesk()
@@ -228,7 +229,7 @@ async def test_the_daily_files_are_written_once_when_the_day_is_over(
         await db.execute(
             "UPDATE calls SET ended_at = $2, disposition = 'self_service' WHERE channel_id = $1",
             cid,
-            dt.datetime.combine(day, dt.time(9, 5), ZONE),
+            dt.datetime.combine(day, dt.time(23, 5), ZONE),
         )
         written = await one_round(engine, desk, RULES, tmp_path, now)
         assert sorted(p.name for p in written) == [
