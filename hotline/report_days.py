@@ -240,6 +240,18 @@ async def _store(
     await conn.commit()
 
 
+async def _computed(
+    conn: AsyncConnection,
+    period: Period,
+    rules: ReportRules,
+    now: dt.datetime,
+    executor: Executor | None,
+) -> tuple[Records, Report]:
+    """The period's records (one snapshot) and its report from them."""
+    records = await read_records(conn, period, rules, executor)
+    return records, await in_thread(executor, build_report, records, period, rules, now)
+
+
 def _still_closed(
     records: Records, end: dt.datetime, window_end: dt.datetime, now: dt.datetime
 ) -> bool:
@@ -268,22 +280,17 @@ async def _block(
         if not status.calls and start > now:  # ahead, empty: nothing to read
             return Part(build_report(Records(), period, rules, now), None)
         if status.open or now < window_end + STORE_AFTER or period.hour is None:
-            records = await read_records(conn, period, rules, executor)
-            report = await in_thread(executor, build_report, records, period, rules, now)
-            return Part(report, None)
+            return Part((await _computed(conn, period, rules, now, executor))[1], None)
         try:
             await _lock(conn, start, end, window_end)
-            records = await read_records(conn, period, rules, executor)
-            report = await in_thread(executor, build_report, records, period, rules, now)
+            records, report = await _computed(conn, period, rules, now, executor)
             if not _still_closed(records, end, window_end, now):  # a replay came meanwhile
                 return Part(report, None)
             await _store(conn, period, rules, report, window_end, len(records.calls))
         except DBAPIError as exc:  # a deadlock with a late write: that write wins
             await conn.rollback()
             log.warning("report_hour_not_stored", hour=period.label, error=str(exc)[:200])
-            records = await read_records(conn, period, rules, executor)
-            report = await in_thread(executor, build_report, records, period, rules, now)
-            return Part(report, None)
+            return Part((await _computed(conn, period, rules, now, executor))[1], None)
         finally:
             await _unlock(conn)
         return Part(report, window_end)
