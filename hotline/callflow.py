@@ -192,7 +192,9 @@ class CallFlow:
         talking = await ari.get_variable(self.channel_id, AGENT_VAR)
         if queue and talking and desk is not None and queue in desk.router.config.queues:
             self.session.phase = "done"
-            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
+            # The time the caller entered the queue: a later transfer's segment counts from it.
+            entry = QueueEntry.decode(await ari.get_variable(self.channel_id, ENTERED_VAR) or "")
+            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=entry.entered)
             if await self.person.resume_talking(talking):
                 return
         if queue and desk is not None and queue in desk.router.config.queues:

@@ -147,6 +147,7 @@ class Controller:
         self.menu = config.menu
         self.hours = config.hours
         self.work_orders = config.work_orders
+        self.roster = config.roster
         # The center's SMS gateway is external: by default texts go to a file (hotline/sms.py).
         self.sms: SmsGateway = FileSms(config.sms_file or config.spool_dir.parent / "sms.jsonl")
         self.report_desk = ReportDesk()  # the API's reports and the keeper's, one at a time
@@ -285,6 +286,7 @@ class Controller:
         menu = center.menu
         self.menu, self.hours = menu, center.hours
         self.work_orders = center.work_orders
+        self.roster = center.roster
         self.config_version = menu.version
         self.agent_pins = dict(center.agent_pins)
         self.pin_lock.reconfigure(

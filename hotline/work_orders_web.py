@@ -9,8 +9,10 @@
 
 An office's token (role "office", bound to an office code) sees only its office's orders and
 may only answer them or send them back (status "answered" or "open"); an agent changes only
-the orders they own. Each change is audited with the order (hotline/work_orders_store.py);
-the citizen is texted the number when the order is opened and the answer when it comes.
+the orders they own, and never records the office's answer; a new owner is an agent of the
+roster, and a closed order keeps its owner. Each change is audited with the order
+(hotline/work_orders_store.py); the citizen is texted the number when the order is opened and
+the answer when it comes.
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ NUMBER = r"{number:\d{12}}"
 FILTER_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_TEXT = 4000  # a question or an answer
 OFFICE_STEPS = frozenset({Status.ANSWERED, Status.OPEN})  # answer it, or send it back
-STATUS_CODES = {"no_such_order": 404, "transition_not_allowed": 409, "not_your_order": 403}
+STATUS_CODES = {
+    "no_such_order": 404,
+    "transition_not_allowed": 409,
+    "order_closed": 409,
+    "not_your_order": 403,
+    "not_your_step": 403,
+}
 
 
 def _refuse(error_id: str, status: int, message: str = "") -> web.Response:
@@ -177,6 +185,9 @@ def add_routes(app: web.Application, controller: Controller) -> None:
                     raise WorkOrderError("not_your_order", "an office answers or sends back")
                 only_office = who.office or "-"
             elif "supervisor" not in who.roles:
+                # The answer is the office's (or a supervisor's on its behalf), not the owner's.
+                if to is Status.ANSWERED:
+                    raise WorkOrderError("not_your_step", "the office answers an order")
                 only_owner = who.agent or "-"
             satisfaction = body.get("satisfaction")
             if satisfaction is not None and not isinstance(satisfaction, int):
@@ -219,6 +230,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
                 actor=_actor(request, who),
                 at=dt.datetime.now(dt.UTC),
                 new_owner=_text(body, "owner", required=True, limit=16),
+                roster=frozenset(a.number for a in controller.roster.agents),
             )
         except WorkOrderError as exc:
             return _refused(exc)
