@@ -64,7 +64,7 @@ class CallServices:
     voicemail_due: Callable[[dt.date], dt.date]
     desk: Desk | None = None  # None: people are reached through the native app_queue
     # "Progress by case number": a work order's status, office and deadline (None: no database).
-    case_progress: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
+    case_progress: Callable[[str, str], Awaitable[dict[str, Any] | None]] | None = None
 
 
 class CallFlow:

@@ -156,6 +156,9 @@ class Controller:
         self.pin_lock = PinLock(
             config.queues.hot_desk.lock_after, config.queues.hot_desk.lock_minutes
         )
+        # Case numbers are a year and a sequence: misses are limited per calling number, as
+        # PINs are, so the menu cannot be used to walk through everyone's orders.
+        self.case_lock = PinLock(lock_after=5, lock_minutes=30)
         self.services = CallServices(
             ari=ari,
             journal=journal,
@@ -169,10 +172,17 @@ class Controller:
             case_progress=self._case_progress,
         )
 
-    async def _case_progress(self, number: str) -> dict[str, Any] | None:
+    async def _case_progress(self, number: str, caller: str) -> dict[str, Any] | None:
         if self.engine is None:
             raise RuntimeError("work orders need the database")
-        return await work_orders_store.progress(self.engine, number, self.work_orders, self.hours)
+        phone = caller or "anonymous"
+        if self.case_lock.locked_until("phone", phone, time.time()):
+            log.warning("case_lookup_locked", caller=phone)
+            return None
+        found = await work_orders_store.progress(self.engine, number, self.work_orders, self.hours)
+        if found is None:
+            self.case_lock.attempt(agent=None, phone=phone, correct=False, now=time.time())
+        return found
 
     # --- routing: runs inside the websocket reader, so it only enqueues
     def on_event(self, event: Event) -> None:
