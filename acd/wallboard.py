@@ -8,7 +8,8 @@ that a change is a JSON merge patch (RFC 7386), where null means "removed".
 
 Today's figures follow the reports' rules (acd/figures.py) as far as live facts allow: a
 stay starts at the call's first `queued` or at a transfer, and counts in the day it began;
-answered when an agent picks up, abandoned when the call ends `abandoned` unanswered;
+answered when the caller is put through to an agent (after the whisper; the wait ends when
+the agent picked up), abandoned when the call ends `abandoned` unanswered;
 service level is answered within T / answered on the line (callbacks left out, as is their
 wait from ASA).
 """
@@ -74,7 +75,8 @@ class _Stay:
     queue: str
     since: float
     callback: bool = False
-    answered: bool = False
+    picked_at: float | None = None  # an agent picked up (the whisper may follow)
+    answered: bool = False  # the caller was put through
 
 
 @dataclass
@@ -108,11 +110,15 @@ class DayTally:
         elif kind in ("caller_left_for_callback", "callback_answered"):
             stay.callback = True
         elif kind == "segment_answered" and not stay.answered:
+            stay.picked_at = at
+        elif kind == "agent" and not stay.answered:
+            # Answered once put through, as in the reports: a caller who hangs up while the
+            # agent hears the whisper is abandoned. The wait ends when the agent picked up.
             stay.answered = True
             figures = self._queue(stay.queue)
             figures.answered += 1
             if not stay.callback:
-                wait = max(0.0, at - stay.since)
+                wait = max(0.0, (stay.picked_at or at) - stay.since)
                 figures.on_line += 1
                 figures.in_time += wait <= self.service_seconds
                 figures.wait_total += wait
