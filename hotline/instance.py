@@ -128,6 +128,7 @@ class Instance:
             ),
             work_orders=self.center.work_orders,
             sms_file=s.state / "sms.jsonl",
+            config_dir=s.config_dir,
         )
 
     def reapply(self) -> AppliedCenter:
