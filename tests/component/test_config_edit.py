@@ -33,7 +33,9 @@ async def test_apply_refuse_conflict_and_rollback(
     folder = tmp_path / "config"
     shutil.copytree(REPO_ROOT / "dialplan", folder)
     menu = folder / "menu.yaml"
-    original = menu.read_text()
+    run = uuid.uuid4().hex[:6]
+    original = f"# run {run}\n" + menu.read_text()  # a text no earlier run stored
+    menu.write_text(original)
     applied: list[str] = []
 
     async def apply_config(_ami: object) -> str:
@@ -48,7 +50,7 @@ async def test_apply_refuse_conflict_and_rollback(
         apply_config=apply_config,
     )
     app = make_app(controller, SimpleNamespace(), Metrics(), SessionPolicy(instance="test"))  # type: ignore[arg-type]
-    name = f"zhao.ops-{uuid.uuid4().hex[:6]}"
+    name = f"zhao.ops-{run}"
     await accounts.add(engine, name, PASSWORD, ["ops"], None, "cli:test")
     try:
         async with TestClient(TestServer(app)) as client:
@@ -66,7 +68,7 @@ async def test_apply_refuse_conflict_and_rollback(
             )
             assert resp.status == 422
             problem = (await resp.json())["problems"][0]
-            assert (problem["field"], problem["line"]) == ("nodes.main.options.1.goto", 18)
+            assert (problem["field"], problem["line"]) == ("nodes.main.options.1.goto", 19)
             assert menu.read_text() == original and applied == []
 
             # 2. A good one: written, applied, kept as a version, audited with its diff.
