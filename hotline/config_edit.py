@@ -84,6 +84,12 @@ def unified_diff(name: str, current: str, proposed: str) -> str:
     )
 
 
+def read(path: Path) -> str:
+    """A file's text as the editor shows it. Bytes that are not UTF-8 (a file saved as GBK by
+    hand) become U+FFFD rather than an error: the check names the file, an edit fixes it."""
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
 def conflicts(on_disk: str, base: str) -> bool:
     """Whether the file changed since the editor loaded the text whose digest is `base`."""
     return digest(on_disk) != base
@@ -139,7 +145,7 @@ class Editor:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an apply did: `status` is applied | unchanged | conflict | invalid."""
+    """What an apply did: `status` is applied | unchanged | conflict | invalid | unwritable."""
 
     status: str
     sha256: str
@@ -178,7 +184,7 @@ async def apply(
     path = folder / name
     lock = _LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
-        current = await asyncio.to_thread(path.read_text, "utf-8")
+        current = await asyncio.to_thread(read, path)
         new_sha = digest(proposed)
         if conflicts(current, base):
             return Outcome("conflict", digest(current))
@@ -188,6 +194,8 @@ async def apply(
             return Outcome("invalid", digest(current), diff=diff, problems=tuple(problems))
         if not diff:
             return Outcome("unchanged", new_sha)
+        if not os.access(folder, os.W_OK):  # e.g. mounted read-only (docker-compose.yml)
+            return Outcome("unwritable", digest(current), diff=diff)
         what = "config.rollback" if rollback_of is not None else "config.edit"
         origin = "rollback" if rollback_of is not None else "browser"
         try:
@@ -202,7 +210,7 @@ async def apply(
                 if last != base:  # edited by hand since (or never by the browser): kept too
                     await _insert(conn, name, current, "(on disk)", "on_disk", None)
                 version = await _insert(conn, name, proposed, editor.who, origin, rollback_of)
-                detail: dict[str, Any] = {"version": version, "sha256": new_sha, "diff": diff}
+                detail: dict[str, Any] = {"version": version, "sha256": new_sha}
                 detail["diff"] = diff[:MAX_DIFF]
                 if rollback_of is not None:
                     detail["rolled_back_to"] = rollback_of
@@ -217,7 +225,7 @@ async def apply(
             lines = tuple(problem_at(line, folder) for line in exc.problems)
             return Outcome("invalid", digest(current), diff=diff, problems=lines)
         except BaseException:
-            if await asyncio.to_thread(path.read_text, "utf-8") != current:
+            if await asyncio.to_thread(read, path) != current:
                 await asyncio.to_thread(write_atomically, path, current)
                 await reload()
             raise

@@ -17,7 +17,7 @@ from hotline.config_edit import EDITABLE, Editor, Outcome
 if TYPE_CHECKING:
     from hotline.controller import Controller
 
-STATUS = {"applied": 200, "unchanged": 200, "conflict": 409, "invalid": 422}
+STATUS = {"applied": 200, "unchanged": 200, "conflict": 409, "invalid": 422, "unwritable": 503}
 _SHA = re.compile(r"[0-9a-f]{64}")
 
 
@@ -37,6 +37,8 @@ def _folder(request: web.Request) -> Path:
 def _name(request: web.Request) -> str:
     name = request.match_info["name"]
     if name not in EDITABLE:  # a fixed list: no path from the request is ever opened
+        raise web.HTTPNotFound()
+    if not (_folder(request) / name).is_file():
         raise web.HTTPNotFound()
     return name
 
@@ -60,7 +62,9 @@ async def files_page(request: web.Request) -> web.Response:
     folder = _folder(request)
     out = []
     for name in EDITABLE:
-        body = await asyncio.to_thread((folder / name).read_text, "utf-8")
+        if not (folder / name).is_file():
+            continue
+        body = await asyncio.to_thread(config_edit.read, folder / name)
         out.append({"name": name, "sha256": config_edit.digest(body), "lines": body.count("\n")})
     return web.json_response({"files": out})
 
@@ -68,7 +72,7 @@ async def files_page(request: web.Request) -> web.Response:
 async def file_page(request: web.Request) -> web.Response:
     """GET /config/files/{name}: the text on disk and its digest (the edit's base)."""
     name = _name(request)
-    body = await asyncio.to_thread((_folder(request) / name).read_text, "utf-8")
+    body = await asyncio.to_thread(config_edit.read, _folder(request) / name)
     return web.json_response({"name": name, "text": body, "sha256": config_edit.digest(body)})
 
 
@@ -79,7 +83,7 @@ async def check_page(request: web.Request) -> web.Response:
     given = await _body(request, "text")
     if isinstance(given, web.Response):
         return given
-    current = await asyncio.to_thread((folder / name).read_text, "utf-8")
+    current = await asyncio.to_thread(config_edit.read, folder / name)
     problems = await asyncio.to_thread(config_edit.check, folder, name, given["text"])
     return web.json_response(
         {
@@ -107,7 +111,7 @@ async def _apply(
     outcome: Outcome = await config_edit.apply(
         controller.engine, _folder(request), name, proposed, base, editor, reload, rollback_of
     )
-    if outcome.status in ("conflict", "invalid"):
+    if outcome.status in ("conflict", "invalid", "unwritable"):
         detail: dict[str, Any] = {"problems": [p.message[:200] for p in outcome.problems[:20]]}
         if rollback_of is not None:
             detail["rolled_back_to"] = rollback_of
@@ -115,7 +119,10 @@ async def _apply(
             who.who, "config.edit", who.role_text, name, editor.source, outcome.status, detail
         )
         await audit.record(controller.engine, entry)
-    return web.json_response(outcome.body(), status=STATUS[outcome.status])
+    body = outcome.body()
+    if STATUS[outcome.status] >= 400:  # every refusal of the API carries an error id
+        body["error_id"] = f"config_{outcome.status}"
+    return web.json_response(body, status=STATUS[outcome.status])
 
 
 async def apply_page(request: web.Request) -> web.Response:
