@@ -217,6 +217,11 @@ document.addEventListener("DOMContentLoaded", async () => {
     button.addEventListener("click", () => open(f.name));
     return button;
   }));
+  document.addEventListener("languagechange", () => {
+    for (const b of $("files").children) b.textContent = `${t(b.dataset.file)} · ${b.dataset.file}`;
+    if (file) $("file-label").textContent = t(file.name);
+    if (file) history();
+  });
   $("do-check").addEventListener("click", check);
   $("do-apply").addEventListener("click", apply);
   $("do-reload").addEventListener("click", () => open(file.name));
