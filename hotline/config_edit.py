@@ -29,9 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hotline import audit
 from hotline.config_files import ConfigError
 
-# What the console lets ops edit: the instance's dialplan files (the prompt recordings'
-# text, sounds/prompts.yaml, belongs to the code's release, not to an instance).
-EDITABLE = ("menu.yaml", "hours.yaml", "queues.yaml", "agents.yaml", "work_orders.yaml")
+# What the console lets ops edit: the instance's dialplan files, and the prompts' text
+# (sounds/prompts.yaml: the checkout's, shared by its instances; recordings are generated
+# again from the changed text when the controller applies it).
+PROMPTS = "prompts.yaml"
+EDITABLE = ("menu.yaml", "hours.yaml", "queues.yaml", "agents.yaml", "work_orders.yaml", PROMPTS)
 MAX_DIFF = 16_000  # characters of a diff kept in an audit row (the version keeps the text)
 
 
@@ -63,6 +65,13 @@ def problem_at(line: str, folder: Path) -> Problem:
         return Problem(name, int(found["line"]) if found["line"] else None, "", rest)
     line_no = int(found["line"]) if found["line"] else None
     return Problem(name, line_no, field["field"], field["message"])
+
+
+def location(folder: Path, name: str) -> Path:
+    """Where an editable file is: the config folder, or the prompts' manifest."""
+    from hotline.instance import MANIFEST  # it imports the controller, which imports us
+
+    return MANIFEST if name == PROMPTS else folder / name
 
 
 def digest(body: str) -> str:
@@ -104,9 +113,10 @@ def check(folder: Path, name: str, proposed: str) -> list[Problem]:
         trial = Path(scratch)
         for path in folder.glob("*.yaml"):
             shutil.copyfile(path, trial / path.name)
+        shutil.copyfile(location(folder, PROMPTS), trial / PROMPTS)
         (trial / name).write_bytes(proposed.encode("utf-8"))
         try:
-            load_center(trial)
+            load_center(trial, trial / PROMPTS)
         except ConfigError as exc:
             return [problem_at(line, trial) for line in exc.problems]
     return []
@@ -181,7 +191,7 @@ async def apply(
     """Check, write, reload and record one edit; refused (nothing written) on a conflict
     or a problem. The version and its audit row commit together; if the controller refuses
     the folder or the database fails, the old text is put back and reloaded."""
-    path = folder / name
+    path = location(folder, name)
     lock = _LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
         current = await asyncio.to_thread(read, path)
@@ -194,7 +204,7 @@ async def apply(
             return Outcome("invalid", digest(current), diff=diff, problems=tuple(problems))
         if not diff:
             return Outcome("unchanged", new_sha)
-        if not os.access(folder, os.W_OK):  # e.g. mounted read-only (docker-compose.yml)
+        if not os.access(path.parent, os.W_OK):  # e.g. mounted read-only (docker-compose.yml)
             return Outcome("unwritable", digest(current), diff=diff)
         what = "config.rollback" if rollback_of is not None else "config.edit"
         origin = "rollback" if rollback_of is not None else "browser"

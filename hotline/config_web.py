@@ -38,7 +38,7 @@ def _name(request: web.Request) -> str:
     name = request.match_info["name"]
     if name not in EDITABLE:  # a fixed list: no path from the request is ever opened
         raise web.HTTPNotFound()
-    if not (_folder(request) / name).is_file():
+    if not (config_edit.location(_folder(request), name)).is_file():
         raise web.HTTPNotFound()
     return name
 
@@ -62,9 +62,9 @@ async def files_page(request: web.Request) -> web.Response:
     folder = _folder(request)
     out = []
     for name in EDITABLE:
-        if not (folder / name).is_file():
+        if not (config_edit.location(folder, name)).is_file():
             continue
-        body = await asyncio.to_thread(config_edit.read, folder / name)
+        body = await asyncio.to_thread(config_edit.read, config_edit.location(folder, name))
         out.append({"name": name, "sha256": config_edit.digest(body), "lines": body.count("\n")})
     return web.json_response({"files": out})
 
@@ -72,7 +72,7 @@ async def files_page(request: web.Request) -> web.Response:
 async def file_page(request: web.Request) -> web.Response:
     """GET /config/files/{name}: the text on disk and its digest (the edit's base)."""
     name = _name(request)
-    body = await asyncio.to_thread(config_edit.read, _folder(request) / name)
+    body = await asyncio.to_thread(config_edit.read, config_edit.location(_folder(request), name))
     return web.json_response({"name": name, "text": body, "sha256": config_edit.digest(body)})
 
 
@@ -83,7 +83,7 @@ async def check_page(request: web.Request) -> web.Response:
     given = await _body(request, "text")
     if isinstance(given, web.Response):
         return given
-    current = await asyncio.to_thread(config_edit.read, folder / name)
+    current = await asyncio.to_thread(config_edit.read, config_edit.location(folder, name))
     problems = await asyncio.to_thread(config_edit.check, folder, name, given["text"])
     return web.json_response(
         {

@@ -12,7 +12,7 @@ Object.assign(WORDS.zh, {
   invalid: "未应用：有错误，文件未改动", line: "第{n}行", browser: "网页", on_disk: "手工修改",
   holidays: "节假日与调休", holiday: "放假", workday: "调休上班（按周一）", add_day: "加入",
   "menu.yaml": "语音菜单", "hours.yaml": "工作时间与节假日", "queues.yaml": "队列与升级",
-  "agents.yaml": "坐席与技能", "work_orders.yaml": "工单",
+  "agents.yaml": "坐席与技能", "work_orders.yaml": "工单", "prompts.yaml": "提示音文字",
 });
 Object.assign(WORDS.en, {
   ops: "Configuration", check: "Check", apply: "Apply", reload: "Reload", diff: "Changes",
@@ -24,6 +24,7 @@ Object.assign(WORDS.en, {
   holiday: "Holiday", workday: "Make-up workday (Monday's hours)", add_day: "Add",
   "menu.yaml": "Voice menu", "hours.yaml": "Hours and holidays", "queues.yaml": "Queues",
   "agents.yaml": "Agents and skills", "work_orders.yaml": "Work orders",
+  "prompts.yaml": "Prompts' text",
 });
 WORDS.en.rollback_word = "rollback";
 WORDS.zh.rollback_word = "回滚";

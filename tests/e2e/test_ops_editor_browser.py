@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import aiohttp
 import asyncpg
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hotline import accounts
+from hotline import REPO_ROOT, accounts
 from tests.component.test_console_browser import ARTEFACTS, browser, sign_in, text, until
 from tests.support.calls import wait_for_call
 from tests.support.observer import AriObserver, prompts_heard
@@ -102,6 +103,38 @@ async def test_ops_change_the_menu_in_the_browser_and_the_next_caller_hears_it(
     finally:
         if menu_file.read_text() != original:
             menu_file.write_text(original)
+            from tests.e2e.test_config_apply import apply
+
+            await apply(running)
+
+
+async def test_a_prompts_text_applied_is_what_callers_hear_next(running: SystemUnderTest) -> None:
+    """Ops change the main menu's Mandarin text (through the API the editor uses): the
+    recording Asterisk plays is generated again from it at once; a rollback brings back
+    the recording from before."""
+    manifest = REPO_ROOT / "sounds" / "prompts.yaml"
+    original = manifest.read_text()
+    wav = running.settings.on_host(running.settings.asterisk_dir) / "sounds/zh/menu-main.wav"
+    before = wav.read_bytes()
+    url = f"http://127.0.0.1:{running.settings.ports.http}/config/files/prompts.yaml"
+    token = {"Authorization": f"Bearer {running.instance.secrets.api_token}"}
+    try:
+        async with aiohttp.ClientSession(headers=token) as http:
+            loaded = await (await http.get(url)).json()
+            changed = original.replace("自助查询请按1，", "自助服务请按1，", 1)
+            resp = await http.post(url, json={"text": changed, "base": loaded["sha256"]})
+            assert resp.status == 200, await resp.text()
+            done = await resp.json()
+            assert wav.read_bytes() != before
+            versions = (await (await http.get(f"{url}/versions")).json())["versions"]
+            resp = await http.post(
+                f"{url}/versions/{versions[1]['id']}/rollback", json={"base": done["sha256"]}
+            )
+            assert resp.status == 200, await resp.text()
+            assert wav.read_bytes() == before and manifest.read_text() == original
+    finally:
+        if manifest.read_text() != original:
+            manifest.write_text(original)
             from tests.e2e.test_config_apply import apply
 
             await apply(running)

@@ -6,7 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from hotline import REPO_ROOT
-from hotline.config_edit import Problem, check, conflicts, digest, problem_at, unified_diff
+from hotline.config_edit import (
+    Problem,
+    check,
+    conflicts,
+    digest,
+    location,
+    problem_at,
+    unified_diff,
+)
 
 MENU = (REPO_ROOT / "dialplan" / "menu.yaml").read_text()
 
@@ -49,3 +57,13 @@ def test_check_uses_the_config_checks_validator_on_the_proposed_text() -> None:
         "menu.yaml", line, "nodes.main.options.1.goto", "unknown node 'nowhere'"
     )
     assert (folder / "menu.yaml").read_text() == MENU  # nothing written
+
+
+def test_the_prompts_text_is_checked_with_the_files_that_name_its_prompts() -> None:
+    folder = REPO_ROOT / "dialplan"
+    prompts = location(folder, "prompts.yaml")
+    assert prompts == REPO_ROOT / "sounds" / "prompts.yaml"
+    manifest = prompts.read_text()
+    assert check(folder, "prompts.yaml", manifest.replace("您好，欢迎", "您好，欢迎您")) == []
+    renamed = check(folder, "prompts.yaml", manifest.replace("  menu-main:\n", "  menu-mian:\n"))
+    assert [(p.file, p.field) for p in renamed] == [("menu.yaml", "nodes.main.prompt.0")]
