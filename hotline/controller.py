@@ -99,6 +99,7 @@ class ControllerConfig:
     web_access: SessionPolicy = field(default_factory=SessionPolicy)
     work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
     sms_file: Path | None = None  # FileSms's file (state dir); None: <spool_dir>/../sms.jsonl
+    config_dir: Path | None = None  # the files ops edit (None: no editing from the browser)
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,14 @@ class CenterConfig:
     work_orders: WorkOrdersConfig
 
 
-def load_center(config_dir: Path) -> CenterConfig:
+def load_center(config_dir: Path, manifest_file: Path = MANIFEST) -> CenterConfig:
     """Load and check every file ops edit; all problems are reported at once."""
     problems: list[str] = []
     results: dict[str, object] = {}
     for name, loader in (
         ("roster", lambda: load_roster(config_dir)),
         ("hours", lambda: load_hours(config_dir)),
-        ("manifest", lambda: load_manifest(MANIFEST)),
+        ("manifest", lambda: load_manifest(manifest_file)),
     ):
         try:
             results[name] = loader()
@@ -128,6 +128,7 @@ class Instance:
             ),
             work_orders=self.center.work_orders,
             sms_file=s.state / "sms.jsonl",
+            config_dir=s.config_dir,
         )
 
     def reapply(self) -> AppliedCenter:

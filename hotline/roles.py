@@ -12,6 +12,14 @@ ANYONE = frozenset({"agent", "supervisor", "ops", "auditor"})  # any signed-in p
 # token (INSTANCE) passes, so that a route added elsewhere keeps working for local tools.
 ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/config/apply"): frozenset({"ops"}),
+    # Ops' editor in the browser (hotline/config_web.py).
+    ("GET", "/config/files"): frozenset({"ops"}),
+    ("GET", "/config/files/{name}"): frozenset({"ops"}),
+    ("POST", "/config/files/{name}"): frozenset({"ops"}),
+    ("POST", "/config/files/{name}/check"): frozenset({"ops"}),
+    ("GET", "/config/files/{name}/versions"): frozenset({"ops"}),
+    ("GET", "/config/files/{name}/versions/{version}"): frozenset({"ops"}),
+    ("POST", "/config/files/{name}/versions/{version}/rollback"): frozenset({"ops"}),
     ("GET", "/agents"): frozenset({"supervisor"}),
     ("GET", "/callbacks"): frozenset({"supervisor"}),
     # An agent only for their own 工号 (own_agent_only); a supervisor for anyone (audited).
