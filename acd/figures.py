@@ -36,6 +36,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from acd.agent_activity import (
+    STATES_AFTER_LAST_CALL,
+    WRAPUP_LIMIT,
     Activity,
     LegKey,
     activity,
@@ -326,7 +328,14 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
     start, end = period.bounds(rules.zone)
     calls = [c for c in records.calls if start <= c.started_at < end]
     all_stretches = stretches(records.states, min(end, max(now, start)))
-    wraps = wrapups(calls, all_stretches, rules.wrapup_match_seconds)
+    # A wrap-up counts whole in its call's AHT, also past the period's end (a call at 23:59
+    # is wrapped up after midnight): states are read this far past the last call (as the
+    # store reads them), and one never ended is capped, so that every period holding the
+    # call gives it the same length (a week is the sum of its days).
+    last_end = max((c.ended_at for c in calls if c.ended_at is not None), default=end)
+    horizon = max(end, last_end + STATES_AFTER_LAST_CALL)
+    wrap_stretches = stretches(records.states, min(horizon, max(now, start)))
+    wraps = wrapups(calls, wrap_stretches, rules.wrapup_match_seconds, WRAPUP_LIMIT)
     center = CallFigures()
     by_day: dict[dt.date, CallFigures] = {day: CallFigures() for day in period.days()}
     by_hour: dict[int, CallFigures] = {hour: CallFigures() for hour in range(24)}

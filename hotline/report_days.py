@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from acd.agent_activity import STATES_AFTER_LAST_CALL  # reports.py _STATES reads this far past
 from acd.figures import Report, VoiceMessageFigures, build_report, voice_message_figures
 from acd.report_records import Period, Records, ReportRules, VoiceMessageRecord
 from acd.report_rollup import combine, day_from_json, day_to_json, rules_key
@@ -42,7 +43,6 @@ log = structlog.get_logger("reports")
 LOCK_CLASS = 12333
 STATES_LOCK_CLASS = 12334
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-STATES_AFTER_LAST_CALL = dt.timedelta(hours=1)  # reports.py _STATES reads this far past
 STARTING_STATES = dt.timedelta(hours=24)  # late states this far back are locked out too
 # An hour is stored this long after the last states it reads: the triggers skip records
 # more recent than half of it (migration 0011, RECENT), and the journal's writes lag.
