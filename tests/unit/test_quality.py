@@ -4,6 +4,7 @@ against hand-computed figures; the form ops edit, checked with file, line and fi
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from acd.quality import (
 )
 from acd.quality_config import QualityConfig, load_quality
 from hotline.config_files import ConfigError
+from hotline.instance import load_center
 
 SHIPPED = Path(__file__).parents[2] / "dialplan"
 FORM = Form(
@@ -141,3 +143,17 @@ def test_the_shipped_form_and_a_broken_one(tmp_path: Path) -> None:
     (tmp_path / "quality.yaml").write_text("items: {}\n")
     with pytest.raises(ConfigError, match=r"quality.yaml:1: items: .*at least 1"):
         load_quality(tmp_path)
+
+
+def test_config_check_reads_the_quality_file(tmp_path: Path) -> None:
+    """`hotline config check` and `config apply` go through load_center: a broken form is
+    refused there with the others' problems, and the shipped one is what the center gets."""
+    config_dir = tmp_path / "dialplan"
+    shutil.copytree(SHIPPED, config_dir)
+    assert load_center(config_dir).quality == load_quality(SHIPPED)
+    (config_dir / "quality.yaml").write_text("share: 0\n")
+    with pytest.raises(ConfigError) as err:
+        load_center(config_dir)
+    assert err.value.problems == [
+        f"{config_dir / 'quality.yaml'}:1: share: Input should be greater than 0"
+    ]
