@@ -206,22 +206,21 @@ async def score(
         sample = (
             await conn.execute(
                 text(
-                    "SELECT s.id, s.agent, s.recording_id, s.day,"
-                    " EXISTS (SELECT 1 FROM quality_scores q WHERE q.sample_id = s.id) AS scored"
-                    " FROM quality_samples s WHERE s.id = :id FOR UPDATE"
+                    "SELECT s.id, s.agent, s.recording_id, s.day"
+                    " FROM quality_samples s WHERE s.id = :id"
                 ),
                 {"id": sample_id},
             )
         ).first()
         if sample is None:
             raise QualityError("no_such_sample", 404)
-        if sample.scored:
-            raise QualityError("already_scored", 409, "this sample has its score")
+        # Two supervisors scoring the same sample at once: the second waits on the key,
+        # then inserts nothing.
         scored_at = await conn.scalar(
             text(
                 "INSERT INTO quality_scores (sample_id, scorer, scored_at, score, items, form,"
                 " comment) VALUES (:id, :scorer, now(), :score, CAST(:items AS jsonb), :form,"
-                " :comment) RETURNING scored_at"
+                " :comment) ON CONFLICT (sample_id) DO NOTHING RETURNING scored_at"
             ),
             {
                 "id": sample_id,
@@ -232,6 +231,8 @@ async def score(
                 "comment": comment,
             },
         )
+        if scored_at is None:
+            raise QualityError("already_scored", 409, "this sample has its score")
         detail = {
             "agent": sample.agent,
             "recording": sample.recording_id,
