@@ -46,8 +46,11 @@ MEDIA = {".html": "text/html", ".css": "text/css", ".js": "text/javascript"}
 # The files there, by name: nothing else is ever served (no path from the request is opened).
 FILES = {p.name: p for p in STATIC.iterdir() if p.suffix in MEDIA} if STATIC.is_dir() else {}
 HEADERS = {
-    # No inline script, no other origin: an injected string cannot become code.
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    # No inline script, no other origin: an injected string cannot become code. Audio may
+    # play from memory (blob:): the quality page fetches a recording once, audited once.
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self'; media-src 'self' blob:; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",

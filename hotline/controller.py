@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import structlog
@@ -20,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.callbacks import CallbackBook
 from acd.pin_lock import PinLock
+from acd.quality_config import QualityConfig
 from acd.queues import QueuesConfig
 from acd.report_records import ReportRules
 from acd.roster import Roster
 from acd.router import Router, RouterError
 from acd.work_order_config import WorkOrdersConfig
-from hotline import report_keeper, restore, work_order_watch, work_orders_store
+from hotline import quality_draws, report_keeper, restore, work_order_watch, work_orders_store
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
@@ -98,6 +100,7 @@ class ControllerConfig:
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
     web_access: SessionPolicy = field(default_factory=SessionPolicy)
     work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     sms_file: Path | None = None  # FileSms's file (state dir); None: <spool_dir>/../sms.jsonl
     config_dir: Path | None = None  # the files ops edit (None: no editing from the browser)
 
@@ -112,6 +115,7 @@ class AppliedCenter:
     roster: Roster
     agent_pins: dict[str, str]
     work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
 
 class Controller:
@@ -149,6 +153,7 @@ class Controller:
         self.hours = config.hours
         self.work_orders = config.work_orders
         self.roster = config.roster
+        self.quality = config.quality  # the 质检 form and share, as last applied
         # The center's SMS gateway is external: by default texts go to a file (hotline/sms.py).
         self.sms: SmsGateway = FileSms(config.sms_file or config.spool_dir.parent / "sms.jsonl")
         self.report_desk = ReportDesk()  # the API's reports and the keeper's, one at a time
@@ -298,6 +303,7 @@ class Controller:
         self.menu, self.hours = menu, center.hours
         self.work_orders = center.work_orders
         self.roster = center.roster
+        self.quality = center.quality
         self.config_version = menu.version
         self.agent_pins = dict(center.agent_pins)
         self.pin_lock.reconfigure(
@@ -609,6 +615,16 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
                         caught_up=lambda: journal.backlog == 0,
                     ),
                 )
+            tasks.start(
+                "quality-draws",
+                lambda: quality_draws.keep(
+                    engine,
+                    lambda: controller.quality,
+                    lambda: ZoneInfo(controller.hours.timezone),
+                    stop,
+                    caught_up=lambda: journal.backlog == 0,
+                ),
+            )
         if restoring.pending:
             tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
@@ -623,6 +639,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             "purge",
             "work-order-escalations",
             "reports",
+            "quality-draws",
             "restore",
         )
         await controller.mailboxes.close()

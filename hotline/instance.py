@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from acd.quality_config import QualityConfig, load_quality
 from acd.queues import QueuesConfig, load_queues
 from acd.roster import Roster, load_roster
 from acd.work_order_config import WorkOrdersConfig, load_work_orders
@@ -40,6 +41,7 @@ class CenterConfig:
     manifest: PromptManifest
     queues: QueuesConfig
     work_orders: WorkOrdersConfig
+    quality: QualityConfig
 
 
 def load_center(config_dir: Path, manifest_file: Path = MANIFEST) -> CenterConfig:
@@ -50,6 +52,7 @@ def load_center(config_dir: Path, manifest_file: Path = MANIFEST) -> CenterConfi
         ("roster", lambda: load_roster(config_dir)),
         ("hours", lambda: load_hours(config_dir)),
         ("manifest", lambda: load_manifest(manifest_file)),
+        ("quality", lambda: load_quality(config_dir)),
     ):
         try:
             results[name] = loader()
@@ -127,6 +130,7 @@ class Instance:
                 instance=s.instance,
             ),
             work_orders=self.center.work_orders,
+            quality=self.center.quality,
             sms_file=s.state / "sms.jsonl",
             config_dir=s.config_dir,
         )
@@ -146,6 +150,7 @@ class Instance:
             roster=center.roster,
             agent_pins=dict(self.secrets.agent_pins),
             work_orders=center.work_orders,
+            quality=center.quality,
         )
 
 

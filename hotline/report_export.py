@@ -14,6 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 from acd.figures import AgentFigures, CallFigures, Report
+from acd.quality import AgentQuality, QualityMonth
 from acd.survey import AgentRatings
 from hotline.reports import Staffing
 
@@ -125,10 +126,34 @@ def call_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
     return header, rows
 
 
-def agent_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
-    """Each agent's part of the calls and their time by state."""
+def agent_table(
+    report: Report, quality: AgentQuality | None = None
+) -> tuple[list[str], list[list[Cell]]]:
+    """Each agent's part of the calls and their time by state; with `quality` (the agents'
+    report), their quality samples scored and average score beside the satisfaction."""
     header = ["agent", *(name for name, _ in AGENT_COLUMNS)]
     rows = [[agent, *(get(a) for _, get in AGENT_COLUMNS)] for agent, a in report.by_agent.items()]
+    if quality is None:
+        return header, rows
+    at = header.index("satisfaction") + 1
+    header[at:at] = QUALITY_COLUMNS
+    for row in rows:
+        cell = quality.period.get(str(row[0]), QualityMonth())
+        row[at:at] = [cell.samples, cell.scored, cell.average]
+    return header, rows
+
+
+QUALITY_COLUMNS = ["quality_samples", "quality_scored", "quality_score"]
+
+
+def quality_table(quality: AgentQuality) -> tuple[list[str], list[list[Cell]]]:
+    """Quality scores (质检) per agent per month: samples drawn, scored, average (0–100)."""
+    header = ["agent", "month", *QUALITY_COLUMNS]
+    rows: list[list[Cell]] = [
+        [agent, month, cell.samples, cell.scored, cell.average]
+        for agent, months in sorted(quality.by_month.items())
+        for month, cell in sorted(months.items())
+    ]
     return header, rows
 
 
@@ -226,7 +251,7 @@ def topics_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
 
 
 def report_sheets(
-    report: Report, ratings: AgentRatings | None = None
+    report: Report, ratings: AgentRatings | None = None, quality: AgentQuality | None = None
 ) -> dict[str, tuple[Sequence[str], Sequence[Sequence[Cell]]]]:
     """Every table of a report (the XLSX workbook)."""
     vm = report.voice_messages
@@ -235,17 +260,22 @@ def report_sheets(
     sheets: dict[str, tuple[Sequence[str], Sequence[Sequence[Cell]]]] = {
         "summary": (["item", "value"], summary),
         "calls": call_table(report),
-        "agents": agent_table(report),
+        "agents": agent_table(report, quality),
         "abandoned_by_hour": abandon_table(report),
         "hot_topics": topics_table(report),
     }
     if ratings is not None:
         sheets["quarterly_satisfaction"] = ratings_table(ratings)
+    if quality is not None:
+        sheets["quality_by_month"] = quality_table(quality)
     return sheets
 
 
 def to_json(
-    report: Report, ratings: AgentRatings | None = None, staffing: Staffing | None = None
+    report: Report,
+    ratings: AgentRatings | None = None,
+    staffing: Staffing | None = None,
+    quality: AgentQuality | None = None,
 ) -> dict[str, Any]:
     """The report as JSON-ready data: each table as a list of objects."""
 
@@ -256,7 +286,7 @@ def to_json(
     out: dict[str, Any] = {
         "rules": dict(rules_lines(report)),
         "calls": objects(call_table(report)),
-        "agents": objects(agent_table(report)),
+        "agents": objects(agent_table(report, quality)),
         "hot_topics": objects(topics_table(report)),
         "abandoned_by_hour": objects(abandon_table(report)),
         "voice_messages": asdict(report.voice_messages),
@@ -264,6 +294,8 @@ def to_json(
     if ratings is not None:
         out["quarterly_satisfaction"] = objects(ratings_table(ratings))
         out["flagged_agents"] = ratings.flagged
+    if quality is not None:
+        out["quality_by_month"] = objects(quality_table(quality))
     if staffing is not None:
         out["staffing"] = {
             "target": staffing.target,

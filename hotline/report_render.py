@@ -15,12 +15,14 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.figures import Report
+from acd.quality import AgentQuality, overall
 from acd.report_records import Period, ReportRules
 from acd.survey import AgentRatings
 from hotline import report_export as export
 from hotline.ministry_export import ministry_csv
+from hotline.quality_store import per_agent_month
 from hotline.report_days import period_report
-from hotline.reports import agent_ratings, in_thread, staffing_plan
+from hotline.reports import agent_ratings, in_thread, quarters_back, staffing_plan
 
 T = TypeVar("T")
 
@@ -114,12 +116,19 @@ async def render(
     thread; None: asyncio's default executor, which the CLI can spare)."""
     check_format(request.kind, request.fmt)
     report = await period_report(engine, request.period, request.rules, executor=executor)
-    ratings = (
-        await agent_ratings(engine, request.period, request.rules, executor=executor)
-        if request.kind == "agents"
-        else None
-    )
-    return await in_thread(executor, _file, request, report, ratings)
+    ratings, quality = None, None
+    if request.kind == "agents":
+        ratings = await agent_ratings(engine, request.period, request.rules, executor=executor)
+        quality = await agent_quality(engine, request.period)
+    return await in_thread(executor, _file, request, report, ratings, quality)
+
+
+async def agent_quality(engine: AsyncEngine, period: Period) -> AgentQuality:
+    """Quality scores (质检) per agent: in the period, and per month over the quarters of
+    the satisfaction beside them (by the day of the call judged)."""
+    in_period = await per_agent_month(engine, period.start, period.end)
+    by_month = await per_agent_month(engine, quarters_back(period), period.end)
+    return AgentQuality({a: overall(m) for a, m in in_period.items()}, by_month)
 
 
 class ReportDesk:
@@ -146,7 +155,10 @@ class ReportDesk:
 
 
 def _file(
-    request: ReportRequest, report: Report, ratings: AgentRatings | None
+    request: ReportRequest,
+    report: Report,
+    ratings: AgentRatings | None,
+    quality: AgentQuality | None = None,
 ) -> tuple[bytes, str]:
     kind, fmt = request.kind, request.fmt
     if kind == "ministry":
@@ -155,11 +167,12 @@ def _file(
         staffing_plan(report, request.target, request.seconds) if kind == "staffing" else None
     )
     if fmt == "json":
-        return export.dumps(export.to_json(report, ratings, staffing)).encode(), FORMATS[fmt]
+        body = export.to_json(report, ratings, staffing, quality)
+        return export.dumps(body).encode(), FORMATS[fmt]
     if kind == "agents":
         assert ratings is not None
         tables = {
-            "agents": export.agent_table(report),
+            "agents": export.agent_table(report, quality),
             "quarterly_satisfaction": export.ratings_table(ratings),
         }
     elif kind == "staffing":
@@ -170,7 +183,7 @@ def _file(
     if fmt == "csv":
         header, rows = next(iter(tables.values()))
         return export.to_csv(header, rows).encode(), FORMATS[fmt]
-    sheets = export.report_sheets(report, ratings)
+    sheets = export.report_sheets(report, ratings, quality)
     if staffing is not None:
         sheets = {"summary": sheets["summary"], **tables}
     return export.to_xlsx(sheets), FORMATS[fmt]

@@ -206,6 +206,14 @@ def _in_order(entries: list[QueueEntry]) -> list[QueueEntry]:
     return sorted(entries, key=lambda e: (e.transfer, e.at))
 
 
+def quarters_back(period: Period, quarters: int = 4) -> dt.date:
+    """The first day of the `quarters` quarters up to the period's end (the window of the
+    satisfaction per quarter, and of the quality scores per month beside it)."""
+    last = period.end - dt.timedelta(days=1)
+    first_month = (last.year * 12 + last.month - 1) // 3 * 3 - 3 * (quarters - 1)
+    return dt.date(first_month // 12, first_month % 12 + 1, 1)
+
+
 async def agent_ratings(
     engine: AsyncEngine,
     period: Period,
@@ -215,9 +223,7 @@ async def agent_ratings(
 ) -> AgentRatings:
     """Quarterly satisfaction per agent over the `quarters` quarters up to the period's end,
     and the agents rated low three quarters in a row."""
-    last = period.end - dt.timedelta(days=1)
-    first_month = (last.year * 12 + last.month - 1) // 3 * 3 - 3 * (quarters - 1)
-    start = dt.date(first_month // 12, first_month % 12 + 1, 1)
+    start = quarters_back(period, quarters)
     bounds = {
         "start": dt.datetime.combine(start, dt.time(), rules.zone),
         "end": period.bounds(rules.zone)[1],

@@ -40,6 +40,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/work-orders/{number}"): frozenset({"agent", "supervisor", "office"}),
     ("POST", "/work-orders/{number}/status"): frozenset({"agent", "supervisor", "office"}),
     ("POST", "/work-orders/{number}/owner"): frozenset({"supervisor"}),
+    # Quality sampling (hotline/quality_web.py): supervisors hear and score, auditors read.
+    ("GET", "/quality/form"): frozenset({"supervisor", "auditor"}),
+    ("GET", "/quality/samples"): frozenset({"supervisor", "auditor"}),
+    ("POST", "/quality/samples/{id}/score"): frozenset({"supervisor"}),
+    ("GET", "/quality/scores"): frozenset({"supervisor", "auditor"}),
 }
 OWN_AGENT_ONLY = frozenset({("POST", "/agents/{agent}/{command}")})
 

@@ -17,7 +17,15 @@ from sqlalchemy import text
 
 from acd.router import RouterError
 from acd.state import AgentStatus
-from hotline import access, config_web, console, recordings, reports_web, work_orders_web
+from hotline import (
+    access,
+    config_web,
+    console,
+    quality_web,
+    recordings,
+    reports_web,
+    work_orders_web,
+)
 from hotline.config_files import ConfigError
 from hotline.metrics import Metrics
 from hotline.sessions import SessionPolicy
@@ -326,6 +334,7 @@ def make_app(
     config_web.add_routes(app)
     reports_web.add_routes(app, controller)
     work_orders_web.add_routes(app, controller)
+    quality_web.add_routes(app, controller)
     console.add_routes(app, controller)
     return app
 

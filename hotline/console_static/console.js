@@ -19,6 +19,11 @@ const WORDS = {
     refused: "操作未成功",
     reason_break: "休息", reason_meal: "用餐", reason_meeting: "会议", reason_training: "培训",
     reason_after_call_work: "话后处理", reason_no_answer: "未接听",
+    quality: "质检", day: "日期", to_score: "待评分", scored: "已评分", all: "全部",
+    show: "查询", sample: "样本", length: "时长", score: "得分", no_samples: "没有样本",
+    play: "播放录音", item: "评分项", weight: "权重", points: "评分", comment: "评语",
+    submit: "提交评分", by_month: "坐席月度质检得分", samples: "样本数", average: "平均得分",
+    score_it: "评分", pass: "合格", fail: "不合格",
   },
   en: {
     title: "12333 hotline console", login: "Sign in", name: "Account", password: "Password",
@@ -37,6 +42,11 @@ const WORDS = {
     reason_break: "Break", reason_meal: "Meal", reason_meeting: "Meeting",
     reason_training: "Training", reason_after_call_work: "After-call work",
     reason_no_answer: "Did not answer",
+    quality: "Quality", day: "Day", to_score: "To score", scored: "Scored", all: "All",
+    show: "Show", sample: "Sample", length: "Length", score: "Score", no_samples: "No samples",
+    play: "Play recording", item: "Item", weight: "Weight", points: "Points",
+    comment: "Comment", submit: "Submit score", by_month: "Quality scores by agent and month",
+    samples: "Samples", average: "Average", score_it: "Score", pass: "Pass", fail: "Fail",
   },
 };
 

@@ -2,7 +2,10 @@
 "use strict";
 
 const PAGES = [
-  ["supervisor", "/console/wallboard.html"], ["agent", "/console/desk.html"], ["ops", "/console/ops.html"],
+  ["supervisor", "/console/wallboard.html"],
+  ["agent", "/console/desk.html"],
+  ["ops", "/console/ops.html"],
+  ["auditor", "/console/quality.html"],
 ];
 
 document.addEventListener("DOMContentLoaded", async () => {
