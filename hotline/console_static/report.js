@@ -159,7 +159,7 @@ function figuresTable() {
     return;
   }
   header(table, group, CALL_COLUMNS);
-  for (const r of report.calls.filter((row) => row.group === group && row.calls > 0)) {
+  for (const r of report.calls.filter((row) => row.group === group && (row.calls || row.offered))) {
     figureRow(body, r.key, group === "hour" ? `${r.key}:00` : r.key, r, CALL_COLUMNS);
   }
   figureRow(body, "center", t("center"), center, CALL_COLUMNS);
@@ -180,7 +180,7 @@ function charts() {
     tooltip: {}, grid: { left: 60, right: 10, bottom: 70 },
     xAxis: { type: "category", data: HOURS }, yAxis: { type: "category", data: days.map((d) => t(`weekday_${d}`)) },
     visualMap: { min: 0, max: Math.max(1, ...cells.map((c) => c[2])), orient: "horizontal", left: "center", bottom: 0, calculable: true },
-    series: [{ type: "heatmap", data: cells, label: { show: true } }],
+    series: [{ type: "heatmap", data: cells, label: { show: true, formatter: (p) => p.value[2] || "" } }],
   });
   const rated = report.agents.filter((a) => a.survey_answers > 0);
   chart("chart-satisfaction", {
