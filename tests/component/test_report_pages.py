@@ -117,7 +117,7 @@ async def test_the_report_pages_show_the_days_figures_and_charts(
     3. The supervisor opens the report page for the day: the figures table by queue has
        the hand-computed figures, the charts are drawn (ECharts canvases).
     4. The planner page for the day shows 24 hours and its chart.
-    5. An agent is refused the reports.
+    5. An agent is refused the reports (403), and the report page sends them to their desk.
     """
     o = await a_day(db, center.run)
     before = await center_row(center.client)
@@ -185,3 +185,8 @@ async def test_the_report_pages_show_the_days_figures_and_charts(
     assert (await center.client.post("/session", json=login)).status == 200
     resp = await center.client.get(f"/reports/daily?date={DAY}")
     assert resp.status == 403
+    await asyncio.to_thread(browser.delete_all_cookies)
+    await sign_in(browser, base, f"qian.li-{center.run}")
+    await until(browser, lambda c: c.current_url.endswith("/console/desk.html"))
+    await asyncio.to_thread(browser.get, str(center.client.make_url("/console/report.html")))
+    await until(browser, lambda c: c.current_url.endswith("/console/desk.html"))  # sent back
