@@ -60,6 +60,10 @@ CALL_COLUMNS: list[tuple[str, Callable[[CallFigures], Cell]]] = [
     ("survey_answers", lambda f: f.survey_answers),
     ("satisfaction", lambda f: _rate(f.satisfaction)),
     ("survey_response_rate", lambda f: _rate(f.survey_response_rate)),
+    ("resolved_directly", lambda f: f.resolved_directly),
+    ("direct_resolution_rate", lambda f: _rate(f.direct_resolution_rate)),
+    ("resolved_on_call_rate", lambda f: _rate(f.resolved_on_call_rate)),
+    ("work_orders", lambda f: f.work_orders),
 ]
 
 AGENT_COLUMNS: list[tuple[str, Callable[[AgentFigures], Cell]]] = [
@@ -72,6 +76,8 @@ AGENT_COLUMNS: list[tuple[str, Callable[[AgentFigures], Cell]]] = [
     ("aht_seconds", lambda a: _secs(a.aht)),
     ("survey_answers", lambda a: a.survey_answers),
     ("satisfaction", lambda a: _rate(a.satisfaction)),
+    ("resolved_directly", lambda a: a.resolved_directly),
+    ("direct_resolution_rate", lambda a: _rate(a.direct_resolution_rate)),
     ("logins", lambda a: a.logins),
     ("logged_in_seconds", lambda a: _secs(a.time.logged_in)),
     ("ready_seconds", lambda a: _secs(a.time.ready)),
@@ -108,6 +114,11 @@ def rules_lines(report: Report) -> list[tuple[str, Cell]]:
         ("short_abandon", f"abandoned within {r.short_abandon_seconds:g} s (in abandoned)"),
         ("answer_rate", "answered / offered; _in_hours: offered in staffed hours only"),
         ("aht", "(talk + wrap-up) / answered"),
+        (
+            "direct_resolution_rate",
+            "answered, not handed to an expert (transfer) and no work order / answered",
+        ),
+        ("resolved_on_call_rate", "answered without a work order / answered"),
     ]
 
 
@@ -250,6 +261,16 @@ def topics_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
     return ["menu_node", "calls"], [[node, n] for node, n in report.topics.items()]
 
 
+def order_topics_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
+    """Work orders opened in the period by type and by line of business, most first."""
+    rows: list[list[Cell]] = [
+        [category, value, n]
+        for category in ("type", "line")
+        for value, n in report.order_topics.get(category, {}).items()
+    ]
+    return ["category", "value", "work_orders"], rows
+
+
 def report_sheets(
     report: Report, ratings: AgentRatings | None = None, quality: AgentQuality | None = None
 ) -> dict[str, tuple[Sequence[str], Sequence[Sequence[Cell]]]]:
@@ -263,6 +284,7 @@ def report_sheets(
         "agents": agent_table(report, quality),
         "abandoned_by_hour": abandon_table(report),
         "hot_topics": topics_table(report),
+        "work_order_topics": order_topics_table(report),
     }
     if ratings is not None:
         sheets["quarterly_satisfaction"] = ratings_table(ratings)
@@ -285,9 +307,15 @@ def to_json(
 
     out: dict[str, Any] = {
         "rules": dict(rules_lines(report)),
+        # The numbers the rules state, for pages that say them in their own words.
+        "thresholds": {
+            "sl_seconds": report.rules.service_seconds,
+            "short_abandon_seconds": report.rules.short_abandon_seconds,
+        },
         "calls": objects(call_table(report)),
         "agents": objects(agent_table(report, quality)),
         "hot_topics": objects(topics_table(report)),
+        "work_order_topics": objects(order_topics_table(report)),
         "abandoned_by_hour": objects(abandon_table(report)),
         "voice_messages": asdict(report.voice_messages),
     }

@@ -26,7 +26,8 @@ from hotline.reports import agent_ratings, in_thread, quarters_back, staffing_pl
 
 T = TypeVar("T")
 
-KINDS = ("daily", "weekly", "monthly", "agents", "ministry", "staffing")
+KINDS = ("daily", "weekly", "monthly", "custom", "agents", "ministry", "staffing")
+MAX_RANGE_DAYS = 366  # a custom period: up to a year of days
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
@@ -77,20 +78,39 @@ def bounded(name: str, raw: str) -> float:
     return value
 
 
-def parse_period(kind: str, date: str | None, month: str | None) -> Period:
+def _day(name: str, raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"bad_{name}", f"{name} must be YYYY-MM-DD") from None
+
+
+def parse_period(
+    kind: str,
+    date: str | None,
+    month: str | None,
+    first: str | None = None,
+    last: str | None = None,
+) -> Period:
     """daily/weekly/ministry need --date YYYY-MM-DD; monthly --month YYYY-MM; agents and
-    staffing take either."""
+    staffing take either; custom needs from and to (YYYY-MM-DD, both included)."""
     if kind not in KINDS:
         raise BadRequest("unknown_report", f"unknown report {kind!r}: one of {', '.join(KINDS)}")
+    if kind == "custom":
+        if not (first and last):
+            raise BadRequest("period_required", "the custom report needs from= and to=")
+        start, end = _day("from", first), _day("to", last)
+        if not 0 <= (end - start).days < MAX_RANGE_DAYS:
+            raise BadRequest(
+                "bad_range", f"to must be from or later, {MAX_RANGE_DAYS} days at most"
+            )
+        return Period.between(start, end)
     if month and kind in ("monthly", "agents", "staffing"):
         if not re.fullmatch(r"\d{4}-\d{2}", month) or not 1 <= int(month[5:]) <= 12:
             raise BadRequest("bad_month", "month must be YYYY-MM")
         return Period.month(int(month[:4]), int(month[5:]))
     if date and kind != "monthly":
-        try:
-            day = dt.date.fromisoformat(date)
-        except ValueError:
-            raise BadRequest("bad_date", "date must be YYYY-MM-DD") from None
+        day = _day("date", date)
         return Period.week(day) if kind == "weekly" else Period.day(day)
     wanted = "month=YYYY-MM" if kind == "monthly" else "date=YYYY-MM-DD"
     if kind in ("agents", "staffing"):

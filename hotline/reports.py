@@ -32,6 +32,7 @@ from acd.report_records import (
     SegmentRecord,
     SurveyRecord,
     VoiceMessageRecord,
+    WorkOrderLink,
 )
 from acd.survey import AgentRatings
 
@@ -86,6 +87,11 @@ _STATES = (
     " WHERE at >= :start AND at < GREATEST(:end, (SELECT max(c.ended_at) FROM calls c"
     f" WHERE {_IN_PERIOD}) + interval '1 hour'))"
 )
+# Work orders filed on the period's calls (voice messages' orders name their message, `vm:`).
+_WORK_ORDERS = (
+    "SELECT w.call_id AS channel_id, w.kind, w.line"
+    f" FROM calls c JOIN work_orders w ON w.call_id = c.channel_id WHERE {_IN_PERIOD}"
+)
 _VOICE_MESSAGES = (
     "SELECT created_at, due_on, origin, status FROM voice_messages"
     " WHERE created_at >= :start AND created_at < :end"
@@ -122,7 +128,16 @@ async def read_records(
     await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
     rows = [
         await _rows(conn, sql, bounds)
-        for sql in (_CALLS, _ENTRIES, _SEGMENTS, _CALLBACKS, _SURVEYS, _STATES, _VOICE_MESSAGES)
+        for sql in (
+            _CALLS,
+            _ENTRIES,
+            _SEGMENTS,
+            _CALLBACKS,
+            _SURVEYS,
+            _STATES,
+            _VOICE_MESSAGES,
+            _WORK_ORDERS,
+        )
     ]
     await conn.commit()
     return await in_thread(executor, _assemble, *rows)
@@ -136,6 +151,7 @@ def _assemble(
     survey_rows: list[Any],
     state_rows: list[Any],
     voice_rows: list[Any],
+    order_rows: list[Any],
 ) -> Records:
     """Rows of each table → records, each call with what belongs to it."""
     entries: dict[str, list[QueueEntry]] = defaultdict(list)
@@ -166,6 +182,7 @@ def _assemble(
         for row in callback_rows
     }
     surveys = {row.channel_id: SurveyRecord(row.agent, row.score, row.at) for row in survey_rows}
+    orders = {row.channel_id: WorkOrderLink(row.kind, row.line) for row in order_rows}
     return Records(
         calls=[
             CallRecord(
@@ -179,6 +196,7 @@ def _assemble(
                 survey=surveys.get(row.channel_id),
                 adoptions=row.adoptions,
                 path=tuple(row.ivr_path or ()),
+                work_order=orders.get(row.channel_id),
             )
             for row in calls
         ],

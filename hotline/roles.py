@@ -27,7 +27,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/recordings/{id}"): frozenset({"supervisor", "auditor"}),
     ("GET", "/voice-messages"): frozenset({"agent", "supervisor"}),
     ("GET", "/audit"): frozenset({"auditor"}),
-    ("GET", "/reports/{kind}"): frozenset({"supervisor"}),  # hotline/reports_web.py
+    ("GET", "/reports/{kind}"): frozenset({"supervisor", "auditor"}),  # reports_web.py
     ("GET", "/console/wallboard/live"): frozenset({"supervisor"}),  # hotline/console.py
     ("GET", "/console/desk/live"): frozenset({"agent"}),  # their own 工号's desk
     ("GET", "/session"): ANYONE,

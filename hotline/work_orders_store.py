@@ -135,6 +135,12 @@ def _audit(actor: Actor, what: str, order: WorkOrder, **detail: Any) -> audit.En
     )
 
 
+_FORGET_CALL = (
+    "SELECT report_days_forget_calls_at(ARRAY(SELECT started_at FROM calls"
+    " WHERE channel_id = :call_id))"
+)
+
+
 async def create(
     engine: AsyncEngine,
     *,
@@ -203,6 +209,10 @@ async def create(
             )
         ).scalar_one()
         await _step(conn, order_id, order.history[0])
+        if call_id is not None and not call_id.startswith("vm:"):
+            # The call's stored report hour and day (report_days) counted it without an
+            # order: forget them (the 0011 triggers do so for the call's own rows).
+            await conn.execute(text(_FORGET_CALL), {"call_id": call_id})
         entry = _audit(actor, "workorder.create", order, type=kind, due_at=order.due_at.isoformat())
         await audit.write(conn, entry)
     return order

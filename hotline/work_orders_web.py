@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
 from acd.work_orders import Status, WorkOrderError, escalations
 from hotline import access, sms
@@ -103,6 +104,10 @@ def add_routes(app: web.Application, controller: Controller) -> None:
             id_number = _text(body, "id_number", limit=18).upper()
             if id_number and not re.fullmatch(r"\d{17}[\dX]", id_number):
                 raise WorkOrderError("bad_id_number", "an ID number is 17 digits and a digit or X")
+            # The call it was filed on (calls.channel_id): the reports' direct resolution.
+            call_id = _text(body, "call_id")
+            if call_id.startswith("vm:"):
+                raise WorkOrderError("bad_call_id", "vm: names a voice message's order")
             owner = who.agent if "agent" in who.roles and who.agent else _text(body, "owner")
             order = await store.create(
                 engine,
@@ -119,9 +124,12 @@ def add_routes(app: web.Application, controller: Controller) -> None:
                 owner=owner or None,
                 office=office,
                 recording=_text(body, "recording", limit=200) or None,
+                call_id=call_id or None,
             )
         except WorkOrderError as exc:
             return _refused(exc)
+        except IntegrityError:  # ux_work_orders_call_id: one order per call
+            return _refuse("call_has_work_order", 409, "an order was filed on this call already")
         await sms.notify(
             controller.sms,
             order.callback_number,

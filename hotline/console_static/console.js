@@ -19,11 +19,33 @@ const WORDS = {
     refused: "操作未成功",
     reason_break: "休息", reason_meal: "用餐", reason_meeting: "会议", reason_training: "培训",
     reason_after_call_work: "话后处理", reason_no_answer: "未接听",
-    quality: "质检", day: "日期", to_score: "待评分", scored: "已评分", all: "全部",
-    show: "查询", sample: "样本", length: "时长", score: "得分", no_samples: "没有样本",
+    quality: "质检", to_score: "待评分", scored: "已评分", all: "全部",
+    sample: "样本", length: "时长", score: "得分", no_samples: "没有样本",
     play: "播放录音", item: "评分项", weight: "权重", points: "评分", comment: "评语",
     submit: "提交评分", by_month: "坐席月度质检得分", samples: "样本数", average: "平均得分",
     score_it: "评分", pass: "合格", fail: "不合格",
+    reports: "统计报表", planner: "排班预测", period: "统计周期", day: "日", week: "周",
+    month: "月", custom: "自定义", date: "日期", from: "起", to: "止", group: "分组",
+    hour: "时段", show: "查询", download_csv: "下载 CSV", download_xlsx: "下载 Excel",
+    short_abandoned: "短时放弃", service_level_2: "服务水平（含放弃）", aht: "平均处理时长",
+    occupancy: "占用率", transfers: "转接", callbacks_booked: "预约回拨",
+    callbacks_reached: "回拨接通", callbacks_failed: "回拨失败", direct_resolution: "直办率",
+    resolved_on_call: "当场解决率", satisfaction: "满意度", survey_answers: "评价数",
+    response_rate: "参评率", no_answer: "未接", logged_in_time: "签入时长",
+    paused_time: "小休时长", voice_messages: "语音留言", vm_open: "未办结", vm_overdue: "已超期",
+    vm_closed: "已办结", calls_by_hour: "各时段呼入", abandon_heatmap: "各时段放弃（按星期）",
+    satisfaction_by_agent: "各坐席满意度", quarterly: "季度满意度", quarter: "季度",
+    flagged: "连续三季度偏低", yes: "是", no: "否", hot_topics: "热点问题（菜单）",
+    menu_node: "菜单节点", calls: "来电", order_topics: "工单类别", category: "类别",
+    value: "名称", work_orders: "工单", type: "类型", line: "业务线",
+    sl_rule: "服务水平 = {t} 秒内接听 / 接听（变体 1）；含放弃：({t} 秒内接听 + {t} 秒内放弃) / (接听 + 放弃)（变体 2）",
+    dr_rule: "直办率 = 未转专家、未生成工单的接听 / 接听；当场解决率 = 未生成工单的接听 / 接听",
+    no_chart: "图表库未安装（./dev 会安装 ECharts）", loading: "正在计算…",
+    target: "目标", seconds: "秒内", needed: "所需坐席", logged_in_avg: "签入坐席",
+    staffed_avg: "在岗坐席", erlangs: "话务量（爱尔兰）", short: "缺口", expected_sl: "预计服务水平",
+    expected_asa: "预计平均应答", planner_rule: "Erlang C：按本期各时段平均来电与处理时长，计算达到目标服务水平所需坐席；按接通率计划时，把“秒内”设为来电者的耐心时长。",
+    weekday_mon: "周一", weekday_tue: "周二", weekday_wed: "周三", weekday_thu: "周四",
+    weekday_fri: "周五", weekday_sat: "周六", weekday_sun: "周日", weekday_holiday: "节假日",
   },
   en: {
     title: "12333 hotline console", login: "Sign in", name: "Account", password: "Password",
@@ -42,11 +64,36 @@ const WORDS = {
     reason_break: "Break", reason_meal: "Meal", reason_meeting: "Meeting",
     reason_training: "Training", reason_after_call_work: "After-call work",
     reason_no_answer: "Did not answer",
-    quality: "Quality", day: "Day", to_score: "To score", scored: "Scored", all: "All",
-    show: "Show", sample: "Sample", length: "Length", score: "Score", no_samples: "No samples",
+    quality: "Quality", to_score: "To score", scored: "Scored", all: "All",
+    sample: "Sample", length: "Length", score: "Score", no_samples: "No samples",
     play: "Play recording", item: "Item", weight: "Weight", points: "Points",
     comment: "Comment", submit: "Submit score", by_month: "Quality scores by agent and month",
     samples: "Samples", average: "Average", score_it: "Score", pass: "Pass", fail: "Fail",
+    reports: "Reports", planner: "Staffing planner", period: "Period", day: "Day", week: "Week",
+    month: "Month", custom: "Custom", date: "Date", from: "From", to: "To", group: "Group by",
+    hour: "Hour", show: "Show", download_csv: "Download CSV", download_xlsx: "Download Excel",
+    short_abandoned: "Short abandons", service_level_2: "Service level (abandons in)",
+    aht: "AHT", occupancy: "Occupancy", transfers: "Transfers", callbacks_booked: "Callbacks booked",
+    callbacks_reached: "Callbacks reached", callbacks_failed: "Callbacks failed",
+    direct_resolution: "Direct resolution", resolved_on_call: "Resolved on the call",
+    satisfaction: "Satisfaction", survey_answers: "Ratings", response_rate: "Response rate",
+    no_answer: "No answer", logged_in_time: "Logged in", paused_time: "Paused",
+    voice_messages: "Voice messages", vm_open: "Open", vm_overdue: "Overdue", vm_closed: "Closed",
+    calls_by_hour: "Calls by hour", abandon_heatmap: "Abandoned by hour and weekday",
+    satisfaction_by_agent: "Satisfaction by agent", quarterly: "Quarterly satisfaction",
+    quarter: "Quarter", flagged: "Low three quarters running", yes: "yes", no: "no",
+    hot_topics: "Hot topics (menu)", menu_node: "Menu node", calls: "Calls",
+    order_topics: "Work-order categories", category: "Category", value: "Name",
+    work_orders: "Work orders", type: "Type", line: "Line of business",
+    sl_rule: "Service level = answered within {t} s / answered (variant 1); abandons in: (answered within {t} s + abandoned within {t} s) / (answered + abandoned) (variant 2)",
+    dr_rule: "Direct resolution = answered, not handed to an expert, no work order / answered; resolved on the call = answered without a work order / answered",
+    no_chart: "Chart library not installed (./dev installs ECharts)", loading: "Computing…",
+    target: "Target", seconds: "within seconds", needed: "Agents needed",
+    logged_in_avg: "Logged in", staffed_avg: "Staffed", erlangs: "Traffic (erlangs)",
+    short: "Short", expected_sl: "Expected SL", expected_asa: "Expected ASA",
+    planner_rule: "Erlang C on the period's average calls and handle time per hour: the agents each hour needs to reach the target service level. For an answer-rate target, set the seconds to the callers' patience.",
+    weekday_mon: "Mon", weekday_tue: "Tue", weekday_wed: "Wed", weekday_thu: "Thu",
+    weekday_fri: "Fri", weekday_sat: "Sat", weekday_sun: "Sun", weekday_holiday: "Holiday",
   },
 };
 
@@ -101,10 +148,12 @@ function percent(ratio) {
   return ratio === undefined ? "—" : `${Math.round(ratio * 100)}%`;
 }
 
-// The page header: the person, the language switch, sign out. Sends the anonymous to login.
+// The page header: the person, the language switch, sign out. Sends the anonymous to login,
+// and those with none of the page's roles (one role or a list) to their own first page.
 async function shell(role) {
   const me = await whoami();
-  if (me === null || (role && !me.roles.includes(role))) {
+  const roles = role === undefined ? [] : [].concat(role);
+  if (me === null || (roles.length && !roles.some((r) => me.roles.includes(r)))) {
     location.assign(me === null ? "/console/login.html" : "/console/");
     return null;
   }

@@ -3,9 +3,9 @@
 
 const PAGES = [
   ["supervisor", "/console/wallboard.html"],
+  ["auditor", "/console/report.html"],
   ["agent", "/console/desk.html"],
   ["ops", "/console/ops.html"],
-  ["auditor", "/console/quality.html"],
 ];
 
 document.addEventListener("DOMContentLoaded", async () => {
