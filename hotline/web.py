@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from acd.router import RouterError
 from acd.state import AgentStatus
-from hotline import access, console, recordings, reports_web, work_orders_web
+from hotline import access, console, recordings, reports_web, supervision_web, work_orders_web
 from hotline.config_files import ConfigError
 from hotline.metrics import Metrics
 from hotline.sessions import SessionPolicy
@@ -325,6 +325,7 @@ def make_app(
     app.router.add_post("/agents/{agent}/{command}", agent_command)
     reports_web.add_routes(app, controller)
     work_orders_web.add_routes(app, controller)
+    supervision_web.add_routes(app, controller)
     console.add_routes(app, controller)
     return app
 
