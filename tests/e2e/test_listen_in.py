@@ -78,6 +78,37 @@ async def audit_rows(db: asyncpg.Connection, who: str) -> list[tuple[str, str, s
     return out
 
 
+async def talking(
+    citizen: Caller, ear: Handset, observer: AriObserver, db: asyncpg.Connection
+) -> None:
+    """The citizen calls, asks for a person (0, 0) and is put through to agent 1001."""
+    await citizen.start([Hold(60000)])
+    created = await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelCreated" and e["channel"]["caller"]["number"] == citizen.number
+        )
+    )
+    await asyncio.sleep(1.5)  # the welcome has begun: Asterisk sends, the handset answers
+    await ear.press("0")
+    await asyncio.sleep(0.5)
+    await ear.press("0")
+    await answered_by(db, created["channel"]["id"], "1001", timeout=20)
+
+
+async def left_behind(observer: AriObserver) -> list[str]:
+    """The session's channels and bridges (and the supervisor's phone's channel) still in
+    Asterisk after up to 10 s: none once the session has ended."""
+    for _ in range(50):
+        channels = await observer.channels()
+        left = [c["id"] for c in channels if c["id"].startswith("sv-")]
+        left += [c["name"] for c in channels if c["name"].startswith("PJSIP/1004")]
+        left += [b["id"] for b in await observer.bridges() if b["id"].startswith("sv-")]
+        if not left:
+            break
+        await asyncio.sleep(0.2)
+    return left
+
+
 async def snooping(observer: AriObserver, n: int) -> float:
     """Wait until the session's nth snoop is in the supervisor's bridge; the loop time then."""
     await observer.wait_for(
@@ -140,18 +171,7 @@ async def test_listen_whisper_and_barge_are_heard_on_the_right_legs(
     wallboard = Wallboard(running)
     try:
         await wallboard.login(supervisor)
-        await citizen.start([Hold(60000)])
-        created = await observer.wait_for(
-            lambda e: (
-                e.get("type") == "ChannelCreated"
-                and e["channel"]["caller"]["number"] == citizen.number
-            )
-        )
-        await asyncio.sleep(1.5)  # the welcome has begun: Asterisk sends, the handset answers
-        await ears["caller"].press("0")
-        await asyncio.sleep(0.5)
-        await ears["caller"].press("0")
-        await answered_by(db, created["channel"]["id"], "1001", timeout=20)
+        await talking(citizen, ears["caller"], observer, db)
 
         assert await wallboard.supervise("1002", "listen") == (
             409,
@@ -178,16 +198,7 @@ async def test_listen_whisper_and_barge_are_heard_on_the_right_legs(
 
         await citizen.go_on()
         assert (await citizen.finish()).ok
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while loop.time() < deadline:
-            left = [c["id"] for c in await observer.channels() if c["id"].startswith("sv-")]
-            left += [b["id"] for b in await observer.bridges() if b["id"].startswith("sv-")]
-            if not left:
-                break
-            await asyncio.sleep(0.2)
-        assert not left, left
-        assert not any(c["name"].startswith("PJSIP/1004") for c in await observer.channels())
+        assert await left_behind(observer) == []
         for _ in range(25):  # the stop row is written once the snoop has ended
             if len(await audit_rows(db, supervisor)) == 5:
                 break
@@ -205,32 +216,89 @@ async def test_listen_whisper_and_barge_are_heard_on_the_right_legs(
             await ear.close()
 
 
-async def test_a_desk_phone_feature_code_is_refused_unless_a_supervisor_and_a_conversation(
-    running: SystemUnderTest, db: asyncpg.Connection, supervisor: str
+async def test_a_desk_phone_barges_with_a_feature_code_and_switches_with_keys(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+    supervisor: str,
 ) -> None:
     """
-    1. The supervisor's phone (1004) dials *51 1002: 1002 is in no conversation, so the
-       phone is told so (feature-fail) and hung up; the refusal is audited under their name.
-    2. Agent 1003's phone (no supervisor account) dials *53 1001: refused the same way.
+    1. Refused: the supervisor's phone (1004) dials *51 1002 (1002 in no conversation);
+       agent 1003's phone (no supervisor account) dials *53 1001. Both are told so and hung
+       up; the refusals are audited.
+    2. A citizen talks with agent 1001; the supervisor dials *53 1001 on desk phone 1004:
+       both hear the supervisor. They press 1 (listen): neither hears them any more.
+    3. The supervisor hangs up: the conversation goes on; start, switch and stop audited.
     """
     passwords = running.instance.secrets.agent_passwords
-    sip = running.settings.ports.sip
-    boss = Caller(
-        sip_port=sip, work_dir=running.work_dir, number="1004", auth=("1004", passwords["1004"])
+    sip, work = running.settings.ports.sip, running.work_dir
+    refused = await asyncio.gather(
+        Caller(sip_port=sip, work_dir=work, number="1004", auth=("1004", passwords["1004"])).call(
+            [WaitForHangup(15000)], service="*511002"
+        ),
+        Caller(sip_port=sip, work_dir=work, number="1003", auth=("1003", passwords["1003"])).call(
+            [WaitForHangup(15000)], service="*531001"
+        ),
     )
-    other = Caller(
-        sip_port=sip, work_dir=running.work_dir, number="1003", auth=("1003", passwords["1003"])
-    )
-    results = await asyncio.gather(
-        boss.call([WaitForHangup(15000)], service="*511002"),
-        other.call([WaitForHangup(15000)], service="*531001"),
-    )
-    assert all(r.ok for r in results), [r.output for r in results]
-    assert await audit_rows(db, supervisor) == [
-        ("supervision.start", "refused", "listen", "agent_not_in_conversation")
-    ]
-    refused = await db.fetchval(
+    assert all(r.ok for r in refused), [r.output for r in refused]
+    not_supervisor = await db.fetchval(
         "SELECT detail->>'error_id' FROM audit_log WHERE who = 'phone:1003'"
         " AND what = 'supervision.start' ORDER BY id DESC LIMIT 1"
     )
-    assert refused == "not_a_supervisor_phone"
+    assert not_supervisor == "not_a_supervisor_phone"
+
+    ears = {
+        "caller": await Handset(CALLER_HZ).open(),
+        "agent": await Handset(AGENT_HZ).open(),
+        "supervisor": await Handset(SUPERVISOR_HZ).open(),
+    }
+    agent = phone(running, "1001", media_port=ears["agent"].port)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1001", "login")
+    citizen = Caller(
+        sip_port=sip, work_dir=work, number="13900001102", media_port=ears["caller"].port
+    )
+    boss = Caller(
+        sip_port=sip,
+        work_dir=work,
+        number="1004",
+        auth=("1004", passwords["1004"]),
+        media_port=ears["supervisor"].port,
+    )
+    try:
+        await talking(citizen, ears["caller"], observer, db)
+        await boss.start([Hold(30000)], service="*531001")
+        heard = await listened(ears, await snooping(observer, 1))
+        assert heard["agent"]["supervisor"] > HEARD, heard
+        assert heard["caller"]["supervisor"] > HEARD, heard
+        assert heard["supervisor"]["caller"] > HEARD, heard
+
+        await ears["supervisor"].press("1")
+        heard = await listened(ears, await snooping(observer, 2))
+        assert heard["agent"]["supervisor"] < SILENT, heard
+        assert heard["caller"]["supervisor"] < SILENT, heard
+        assert heard["supervisor"]["agent"] > HEARD, heard
+
+        await boss.go_on()
+        assert (await boss.finish()).ok
+        assert await left_behind(observer) == []
+        for _ in range(25):
+            if len(await audit_rows(db, supervisor)) == 4:
+                break
+            await asyncio.sleep(0.2)
+        assert await audit_rows(db, supervisor) == [
+            ("supervision.start", "refused", "listen", "agent_not_in_conversation"),
+            ("supervision.start", "ok", "barge", ""),
+            ("supervision.switch", "ok", "listen", ""),
+            ("supervision.stop", "ok", "listen", "supervisor_hung_up"),
+        ]
+        since = asyncio.get_running_loop().time()
+        heard = await listened(ears, since)
+        assert heard["caller"]["agent"] > HEARD, heard  # the conversation goes on
+        await citizen.go_on()
+        assert (await citizen.finish()).ok
+    finally:
+        for ear in ears.values():
+            await ear.close()
