@@ -464,7 +464,7 @@ class Controller:
         if self.desk is not None:
             await self._forget_lost_legs(self.desk)
         for channel_id in ids:
-            if channel_id in self.calls:
+            if channel_id in self.calls or self.supervision.key_of(channel_id) is not None:
                 continue
             try:
                 channel = await self.ari.get_channel(channel_id)

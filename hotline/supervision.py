@@ -234,8 +234,7 @@ class Supervision:
         except AriError as exc:
             if not exc.gone and exc.status not in (409, 422):
                 raise
-            await self._end(session, "conversation_ended")
-            await quietly(self.ari.hangup(session.key))
+            await self._end(session, "conversation_ended")  # hangs the supervisor up too
 
     async def _snoop(self, session: Session) -> None:
         snoop = f"{PREFIX}{session.tag}-s{next(session.numbers)}"

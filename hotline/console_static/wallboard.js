@@ -78,12 +78,12 @@ async function act(agent, action) {
   }[action] || ["POST", `/supervision/${agent}/${action}`];
   const resp = await fetch(path[1], { method: path[0], headers: { "X-CSRF-Token": me.csrf_token } });
   const body = await resp.json().catch(() => ({}));
+  if (action === "stop_listening") supervising = null; // ended either way (or already)
   if (!resp.ok) {
     message.textContent = `${t("refused")}: ${body.error_id || resp.status}`;
     return;
   }
-  if (action === "stop_listening") supervising = null;
-  else if (path[1].startsWith("/supervision/")) supervising = agent;
+  if (path[0] === "POST" && path[1].startsWith("/supervision/")) supervising = agent;
   message.textContent = ["listen", "whisper", "barge"].includes(action) ? t("ringing_your_phone") : "";
   render();
 }
