@@ -39,6 +39,7 @@ from hotline.sessions import SessionPolicy
 from hotline.sms import FileSms, SmsGateway
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
+from hotline.supervision import FEATURE_CODES, Conversation, Supervision
 from hotline.tasks import TaskSupervisor
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import MAX_CONNECTIONS, AriClient, AriError, Event, event_channel
@@ -177,6 +178,23 @@ class Controller:
             desk=desk,
             case_progress=self._case_progress,
         )
+        self.supervision = Supervision(
+            ari=ari,
+            engine=lambda: self.engine,
+            conversation_of=self.conversation_of,
+            tell=self._tell,
+        )
+
+    def conversation_of(self, agent: str) -> Conversation | None:
+        """The agent's conversation with a caller, if they are talking now."""
+        if self.desk is None or agent not in self.desk.router.agents:
+            return None
+        state = self.desk.router.agents[agent]
+        flow = self.calls.get(state.current_call or "")
+        leg = flow.person if flow is not None else None
+        if leg is None or leg.phase != "talking" or leg.agent != agent or not leg.agent_channel:
+            return None
+        return Conversation(leg.call_id, leg.agent_channel, state.seat)
 
     async def _case_progress(self, number: str, caller: str) -> dict[str, Any] | None:
         if self.engine is None:
@@ -200,7 +218,10 @@ class Controller:
             return
         owner = self.desk.owner(call_id) if self.desk is not None else None
         purpose = (event.get("args") or [""])[0] if kind == "StasisStart" else ""
-        if owner is not None and self.desk is not None:
+        supervised = self.supervision.key_of(call_id)
+        if supervised is not None:
+            self.mailboxes.post(supervised, ("supervision", event))
+        elif owner is not None and self.desk is not None:
             agent = self.desk.agent_channels[call_id][1]
             typed = channel_event(event)
             if typed is not None:
@@ -211,7 +232,7 @@ class Controller:
             self.mailboxes.post(self.desk.citizen_channels[call_id], ("citizen", event))
             if kind == "ChannelDestroyed":
                 self.desk.citizen_channels.pop(call_id, None)
-        elif purpose in ("agent", "callback"):
+        elif purpose in ("agent", "callback", "supervise", "snoop"):
             # Rung by an earlier run of the controller for a call that is no longer ours.
             self.mailboxes.post(call_id, ("stray", event))
         elif purpose == "feature":
@@ -234,6 +255,8 @@ class Controller:
         if isinstance(item, tuple) and item[0] == "feature":
             await self._feature_code(item[1])
             return True
+        if isinstance(item, tuple) and item[0] == "supervision":
+            return await self.supervision.on_event(call_id, item[1])
         if isinstance(item, tuple) and item[0] in ("start", "adopt"):
             verb, event = item
             channel = event["channel"]
@@ -340,6 +363,12 @@ class Controller:
         agent = phone
         dialled = (event.get("args") or ["", ""])[1]
         code, extra = dialled[:3], dialled[3:]
+        if code in FEATURE_CODES:
+            sitting = self.desk.router.at_phone(phone) if self.desk is not None else None
+            person = sitting.number if sitting is not None else phone
+            mode = FEATURE_CODES[code]
+            await self.supervision.start_from_phone(event, mode, extra.rstrip("#"), person)
+            return
         command = {"*61": "login", "*62": "logout", "*63": "pause", "*64": "ready"}.get(code)
         prompt = "feature-fail"
         if self.desk is not None and command is not None:
@@ -360,12 +389,16 @@ class Controller:
             except RouterError as exc:
                 log.warning("feature_code_refused", agent=agent, code=code, error=str(exc))
         log.info("feature_code", agent=agent, code=code, result=prompt)
+        await self._tell(channel["id"], prompt)
+
+    async def _tell(self, channel_id: str, prompt: str) -> None:
+        """A desk phone's feature code done or refused: say so, then hang up."""
         try:
-            await self.ari.answer(channel["id"])
+            await self.ari.answer(channel_id)
             media = [f"sound:{self.config.sounds_dir / 'zh' / prompt}"]
-            await self.ari.play(channel["id"], media, f"{channel['id']}.{self.run_id}.f", "zh")
+            await self.ari.play(channel_id, media, f"{channel_id}.{self.run_id}.f", "zh")
             await asyncio.sleep(2.5)
-            await self.ari.hangup(channel["id"])
+            await self.ari.hangup(channel_id)
         except AriError as exc:
             if not exc.gone:
                 raise
@@ -437,6 +470,7 @@ class Controller:
                     )
         # Agents' channels (ids with a dash) are ours to ring, never callers to adopt.
         every = await self.ari.application_channel_ids()
+        await self.supervision.sweep(every)
         ids = [i for i in every if "-" not in i]
         live = set(ids)
         for call_id, flow in list(self.calls.items()):
@@ -449,7 +483,7 @@ class Controller:
         if self.desk is not None:
             await self._forget_lost_legs(self.desk)
         for channel_id in ids:
-            if channel_id in self.calls:
+            if channel_id in self.calls or self.supervision.key_of(channel_id) is not None:
                 continue
             try:
                 channel = await self.ari.get_channel(channel_id)
@@ -457,6 +491,10 @@ class Controller:
                 if exc.gone:
                     continue
                 raise
+            if channel.get("dialplan", {}).get("context") == "agents":
+                # A desk phone's feature code (a supervision) an earlier controller served.
+                await self._to_fallback(channel_id, hang_up=True)
+                continue
             self.mailboxes.post(channel_id, ("adopt", {"channel": channel}))
         log.info("reconciled", in_application=len(ids), adopted=len(live) - len(self.calls))
 

@@ -29,6 +29,9 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/audit"): frozenset({"auditor"}),
     ("GET", "/reports/{kind}"): frozenset({"supervisor", "auditor"}),  # reports_web.py
     ("GET", "/console/wallboard/live"): frozenset({"supervisor"}),  # hotline/console.py
+    # Listen, whisper, barge on the supervisor's own desk phone (hotline/supervision_web.py).
+    ("POST", "/supervision/{agent}/{mode}"): frozenset({"supervisor"}),
+    ("DELETE", "/supervision/{agent}"): frozenset({"supervisor"}),
     ("GET", "/console/desk/live"): frozenset({"agent"}),  # their own 工号's desk
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,

@@ -24,6 +24,7 @@ from hotline import (
     quality_web,
     recordings,
     reports_web,
+    supervision_web,
     work_orders_web,
 )
 from hotline.config_files import ConfigError
@@ -335,6 +336,7 @@ def make_app(
     reports_web.add_routes(app, controller)
     work_orders_web.add_routes(app, controller)
     quality_web.add_routes(app, controller)
+    supervision_web.add_routes(app, controller)
     console.add_routes(app, controller)
     return app
 

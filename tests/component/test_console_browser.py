@@ -28,6 +28,8 @@ from tests.support.system import SystemUnderTest
 
 ARTEFACTS = REPO_ROOT / ".local" / "test-artefacts"
 INSTANCE = {"Authorization": "Bearer instance-token-for-these-tests"}
+CLICK = "document.querySelector(arguments[0]).click()"
+SHOWN = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null"
 
 
 @pytest.fixture
@@ -127,3 +129,35 @@ async def test_an_agent_signs_in_and_pauses_from_the_desk(
     assert center.desk.router.agents["1002"].reason == "meal"
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTEFACTS / "console-desk.png"))
+
+
+async def test_a_supervisor_forces_a_pause_then_a_sign_out_from_the_wallboard(
+    center: Console, browser: webdriver.Chrome, db: asyncpg.Connection
+) -> None:
+    """Agent 1003 is ready; the supervisor clicks 强制小休 on their row, then 强制签出: the
+    agent is paused, then off the board; both are audited as forced by the supervisor."""
+    name = f"zhou.jie-{center.run}"
+    await accounts.add(center.engine, name, PASSWORD, ["supervisor"], None, "cli:test")
+    resp = await center.client.post("/agents/1003/login", headers=INSTANCE)
+    assert resp.status == 200, await resp.text()
+    await sign_in(browser, str(center.client.make_url("/console/")), name)
+    await until(browser, lambda c: c.current_url.endswith("/console/wallboard.html"))
+    row = 'tr[data-agent="1003"]'
+
+    def state(chrome: webdriver.Chrome) -> list[str] | None:
+        """The row's 工号 and state, read in one step (the rows are redrawn every second)."""
+        shown = chrome.execute_script(SHOWN, row)
+        return shown.split()[:2] if shown is not None else None
+
+    await until(browser, lambda c: state(c) == ["1003", "空闲"])
+    # No listen buttons for an agent who is not talking.
+    assert not browser.find_elements(By.CSS_SELECTOR, f'{row} button[data-action="listen"]')
+    # Found and clicked in one step: the board redraws its rows every second.
+    await asyncio.to_thread(browser.execute_script, CLICK, f'{row} [data-action="force_pause"]')
+    await until(browser, lambda c: state(c) == ["1003", "小休"])
+    await asyncio.to_thread(browser.execute_script, CLICK, f'{row} [data-action="force_logout"]')
+    await until(browser, lambda c: state(c) is None)
+    forced = await db.fetch(
+        "SELECT what FROM audit_log WHERE who = $1 AND target = '1003' ORDER BY id", name
+    )
+    assert [r["what"] for r in forced] == ["agent.forced.pause", "agent.forced.logout"]
