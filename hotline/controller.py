@@ -24,6 +24,7 @@ from acd.queues import QueuesConfig
 from acd.report_records import ReportRules
 from acd.roster import Roster
 from acd.router import Router, RouterError
+from acd.topic_config import TopicsConfig
 from acd.work_order_config import WorkOrdersConfig
 from hotline import report_keeper, restore, work_order_watch, work_orders_store
 from hotline.callflow import CallFlow, CallServices
@@ -98,6 +99,7 @@ class ControllerConfig:
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
     web_access: SessionPolicy = field(default_factory=SessionPolicy)
     work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)  # wrap-up codes (the desk)
     sms_file: Path | None = None  # FileSms's file (state dir); None: <spool_dir>/../sms.jsonl
 
 
@@ -111,6 +113,7 @@ class AppliedCenter:
     roster: Roster
     agent_pins: dict[str, str]
     work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)
 
 
 class Controller:
@@ -147,6 +150,7 @@ class Controller:
         self.menu = config.menu
         self.hours = config.hours
         self.work_orders = config.work_orders
+        self.topics = config.topics
         self.roster = config.roster
         # The center's SMS gateway is external: by default texts go to a file (hotline/sms.py).
         self.sms: SmsGateway = FileSms(config.sms_file or config.spool_dir.parent / "sms.jsonl")
@@ -296,6 +300,7 @@ class Controller:
         menu = center.menu
         self.menu, self.hours = menu, center.hours
         self.work_orders = center.work_orders
+        self.topics = center.topics
         self.roster = center.roster
         self.config_version = menu.version
         self.agent_pins = dict(center.agent_pins)

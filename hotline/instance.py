@@ -9,6 +9,7 @@ from pathlib import Path
 
 from acd.queues import QueuesConfig, load_queues
 from acd.roster import Roster, load_roster
+from acd.topic_config import TopicsConfig, load_topics
 from acd.work_order_config import WorkOrdersConfig, load_work_orders
 from hotline import REPO_ROOT
 from hotline.citizens import refuse_demo_outside_dev
@@ -40,6 +41,7 @@ class CenterConfig:
     manifest: PromptManifest
     queues: QueuesConfig
     work_orders: WorkOrdersConfig
+    topics: TopicsConfig
 
 
 def load_center(config_dir: Path) -> CenterConfig:
@@ -50,6 +52,7 @@ def load_center(config_dir: Path) -> CenterConfig:
         ("roster", lambda: load_roster(config_dir)),
         ("hours", lambda: load_hours(config_dir)),
         ("manifest", lambda: load_manifest(MANIFEST)),
+        ("topics", lambda: load_topics(config_dir)),
     ):
         try:
             results[name] = loader()
@@ -127,6 +130,7 @@ class Instance:
                 instance=s.instance,
             ),
             work_orders=self.center.work_orders,
+            topics=self.center.topics,
             sms_file=s.state / "sms.jsonl",
         )
 
@@ -145,6 +149,7 @@ class Instance:
             roster=center.roster,
             agent_pins=dict(self.secrets.agent_pins),
             work_orders=center.work_orders,
+            topics=center.topics,
         )
 
 

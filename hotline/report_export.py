@@ -225,6 +225,11 @@ def topics_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
     return ["menu_node", "calls"], [[node, n] for node, n in report.topics.items()]
 
 
+def wrap_up_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
+    """Hot topics by wrap-up: each topic code agents gave and its calls, most first."""
+    return ["topic", "calls"], [[code, n] for code, n in report.wrap_up_topics.items()]
+
+
 def report_sheets(
     report: Report, ratings: AgentRatings | None = None
 ) -> dict[str, tuple[Sequence[str], Sequence[Sequence[Cell]]]]:
@@ -238,6 +243,7 @@ def report_sheets(
         "agents": agent_table(report),
         "abandoned_by_hour": abandon_table(report),
         "hot_topics": topics_table(report),
+        "wrap_up_topics": wrap_up_table(report),
     }
     if ratings is not None:
         sheets["quarterly_satisfaction"] = ratings_table(ratings)
@@ -258,6 +264,7 @@ def to_json(
         "calls": objects(call_table(report)),
         "agents": objects(agent_table(report)),
         "hot_topics": objects(topics_table(report)),
+        "wrap_up_topics": objects(wrap_up_table(report)),
         "abandoned_by_hour": objects(abandon_table(report)),
         "voice_messages": asdict(report.voice_messages),
     }

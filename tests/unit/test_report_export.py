@@ -98,7 +98,14 @@ def test_csv_xlsx_and_json_say_the_same() -> None:
     )
     assert center["asa_seconds"] == "10.0" and center["satisfaction"] == ""
     book = load_workbook(io.BytesIO(export.to_xlsx(export.report_sheets(report))))
-    assert book.sheetnames == ["summary", "calls", "agents", "abandoned_by_hour", "hot_topics"]
+    assert book.sheetnames == [
+        "summary",
+        "calls",
+        "agents",
+        "abandoned_by_hour",
+        "hot_topics",
+        "wrap_up_topics",
+    ]
     assert list(book["hot_topics"].iter_rows(values_only=True)) == [
         ("menu_node", "calls"),
         ("main", 2),
