@@ -22,6 +22,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/reports/{kind}"): frozenset({"supervisor"}),  # hotline/reports_web.py
     ("GET", "/console/wallboard/live"): frozenset({"supervisor"}),  # hotline/console.py
     ("GET", "/console/desk/live"): frozenset({"agent"}),  # their own 工号's desk
+    # hotline/console_calls.py: the agent's own desk call only (no number or id is taken).
+    ("GET", "/console/desk/call"): frozenset({"agent"}),
+    ("POST", "/console/desk/topic"): frozenset({"agent"}),
+    ("GET", "/console/wallboard/number"): frozenset({"supervisor"}),  # audited reveal
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,
     # Work orders (hotline/work_orders_web.py). An office's token sees and answers only its

@@ -5,7 +5,7 @@ Revises: 0011_report_days
 
 - `call_segments.topic`: the wrap-up topic code (dialplan/topics.yaml) the agent picked on
   the desk for their leg (journal fact `wrap_up`); the reports' hot topics count it.
-- Indexes by caller number and time on calls, voice messages and work orders: the desk
+- Indexes by caller number and time on calls, voice messages, callbacks and work orders: the desk
   shows the caller's last 30 days when an agent answers, one probe each rather than a scan.
   Built concurrently (the journal keeps writing meanwhile).
 """
@@ -22,6 +22,7 @@ INDEXES = [
     ("ix_calls_caller_started", "calls", ["caller_number", "started_at"]),
     ("ix_voice_messages_caller_created", "voice_messages", ["caller_number", "created_at"]),
     ("ix_work_orders_caller_opened", "work_orders", ["caller_number", "opened_at"]),
+    ("ix_callbacks_caller_requested", "callbacks", ["caller_number", "requested_at"]),
 ]
 
 
