@@ -227,6 +227,8 @@ class Report:
     # Work orders opened in the period by "type" and by "line" (of business), most first;
     # read fresh for the period (hotline/report_days.py), like its voice messages.
     order_topics: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Wrap-up topics: topic code -> calls an agent gave it (each call once per code).
+    wrap_up_topics: dict[str, int] = field(default_factory=dict)
 
 
 def talk_seconds(seg: SegmentRecord, call: CallRecord) -> float:
@@ -384,8 +386,10 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
     agents: dict[str, AgentFigures] = defaultdict(AgentFigures)
     abandoned_by_hour: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(24), 0))
     topics: Counter[str] = Counter()
+    wrap_up: Counter[str] = Counter()
     for call in calls:
         topics.update(set(call.path))
+        wrap_up.update({s.topic for s in call.segments if s.answered and s.topic})
         arrived = rules.local(call.started_at)
         for fig in (center, by_day[arrived.date()], by_hour[arrived.hour]):
             _add_call(fig, call, rules, wraps)
@@ -419,11 +423,12 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
         staffed_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone),
         logged_in_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone, paused_too=True),
         topics=hot_topics(topics),
+        wrap_up_topics=hot_topics(wrap_up),
     )
 
 
 def hot_topics(counts: Mapping[str, int]) -> dict[str, int]:
-    """Menu nodes by the calls that reached them, most first (ties by name)."""
+    """Menu nodes (or wrap-up topic codes) by their calls, most first (ties by name)."""
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 

@@ -38,6 +38,7 @@ class SegmentRecord:
     # or "回拨电话" (a callback): a caller gone meanwhile, or an agent hanging up then, is
     # no answered call (the store has the `agent` event only once the two are bridged).
     connected: bool = True
+    topic: str | None = None  # the agent's wrap-up topic code (dialplan/topics.yaml)
 
     @property
     def answered(self) -> bool:

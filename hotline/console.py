@@ -32,7 +32,7 @@ from acd.wallboard import (
     diff,
     picture,
 )
-from hotline import access, sessions
+from hotline import access, console_calls, sessions
 from hotline.store.journal import Fact
 
 if TYPE_CHECKING:
@@ -260,13 +260,15 @@ def add_routes(app: web.Application, controller: Controller) -> None:
     # Tests build the app around stand-ins of the controller: some have no desk or journal.
     wallboard = Wallboard(getattr(controller, "desk", None))
     app[WALLBOARD] = wallboard
+    callers = console_calls.add_routes(app, controller, wallboard.tally)
     observers = getattr(getattr(controller, "journal", None), "observers", None)
     if observers is not None:
-        observers.append(wallboard.observe)
+        observers += [wallboard.observe, callers.observe]
 
     async def stop(_app: web.Application) -> None:
-        if observers is not None and wallboard.observe in observers:
-            observers.remove(wallboard.observe)
+        for observe in (wallboard.observe, callers.observe):
+            if observers is not None and observe in observers:
+                observers.remove(observe)
         await wallboard.close()
 
     async def desk_live(request: web.Request) -> web.StreamResponse:

@@ -26,6 +26,7 @@ from acd.queues import QueuesConfig
 from acd.report_records import ReportRules
 from acd.roster import Roster
 from acd.router import Router, RouterError
+from acd.topic_config import TopicsConfig
 from acd.work_order_config import WorkOrdersConfig
 from hotline import quality_draws, report_keeper, restore, work_order_watch, work_orders_store
 from hotline.callflow import CallFlow, CallServices
@@ -102,6 +103,7 @@ class ControllerConfig:
     web_access: SessionPolicy = field(default_factory=SessionPolicy)
     work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)  # wrap-up codes (the desk)
     sms_file: Path | None = None  # FileSms's file (state dir); None: <spool_dir>/../sms.jsonl
     config_dir: Path | None = None  # the files ops edit (None: no editing from the browser)
 
@@ -117,6 +119,7 @@ class AppliedCenter:
     agent_pins: dict[str, str]
     work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)
 
 
 class Controller:
@@ -153,6 +156,7 @@ class Controller:
         self.menu = config.menu
         self.hours = config.hours
         self.work_orders = config.work_orders
+        self.topics = config.topics
         self.roster = config.roster
         self.quality = config.quality  # the 质检 form and share, as last applied
         # The center's SMS gateway is external: by default texts go to a file (hotline/sms.py).
@@ -325,6 +329,7 @@ class Controller:
         menu = center.menu
         self.menu, self.hours = menu, center.hours
         self.work_orders = center.work_orders
+        self.topics = center.topics
         self.roster = center.roster
         self.quality = center.quality
         self.config_version = menu.version

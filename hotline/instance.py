@@ -10,6 +10,7 @@ from pathlib import Path
 from acd.quality_config import QualityConfig, load_quality
 from acd.queues import QueuesConfig, load_queues
 from acd.roster import Roster, load_roster
+from acd.topic_config import TopicsConfig, load_topics
 from acd.work_order_config import WorkOrdersConfig, load_work_orders
 from hotline import REPO_ROOT
 from hotline.citizens import refuse_demo_outside_dev
@@ -42,6 +43,7 @@ class CenterConfig:
     queues: QueuesConfig
     work_orders: WorkOrdersConfig
     quality: QualityConfig
+    topics: TopicsConfig
 
 
 def load_center(config_dir: Path, manifest_file: Path = MANIFEST) -> CenterConfig:
@@ -53,6 +55,7 @@ def load_center(config_dir: Path, manifest_file: Path = MANIFEST) -> CenterConfi
         ("hours", lambda: load_hours(config_dir)),
         ("manifest", lambda: load_manifest(manifest_file)),
         ("quality", lambda: load_quality(config_dir)),
+        ("topics", lambda: load_topics(config_dir)),
     ):
         try:
             results[name] = loader()
@@ -131,6 +134,7 @@ class Instance:
             ),
             work_orders=self.center.work_orders,
             quality=self.center.quality,
+            topics=self.center.topics,
             sms_file=s.state / "sms.jsonl",
             config_dir=s.config_dir,
         )
@@ -151,6 +155,7 @@ class Instance:
             agent_pins=dict(self.secrets.agent_pins),
             work_orders=center.work_orders,
             quality=center.quality,
+            topics=center.topics,
         )
 
 

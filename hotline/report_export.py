@@ -271,6 +271,11 @@ def order_topics_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
     return ["category", "value", "work_orders"], rows
 
 
+def wrap_up_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
+    """Hot topics by wrap-up: each topic code agents gave and its calls, most first."""
+    return ["topic", "calls"], [[code, n] for code, n in report.wrap_up_topics.items()]
+
+
 def report_sheets(
     report: Report, ratings: AgentRatings | None = None, quality: AgentQuality | None = None
 ) -> dict[str, tuple[Sequence[str], Sequence[Sequence[Cell]]]]:
@@ -285,6 +290,7 @@ def report_sheets(
         "abandoned_by_hour": abandon_table(report),
         "hot_topics": topics_table(report),
         "work_order_topics": order_topics_table(report),
+        "wrap_up_topics": wrap_up_table(report),
     }
     if ratings is not None:
         sheets["quarterly_satisfaction"] = ratings_table(ratings)
@@ -316,6 +322,7 @@ def to_json(
         "agents": objects(agent_table(report, quality)),
         "hot_topics": objects(topics_table(report)),
         "work_order_topics": objects(order_topics_table(report)),
+        "wrap_up_topics": objects(wrap_up_table(report)),
         "abandoned_by_hour": objects(abandon_table(report)),
         "voice_messages": asdict(report.voice_messages),
     }

@@ -33,6 +33,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/supervision/{agent}/{mode}"): frozenset({"supervisor"}),
     ("DELETE", "/supervision/{agent}"): frozenset({"supervisor"}),
     ("GET", "/console/desk/live"): frozenset({"agent"}),  # their own 工号's desk
+    # hotline/console_calls.py: the agent's own desk call only (no number or id is taken).
+    ("GET", "/console/desk/call"): frozenset({"agent"}),
+    ("POST", "/console/desk/topic"): frozenset({"agent"}),
+    ("GET", "/console/wallboard/number"): frozenset({"supervisor"}),  # audited reveal
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,
     # Work orders (hotline/work_orders_web.py). An office's token sees and answers only its

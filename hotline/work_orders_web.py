@@ -1,7 +1,7 @@
 """Work orders over the HTTP API (roles in hotline/roles.py; the middleware checks them).
 
     POST /work-orders                      agent (owner: themself) or supervisor: open one
-    GET  /work-orders?status=&office=&owner=&line=&open=1&limit=
+    GET  /work-orders?status=&office=&owner=&line=&open=1&limit=   (an agent: their own)
     GET  /work-orders/escalations          supervisor: the 督办 list (overdue, near due, no owner)
     GET  /work-orders/{number}
     POST /work-orders/{number}/status      {status, note?, office?, answer?, satisfaction?}
@@ -151,10 +151,13 @@ def add_routes(app: web.Application, controller: Controller) -> None:
         except ValueError:
             return _refuse("bad_filter", 400, "limit")
         office = who.office if _is_office(who) else q.get("office")
+        owner = q.get("owner")
+        if "agent" in who.roles and "supervisor" not in who.roles:
+            owner = who.agent or "-"  # an agent lists the orders they own, whatever they ask
         query = store.Filter(
             status=q.get("status"),
             office=office,
-            owner=q.get("owner"),
+            owner=owner,
             line=q.get("line"),
             open_only=q.get("open", "") in ("1", "yes", "true"),
             limit=limit,

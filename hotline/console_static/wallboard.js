@@ -65,7 +65,9 @@ function render() {
       actions.append(button);
     }
   }
+  renderToCallBack();
 }
+
 
 // Each button is audited by the server: forced states as agent.forced, supervision as
 // supervision.start/switch/stop (listen, whisper and barge ring the supervisor's desk phone).
@@ -99,3 +101,49 @@ document.addEventListener("DOMContentLoaded", async () => {
   follow("/console/wallboard/live", (picture) => { board = picture; render(); });
   setInterval(render, 1000); // the waits and times in state go on between messages
 });
+
+// --- Today's callers to call back: who hung up waiting, whose callback failed (newest
+// first). Numbers come masked; "show" asks for one whole (GET /console/wallboard/number,
+// written to the audit log), kept on this page only.
+Object.assign(WORDS.zh, {
+  to_call_back: "今日待回访", when: "时间", why: "原因", reveal: "显示号码",
+  why_abandoned: "排队放弃", why_callback_failed: "回拨未接通",
+});
+Object.assign(WORDS.en, {
+  to_call_back: "To call back today", when: "When", why: "Why", reveal: "Show number",
+  why_abandoned: "Hung up waiting", why_callback_failed: "Callback failed",
+});
+
+const revealed = new Map(); // call id -> the whole number, once asked for
+
+let shownToCallBack = ""; // what the table shows: rebuilt only when it changed (its buttons)
+
+function renderToCallBack() {
+  document.getElementById("to-call-back-count").textContent = board.to_call_back_count ?? 0;
+  const shown = JSON.stringify([board.to_call_back, [...revealed], lang()]);
+  if (shown === shownToCallBack) return;
+  shownToCallBack = shown;
+  const body = document.querySelector("#to-call-back tbody");
+  body.replaceChildren();
+  for (const entry of board.to_call_back ?? []) {
+    const row = body.insertRow();
+    row.dataset.call = entry.id;
+    cell(row, new Date(entry.at * 1000).toLocaleTimeString(lang() === "en" ? "en-GB" : "zh-CN"));
+    cell(row, revealed.get(entry.id) ?? entry.number, "number");
+    cell(row, entry.queue);
+    cell(row, t(`why_${entry.why}`));
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = t("reveal");
+    button.disabled = revealed.has(entry.id);
+    button.addEventListener("click", () => revealNumber(entry.id));
+    row.insertCell().append(button);
+  }
+}
+
+async function revealNumber(id) {
+  const resp = await fetch(`/console/wallboard/number?call=${encodeURIComponent(id)}`);
+  if (!resp.ok) return;
+  revealed.set(id, (await resp.json()).number);
+  render();
+}

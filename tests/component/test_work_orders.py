@@ -135,6 +135,8 @@ async def test_an_order_from_the_agent_to_the_office_and_back(
         **{"X-CSRF-Token": other},
     )
     assert (status, refused["error_id"]) == (403, "not_your_order")
+    _, listed = await office.get("/work-orders?owner=1001")
+    assert listed["work_orders"] == []  # an agent lists the orders they own, whatever they ask
     csrf = await office.login("wang.fang")
     status, sent = await office.post(
         f"/work-orders/{number}/status",

@@ -105,6 +105,7 @@ def test_csv_xlsx_and_json_say_the_same() -> None:
         "abandoned_by_hour",
         "hot_topics",
         "work_order_topics",
+        "wrap_up_topics",
     ]
     assert list(book["hot_topics"].iter_rows(values_only=True)) == [
         ("menu_node", "calls"),

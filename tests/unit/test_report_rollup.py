@@ -64,8 +64,11 @@ def calls(draw: st.DrawFn, n: int) -> CallRecord:
     if kind in ("answered", "transfer") and offered + 2 < end:
         answered = offered + draw(st.integers(1, 2))
         leg_end = end if kind == "answered" else (answered + end) // 2 + 1
+        topic = draw(st.sampled_from([None, "pension_payment", "complaint"]))
         segments.append(
-            SegmentRecord(queue, agent, _at(offered), _at(answered), _at(leg_end), "agent_hangup")
+            SegmentRecord(
+                queue, agent, _at(offered), _at(answered), _at(leg_end), "agent_hangup", topic=topic
+            )
         )
         disposition = "answered"
         if kind == "transfer" and leg_end + 2 < end:

@@ -227,3 +227,52 @@ def test_the_desk_shows_the_agents_state_and_call_with_the_number_masked() -> No
     assert desk_picture("1001", paused, T0, None, reasons)["reason"] == "meal"
     away = desk_picture("1001", AgentView("1001", AgentStatus.logged_out), T0, None, reasons)
     assert away == {"agent": "1001", "state": "logged_out", "pause_reasons": reasons}
+
+
+def test_todays_abandoned_callers_and_failed_callbacks_are_listed_to_call_back() -> None:
+    """
+    1. c1 hangs up waiting: listed, its number masked on the board. c2 is answered: not.
+    2. c3 booked a callback on another number, which failed: listed with that number.
+    3. c4 abandoned in the menu, never queued: not listed. A new day starts an empty list.
+    """
+    tally = DayTally()
+    facts: list[tuple[str, str, dict[str, Any], float]] = [
+        ("c1", "call_started", {"caller": "13812345678"}, T0),
+        ("c1", "queued", {"queue": "pension"}, T0 + 5),
+        ("c1", "ended", {"disposition": "abandoned"}, T0 + 40),
+        ("c2", "call_started", {"caller": "13900001111"}, T0),
+        ("c2", "queued", {"queue": "pension"}, T0 + 5),
+        ("c2", "agent", {"agent": "8001"}, T0 + 9),
+        ("c2", "ended", {"disposition": "answered"}, T0 + 99),
+        ("c3", "call_started", {"caller": "13700002222"}, T0),
+        ("c3", "queued", {"queue": "medical"}, T0 + 5),
+        ("c3", "callback_requested", {"number": "02166668888", "queue": "medical"}, T0 + 20),
+        ("c3", "caller_left_for_callback", {}, T0 + 25),
+        ("c3", "callback_finished", {"status": "failed"}, T0 + 900),
+        ("c3", "ended", {"disposition": "callback_failed"}, T0 + 900),
+        ("c4", "call_started", {"caller": "13600003333"}, T0),
+        ("c4", "ended", {"disposition": "abandoned_in_menu"}, T0 + 10),
+    ]
+    for call_id, kind, data, at in facts:
+        tally.observe(call_id, kind, data, at, DAY)
+    board = picture([], [], [], tally, StateClock(), T0 + 901)
+    assert board["to_call_back"] == [
+        {
+            "id": "c3",
+            "number": "021****8888",
+            "queue": "medical",
+            "at": T0 + 900,
+            "why": "callback_failed",
+        },
+        {
+            "id": "c1",
+            "number": "138****5678",
+            "queue": "pension",
+            "at": T0 + 40,
+            "why": "abandoned",
+        },
+    ]
+    assert board["to_call_back_count"] == 2
+    assert tally.to_call_back["c1"].number == "13812345678"  # for the audited reveal
+    tally.roll(DAY + dt.timedelta(days=1))
+    assert picture([], [], [], tally, StateClock(), T0)["to_call_back"] == []
