@@ -32,6 +32,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/work-orders/{number}"): frozenset({"agent", "supervisor", "office"}),
     ("POST", "/work-orders/{number}/status"): frozenset({"agent", "supervisor", "office"}),
     ("POST", "/work-orders/{number}/owner"): frozenset({"supervisor"}),
+    # The owner's click-to-call-back (hotline/order_calls.py): an agent for their own orders.
+    ("POST", "/work-orders/{number}/call"): frozenset({"agent", "supervisor"}),
 }
 OWN_AGENT_ONLY = frozenset({("POST", "/agents/{agent}/{command}")})
 
