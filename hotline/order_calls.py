@@ -13,6 +13,7 @@ as ("order", item), so a call's channels are only touched by its own consumer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import time
@@ -274,11 +275,17 @@ class FollowUpLeg(_Leg):
         if isinstance(event, ChannelAnswered):
             self.result.answered()
             self.fact("work_order_follow_up_answered", order=self.order, attempt=self.attempt)
-            await self._play("intro", ("follow-up-intro",))
-            return
-        if isinstance(event, PlaybackDone) and event.playback_id.endswith(".intro"):
             self.survey = SurveySession(language="zh")
-            await self._survey(self.survey.start())
+            # The survey's question, said first time after why we call; a key during the
+            # introduction answers it already.
+            await self._survey(
+                [
+                    dataclasses.replace(a, prompts=("follow-up-intro", *a.prompts))
+                    if isinstance(a, Play)
+                    else a
+                    for a in self.survey.start()
+                ]
+            )
             return
         if self.survey is None:
             return
