@@ -37,6 +37,7 @@ from acd.conversation_actions import (
     StopDialing,
     StopRecording,
     Tell,
+    TellAgent,
     Whisper,
 )
 from acd.conversation_rules import (
@@ -46,6 +47,7 @@ from acd.conversation_rules import (
     whisper_prompts,
 )
 from acd.filing import RouterError
+from acd.queues import on_duty
 from acd.router import Router
 from acd.state import CancelOffer, Decision
 
@@ -281,6 +283,11 @@ class Conversation:
         if self.phase != "talking" or self.agent is None:
             raise RouterError("no conversation to transfer")
         agent, channel = self.agent, self.agent_channel
+        if not on_duty(self.router.config.queues.get(target), self.router.hours, now):
+            # Nobody would answer there: the agent is told, and stays with the caller.
+            refused = {"agent": agent, "queue": target, "reason": "off_duty"}
+            told = [TellAgent(channel, ("expert-off-duty",))] if channel else []
+            return [Record("transfer_refused", refused), Log("transfer_refused", refused), *told]
         talked = now - self.answered_at
         decisions = self.router.transfer(
             self.call_id, agent, self.queue, target, self.priority, self.entered, talked, now

@@ -143,6 +143,14 @@ class StopDialing:
     """A callback: the agent hung up before the caller answered."""
 
 
+@dataclass(frozen=True)
+class TellAgent:
+    """Play prompts to the agent only (during the conversation: the caller does not hear)."""
+
+    channel: str
+    prompts: tuple[str, ...]
+
+
 ConversationAction = (
     Tell
     | Record
@@ -162,4 +170,5 @@ ConversationAction = (
     | HandOver
     | DialCitizen
     | StopDialing
+    | TellAgent
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from acd.roster import Skill
 from hotline.config_files import ConfigError, LocatedYaml
+from ivr.hours import BusinessHours
 from ivr.numbering import NumberPlan
 
 
@@ -61,6 +63,9 @@ class QueueSpec(BaseModel):
     # A booked callback must be made by the end of the staffed hours of this many working
     # days after the booking (0: today); after that it becomes a voice message to answer.
     callback_within_days: int = Field(default=1, ge=0, le=15)
+    # A duty roster of hours.yaml (`duty:`): outside it nobody takes transfers to this queue
+    # (expert seats off duty); None: the queue follows the center's staffed hours.
+    duty: str | None = None
 
     @model_validator(mode="after")
     def _steps_in_order(self) -> QueueSpec:
@@ -137,11 +142,26 @@ def whisper_prompt(queue: str) -> str:
     return f"queue-name-{queue}"
 
 
-def load_queues(config_dir: Path, prompts: set[str] | None = None) -> QueuesConfig:
-    """Read and check `queues.yaml` (and, given the prompt ids, that whispers can be said)."""
+def on_duty(spec: QueueSpec | None, hours: BusinessHours | None, now: float) -> bool:
+    """Whether a queue's duty roster is on at `now` (a queue without one always is)."""
+    if spec is None or spec.duty is None or hours is None:
+        return True
+    return hours.on_duty(spec.duty, dt.datetime.fromtimestamp(now, dt.UTC))
+
+
+def load_queues(
+    config_dir: Path, prompts: set[str] | None = None, duties: set[str] | None = None
+) -> QueuesConfig:
+    """Read and check `queues.yaml` (and, given the prompt ids, that whispers can be said;
+    given hours.yaml's duty rosters, that each queue's `duty` is one of them)."""
     doc = LocatedYaml(config_dir / "queues.yaml")
     config = doc.validate(QueuesConfig)
     problems = []
+    for name, spec in config.queues.items():
+        if spec.duty is not None and duties is not None and spec.duty not in duties:
+            problems.append(
+                doc.problem(("queues", name, "duty"), f"no duty roster {spec.duty!r} in hours.yaml")
+            )
     for name, spec in config.queues.items():
         if spec.whisper and prompts is not None and whisper_prompt(name) not in prompts:
             problems.append(

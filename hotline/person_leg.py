@@ -33,6 +33,7 @@ from acd.conversation_actions import (
     StopDialing,
     StopRecording,
     Tell,
+    TellAgent,
     Whisper,
 )
 from acd.conversation_rules import announcement_prompts
@@ -308,6 +309,9 @@ class PersonLeg:
             case StopDialing():
                 if self.hold is not None:
                     await self.hold.agent_left()
+            case TellAgent(channel=channel, prompts=prompts):
+                playback = f"{channel}.tell{self.next_id()}"
+                await quietly(ari.play(channel, flow.media(prompts, "zh"), playback, "zh"))
 
     async def bridge_now(self, now: float) -> None:
         """Put the caller through to the agent who took the call (a callback answered)."""

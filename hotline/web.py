@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler
 from prometheus_client import generate_latest
 from sqlalchemy import text
 
+from acd.queues import on_duty
 from acd.router import RouterError
 from acd.state import AgentStatus
 from hotline import access, console, recordings, reports_web, work_orders_web
@@ -186,6 +187,9 @@ async def agent_command(request: web.Request) -> web.Response:
         current = desk.router.agents[agent].current_call
         if current is None:
             return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
+        if not on_duty(desk.router.config.queues[queue], desk.router.hours, time.time()):
+            # Expert seats off duty (hours.yaml `duty:`): the agent keeps the caller.
+            return refuse("no_expert_on_duty", 409, queue=queue)
         desk.post(current, ("transfer", queue, agent))
         return web.json_response({"agent": agent, "call": current, "queue": queue}, status=202)
     reason = request.query.get("reason", "")

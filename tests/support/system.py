@@ -26,6 +26,9 @@ weekly:
 {days}
 holidays: []
 workdays: {{}}
+duty:
+  experts:
+{duty}
 """
 
 
@@ -39,7 +42,8 @@ def make_config_dir(target: Path) -> Path:
         f'  {d}: [{{start: "00:00", end: "23:59:59"}}]'
         for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     )
-    (target / "hours.yaml").write_text(ALWAYS_OPEN.format(days=days))
+    duty = "\n".join(f"  {line}" for line in days.split("\n"))  # experts always on duty
+    (target / "hours.yaml").write_text(ALWAYS_OPEN.format(days=days, duty=duty))
     # Short rings and wrap-ups keep the scenarios quick; the logic is the same.
     queues = (target / "queues.yaml").read_text()
     queues = queues.replace("queues:\n", "queues:\n", 1)
