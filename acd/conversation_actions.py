@@ -151,6 +151,27 @@ class TellAgent:
     prompts: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class DialOutside:
+    """Dial another department's number through the trunk on a channel with this id
+    (acd/outside_transfer.py); its events reach the machine as an agent channel's do."""
+
+    channel: str
+    number: str
+
+
+@dataclass(frozen=True)
+class AddToBridge:
+    """Put this channel into the conversation's bridge (the department that answered)."""
+
+    channel: str
+
+
+@dataclass(frozen=True)
+class HangUpCaller:
+    """End the caller's line (the department they were transferred to hung up)."""
+
+
 ConversationAction = (
     Tell
     | Record
@@ -171,4 +192,7 @@ ConversationAction = (
     | DialCitizen
     | StopDialing
     | TellAgent
+    | DialOutside
+    | AddToBridge
+    | HangUpCaller
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -112,6 +113,16 @@ class HotDeskPolicy(BaseModel):
     lock_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
 
 
+class OutsideNumber(BaseModel):
+    """Another department's number, reached by blind transfer through the trunk."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: str = Field(pattern=r"^[0-9]{3,20}$")
+    key: str | None = Field(default=None, description="* then this key on the desk phone")
+    ring_seconds: int = Field(default=30, ge=5, le=120)
+
+
 class QueuesConfig(BaseModel):
     """All queues."""
 
@@ -123,6 +134,8 @@ class QueuesConfig(BaseModel):
     callback: CallbackPolicy = Field(default_factory=CallbackPolicy)
     # An agent on a call presses * and a key to hand the caller to that queue (expert seats).
     transfers: dict[str, str] = Field(default_factory=dict)
+    # Other departments an agent hands the caller to through the trunk (blind): name -> number.
+    outside: dict[str, OutsideNumber] = Field(default_factory=dict)
     hot_desk: HotDeskPolicy = Field(default_factory=HotDeskPolicy)
     # Pause reason codes for the desk phone: *63 then the code (*63 alone: the first one).
     pause_reasons: dict[str, str] = Field(
@@ -175,6 +188,14 @@ def load_queues(
             problems.append(doc.problem(("transfers", key), f"unknown queue {target!r}"))
         if len(key) != 1 or key not in "0123456789#":
             problems.append(doc.problem(("transfers", key), "a transfer key is one digit or #"))
+    for name, dest in config.outside.items():
+        where = ("outside", name, "key")
+        if not re.fullmatch(r"[a-z0-9_]{1,16}", name):
+            problems.append(doc.problem(("outside", name), "a name of a-z, 0-9 and _ (16 at most)"))
+        if dest.key is not None and (len(dest.key) != 1 or dest.key not in "0123456789#"):
+            problems.append(doc.problem(where, "a transfer key is one digit or #"))
+        elif dest.key is not None and dest.key in config.transfers:
+            problems.append(doc.problem(where, f"key {dest.key!r} is a queue's in `transfers`"))
     for name, spec in config.queues.items():
         for i, step in enumerate(spec.steps):
             if step.overflow_to is not None and step.overflow_to not in config.queues:

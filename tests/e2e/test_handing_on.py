@@ -1,5 +1,6 @@
-"""Expert seats off duty through the real Asterisk: the agent's `*` + key is refused, they hear
-why and keep the caller."""
+"""Where an agent hands a caller on, through the real Asterisk: expert seats off duty (the
+agent's `*` + key is refused, they hear why and keep the caller), and another department's
+number through the trunk (blind transfer)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ import pytest
 from tests.e2e.test_config_apply import apply
 from tests.support.api import agent_api
 from tests.support.calls import event_data, events_of, wait_for_call
-from tests.support.desk import phone, segments, set_agent
+from tests.support.desk import agent_states, phone, segments, set_agent
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
-from tests.support.sipp import Caller, Keys, Pause
-from tests.support.system import SystemUnderTest
+from tests.support.sipp import Caller, Keys, Pause, WaitForHangup
+from tests.support.system import DEPARTMENT_PORT, SystemUnderTest
 
 
 async def test_off_duty_the_agent_is_told_and_keeps_the_caller(
@@ -82,3 +83,45 @@ async def test_off_duty_the_agent_is_told_and_keeps_the_caller(
     assert refusals == [
         {"agent": "1001", "queue": "expert_social_insurance", "reason": "off_duty"}
     ], refusals
+
+
+async def test_a_blind_transfer_to_another_department_through_the_trunk(
+    running: SystemUnderTest, db: asyncpg.Connection, desk: list[DeskPhone]
+) -> None:
+    """
+    1. Agent 1003 answers a citizen and presses * 8 (the housing fund, 12329, `outside:` in
+       queues.yaml); the department answers behind the trunk (a SIPp phone).
+    2. 1003 leaves (segment `transferred`, wrap-up); the citizen talks with the department,
+       which hangs up after 3 s: the citizen's line is ended. The call stays answered, with
+       the transfer in its record.
+    """
+    agent = phone(running, "1003", keys=(2000, "*8"))
+    department = DeskPhone(
+        user="12329",
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / "department-out",
+        talk_ms=3000,
+        calls=1,
+    )
+    desk += [agent, department]
+    await agent.register()
+    await set_agent(running, "1003", "login")
+    await department.answer_at(DEPARTMENT_PORT)
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000572"
+    )
+    result = await citizen.call(
+        [Pause(1500), Keys("0"), Pause(800), Keys("0"), WaitForHangup(20000)]
+    )
+    assert result.ok, result.output
+    assert await department.handled_all(10)
+    row = await wait_for_call(db, citizen.number)
+    assert (row["agent"], row["disposition"]) == ("1003", "answered")
+    assert await segments(db, row["channel_id"]) == [("1003", "transferred")]
+    events = await events_of(db, row["channel_id"])
+    moved = [event_data(e) for e in events if e["kind"] == "transferred_out"]
+    assert moved == [{"agent": "1003", "to": "housing_fund", "number": "12329"}]
+    assert "transfer_out_ended" in [e["kind"] for e in events]
+    states = await agent_states(db, "1003")
+    assert states[states.index("on_call") :][:2] == ["on_call", "wrap_up"], states
