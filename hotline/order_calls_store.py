@@ -57,9 +57,10 @@ async def call_noted(
 
 
 async def follow_up_candidates(
-    engine: AsyncEngine, limit: int = 200
+    engine: AsyncEngine, limit: int = 1000
 ) -> list[tuple[WorkOrder, FollowUpState]]:
-    """Answered orders whose follow-up has no result yet, with what is known of it."""
+    """Answered orders whose follow-up has no result yet, with what is known of it (the
+    oldest `limit`: a bound on one scan, far above the answered orders a center holds)."""
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
