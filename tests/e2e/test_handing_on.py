@@ -125,3 +125,49 @@ async def test_a_blind_transfer_to_another_department_through_the_trunk(
     assert "transfer_out_ended" in [e["kind"] for e in events]
     states = await agent_states(db, "1003")
     assert states[states.index("on_call") :][:2] == ["on_call", "wrap_up"], states
+
+
+async def test_a_busy_department_leaves_the_agent_with_the_caller(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Agent 1003 answers a citizen and presses * 8; the housing fund's line is busy (486).
+    2. 1003 alone hears that the line could not be reached and keeps talking with the
+       citizen until they hang up: one segment, no transfer.
+    """
+    agent = phone(running, "1003", keys=(2000, "*8"))
+    department = DeskPhone(
+        user="12329",
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / "department-busy",
+        mode="busy",
+        calls=1,
+    )
+    desk += [agent, department]
+    await agent.register()
+    await set_agent(running, "1003", "login")
+    await department.answer_at(DEPARTMENT_PORT)
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000573"
+    )
+    await citizen.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Pause(7000)])
+    row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1003")
+    await observer.wait_for(
+        lambda e: (
+            e.get("type") == "PlaybackStarted"
+            and e["playback"]["target_uri"].startswith(f"channel:{row['channel_id']}-1003-")
+            and e["playback"]["media_uri"].endswith("/outside-failed")
+        )
+    )
+    result = await citizen.finish()
+    assert result.ok, result.output
+    row = await wait_for_call(db, citizen.number)
+    assert (row["agent"], row["disposition"]) == ("1003", "answered")
+    assert await segments(db, row["channel_id"]) == [("1003", "caller_hangup")]
+    events = await events_of(db, row["channel_id"])
+    failed = [event_data(e) for e in events if e["kind"] == "transfer_out_failed"]
+    assert failed == [{"to": "housing_fund", "why": "busy", "cause": 17}], failed
