@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from acd import outside_transfer
 from acd.channel_events import (
     ChannelAnswered,
     ChannelEvent,
@@ -37,6 +38,7 @@ from acd.conversation_actions import (
     StopDialing,
     StopRecording,
     Tell,
+    TellAgent,
     Whisper,
 )
 from acd.conversation_rules import (
@@ -46,13 +48,14 @@ from acd.conversation_rules import (
     whisper_prompts,
 )
 from acd.filing import RouterError
+from acd.queues import on_duty
 from acd.router import Router
 from acd.state import CancelOffer, Decision
 
 Actions = list[ConversationAction]
 
 # Phases in which the caller's hang-up concerns the ACD (offers, a conversation).
-WITH_CALLER = ("waiting", "arranging", "talking", "whisper")
+WITH_CALLER = ("waiting", "arranging", "talking", "whisper", outside_transfer.PHASE)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Conversation:
     answered_at: float = 0.0
     offers: dict[str, str] = field(default_factory=dict)  # agent -> agent channel id
     keys: AgentKeys = field(default_factory=AgentKeys)
+    outside: outside_transfer.OutsideDial | None = None  # a department dialled (blind transfer)
     _n: int = 0
 
     def next_id(self) -> int:
@@ -160,6 +164,8 @@ class Conversation:
     ) -> Actions:
         """An event of an agent's channel (`caller_on_line`: False while a callback's caller
         is not on a line of ours; `callback`: the booked callback, if any)."""
+        if self.outside is not None and channel == self.outside.channel:
+            return outside_transfer.on_event(self, event, now)
         if isinstance(event, ChannelAnswered):
             if self.phase not in ("waiting", "callback") or self.offers.get(agent) != channel:
                 return [HangUpAgent(channel)]  # too late: someone else has it
@@ -168,7 +174,10 @@ class Conversation:
         if isinstance(event, PlaybackDone) and self.phase == "whisper" and mine:
             return self.bridge(now)
         if isinstance(event, KeyPressed) and self.phase == "talking" and mine:
-            self.keys, target = self.keys.press(event.digit, self.router.config.transfers)
+            config = self.router.config
+            outside = {name: (d.number, d.key) for name, d in config.outside.items()}
+            keys = outside_transfer.agent_keys(config.transfers, outside)
+            self.keys, target = self.keys.press(event.digit, keys)
             return self.transfer(target, now) if target is not None else []
         if not isinstance(event, ChannelHangup):
             return []
@@ -266,6 +275,7 @@ class Conversation:
         """The agent hung up first: the caller stays for the satisfaction question."""
         assert self.agent is not None
         out: Actions = [
+            *outside_transfer.withdraw(self),
             Record("segment_ended", {"agent": self.agent, "outcome": "agent_hangup"}),
             Settle("answered"),  # also if the caller hangs up during the survey
             *self._finished(now),
@@ -281,11 +291,21 @@ class Conversation:
         if self.phase != "talking" or self.agent is None:
             raise RouterError("no conversation to transfer")
         agent, channel = self.agent, self.agent_channel
+        if target.startswith(outside_transfer.PREFIX):
+            name = target.removeprefix(outside_transfer.PREFIX)
+            found = self.router.config.outside.get(name)
+            return outside_transfer.start(self, name, found.number if found else None)
+        if not on_duty(self.router.config.queues.get(target), self.router.hours, now):
+            # Nobody would answer there: the agent is told, and stays with the caller.
+            refused = {"agent": agent, "queue": target, "reason": "off_duty"}
+            told = [TellAgent(channel, ("expert-off-duty",))] if channel else []
+            return [Record("transfer_refused", refused), Log("transfer_refused", refused), *told]
         talked = now - self.answered_at
         decisions = self.router.transfer(
             self.call_id, agent, self.queue, target, self.priority, self.entered, talked, now
         )
         out: Actions = [
+            *outside_transfer.withdraw(self),
             CallbackKept(agent),  # a callback's conversation: the call back took place
             Record("segment_ended", {"agent": agent, "outcome": "transferred"}),
             Record("transferred_to_queue", {"agent": agent, "queue": target}),
@@ -318,8 +338,11 @@ class Conversation:
                 else:
                     out.append(Tell([decision]))
             out.append(Settle("abandoned"))
+        elif self.phase == outside_transfer.PHASE:
+            out += outside_transfer.withdraw(self)
         elif self.phase in ("talking", "whisper"):
             assert self.agent is not None
+            out += outside_transfer.withdraw(self)
             out.append(Record("segment_ended", {"agent": self.agent, "outcome": "caller_hangup"}))
             out += self._finished(now)
             if self.agent_channel:

@@ -143,6 +143,35 @@ class StopDialing:
     """A callback: the agent hung up before the caller answered."""
 
 
+@dataclass(frozen=True)
+class TellAgent:
+    """Play prompts to the agent only (during the conversation: the caller does not hear)."""
+
+    channel: str
+    prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DialOutside:
+    """Dial another department's number through the trunk on a channel with this id
+    (acd/outside_transfer.py); its events reach the machine as an agent channel's do."""
+
+    channel: str
+    number: str
+
+
+@dataclass(frozen=True)
+class AddToBridge:
+    """Put this channel into the conversation's bridge (the department that answered)."""
+
+    channel: str
+
+
+@dataclass(frozen=True)
+class HangUpCaller:
+    """End the caller's line (the department they were transferred to hung up)."""
+
+
 ConversationAction = (
     Tell
     | Record
@@ -162,4 +191,8 @@ ConversationAction = (
     | HandOver
     | DialCitizen
     | StopDialing
+    | TellAgent
+    | DialOutside
+    | AddToBridge
+    | HangUpCaller
 )

@@ -252,6 +252,15 @@ def take_over(
     return dataclasses.replace(order, owner=owner, history=(*order.history, step))
 
 
+def noted(order: WorkOrder, note: str, *, by: str, at: dt.datetime) -> WorkOrder:
+    """The order with a step that keeps its status and says what happened (a call-back to
+    the citizen, a follow-up attempt that did not reach them)."""
+    if not note.strip():
+        raise WorkOrderError("note_required", "a note needs its text")
+    step = Change(order.status, at, by, note.strip())
+    return dataclasses.replace(order, history=(*order.history, step))
+
+
 Reason = Literal["overdue", "near_due", "no_owner"]
 
 

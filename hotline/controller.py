@@ -28,12 +28,20 @@ from acd.roster import Roster
 from acd.router import Router, RouterError
 from acd.topic_config import TopicsConfig
 from acd.work_order_config import WorkOrdersConfig
-from hotline import quality_draws, report_keeper, restore, work_order_watch, work_orders_store
+from hotline import (
+    follow_up_watch,
+    quality_draws,
+    report_keeper,
+    restore,
+    work_order_watch,
+    work_orders_store,
+)
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
 from hotline.metrics import Metrics
+from hotline.order_calls import OrderCalls
 from hotline.report_render import ReportDesk
 from hotline.restoring import AppliedRouter, Restoring
 from hotline.sessions import SessionPolicy
@@ -161,6 +169,7 @@ class Controller:
         self.quality = config.quality  # the 质检 form and share, as last applied
         # The center's SMS gateway is external: by default texts go to a file (hotline/sms.py).
         self.sms: SmsGateway = FileSms(config.sms_file or config.spool_dir.parent / "sms.jsonl")
+        self.order_calls = OrderCalls(self)  # call-backs and follow-ups of work orders
         self.report_desk = ReportDesk()  # the API's reports and the keeper's, one at a time
         self.config_version = config.menu.version
         self.agent_pins = dict(config.agent_pins)
@@ -220,6 +229,9 @@ class Controller:
         call_id = event_channel(event)
         if not call_id:
             return
+        if call_id in self.order_calls.channels:
+            self.order_calls.on_ari(call_id, event)
+            return
         owner = self.desk.owner(call_id) if self.desk is not None else None
         purpose = (event.get("args") or [""])[0] if kind == "StasisStart" else ""
         supervised = self.supervision.key_of(call_id)
@@ -236,7 +248,7 @@ class Controller:
             self.mailboxes.post(self.desk.citizen_channels[call_id], ("citizen", event))
             if kind == "ChannelDestroyed":
                 self.desk.citizen_channels.pop(call_id, None)
-        elif purpose in ("agent", "callback", "supervise", "snoop"):
+        elif purpose in ("agent", "callback", "supervise", "snoop", "ordercall"):
             # Rung by an earlier run of the controller for a call that is no longer ours.
             self.mailboxes.post(call_id, ("stray", event))
         elif purpose == "feature":
@@ -253,6 +265,8 @@ class Controller:
 
     async def _handle(self, call_id: str, item: Any) -> bool:
         """Per-call consumer: items of one call arrive here in order."""
+        if isinstance(item, tuple) and item[0] == "order":
+            return await self.order_calls.handle(item[1], item[2])
         if isinstance(item, tuple) and item[0] == "stray":
             await self._to_fallback(call_id, hang_up=True)
             return True
@@ -442,6 +456,7 @@ class Controller:
         hear of it as of any hang-up, so no agent stays offered or on a call forever."""
         # Ringing channels are not in the application yet: ask for every channel.
         existing = {c["id"] for c in await self.ari.request("GET", "/channels")}
+        self.order_calls.lost(existing)
         for channel_id, (call_id, agent) in list(desk.agent_channels.items()):
             if channel_id not in existing:
                 desk.agent_channels.pop(channel_id, None)
@@ -645,6 +660,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         if engine is not None:
             tasks.start("purge", lambda: restore.purge_daily(engine, config.host_root, stop))
             tasks.start("work-order-escalations", lambda: work_order_watch.watch(controller, stop))
+            tasks.start("work-order-follow-up", lambda: follow_up_watch.watch(controller, stop))
             if config.state_dir is not None:
                 reports_dir = config.state_dir / "reports"
                 tasks.start(
@@ -681,6 +697,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             "router-ticker",
             "purge",
             "work-order-escalations",
+            "work-order-follow-up",
             "reports",
             "quality-draws",
             "restore",

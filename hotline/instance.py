@@ -65,9 +65,11 @@ def load_center(config_dir: Path, manifest_file: Path = MANIFEST) -> CenterConfi
     prompt_ids = set(PROMPT_TEXT)
     if isinstance(manifest, PromptManifest):
         prompt_ids |= set(manifest.prompts)
+    hours = results.get("hours")
+    duties = set(hours.duty) if isinstance(hours, BusinessHours) else None
     later: tuple[tuple[str, Callable[[], object]], ...] = (
         ("menu", lambda: load_menu(config_dir / "menu.yaml", prompt_ids)),
-        ("queues", lambda: load_queues(config_dir, prompt_ids)),
+        ("queues", lambda: load_queues(config_dir, prompt_ids, duties)),
         ("work_orders", lambda: load_work_orders(config_dir, prompt_ids)),
     )
     for name, load in later:

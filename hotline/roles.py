@@ -52,6 +52,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/quality/samples"): frozenset({"supervisor", "auditor"}),
     ("POST", "/quality/samples/{id}/score"): frozenset({"supervisor"}),
     ("GET", "/quality/scores"): frozenset({"supervisor", "auditor"}),
+    # The owner's click-to-call-back (hotline/order_calls.py): an agent for their own orders.
+    ("POST", "/work-orders/{number}/call"): frozenset({"agent", "supervisor"}),
 }
 OWN_AGENT_ONLY = frozenset({("POST", "/agents/{agent}/{command}")})
 

@@ -15,6 +15,8 @@ from aiohttp.typedefs import Handler
 from prometheus_client import generate_latest
 from sqlalchemy import text
 
+from acd import outside_transfer
+from acd.queues import on_duty
 from acd.router import RouterError
 from acd.state import AgentStatus
 from hotline import (
@@ -86,7 +88,7 @@ async def apply_config(request: web.Request) -> web.Response:
 
 MAX_BODY = 64 * 1024  # no route takes a body: anything big is refused before a handler runs
 MAX_TEXT = 200  # why (?reason=) of a recording access
-AGENT_COMMANDS = frozenset({"login", "ready", "pause", "logout", "transfer"})
+AGENT_COMMANDS = frozenset({"login", "ready", "pause", "logout", "transfer", "transfer-out"})
 HTTP_ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
@@ -178,8 +180,9 @@ async def callbacks_page(request: web.Request) -> web.Response:
 
 
 async def agent_command(request: web.Request) -> web.Response:
-    """POST /agents/{agent}/{login|ready|pause|logout}[?reason=...], or
-    /agents/{agent}/transfer?queue=... (the web desk's 转专家)."""
+    """POST /agents/{agent}/{login|ready|pause|logout}[?reason=...],
+    /agents/{agent}/transfer?queue=... (the web desk's 转专家), or
+    /agents/{agent}/transfer-out?to=... (another department, outside: in queues.yaml)."""
     desk = request.app[CONTROLLER].desk
     if desk is None:
         return web.json_response({"error_id": "acd_disabled"}, status=503)
@@ -195,8 +198,20 @@ async def agent_command(request: web.Request) -> web.Response:
         current = desk.router.agents[agent].current_call
         if current is None:
             return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
+        if not on_duty(desk.router.config.queues[queue], desk.router.hours, time.time()):
+            # Expert seats off duty (hours.yaml `duty:`): the agent keeps the caller.
+            return refuse("no_expert_on_duty", 409, queue=queue)
         desk.post(current, ("transfer", queue, agent))
         return web.json_response({"agent": agent, "call": current, "queue": queue}, status=202)
+    if command == "transfer-out":
+        to = request.query.get("to", "")
+        if to not in desk.router.config.outside:
+            return refuse("unknown_destination", 400, to=to)
+        current = desk.router.agents[agent].current_call
+        if current is None:
+            return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
+        desk.post(current, ("transfer", outside_transfer.PREFIX + to, agent))
+        return web.json_response({"agent": agent, "call": current, "to": to}, status=202)
     reason = request.query.get("reason", "")
     if reason and reason not in desk.router.config.pause_reasons.values():
         return refuse("unknown_pause_reason", 400, reason=reason)

@@ -6,6 +6,7 @@
     GET  /work-orders/{number}
     POST /work-orders/{number}/status      {status, note?, office?, answer?, satisfaction?}
     POST /work-orders/{number}/owner       supervisor: {owner}
+    POST /work-orders/{number}/call        the owner (or a supervisor): call the citizen back
 
 An office's token (role "office", bound to an office code) sees only its office's orders and
 may only answer them or send them back (status "answered" or "open"); an agent changes only
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from acd.work_orders import Status, WorkOrderError, escalations
 from hotline import access, sms
 from hotline import work_orders_store as store
+from hotline.order_calls import OrderCallRefused
 from hotline.roles import Principal
 
 if TYPE_CHECKING:
@@ -262,6 +264,29 @@ def add_routes(app: web.Application, controller: Controller) -> None:
         )
         return web.json_response({"escalations": [escalation_row(e) for e in found]})
 
+    async def call(request: web.Request) -> web.Response:
+        """The owner's call-back (hotline/order_calls.py): their desk phone rings first,
+        then the citizen's number; 202 with the call's id, or a refusal."""
+        who = access.principal(request)
+        engine = engine_or_none()
+        if engine is None:
+            return _refuse("database_unavailable", 503)
+        order = await store.find(engine, request.match_info["number"])
+        if order is None:
+            return _refuse("no_such_order", 404)
+        if "supervisor" not in who.roles and (who.agent is None or order.owner != who.agent):
+            return _refuse("not_your_order", 403, "only its owner or a supervisor")
+        if order.owner is None:
+            return _refuse("no_owner", 409, "give the order an owner first")
+        if order.status is Status.CLOSED or not order.callback_number:
+            return _refuse("nothing_to_call", 409, "closed, or no number to call")
+        try:
+            call_id = await controller.order_calls.call_back(order, order.owner)
+        except OrderCallRefused as exc:
+            return _refuse(exc.error_id, 409, str(exc))
+        body = {"call": call_id, "order": order.number, "agent": order.owner}
+        return web.json_response(body, status=202)
+
     # /escalations before /{number}: the first matching route wins.
     app.router.add_get("/work-orders/escalations", escalation_list)
     app.router.add_post("/work-orders", create)
@@ -269,6 +294,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
     app.router.add_get(f"/work-orders/{NUMBER}", show)
     app.router.add_post(f"/work-orders/{NUMBER}/status", status)
     app.router.add_post(f"/work-orders/{NUMBER}/owner", owner)
+    app.router.add_post(f"/work-orders/{NUMBER}/call", call)
 
 
 def escalation_row(e: Any) -> dict[str, Any]:

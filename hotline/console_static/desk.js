@@ -44,12 +44,24 @@ async function command(name, reason) {
   if (!resp.ok) error.textContent = t("refused");
 }
 
+// The owner's call-back of a work order: the desk phone rings first, then the citizen.
+async function callBack() {
+  const error = document.getElementById("error");
+  error.textContent = "";
+  const number = document.getElementById("order-number").value.trim();
+  const resp = await fetch(`/work-orders/${encodeURIComponent(number)}/call`, {
+    method: "POST", headers: { "X-CSRF-Token": me.csrf_token },
+  });
+  if (!resp.ok) error.textContent = t("refused");
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   me = await shell("agent");
   if (me === null) return;
   document.getElementById("do-login").addEventListener("click", () => command("login"));
   document.getElementById("do-ready").addEventListener("click", () => command("ready"));
   document.getElementById("do-logout").addEventListener("click", () => command("logout"));
+  document.getElementById("do-call-back").addEventListener("click", callBack);
   document.getElementById("do-pause").addEventListener("click",
     () => command("pause", document.getElementById("pause-reason").value));
   document.addEventListener("languagechange", render);
