@@ -106,7 +106,7 @@ async def test_backup_then_restore_gives_back_calls_recordings_and_surveys(
     assert await _contents(db) == before
     assert restored["calls"] == 2 and restored["recordings"] == 1
     assert restored["call_segments"] == 1 and restored["surveys"] == 1
-    assert restored["recording_files"] == 1 and restored["config_files"] == 8
+    assert restored["recording_files"] == 1 and restored["config_files"] == 9
     assert (places.recordings_dir / "bk-1.wav").read_bytes() == b"RIFF-agent-call"
     assert menu.read_text() == shipped_menu
     # A new call after the restore gets a fresh id (the sequences came back too).
