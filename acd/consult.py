@@ -293,7 +293,7 @@ class Consulting:
         """Back to the caller without the expert (cancelled, or the expert hung up)."""
         c = self.consult
         assert c is not None
-        leg = "agent_hangup" if expert_gone else "consult_cancelled"
+        leg = "agent_hangup" if expert_gone else "consult_cancel"
         out: Actions = [self._ended(c, outcome, now)]
         out += self._end_expert_leg(c, now, leg, hang_up=not expert_gone)
         self.consult = None

@@ -167,7 +167,7 @@ def test_cancel_puts_the_agent_back_with_the_caller() -> None:
     assert isinstance(c.actions[-1], BackToCaller)
     assert expert not in c.up
     assert c.facts_of("consult_ended")[0]["outcome"] == "cancelled"
-    assert {"agent": "1004", "outcome": "consult_cancelled"} in c.facts_of("segment_ended")
+    assert {"agent": "1004", "outcome": "consult_cancel"} in c.facts_of("segment_ended")
 
 
 def test_no_expert_logged_in_the_agent_hears_so_and_opens_a_work_order() -> None:

@@ -330,6 +330,8 @@ class ConversationMachine(RuleBasedStateMachine):
         for call, facts in c.facts.items():
             kinds = [fact.kind for fact in facts]
             assert kinds.count("segment_offered") == kinds.count("segment_ended"), (call, kinds)
+            # Outcomes fit call_segments' columns (16 characters).
+            assert all(len(f.data.get("outcome", "")) <= 16 for f in facts), (call, facts)
             # Every consult asked ended, and said how.
             assert kinds.count("consult_asked") == kinds.count("consult_ended"), (call, kinds)
 
