@@ -5,6 +5,7 @@ they talk; then complete, three-way, cancel, or no expert and a work order in on
 from __future__ import annotations
 
 import asyncio
+from array import array
 from typing import Any
 
 import asyncpg
@@ -49,6 +50,12 @@ async def _entered(observer: AriObserver, bridge: str, channel_prefix: str) -> N
     )
 
 
+def _rms(pcm: bytes) -> float:
+    """Loudness of 16-bit samples (0: silence)."""
+    samples = array("h", pcm[: len(pcm) // 2 * 2])
+    return (sum(x * x for x in samples) / max(len(samples), 1)) ** 0.5
+
+
 async def _segments(db: asyncpg.Connection, channel_id: str) -> list[asyncpg.Record]:
     return list(
         await db.fetch(
@@ -86,6 +93,9 @@ async def test_consult_then_complete_leaves_the_caller_with_the_expert(
     row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1001")
     call = row["channel_id"]
     await _entered(observer, f"x-{call}", f"{call}-1004-")
+    bridges = {b["id"]: set(b["channels"]) for b in await observer.bridges()}
+    assert bridges[f"b-{call}"] == {call}  # the caller holds alone
+    assert {c.rsplit("-", 1)[0] for c in bridges[f"x-{call}"]} == {f"{call}-1001", f"{call}-1004"}
     await _entered(observer, f"b-{call}", f"{call}-1004-")
     await citizen.go_on()
     result = await citizen.finish()
@@ -100,14 +110,12 @@ async def test_consult_then_complete_leaves_the_caller_with_the_expert(
     assert (parts[0]["consult_outcome"], parts[0]["consult_expert"]) == ("complete", "1004")
     assert parts[0]["consult_queue"] == "expert_social_insurance"
     assert parts[0]["consult_seconds"] > 0
-    recorded = await _recorded(db, call, 2)
-    assert sorted(r["agent"] for r in recorded) == ["1001", "1004"]
-    held = [
-        e
-        for e in observer.events
-        if e.get("type") == "PlaybackStarted" and e["playback"]["target_uri"] == f"bridge:b-{call}"
-    ]
-    assert held, "the caller heard no hold music"  # MOH on a bridge is a playback there too
+    recorded = {r["agent"]: r for r in await _recorded(db, call, 2)}
+    assert set(recorded) == {"1001", "1004"}
+    # 1001's recording is of the caller's channel: past the greeting (3 s), while the caller
+    # was silent and 1001 away consulting, what it has is the hold music the caller heard.
+    wav = (running.settings.root / recorded["1001"]["path"].lstrip("/")).read_bytes()
+    assert _rms(wav[44 + 16000 * 5 :]) > 100, "the caller heard no hold music"
 
 
 async def test_consult_then_three_way_where_all_three_hear_each_other(
