@@ -5,10 +5,13 @@ they talk; then complete, three-way, cancel, or no expert and a work order in on
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.error
 from array import array
 from typing import Any
 
 import asyncpg
+import pytest
 
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
@@ -164,7 +167,16 @@ async def test_consult_then_cancel_puts_the_agent_back_with_the_caller(
     desk: list[DeskPhone],
 ) -> None:
     """1001 asks, 1004 answers and talks with 1001, 1001 presses * 0: 1004's phone is hung
-    up (wrap-up), 1001 is back in the caller's bridge; consult outcome cancelled."""
+    up (wrap-up), 1001 is back in the caller's bridge; consult outcome cancelled. (Before
+    the call, the API refuses a consult of an unknown queue, and one with no call.)"""
+    for path, status, error in (
+        ("/agents/1001/consult?queue=nowhere", 400, "unknown_queue"),
+        ("/agents/1001/three-way", 409, "agent_not_on_a_call"),
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            await asyncio.to_thread(agent_api, running, path)
+        assert refused.value.code == status
+        assert json.loads(refused.value.read())["error_id"] == error
     citizen = await _consult_call(running, desk, "13900000563", ASK + WAIT + "*0")
     row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1001")
     call = row["channel_id"]
