@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 
 from acd.report_records import AgentStateChange, CallRecord
 
+# Reports read agents' states this far past the period's last call (its wrap-up is after
+# it), and a wrap-up never ended (a controller gone, an agent gone home) counts this much at
+# most: less than that window, so that a call's wrap-up is the same in any period holding it.
+STATES_AFTER_LAST_CALL = dt.timedelta(hours=1)
+WRAPUP_LIMIT = dt.timedelta(minutes=30)
+
 # Which agent's leg of which call: (call id, agent, offered at).
 LegKey = tuple[str, str, dt.datetime]
 
@@ -117,12 +123,15 @@ def count_logins(
 
 
 def wrapups(
-    calls: Iterable[CallRecord], all_stretches: Iterable[Stretch], match_seconds: float
+    calls: Iterable[CallRecord],
+    all_stretches: Iterable[Stretch],
+    match_seconds: float,
+    limit: dt.timedelta = WRAPUP_LIMIT,
 ) -> dict[LegKey, float]:
-    """Each wrap-up's length, given to the answered leg it follows: the agent's latest leg
-    that ended at most `match_seconds` after the wrap-up began (the leg's end and the
-    agent's change are stored a moment apart, in either order). Wrap-ups after a call outside
-    the records (or after none, e.g. a refused whisper) are given to no leg."""
+    """Each wrap-up's length (at most `limit`), given to the answered leg it follows: the
+    agent's latest leg that ended at most `match_seconds` after the wrap-up began (the leg's
+    end and the agent's change are stored a moment apart, in either order). Wrap-ups after a
+    call outside the records (or after none, e.g. a refused whisper) are given to no leg."""
     ends: dict[str, list[tuple[dt.datetime, LegKey]]] = defaultdict(list)
     for call in calls:
         for seg in call.segments:
@@ -147,7 +156,7 @@ def wrapups(
             continue
         ended, best = ends[s.agent][i - 1]
         if s.start - ended <= slack and best not in out:
-            out[best] = s.seconds
+            out[best] = min(s.seconds, limit.total_seconds())
     return out
 
 

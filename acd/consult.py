@@ -28,12 +28,12 @@ from acd.conversation_actions import (
     HoldCaller,
     Log,
     OpenWorkOrder,
-    PlayToAgent,
     Record,
     RingAgent,
     StartConsultTimer,
     StopRecording,
     Tell,
+    TellAgent,
     ThreeWay,
     Whisper,
 )
@@ -301,7 +301,7 @@ class Consulting:
         out += [Log("consult_ended", {"outcome": outcome}), BackToCaller(c.agent_channel)]
         if outcome == "no_expert":
             self.no_expert_line = c.queue
-            out.append(PlayToAgent(c.agent_channel, ("consult-no-expert",)))
+            out.append(TellAgent(c.agent_channel, ("consult-no-expert",)))
         return out
 
     def _no_expert(self, now: float, why: str) -> Actions:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from acd import outside_transfer
 from acd.channel_events import (
     ChannelAnswered,
     ChannelEvent,
@@ -38,6 +39,7 @@ from acd.conversation_actions import (
     StopDialing,
     StopRecording,
     Tell,
+    TellAgent,
     Whisper,
 )
 from acd.conversation_rules import (
@@ -47,13 +49,22 @@ from acd.conversation_rules import (
     whisper_prompts,
 )
 from acd.filing import RouterError
+from acd.queues import on_duty
 from acd.router import Router
 from acd.state import CancelOffer, Decision
 
 Actions = list[ConversationAction]
 
 # Phases in which the caller's hang-up concerns the ACD (offers, a conversation).
-WITH_CALLER = ("waiting", "arranging", "talking", "whisper", "consulting", "three_way")
+WITH_CALLER = (
+    "waiting",
+    "arranging",
+    "talking",
+    "whisper",
+    "consulting",
+    "three_way",
+    outside_transfer.PHASE,
+)
 # Phases in which an agent is with the caller (consulting: the caller holds meanwhile).
 WITH_AGENT = ("whisper", "talking", "consulting", "three_way")
 
@@ -85,6 +96,7 @@ class Conversation(Consulting):
     keys: AgentKeys = field(default_factory=AgentKeys)
     consult: Consult | None = None
     no_expert_line: str | None = None
+    outside: outside_transfer.OutsideDial | None = None  # a department dialled (blind transfer)
     _n: int = 0
 
     def next_id(self) -> int:
@@ -167,6 +179,8 @@ class Conversation(Consulting):
         is not on a line of ours; `callback`: the booked callback, if any)."""
         if self.consult is not None and self.consult.owns(channel):
             return self.on_expert(agent, channel, event, now)
+        if self.outside is not None and channel == self.outside.channel:
+            return outside_transfer.on_event(self, event, now)
         if isinstance(event, ChannelAnswered):
             if self.phase not in ("waiting", "callback") or self.offers.get(agent) != channel:
                 return [HangUpAgent(channel)]  # too late: someone else has it
@@ -211,7 +225,10 @@ class Conversation(Consulting):
         if self.keys.pending == "*" and digit == WORK_ORDER_KEY and self.no_expert_line:
             self.keys = AgentKeys()
             return self.open_work_order()
-        self.keys, target = self.keys.press(digit, transfers)
+        # `*` + key: a queue of `transfers`, or another department (outside: in queues.yaml).
+        outside = {name: (d.number, d.key) for name, d in self.router.config.outside.items()}
+        keys = outside_transfer.agent_keys(transfers, outside)
+        self.keys, target = self.keys.press(digit, keys)
         return self.transfer(target, now) if target is not None else []
 
     def _answered_by(self, agent: str, channel: str, now: float, caller_on_line: bool) -> Actions:
@@ -291,6 +308,7 @@ class Conversation(Consulting):
         assert self.agent is not None
         out: Actions = [
             *self.end_consult(now, "consult_ended"),
+            *outside_transfer.withdraw(self),
             Record("segment_ended", {"agent": self.agent, "outcome": "agent_hangup"}),
             Settle("answered"),  # also if the caller hangs up during the survey
             *self._finished(now),
@@ -306,11 +324,21 @@ class Conversation(Consulting):
         if self.phase != "talking" or self.agent is None:
             raise RouterError("no conversation to transfer")
         agent, channel = self.agent, self.agent_channel
+        if target.startswith(outside_transfer.PREFIX):
+            name = target.removeprefix(outside_transfer.PREFIX)
+            found = self.router.config.outside.get(name)
+            return outside_transfer.start(self, name, found.number if found else None)
+        if not on_duty(self.router.config.queues.get(target), self.router.hours, now):
+            # Nobody would answer there: the agent is told, and stays with the caller.
+            refused = {"agent": agent, "queue": target, "reason": "off_duty"}
+            told = [TellAgent(channel, ("expert-off-duty",))] if channel else []
+            return [Record("transfer_refused", refused), Log("transfer_refused", refused), *told]
         talked = now - self.answered_at
         decisions = self.router.transfer(
             self.call_id, agent, self.queue, target, self.priority, self.entered, talked, now
         )
         out: Actions = [
+            *outside_transfer.withdraw(self),
             CallbackKept(agent),  # a callback's conversation: the call back took place
             Record("segment_ended", {"agent": agent, "outcome": "transferred"}),
             Record("transferred_to_queue", {"agent": agent, "queue": target}),
@@ -343,9 +371,12 @@ class Conversation(Consulting):
                 else:
                     out.append(Tell([decision]))
             out.append(Settle("abandoned"))
+        elif self.phase == outside_transfer.PHASE:
+            out += outside_transfer.withdraw(self)
         elif self.phase in WITH_AGENT:
             assert self.agent is not None
             out += self.end_consult(now, "caller_hangup")
+            out += outside_transfer.withdraw(self)
             out.append(Record("segment_ended", {"agent": self.agent, "outcome": "caller_hangup"}))
             out += self._finished(now)
             if self.agent_channel:

@@ -198,8 +198,9 @@ class BackToCaller:
 
 
 @dataclass(frozen=True)
-class PlayToAgent:
-    """Prompts for the agent alone (e.g. no expert answered)."""
+class TellAgent:
+    """Play prompts to the agent only (the caller does not hear): no expert on duty or
+    answering, a department not reached."""
 
     channel: str
     prompts: tuple[str, ...]
@@ -212,6 +213,27 @@ class OpenWorkOrder:
 
     agent: str
     line: str
+
+
+@dataclass(frozen=True)
+class DialOutside:
+    """Dial another department's number through the trunk on a channel with this id
+    (acd/outside_transfer.py); its events reach the machine as an agent channel's do."""
+
+    channel: str
+    number: str
+
+
+@dataclass(frozen=True)
+class AddToBridge:
+    """Put this channel into the conversation's bridge (the department that answered)."""
+
+    channel: str
+
+
+@dataclass(frozen=True)
+class HangUpCaller:
+    """End the caller's line (the department they were transferred to hung up)."""
 
 
 ConversationAction = (
@@ -239,6 +261,9 @@ ConversationAction = (
     | ThreeWay
     | HandToExpert
     | BackToCaller
-    | PlayToAgent
     | OpenWorkOrder
+    | TellAgent
+    | DialOutside
+    | AddToBridge
+    | HangUpCaller
 )

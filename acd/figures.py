@@ -26,6 +26,16 @@ Rules (stated in every export, and in README):
   agent's leg with its own talk and the wrap-up that followed it; a call's handle time is
   the sum of its legs. A leg left open by a controller restart ends when the call ended.
 - Satisfaction: (满意 + 基本满意) / answers; response rate: answers / answered calls.
+- Direct resolution (直办率): answered calls resolved directly / answered. A call is
+  resolved directly unless it was handed to an expert (a transfer to another queue: the
+  transfer keys lead to the expert seats) or a work order was filed on it (`work_orders.
+  call_id`). A queue's stay is resolved directly when answered there, not handed on by a
+  transfer, and no work order was filed on the call: an expert who answers without a
+  work order resolved it directly for the expert queue. An agent's leg likewise (answered,
+  not transferred, no work order). Resolved on the call: answered without a work order
+  (experts included; KPI.md's variant, Jinan's 96.33% with expert seats). A voice message
+  (a work order of its own type, linked to its message) is left only by a caller no one
+  answered, or after a transfer: it never changes either figure.
 """
 
 from __future__ import annotations
@@ -36,6 +46,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from acd.agent_activity import (
+    STATES_AFTER_LAST_CALL,
+    WRAPUP_LIMIT,
     Activity,
     LegKey,
     activity,
@@ -91,6 +103,9 @@ class CallFigures:
     callback_duplicates: int = 0
     survey_answers: int = 0
     survey_positive: int = 0
+    resolved_directly: int = 0  # answered, not handed to an expert, no work order
+    resolved_on_call: int = 0  # answered, no work order (experts included)
+    work_orders: int = 0  # answered calls a work order was filed on
 
     @property
     def answer_rate(self) -> float | None:
@@ -135,6 +150,17 @@ class CallFigures:
         """Survey answers / answered calls."""
         return _ratio(self.survey_answers, self.answered)
 
+    @property
+    def direct_resolution_rate(self) -> float | None:
+        """直办率: answered calls neither handed to an expert nor made a work order /
+        answered calls."""
+        return _ratio(self.resolved_directly, self.answered)
+
+    @property
+    def resolved_on_call_rate(self) -> float | None:
+        """Answered calls without a work order / answered calls (KPI.md's variant)."""
+        return _ratio(self.resolved_on_call, self.answered)
+
 
 @dataclass
 class AgentFigures:
@@ -148,6 +174,7 @@ class AgentFigures:
     transfers: int = 0
     survey_answers: int = 0
     survey_positive: int = 0
+    resolved_directly: int = 0  # legs answered, not transferred, no work order on the call
     logins: int = 0
     time: Activity = field(default_factory=Activity)
 
@@ -160,6 +187,11 @@ class AgentFigures:
     def satisfaction(self) -> float | None:
         """(满意 + 基本满意) / survey answers."""
         return _ratio(self.survey_positive, self.survey_answers)
+
+    @property
+    def direct_resolution_rate(self) -> float | None:
+        """Legs resolved directly / legs answered."""
+        return _ratio(self.resolved_directly, self.answered)
 
 
 @dataclass
@@ -192,6 +224,11 @@ class Report:
     logged_in_by_hour: dict[int, float]  # agent-seconds logged in (paused too), per hour
     # Hot topics: menu node -> calls that reached it (each call once per node), most first.
     topics: dict[str, int] = field(default_factory=dict)
+    # Work orders opened in the period by "type" and by "line" (of business), most first;
+    # read fresh for the period (hotline/report_days.py), like its voice messages.
+    order_topics: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Wrap-up topics: topic code -> calls an agent gave it (each call once per code).
+    wrap_up_topics: dict[str, int] = field(default_factory=dict)
 
 
 def talk_seconds(seg: SegmentRecord, call: CallRecord) -> float:
@@ -243,6 +280,13 @@ def _add_stay(
         fig.abandoned += 1
         fig.short_abandoned += wait < rules.short_abandon_seconds
         fig.abandoned_within_t += wait <= t
+    if answered:
+        # Handed on: a transfer after this entry (for a whole call: after its first).
+        handed = any(e.transfer and e.at > entered for e in call.entries)
+        ordered = call.work_order is not None
+        fig.work_orders += ordered
+        fig.resolved_on_call += not ordered
+        fig.resolved_directly += not (ordered or handed)
     for seg in answered:
         fig.handled += 1
         fig.talk_seconds += talk_seconds(seg, call)
@@ -295,6 +339,7 @@ def _add_agent_legs(
             mine.answered += 1
             mine.talk_seconds += talk_seconds(seg, call)
             mine.wrapup_seconds += wraps.get((call.call_id, seg.agent, seg.offered_at), 0.0)
+            mine.resolved_directly += seg.outcome != "transferred" and call.work_order is None
     survey = call.survey
     if survey is not None:
         agents[survey.agent].survey_answers += 1
@@ -326,7 +371,14 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
     start, end = period.bounds(rules.zone)
     calls = [c for c in records.calls if start <= c.started_at < end]
     all_stretches = stretches(records.states, min(end, max(now, start)))
-    wraps = wrapups(calls, all_stretches, rules.wrapup_match_seconds)
+    # A wrap-up counts whole in its call's AHT, also past the period's end (a call at 23:59
+    # is wrapped up after midnight): states are read this far past the last call (as the
+    # store reads them), and one never ended is capped, so that every period holding the
+    # call gives it the same length (a week is the sum of its days).
+    last_end = max((c.ended_at for c in calls if c.ended_at is not None), default=end)
+    horizon = max(end, last_end + STATES_AFTER_LAST_CALL)
+    wrap_stretches = stretches(records.states, min(horizon, max(now, start)))
+    wraps = wrapups(calls, wrap_stretches, rules.wrapup_match_seconds, WRAPUP_LIMIT)
     center = CallFigures()
     by_day: dict[dt.date, CallFigures] = {day: CallFigures() for day in period.days()}
     by_hour: dict[int, CallFigures] = {hour: CallFigures() for hour in range(24)}
@@ -334,8 +386,10 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
     agents: dict[str, AgentFigures] = defaultdict(AgentFigures)
     abandoned_by_hour: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(24), 0))
     topics: Counter[str] = Counter()
+    wrap_up: Counter[str] = Counter()
     for call in calls:
         topics.update(set(call.path))
+        wrap_up.update({s.topic for s in call.segments if s.answered and s.topic})
         arrived = rules.local(call.started_at)
         for fig in (center, by_day[arrived.date()], by_hour[arrived.hour]):
             _add_call(fig, call, rules, wraps)
@@ -369,12 +423,23 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
         staffed_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone),
         logged_in_by_hour=staffed_by_hour(all_stretches, start, end, rules.zone, paused_too=True),
         topics=hot_topics(topics),
+        wrap_up_topics=hot_topics(wrap_up),
     )
 
 
 def hot_topics(counts: Mapping[str, int]) -> dict[str, int]:
-    """Menu nodes by the calls that reached them, most first (ties by name)."""
+    """Menu nodes (or wrap-up topic codes) by their calls, most first (ties by name)."""
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def work_order_topics(rows: Iterable[tuple[str, str, int]]) -> dict[str, dict[str, int]]:
+    """(type, line, orders) rows → orders by type and by line, most first."""
+    kinds: Counter[str] = Counter()
+    lines: Counter[str] = Counter()
+    for kind, line, n in rows:
+        kinds[kind] += n
+        lines[line] += n
+    return {"type": hot_topics(kinds), "line": hot_topics(lines)}
 
 
 def quarterly_satisfaction(

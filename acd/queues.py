@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -10,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from acd.roster import Skill
 from hotline.config_files import ConfigError, LocatedYaml
+from ivr.hours import BusinessHours
 from ivr.numbering import NumberPlan
 
 
@@ -64,6 +67,9 @@ class QueueSpec(BaseModel):
     # A booked callback must be made by the end of the staffed hours of this many working
     # days after the booking (0: today); after that it becomes a voice message to answer.
     callback_within_days: int = Field(default=1, ge=0, le=15)
+    # A duty roster of hours.yaml (`duty:`): outside it nobody takes transfers to this queue
+    # (expert seats off duty); None: the queue follows the center's staffed hours.
+    duty: str | None = None
 
     @model_validator(mode="after")
     def _steps_in_order(self) -> QueueSpec:
@@ -110,6 +116,16 @@ class HotDeskPolicy(BaseModel):
     lock_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
 
 
+class OutsideNumber(BaseModel):
+    """Another department's number, reached by blind transfer through the trunk."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: str = Field(pattern=r"^[0-9]{3,20}$")
+    key: str | None = Field(default=None, description="* then this key on the desk phone")
+    ring_seconds: int = Field(default=30, ge=5, le=120)
+
+
 class QueuesConfig(BaseModel):
     """All queues."""
 
@@ -122,6 +138,8 @@ class QueuesConfig(BaseModel):
     # An agent on a call presses * and a key to hand the caller to that queue (expert seats),
     # or * * and the key to consult it first (acd/consult.py).
     transfers: dict[str, str] = Field(default_factory=dict)
+    # Other departments an agent hands the caller to through the trunk (blind): name -> number.
+    outside: dict[str, OutsideNumber] = Field(default_factory=dict)
     hot_desk: HotDeskPolicy = Field(default_factory=HotDeskPolicy)
     # Pause reason codes for the desk phone: *63 then the code (*63 alone: the first one).
     pause_reasons: dict[str, str] = Field(
@@ -141,11 +159,26 @@ def whisper_prompt(queue: str) -> str:
     return f"queue-name-{queue}"
 
 
-def load_queues(config_dir: Path, prompts: set[str] | None = None) -> QueuesConfig:
-    """Read and check `queues.yaml` (and, given the prompt ids, that whispers can be said)."""
+def on_duty(spec: QueueSpec | None, hours: BusinessHours | None, now: float) -> bool:
+    """Whether a queue's duty roster is on at `now` (a queue without one always is)."""
+    if spec is None or spec.duty is None or hours is None:
+        return True
+    return hours.on_duty(spec.duty, dt.datetime.fromtimestamp(now, dt.UTC))
+
+
+def load_queues(
+    config_dir: Path, prompts: set[str] | None = None, duties: set[str] | None = None
+) -> QueuesConfig:
+    """Read and check `queues.yaml` (and, given the prompt ids, that whispers can be said;
+    given hours.yaml's duty rosters, that each queue's `duty` is one of them)."""
     doc = LocatedYaml(config_dir / "queues.yaml")
     config = doc.validate(QueuesConfig)
     problems = []
+    for name, spec in config.queues.items():
+        if spec.duty is not None and duties is not None and spec.duty not in duties:
+            problems.append(
+                doc.problem(("queues", name, "duty"), f"no duty roster {spec.duty!r} in hours.yaml")
+            )
     for name, spec in config.queues.items():
         if spec.whisper and prompts is not None and whisper_prompt(name) not in prompts:
             problems.append(
@@ -159,6 +192,14 @@ def load_queues(config_dir: Path, prompts: set[str] | None = None) -> QueuesConf
             problems.append(doc.problem(("transfers", key), f"unknown queue {target!r}"))
         if len(key) != 1 or key not in "0123456789#":
             problems.append(doc.problem(("transfers", key), "a transfer key is one digit or #"))
+    for name, dest in config.outside.items():
+        where = ("outside", name, "key")
+        if not re.fullmatch(r"[a-z0-9_]{1,16}", name):
+            problems.append(doc.problem(("outside", name), "a name of a-z, 0-9 and _ (16 at most)"))
+        if dest.key is not None and (len(dest.key) != 1 or dest.key not in "0123456789#"):
+            problems.append(doc.problem(where, "a transfer key is one digit or #"))
+        elif dest.key is not None and dest.key in config.transfers:
+            problems.append(doc.problem(where, f"key {dest.key!r} is a queue's in `transfers`"))
     for name, spec in config.queues.items():
         for i, step in enumerate(spec.steps):
             if step.overflow_to is not None and step.overflow_to not in config.queues:

@@ -38,6 +38,7 @@ class SegmentRecord:
     # or "回拨电话" (a callback): a caller gone meanwhile, or an agent hanging up then, is
     # no answered call (the store has the `agent` event only once the two are bridged).
     connected: bool = True
+    topic: str | None = None  # the agent's wrap-up topic code (dialplan/topics.yaml)
 
     @property
     def answered(self) -> bool:
@@ -65,6 +66,14 @@ class SurveyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkOrderLink:
+    """The work order filed on the call (`work_orders.call_id`): its type and line."""
+
+    kind: str
+    line: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CallRecord:
     """One call as stored (`calls`), with what belongs to it."""
 
@@ -78,6 +87,7 @@ class CallRecord:
     survey: SurveyRecord | None = None
     adoptions: int = 0  # controller restarts the call lived through
     path: tuple[str, ...] = ()  # the menu nodes it went through (`calls.ivr_path`)
+    work_order: WorkOrderLink | None = None  # what could not be answered on the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +158,9 @@ class ReportRules:
 
 @dataclass(frozen=True)
 class Period:
-    """[start, end) in local days: a day, an ISO week (Monday on) or a month; or one hour
-    of a day (the unit reports are stored in, hotline/report_days.py)."""
+    """[start, end) in local days: a day, an ISO week (Monday on), a month or any run of
+    days ("range"); or one hour of a day (the unit reports are stored in,
+    hotline/report_days.py)."""
 
     kind: str
     start: dt.date
@@ -181,9 +192,18 @@ class Period:
         end = dt.date(year + month // 12, month % 12 + 1, 1)
         return cls("month", start, end)
 
+    @classmethod
+    def between(cls, first: dt.date, last: dt.date) -> Period:
+        """The days from `first` to `last`, both included."""
+        if last < first:
+            raise ValueError(f"{last} is before {first}")
+        return cls("range", first, last + dt.timedelta(days=1))
+
     @property
     def label(self) -> str:
-        """2026-12-01, 2026-W49 or 2026-12."""
+        """2026-12-01, 2026-W49, 2026-12 or 2026-12-01_2026-12-09 (a range, both included)."""
+        if self.kind == "range":
+            return f"{self.start.isoformat()}_{(self.end - dt.timedelta(days=1)).isoformat()}"
         if self.kind == "week":
             year, week, _ = self.start.isocalendar()
             return f"{year}-W{week:02d}"

@@ -23,7 +23,7 @@ from acd.agent_activity import Activity
 from acd.figures import AgentFigures, CallFigures, Report, VoiceMessageFigures, hot_topics
 from acd.report_records import Period, ReportRules
 
-FORMAT = 2  # bump when a figure is added: stored days of an older format are recomputed
+FORMAT = 4  # bump when a figure is added: stored days of an older format are recomputed
 
 
 def rules_key(rules: ReportRules) -> str:
@@ -70,8 +70,10 @@ def combine(
     staffed: dict[int, float] = {}
     logged_in: dict[int, float] = {}
     topics: Counter[str] = Counter()
+    wrap_up: Counter[str] = Counter()
     for part in days:
         topics.update(part.topics)
+        wrap_up.update(part.wrap_up_topics)
         _add_fields(center, part.center)
         for day, fig in part.by_day.items():
             _add_fields(by_day[day], fig)
@@ -100,6 +102,7 @@ def combine(
         staffed_by_hour=dict(sorted(staffed.items())),
         logged_in_by_hour=dict(sorted(logged_in.items())),
         topics=hot_topics(topics),
+        wrap_up_topics=hot_topics(wrap_up),
     )
 
 
@@ -118,6 +121,7 @@ def day_to_json(report: Report) -> dict[str, Any]:
         "staffed_by_hour": {str(h): s for h, s in report.staffed_by_hour.items()},
         "logged_in_by_hour": {str(h): s for h, s in report.logged_in_by_hour.items()},
         "topics": report.topics,
+        "wrap_up_topics": report.wrap_up_topics,
     }
 
 
@@ -147,4 +151,5 @@ def day_from_json(day: dt.date, rules: ReportRules, data: dict[str, Any]) -> Rep
         staffed_by_hour={int(h): s for h, s in data["staffed_by_hour"].items()},
         logged_in_by_hour={int(h): s for h, s in data["logged_in_by_hour"].items()},
         topics=data["topics"],
+        wrap_up_topics=data["wrap_up_topics"],
     )

@@ -8,7 +8,8 @@ that a change is a JSON merge patch (RFC 7386), where null means "removed".
 
 Today's figures follow the reports' rules (acd/figures.py) as far as live facts allow: a
 stay starts at the call's first `queued` or at a transfer, and counts in the day it began;
-answered when an agent picks up, abandoned when the call ends `abandoned` unanswered;
+answered when the caller is put through to an agent (after the whisper; the wait ends when
+the agent picked up), abandoned when the call ends `abandoned` unanswered;
 service level is answered within T / answered on the line (callbacks left out, as is their
 wait from ASA).
 """
@@ -24,6 +25,8 @@ from typing import Any
 from acd.state import AgentStatus, Waiting
 
 SERVICE_SECONDS = 20.0
+SHOWN_TO_CALL_BACK = 100  # the newest of today's callers to call back, on the board
+KEPT_TO_CALL_BACK = 20_000  # a day's abandons and failed callbacks, kept for the reveal
 # The router's states as supervisors name them; logged-out agents are not on the board.
 SHOWN_STATES = {
     AgentStatus.ready: "ready",
@@ -74,7 +77,30 @@ class _Stay:
     queue: str
     since: float
     callback: bool = False
-    answered: bool = False
+    picked_at: float | None = None  # an agent picked up (the whisper may follow)
+    answered: bool = False  # the caller was put through
+
+
+@dataclass(frozen=True)
+class ToCallBack:
+    """A caller someone should call back: they hung up waiting, or their callback failed."""
+
+    call_id: str
+    number: str
+    queue: str
+    at: float
+    why: str  # abandoned | callback_failed
+
+    def shown(self) -> dict[str, Any]:
+        """As the board shows it: the number masked (the reveal is a separate, audited
+        request: the board is on a wall screen and goes to every supervisor watching)."""
+        return {
+            "id": self.call_id,
+            "number": mask_number(self.number),
+            "queue": self.queue,
+            "at": round(self.at, 1),
+            "why": self.why,
+        }
 
 
 @dataclass
@@ -85,18 +111,31 @@ class DayTally:
     service_seconds: float = SERVICE_SECONDS
     day: dt.date | None = None
     queues: dict[str, QueueDay] = field(default_factory=dict)
+    to_call_back: dict[str, ToCallBack] = field(default_factory=dict)  # by call id, in order
     _stays: dict[str, _Stay] = field(default_factory=dict)
+    _numbers: dict[str, str] = field(default_factory=dict)  # calls in progress: whom to call
 
     def roll(self, day: dt.date) -> None:
         """Start the day's count afresh when `day` is a new one."""
         if day != self.day:
             self.day, self.queues, self._stays = day, {}, {}
+            self.to_call_back, self._numbers = {}, {}
+
+    def _call_back(self, call_id: str, number: str, queue: str, at: float, why: str) -> None:
+        if number and len(self.to_call_back) < KEPT_TO_CALL_BACK:
+            self.to_call_back[call_id] = ToCallBack(call_id, number, queue, at, why)
 
     def observe(
         self, call_id: str, kind: str, data: Mapping[str, Any], at: float, day: dt.date
     ) -> None:
         """One call fact (hotline/store/journal.py's kinds) at `at`, on local day `day`."""
         self.roll(day)
+        if kind == "call_started":
+            self._numbers[call_id] = str(data.get("caller") or "")
+            return
+        if kind == "callback_requested":  # the number the caller asked to be called on
+            self._numbers[call_id] = str(data.get("number") or "")
+        number = self._numbers.pop(call_id, "") if kind == "ended" else ""
         stay = self._stays.get(call_id)
         if (kind == "queued" and stay is None) or kind == "transferred_to_queue":
             # A later `queued` of the same stay is an overflow, an escalation or a restart.
@@ -107,12 +146,19 @@ class DayTally:
             return
         elif kind in ("caller_left_for_callback", "callback_answered"):
             stay.callback = True
+        elif kind == "callback_finished" and data.get("status") == "failed":
+            number = self._numbers.get(call_id, "")
+            self._call_back(call_id, number, stay.queue, at, "callback_failed")
         elif kind == "segment_answered" and not stay.answered:
+            stay.picked_at = at
+        elif kind == "agent" and not stay.answered:
+            # Answered once put through, as in the reports: a caller who hangs up while the
+            # agent hears the whisper is abandoned. The wait ends when the agent picked up.
             stay.answered = True
             figures = self._queue(stay.queue)
             figures.answered += 1
             if not stay.callback:
-                wait = max(0.0, at - stay.since)
+                wait = max(0.0, (stay.picked_at or at) - stay.since)
                 figures.on_line += 1
                 figures.in_time += wait <= self.service_seconds
                 figures.wait_total += wait
@@ -120,6 +166,7 @@ class DayTally:
             del self._stays[call_id]
             if data.get("disposition") == "abandoned" and not stay.answered:
                 self._queue(stay.queue).abandoned += 1
+                self._call_back(call_id, number, stay.queue, at, "abandoned")
 
     def _queue(self, name: str) -> QueueDay:
         return self.queues.setdefault(name, QueueDay())
@@ -200,6 +247,11 @@ def picture(
         },
         "states": dict(counts),
         "agents": shown,
+        # Newest first; the whole number only through the audited reveal.
+        "to_call_back": [
+            c.shown() for c in list(tally.to_call_back.values())[: -SHOWN_TO_CALL_BACK - 1 : -1]
+        ],
+        "to_call_back_count": len(tally.to_call_back),
     }
 
 

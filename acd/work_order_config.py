@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from acd.order_calls import FollowUpPolicy
 from acd.work_orders import KIND_DAYS, DeadlinePolicy
 from hotline.config_files import ConfigError, LocatedYaml
 
@@ -22,6 +23,23 @@ class Office(BaseModel):
     prompt: str
 
 
+class FollowUp(BaseModel):
+    """The follow-up call after an order is answered (acd/order_calls.FollowUpPolicy)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    after_minutes: float = Field(default=60, ge=0, le=7 * 24 * 60)
+    without_callback_hours: float = Field(default=24, ge=0, le=30 * 24)
+    attempts: int = Field(default=3, ge=1, le=10)
+    retry_after_minutes: float = Field(default=120, ge=0, le=7 * 24 * 60)
+    ring_seconds: int = Field(default=30, ge=5, le=120)
+
+    def policy(self) -> FollowUpPolicy:
+        """The pure core's rules."""
+        return FollowUpPolicy(**self.model_dump())
+
+
 class WorkOrdersConfig(BaseModel):
     """Working days per type, the near-due warning, the offices by code."""
 
@@ -30,6 +48,7 @@ class WorkOrdersConfig(BaseModel):
     deadlines: dict[str, int] = Field(default_factory=lambda: dict(KIND_DAYS))
     near_due_working_days: int = Field(default=1, ge=0, le=30)
     offices: dict[str, Office] = Field(default_factory=dict)
+    follow_up: FollowUp = Field(default_factory=FollowUp)
 
     @field_validator("deadlines")
     @classmethod

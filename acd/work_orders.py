@@ -229,13 +229,36 @@ def advance(
     return dataclasses.replace(order, history=(*order.history, step), **changes)  # type: ignore[arg-type]
 
 
-def take_over(order: WorkOrder, owner: str, *, by: str, at: dt.datetime) -> WorkOrder:
-    """A new owner (the first agent left, or nobody had it); the history notes it."""
+def take_over(
+    order: WorkOrder,
+    owner: str,
+    *,
+    by: str,
+    at: dt.datetime,
+    agents: frozenset[str] | None = None,
+) -> WorkOrder:
+    """A new owner (the first agent left, or nobody had it); the history notes it.
+
+    `agents`: the roster's 工号 (None: not checked); a closed order keeps its owner.
+    """
     if not owner:
         raise WorkOrderError("owner_required", "the new owner's 工号 is needed")
+    if agents is not None and owner not in agents:
+        raise WorkOrderError("unknown_agent", f"owner: no agent {owner!r} in the roster")
+    if order.status is Status.CLOSED:
+        raise WorkOrderError("order_closed", "a closed order keeps its owner")
     note = f"owner {order.owner or '-'} -> {owner}"
     step = Change(order.status, at, by, note)
     return dataclasses.replace(order, owner=owner, history=(*order.history, step))
+
+
+def noted(order: WorkOrder, note: str, *, by: str, at: dt.datetime) -> WorkOrder:
+    """The order with a step that keeps its status and says what happened (a call-back to
+    the citizen, a follow-up attempt that did not reach them)."""
+    if not note.strip():
+        raise WorkOrderError("note_required", "a note needs its text")
+    step = Change(order.status, at, by, note.strip())
+    return dataclasses.replace(order, history=(*order.history, step))
 
 
 Reason = Literal["overdue", "near_due", "no_owner"]

@@ -145,7 +145,11 @@ def register(add: AddParser) -> None:
             p.add_argument("name")
         if name in ("add", "roles"):
             p.add_argument("--role", required=True, help=roles_help)
-            p.add_argument("--agent", default=None, help="the 工号 of an agent account")
+            p.add_argument(
+                "--agent",
+                default=None,
+                help="the 工号 of an agent account (a supervisor's: their desk phone)",
+            )
         if name in ("add", "password"):
             how = p.add_mutually_exclusive_group()
             how.add_argument("--generate", action="store_true", help="print a random one once")

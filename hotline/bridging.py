@@ -17,7 +17,6 @@ from acd.conversation_actions import (
     HandToExpert,
     HoldCaller,
     OpenWorkOrder,
-    PlayToAgent,
     StartConsultTimer,
     ThreeWay,
 )
@@ -216,7 +215,6 @@ async def open_work_order(leg: PersonLeg, agent: str, line: str) -> None:
 
 async def consult_action(leg: PersonLeg, action: ConversationAction) -> None:
     """Carry out one of the consult's actions (acd/consult.py)."""
-    flow = leg.flow
     match action:
         case HoldCaller(agent_channel=channel):
             await hold_caller(leg, channel)
@@ -231,8 +229,5 @@ async def consult_action(leg: PersonLeg, action: ConversationAction) -> None:
             await hand_to_expert(leg, expert, channel, now)
         case BackToCaller(agent_channel=channel):
             await join_caller(leg, channel)
-        case PlayToAgent(channel=channel, prompts=prompts):
-            playback = f"{channel}.consult{leg.next_id()}"
-            await quietly(leg.desk.ari.play(channel, flow.media(prompts, "zh"), playback, "zh"))
         case OpenWorkOrder(agent=agent, line=line):
             await open_work_order(leg, agent, line)

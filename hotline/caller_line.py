@@ -55,8 +55,8 @@ class CallServices(Protocol):
         ...
 
     @property
-    def case_progress(self) -> Callable[[str], Awaitable[dict[str, Any] | None]] | None:
-        """A work order's progress by its number (None: no database, no work orders)."""
+    def case_progress(self) -> Callable[[str, str], Awaitable[dict[str, Any] | None]] | None:
+        """A work order's progress by its number and the calling number (None: no database)."""
         ...
 
     @property

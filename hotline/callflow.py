@@ -65,7 +65,7 @@ class CallServices:
     voicemail_due: Callable[[dt.date], dt.date]
     desk: Desk | None = None  # None: people are reached through the native app_queue
     # "Progress by case number": a work order's status, office and deadline (None: no database).
-    case_progress: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
+    case_progress: Callable[[str, str], Awaitable[dict[str, Any] | None]] | None = None
     # A work order for a call, owned by its agent (after a consult found no expert).
     open_work_order: Callable[[CallWorkOrder], Awaitable[str]] | None = None
 
@@ -195,7 +195,9 @@ class CallFlow:
         talking = await ari.get_variable(self.channel_id, AGENT_VAR)
         if queue and talking and desk is not None and queue in desk.router.config.queues:
             self.session.phase = "done"
-            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
+            # The time the caller entered the queue: a later transfer's segment counts from it.
+            entry = QueueEntry.decode(await ari.get_variable(self.channel_id, ENTERED_VAR) or "")
+            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=entry.entered)
             if await self.person.resume_talking(talking):
                 return
         if queue and desk is not None and queue in desk.router.config.queues:

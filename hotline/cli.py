@@ -316,7 +316,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     center = load_center(settings.config_dir)
     print(
         f"ok: {len(center.menu.nodes)} menu nodes, {len(center.roster.agents)} agents, "
-        f"{len(center.manifest.prompts)} prompts ({settings.config_dir})"
+        f"{len(center.manifest.prompts)} prompts, {len(center.quality.items)} quality items "
+        f"({settings.config_dir})"
     )
     return 0
 

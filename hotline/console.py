@@ -32,7 +32,7 @@ from acd.wallboard import (
     diff,
     picture,
 )
-from hotline import access, sessions
+from hotline import access, console_calls, sessions
 from hotline.store.journal import Fact
 
 if TYPE_CHECKING:
@@ -46,8 +46,11 @@ MEDIA = {".html": "text/html", ".css": "text/css", ".js": "text/javascript"}
 # The files there, by name: nothing else is ever served (no path from the request is opened).
 FILES = {p.name: p for p in STATIC.iterdir() if p.suffix in MEDIA} if STATIC.is_dir() else {}
 HEADERS = {
-    # No inline script, no other origin: an injected string cannot become code.
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    # No inline script, no other origin: an injected string cannot become code. Audio may
+    # play from memory (blob:): the quality page fetches a recording once, audited once.
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self'; media-src 'self' blob:; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
@@ -258,13 +261,15 @@ def add_routes(app: web.Application, controller: Controller) -> None:
     # Tests build the app around stand-ins of the controller: some have no desk or journal.
     wallboard = Wallboard(getattr(controller, "desk", None))
     app[WALLBOARD] = wallboard
+    callers = console_calls.add_routes(app, controller, wallboard.tally)
     observers = getattr(getattr(controller, "journal", None), "observers", None)
     if observers is not None:
-        observers.append(wallboard.observe)
+        observers += [wallboard.observe, callers.observe]
 
     async def stop(_app: web.Application) -> None:
-        if observers is not None and wallboard.observe in observers:
-            observers.remove(wallboard.observe)
+        for observe in (wallboard.observe, callers.observe):
+            if observers is not None and observe in observers:
+                observers.remove(observe)
         await wallboard.close()
 
     async def desk_live(request: web.Request) -> web.StreamResponse:

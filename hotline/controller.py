@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import structlog
@@ -20,24 +21,35 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.callbacks import CallbackBook
 from acd.pin_lock import PinLock
+from acd.quality_config import QualityConfig
 from acd.queues import QueuesConfig
 from acd.report_records import ReportRules
 from acd.roster import Roster
 from acd.router import Router, RouterError
+from acd.topic_config import TopicsConfig
 from acd.work_order_config import WorkOrdersConfig
-from hotline import report_keeper, restore, work_order_watch, work_orders_store
+from hotline import (
+    follow_up_watch,
+    quality_draws,
+    report_keeper,
+    restore,
+    work_order_watch,
+    work_orders_store,
+)
 from hotline.caller_line import CallWorkOrder
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
 from hotline.desk import Desk
 from hotline.metrics import Metrics
+from hotline.order_calls import OrderCalls
 from hotline.report_render import ReportDesk
 from hotline.restoring import AppliedRouter, Restoring
 from hotline.sessions import SessionPolicy
 from hotline.sms import FileSms, SmsGateway
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
+from hotline.supervision import FEATURE_CODES, Conversation, Supervision
 from hotline.tasks import TaskSupervisor
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import MAX_CONNECTIONS, AriClient, AriError, Event, event_channel
@@ -99,7 +111,10 @@ class ControllerConfig:
     spool_limits: SpoolLimits = field(default_factory=SpoolLimits)
     web_access: SessionPolicy = field(default_factory=SessionPolicy)
     work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)  # wrap-up codes (the desk)
     sms_file: Path | None = None  # FileSms's file (state dir); None: <spool_dir>/../sms.jsonl
+    config_dir: Path | None = None  # the files ops edit (None: no editing from the browser)
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,8 @@ class AppliedCenter:
     roster: Roster
     agent_pins: dict[str, str]
     work_orders: WorkOrdersConfig = field(default_factory=WorkOrdersConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)
 
 
 class Controller:
@@ -148,14 +165,21 @@ class Controller:
         self.menu = config.menu
         self.hours = config.hours
         self.work_orders = config.work_orders
+        self.topics = config.topics
+        self.roster = config.roster
+        self.quality = config.quality  # the 质检 form and share, as last applied
         # The center's SMS gateway is external: by default texts go to a file (hotline/sms.py).
         self.sms: SmsGateway = FileSms(config.sms_file or config.spool_dir.parent / "sms.jsonl")
+        self.order_calls = OrderCalls(self)  # call-backs and follow-ups of work orders
         self.report_desk = ReportDesk()  # the API's reports and the keeper's, one at a time
         self.config_version = config.menu.version
         self.agent_pins = dict(config.agent_pins)
         self.pin_lock = PinLock(
             config.queues.hot_desk.lock_after, config.queues.hot_desk.lock_minutes
         )
+        # Case numbers are a year and a sequence: misses are limited per calling number, as
+        # PINs are, so the menu cannot be used to walk through everyone's orders.
+        self.case_lock = PinLock(lock_after=5, lock_minutes=30)
         self.services = CallServices(
             ari=ari,
             journal=journal,
@@ -169,11 +193,35 @@ class Controller:
             case_progress=self._case_progress,
             open_work_order=self._open_work_order,
         )
+        self.supervision = Supervision(
+            ari=ari,
+            engine=lambda: self.engine,
+            conversation_of=self.conversation_of,
+            tell=self._tell,
+        )
 
-    async def _case_progress(self, number: str) -> dict[str, Any] | None:
+    def conversation_of(self, agent: str) -> Conversation | None:
+        """The agent's conversation with a caller, if they are talking now."""
+        if self.desk is None or agent not in self.desk.router.agents:
+            return None
+        state = self.desk.router.agents[agent]
+        flow = self.calls.get(state.current_call or "")
+        leg = flow.person if flow is not None else None
+        if leg is None or leg.phase != "talking" or leg.agent != agent or not leg.agent_channel:
+            return None
+        return Conversation(leg.call_id, leg.agent_channel, state.seat)
+
+    async def _case_progress(self, number: str, caller: str) -> dict[str, Any] | None:
         if self.engine is None:
             raise RuntimeError("work orders need the database")
-        return await work_orders_store.progress(self.engine, number, self.work_orders, self.hours)
+        phone = caller or "anonymous"
+        if self.case_lock.locked_until("phone", phone, time.time()):
+            log.warning("case_lookup_locked", caller=phone)
+            return None
+        found = await work_orders_store.progress(self.engine, number, self.work_orders, self.hours)
+        if found is None:
+            self.case_lock.attempt(agent=None, phone=phone, correct=False, now=time.time())
+        return found
 
     async def _open_work_order(self, order: CallWorkOrder) -> str:
         if self.engine is None:
@@ -204,9 +252,15 @@ class Controller:
         call_id = event_channel(event)
         if not call_id:
             return
+        if call_id in self.order_calls.channels:
+            self.order_calls.on_ari(call_id, event)
+            return
         owner = self.desk.owner(call_id) if self.desk is not None else None
         purpose = (event.get("args") or [""])[0] if kind == "StasisStart" else ""
-        if owner is not None and self.desk is not None:
+        supervised = self.supervision.key_of(call_id)
+        if supervised is not None:
+            self.mailboxes.post(supervised, ("supervision", event))
+        elif owner is not None and self.desk is not None:
             agent = self.desk.agent_channels[call_id][1]
             typed = channel_event(event)
             if typed is not None:
@@ -217,7 +271,7 @@ class Controller:
             self.mailboxes.post(self.desk.citizen_channels[call_id], ("citizen", event))
             if kind == "ChannelDestroyed":
                 self.desk.citizen_channels.pop(call_id, None)
-        elif purpose in ("agent", "callback"):
+        elif purpose in ("agent", "callback", "supervise", "snoop", "ordercall"):
             # Rung by an earlier run of the controller for a call that is no longer ours.
             self.mailboxes.post(call_id, ("stray", event))
         elif purpose == "feature":
@@ -234,12 +288,16 @@ class Controller:
 
     async def _handle(self, call_id: str, item: Any) -> bool:
         """Per-call consumer: items of one call arrive here in order."""
+        if isinstance(item, tuple) and item[0] == "order":
+            return await self.order_calls.handle(item[1], item[2])
         if isinstance(item, tuple) and item[0] == "stray":
             await self._to_fallback(call_id, hang_up=True)
             return True
         if isinstance(item, tuple) and item[0] == "feature":
             await self._feature_code(item[1])
             return True
+        if isinstance(item, tuple) and item[0] == "supervision":
+            return await self.supervision.on_event(call_id, item[1])
         if isinstance(item, tuple) and item[0] in ("start", "adopt"):
             verb, event = item
             channel = event["channel"]
@@ -308,6 +366,9 @@ class Controller:
         menu = center.menu
         self.menu, self.hours = menu, center.hours
         self.work_orders = center.work_orders
+        self.topics = center.topics
+        self.roster = center.roster
+        self.quality = center.quality
         self.config_version = menu.version
         self.agent_pins = dict(center.agent_pins)
         self.pin_lock.reconfigure(
@@ -344,6 +405,12 @@ class Controller:
         agent = phone
         dialled = (event.get("args") or ["", ""])[1]
         code, extra = dialled[:3], dialled[3:]
+        if code in FEATURE_CODES:
+            sitting = self.desk.router.at_phone(phone) if self.desk is not None else None
+            person = sitting.number if sitting is not None else phone
+            mode = FEATURE_CODES[code]
+            await self.supervision.start_from_phone(event, mode, extra.rstrip("#"), person)
+            return
         command = {"*61": "login", "*62": "logout", "*63": "pause", "*64": "ready"}.get(code)
         prompt = "feature-fail"
         if self.desk is not None and command is not None:
@@ -364,12 +431,16 @@ class Controller:
             except RouterError as exc:
                 log.warning("feature_code_refused", agent=agent, code=code, error=str(exc))
         log.info("feature_code", agent=agent, code=code, result=prompt)
+        await self._tell(channel["id"], prompt)
+
+    async def _tell(self, channel_id: str, prompt: str) -> None:
+        """A desk phone's feature code done or refused: say so, then hang up."""
         try:
-            await self.ari.answer(channel["id"])
+            await self.ari.answer(channel_id)
             media = [f"sound:{self.config.sounds_dir / 'zh' / prompt}"]
-            await self.ari.play(channel["id"], media, f"{channel['id']}.{self.run_id}.f", "zh")
+            await self.ari.play(channel_id, media, f"{channel_id}.{self.run_id}.f", "zh")
             await asyncio.sleep(2.5)
-            await self.ari.hangup(channel["id"])
+            await self.ari.hangup(channel_id)
         except AriError as exc:
             if not exc.gone:
                 raise
@@ -408,6 +479,7 @@ class Controller:
         hear of it as of any hang-up, so no agent stays offered or on a call forever."""
         # Ringing channels are not in the application yet: ask for every channel.
         existing = {c["id"] for c in await self.ari.request("GET", "/channels")}
+        self.order_calls.lost(existing)
         for channel_id, (call_id, agent) in list(desk.agent_channels.items()):
             if channel_id not in existing:
                 desk.agent_channels.pop(channel_id, None)
@@ -441,6 +513,7 @@ class Controller:
                     )
         # Agents' channels (ids with a dash) are ours to ring, never callers to adopt.
         every = await self.ari.application_channel_ids()
+        await self.supervision.sweep(every)
         ids = [i for i in every if "-" not in i]
         live = set(ids)
         for call_id, flow in list(self.calls.items()):
@@ -453,7 +526,7 @@ class Controller:
         if self.desk is not None:
             await self._forget_lost_legs(self.desk)
         for channel_id in ids:
-            if channel_id in self.calls:
+            if channel_id in self.calls or self.supervision.key_of(channel_id) is not None:
                 continue
             try:
                 channel = await self.ari.get_channel(channel_id)
@@ -461,6 +534,10 @@ class Controller:
                 if exc.gone:
                     continue
                 raise
+            if channel.get("dialplan", {}).get("context") == "agents":
+                # A desk phone's feature code (a supervision) an earlier controller served.
+                await self._to_fallback(channel_id, hang_up=True)
+                continue
             self.mailboxes.post(channel_id, ("adopt", {"channel": channel}))
         log.info("reconciled", in_application=len(ids), adopted=len(live) - len(self.calls))
 
@@ -606,6 +683,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         if engine is not None:
             tasks.start("purge", lambda: restore.purge_daily(engine, config.host_root, stop))
             tasks.start("work-order-escalations", lambda: work_order_watch.watch(controller, stop))
+            tasks.start("work-order-follow-up", lambda: follow_up_watch.watch(controller, stop))
             if config.state_dir is not None:
                 reports_dir = config.state_dir / "reports"
                 tasks.start(
@@ -619,6 +697,16 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
                         caught_up=lambda: journal.backlog == 0,
                     ),
                 )
+            tasks.start(
+                "quality-draws",
+                lambda: quality_draws.keep(
+                    engine,
+                    lambda: controller.quality,
+                    lambda: ZoneInfo(controller.hours.timezone),
+                    stop,
+                    caught_up=lambda: journal.backlog == 0,
+                ),
+            )
         if restoring.pending:
             tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
@@ -632,7 +720,9 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             "router-ticker",
             "purge",
             "work-order-escalations",
+            "work-order-follow-up",
             "reports",
+            "quality-draws",
             "restore",
         )
         await controller.mailboxes.close()

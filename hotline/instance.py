@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from acd.quality_config import QualityConfig, load_quality
 from acd.queues import QueuesConfig, load_queues
 from acd.roster import Roster, load_roster
+from acd.topic_config import TopicsConfig, load_topics
 from acd.work_order_config import WorkOrdersConfig, load_work_orders
 from hotline import REPO_ROOT
 from hotline.citizens import refuse_demo_outside_dev
@@ -40,16 +42,20 @@ class CenterConfig:
     manifest: PromptManifest
     queues: QueuesConfig
     work_orders: WorkOrdersConfig
+    quality: QualityConfig
+    topics: TopicsConfig
 
 
-def load_center(config_dir: Path) -> CenterConfig:
+def load_center(config_dir: Path, manifest_file: Path = MANIFEST) -> CenterConfig:
     """Load and check every file ops edit; all problems are reported at once."""
     problems: list[str] = []
     results: dict[str, object] = {}
     for name, loader in (
         ("roster", lambda: load_roster(config_dir)),
         ("hours", lambda: load_hours(config_dir)),
-        ("manifest", lambda: load_manifest(MANIFEST)),
+        ("manifest", lambda: load_manifest(manifest_file)),
+        ("quality", lambda: load_quality(config_dir)),
+        ("topics", lambda: load_topics(config_dir)),
     ):
         try:
             results[name] = loader()
@@ -59,9 +65,11 @@ def load_center(config_dir: Path) -> CenterConfig:
     prompt_ids = set(PROMPT_TEXT)
     if isinstance(manifest, PromptManifest):
         prompt_ids |= set(manifest.prompts)
+    hours = results.get("hours")
+    duties = set(hours.duty) if isinstance(hours, BusinessHours) else None
     later: tuple[tuple[str, Callable[[], object]], ...] = (
         ("menu", lambda: load_menu(config_dir / "menu.yaml", prompt_ids)),
-        ("queues", lambda: load_queues(config_dir, prompt_ids)),
+        ("queues", lambda: load_queues(config_dir, prompt_ids, duties)),
         ("work_orders", lambda: load_work_orders(config_dir, prompt_ids)),
     )
     for name, load in later:
@@ -127,7 +135,10 @@ class Instance:
                 instance=s.instance,
             ),
             work_orders=self.center.work_orders,
+            quality=self.center.quality,
+            topics=self.center.topics,
             sms_file=s.state / "sms.jsonl",
+            config_dir=s.config_dir,
         )
 
     def reapply(self) -> AppliedCenter:
@@ -145,6 +156,8 @@ class Instance:
             roster=center.roster,
             agent_pins=dict(self.secrets.agent_pins),
             work_orders=center.work_orders,
+            quality=center.quality,
+            topics=center.topics,
         )
 
 

@@ -15,6 +15,7 @@ import structlog
 from acd.channel_events import ChannelEvent
 from acd.conversation import WITH_CALLER, CallbackTerms, Conversation
 from acd.conversation_actions import (
+    AddToBridge,
     AskSurvey,
     Bridge,
     CallbackKept,
@@ -22,8 +23,10 @@ from acd.conversation_actions import (
     ConversationAction,
     Count,
     DialCitizen,
+    DialOutside,
     HandOver,
     HangUpAgent,
+    HangUpCaller,
     Log,
     PlayToCaller,
     Record,
@@ -33,6 +36,7 @@ from acd.conversation_actions import (
     StopDialing,
     StopRecording,
     Tell,
+    TellAgent,
     Whisper,
 )
 from acd.conversation_rules import announcement_prompts
@@ -69,6 +73,7 @@ from hotline.desk import (
     hangup_quietly,
     quietly,
 )
+from hotline.outside_leg import add_to_bridge, dial_outside
 from hotline.telephony.ari import AriError, event_channel
 from hotline.telephony.events import channel_event
 from hotline.virtual_hold import VirtualHold
@@ -338,6 +343,15 @@ class PersonLeg:
             case StopDialing():
                 if self.hold is not None:
                     await self.hold.agent_left()
+            case DialOutside(channel=channel, number=number):
+                await dial_outside(self, channel, number)
+            case AddToBridge(channel=channel):
+                await add_to_bridge(self, channel)
+            case HangUpCaller():
+                await flow.execute([Hangup("answered")])
+            case TellAgent(channel=channel, prompts=prompts):
+                playback = f"{channel}.tell{self.next_id()}"
+                await quietly(ari.play(channel, flow.media(prompts, "zh"), playback, "zh"))
             case _:
                 await consult_action(self, action)
 
@@ -372,7 +386,7 @@ class PersonLeg:
                 await arrange_callback(self)
             return True
         # Arranging a callback (and hearing it is booked), the caller is with the menu session.
-        return self.phase in ("waiting", "talking", "whisper", "consulting", "three_way")
+        return self.phase in ("waiting", "talking", "whisper", "consulting", "three_way", "outside")
 
     async def callback_requested(self, number: str) -> None:
         """The caller confirmed the callback number (see callback_arranging.py)."""

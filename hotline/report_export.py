@@ -14,6 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 from acd.figures import AgentFigures, CallFigures, Report
+from acd.quality import AgentQuality, QualityMonth
 from acd.survey import AgentRatings
 from hotline.reports import Staffing
 
@@ -59,6 +60,10 @@ CALL_COLUMNS: list[tuple[str, Callable[[CallFigures], Cell]]] = [
     ("survey_answers", lambda f: f.survey_answers),
     ("satisfaction", lambda f: _rate(f.satisfaction)),
     ("survey_response_rate", lambda f: _rate(f.survey_response_rate)),
+    ("resolved_directly", lambda f: f.resolved_directly),
+    ("direct_resolution_rate", lambda f: _rate(f.direct_resolution_rate)),
+    ("resolved_on_call_rate", lambda f: _rate(f.resolved_on_call_rate)),
+    ("work_orders", lambda f: f.work_orders),
 ]
 
 AGENT_COLUMNS: list[tuple[str, Callable[[AgentFigures], Cell]]] = [
@@ -71,6 +76,8 @@ AGENT_COLUMNS: list[tuple[str, Callable[[AgentFigures], Cell]]] = [
     ("aht_seconds", lambda a: _secs(a.aht)),
     ("survey_answers", lambda a: a.survey_answers),
     ("satisfaction", lambda a: _rate(a.satisfaction)),
+    ("resolved_directly", lambda a: a.resolved_directly),
+    ("direct_resolution_rate", lambda a: _rate(a.direct_resolution_rate)),
     ("logins", lambda a: a.logins),
     ("logged_in_seconds", lambda a: _secs(a.time.logged_in)),
     ("ready_seconds", lambda a: _secs(a.time.ready)),
@@ -107,6 +114,11 @@ def rules_lines(report: Report) -> list[tuple[str, Cell]]:
         ("short_abandon", f"abandoned within {r.short_abandon_seconds:g} s (in abandoned)"),
         ("answer_rate", "answered / offered; _in_hours: offered in staffed hours only"),
         ("aht", "(talk + wrap-up) / answered"),
+        (
+            "direct_resolution_rate",
+            "answered, not handed to an expert (transfer) and no work order / answered",
+        ),
+        ("resolved_on_call_rate", "answered without a work order / answered"),
     ]
 
 
@@ -125,10 +137,34 @@ def call_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
     return header, rows
 
 
-def agent_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
-    """Each agent's part of the calls and their time by state."""
+def agent_table(
+    report: Report, quality: AgentQuality | None = None
+) -> tuple[list[str], list[list[Cell]]]:
+    """Each agent's part of the calls and their time by state; with `quality` (the agents'
+    report), their quality samples scored and average score beside the satisfaction."""
     header = ["agent", *(name for name, _ in AGENT_COLUMNS)]
     rows = [[agent, *(get(a) for _, get in AGENT_COLUMNS)] for agent, a in report.by_agent.items()]
+    if quality is None:
+        return header, rows
+    at = header.index("satisfaction") + 1
+    header[at:at] = QUALITY_COLUMNS
+    for row in rows:
+        cell = quality.period.get(str(row[0]), QualityMonth())
+        row[at:at] = [cell.samples, cell.scored, cell.average]
+    return header, rows
+
+
+QUALITY_COLUMNS = ["quality_samples", "quality_scored", "quality_score"]
+
+
+def quality_table(quality: AgentQuality) -> tuple[list[str], list[list[Cell]]]:
+    """Quality scores (质检) per agent per month: samples drawn, scored, average (0–100)."""
+    header = ["agent", "month", *QUALITY_COLUMNS]
+    rows: list[list[Cell]] = [
+        [agent, month, cell.samples, cell.scored, cell.average]
+        for agent, months in sorted(quality.by_month.items())
+        for month, cell in sorted(months.items())
+    ]
     return header, rows
 
 
@@ -225,8 +261,23 @@ def topics_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
     return ["menu_node", "calls"], [[node, n] for node, n in report.topics.items()]
 
 
+def order_topics_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
+    """Work orders opened in the period by type and by line of business, most first."""
+    rows: list[list[Cell]] = [
+        [category, value, n]
+        for category in ("type", "line")
+        for value, n in report.order_topics.get(category, {}).items()
+    ]
+    return ["category", "value", "work_orders"], rows
+
+
+def wrap_up_table(report: Report) -> tuple[list[str], list[list[Cell]]]:
+    """Hot topics by wrap-up: each topic code agents gave and its calls, most first."""
+    return ["topic", "calls"], [[code, n] for code, n in report.wrap_up_topics.items()]
+
+
 def report_sheets(
-    report: Report, ratings: AgentRatings | None = None
+    report: Report, ratings: AgentRatings | None = None, quality: AgentQuality | None = None
 ) -> dict[str, tuple[Sequence[str], Sequence[Sequence[Cell]]]]:
     """Every table of a report (the XLSX workbook)."""
     vm = report.voice_messages
@@ -235,17 +286,24 @@ def report_sheets(
     sheets: dict[str, tuple[Sequence[str], Sequence[Sequence[Cell]]]] = {
         "summary": (["item", "value"], summary),
         "calls": call_table(report),
-        "agents": agent_table(report),
+        "agents": agent_table(report, quality),
         "abandoned_by_hour": abandon_table(report),
         "hot_topics": topics_table(report),
+        "work_order_topics": order_topics_table(report),
+        "wrap_up_topics": wrap_up_table(report),
     }
     if ratings is not None:
         sheets["quarterly_satisfaction"] = ratings_table(ratings)
+    if quality is not None:
+        sheets["quality_by_month"] = quality_table(quality)
     return sheets
 
 
 def to_json(
-    report: Report, ratings: AgentRatings | None = None, staffing: Staffing | None = None
+    report: Report,
+    ratings: AgentRatings | None = None,
+    staffing: Staffing | None = None,
+    quality: AgentQuality | None = None,
 ) -> dict[str, Any]:
     """The report as JSON-ready data: each table as a list of objects."""
 
@@ -255,15 +313,24 @@ def to_json(
 
     out: dict[str, Any] = {
         "rules": dict(rules_lines(report)),
+        # The numbers the rules state, for pages that say them in their own words.
+        "thresholds": {
+            "sl_seconds": report.rules.service_seconds,
+            "short_abandon_seconds": report.rules.short_abandon_seconds,
+        },
         "calls": objects(call_table(report)),
-        "agents": objects(agent_table(report)),
+        "agents": objects(agent_table(report, quality)),
         "hot_topics": objects(topics_table(report)),
+        "work_order_topics": objects(order_topics_table(report)),
+        "wrap_up_topics": objects(wrap_up_table(report)),
         "abandoned_by_hour": objects(abandon_table(report)),
         "voice_messages": asdict(report.voice_messages),
     }
     if ratings is not None:
         out["quarterly_satisfaction"] = objects(ratings_table(ratings))
         out["flagged_agents"] = ratings.flagged
+    if quality is not None:
+        out["quality_by_month"] = objects(quality_table(quality))
     if staffing is not None:
         out["staffing"] = {
             "target": staffing.target,

@@ -15,16 +15,19 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.figures import Report
+from acd.quality import AgentQuality, overall
 from acd.report_records import Period, ReportRules
 from acd.survey import AgentRatings
 from hotline import report_export as export
 from hotline.ministry_export import ministry_csv
+from hotline.quality_store import per_agent_month
 from hotline.report_days import period_report
-from hotline.reports import agent_ratings, in_thread, staffing_plan
+from hotline.reports import agent_ratings, in_thread, quarters_back, staffing_plan
 
 T = TypeVar("T")
 
-KINDS = ("daily", "weekly", "monthly", "agents", "ministry", "staffing")
+KINDS = ("daily", "weekly", "monthly", "custom", "agents", "ministry", "staffing")
+MAX_RANGE_DAYS = 366  # a custom period: up to a year of days
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
@@ -75,20 +78,39 @@ def bounded(name: str, raw: str) -> float:
     return value
 
 
-def parse_period(kind: str, date: str | None, month: str | None) -> Period:
+def _day(name: str, raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"bad_{name}", f"{name} must be YYYY-MM-DD") from None
+
+
+def parse_period(
+    kind: str,
+    date: str | None,
+    month: str | None,
+    first: str | None = None,
+    last: str | None = None,
+) -> Period:
     """daily/weekly/ministry need --date YYYY-MM-DD; monthly --month YYYY-MM; agents and
-    staffing take either."""
+    staffing take either; custom needs from and to (YYYY-MM-DD, both included)."""
     if kind not in KINDS:
         raise BadRequest("unknown_report", f"unknown report {kind!r}: one of {', '.join(KINDS)}")
+    if kind == "custom":
+        if not (first and last):
+            raise BadRequest("period_required", "the custom report needs from= and to=")
+        start, end = _day("from", first), _day("to", last)
+        if not 0 <= (end - start).days < MAX_RANGE_DAYS:
+            raise BadRequest(
+                "bad_range", f"to must be from or later, {MAX_RANGE_DAYS} days at most"
+            )
+        return Period.between(start, end)
     if month and kind in ("monthly", "agents", "staffing"):
         if not re.fullmatch(r"\d{4}-\d{2}", month) or not 1 <= int(month[5:]) <= 12:
             raise BadRequest("bad_month", "month must be YYYY-MM")
         return Period.month(int(month[:4]), int(month[5:]))
     if date and kind != "monthly":
-        try:
-            day = dt.date.fromisoformat(date)
-        except ValueError:
-            raise BadRequest("bad_date", "date must be YYYY-MM-DD") from None
+        day = _day("date", date)
         return Period.week(day) if kind == "weekly" else Period.day(day)
     wanted = "month=YYYY-MM" if kind == "monthly" else "date=YYYY-MM-DD"
     if kind in ("agents", "staffing"):
@@ -114,12 +136,19 @@ async def render(
     thread; None: asyncio's default executor, which the CLI can spare)."""
     check_format(request.kind, request.fmt)
     report = await period_report(engine, request.period, request.rules, executor=executor)
-    ratings = (
-        await agent_ratings(engine, request.period, request.rules, executor=executor)
-        if request.kind == "agents"
-        else None
-    )
-    return await in_thread(executor, _file, request, report, ratings)
+    ratings, quality = None, None
+    if request.kind == "agents":
+        ratings = await agent_ratings(engine, request.period, request.rules, executor=executor)
+        quality = await agent_quality(engine, request.period)
+    return await in_thread(executor, _file, request, report, ratings, quality)
+
+
+async def agent_quality(engine: AsyncEngine, period: Period) -> AgentQuality:
+    """Quality scores (质检) per agent: in the period, and per month over the quarters of
+    the satisfaction beside them (by the day of the call judged)."""
+    in_period = await per_agent_month(engine, period.start, period.end)
+    by_month = await per_agent_month(engine, quarters_back(period), period.end)
+    return AgentQuality({a: overall(m) for a, m in in_period.items()}, by_month)
 
 
 class ReportDesk:
@@ -146,7 +175,10 @@ class ReportDesk:
 
 
 def _file(
-    request: ReportRequest, report: Report, ratings: AgentRatings | None
+    request: ReportRequest,
+    report: Report,
+    ratings: AgentRatings | None,
+    quality: AgentQuality | None = None,
 ) -> tuple[bytes, str]:
     kind, fmt = request.kind, request.fmt
     if kind == "ministry":
@@ -155,11 +187,12 @@ def _file(
         staffing_plan(report, request.target, request.seconds) if kind == "staffing" else None
     )
     if fmt == "json":
-        return export.dumps(export.to_json(report, ratings, staffing)).encode(), FORMATS[fmt]
+        body = export.to_json(report, ratings, staffing, quality)
+        return export.dumps(body).encode(), FORMATS[fmt]
     if kind == "agents":
         assert ratings is not None
         tables = {
-            "agents": export.agent_table(report),
+            "agents": export.agent_table(report, quality),
             "quarterly_satisfaction": export.ratings_table(ratings),
         }
     elif kind == "staffing":
@@ -170,7 +203,7 @@ def _file(
     if fmt == "csv":
         header, rows = next(iter(tables.values()))
         return export.to_csv(header, rows).encode(), FORMATS[fmt]
-    sheets = export.report_sheets(report, ratings)
+    sheets = export.report_sheets(report, ratings, quality)
     if staffing is not None:
         sheets = {"summary": sheets["summary"], **tables}
     return export.to_xlsx(sheets), FORMATS[fmt]

@@ -32,6 +32,7 @@ from acd.report_records import (
     SegmentRecord,
     SurveyRecord,
     VoiceMessageRecord,
+    WorkOrderLink,
 )
 from acd.survey import AgentRatings
 
@@ -56,7 +57,7 @@ _ENTRIES = (
 _CONNECT_SLACK = dt.timedelta(seconds=1)
 _SEGMENTS = (
     "SELECT s.channel_id, s.queue, s.agent, s.offered_at, s.answered_at, s.ended_at,"
-    " s.outcome FROM calls c JOIN call_segments s ON s.channel_id = c.channel_id"
+    " s.outcome, s.topic FROM calls c JOIN call_segments s ON s.channel_id = c.channel_id"
     f" WHERE {_IN_PERIOD} ORDER BY s.offered_at, s.id"
 )
 _CALLBACKS = (
@@ -85,6 +86,11 @@ _STATES = (
     " UNION ALL (SELECT agent, status, reason, at FROM agent_state_changes"
     " WHERE at >= :start AND at < GREATEST(:end, (SELECT max(c.ended_at) FROM calls c"
     f" WHERE {_IN_PERIOD}) + interval '1 hour'))"
+)
+# Work orders filed on the period's calls (voice messages' orders name their message, `vm:`).
+_WORK_ORDERS = (
+    "SELECT w.call_id AS channel_id, w.kind, w.line"
+    f" FROM calls c JOIN work_orders w ON w.call_id = c.channel_id WHERE {_IN_PERIOD}"
 )
 _VOICE_MESSAGES = (
     "SELECT created_at, due_on, origin, status FROM voice_messages"
@@ -122,7 +128,16 @@ async def read_records(
     await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
     rows = [
         await _rows(conn, sql, bounds)
-        for sql in (_CALLS, _ENTRIES, _SEGMENTS, _CALLBACKS, _SURVEYS, _STATES, _VOICE_MESSAGES)
+        for sql in (
+            _CALLS,
+            _ENTRIES,
+            _SEGMENTS,
+            _CALLBACKS,
+            _SURVEYS,
+            _STATES,
+            _VOICE_MESSAGES,
+            _WORK_ORDERS,
+        )
     ]
     await conn.commit()
     return await in_thread(executor, _assemble, *rows)
@@ -136,6 +151,7 @@ def _assemble(
     survey_rows: list[Any],
     state_rows: list[Any],
     voice_rows: list[Any],
+    order_rows: list[Any],
 ) -> Records:
     """Rows of each table → records, each call with what belongs to it."""
     entries: dict[str, list[QueueEntry]] = defaultdict(list)
@@ -159,6 +175,7 @@ def _assemble(
                 row.ended_at,
                 row.outcome,
                 connected=_connected(row, connects),
+                topic=row.topic,
             )
         )
     callbacks = {
@@ -166,6 +183,7 @@ def _assemble(
         for row in callback_rows
     }
     surveys = {row.channel_id: SurveyRecord(row.agent, row.score, row.at) for row in survey_rows}
+    orders = {row.channel_id: WorkOrderLink(row.kind, row.line) for row in order_rows}
     return Records(
         calls=[
             CallRecord(
@@ -179,6 +197,7 @@ def _assemble(
                 survey=surveys.get(row.channel_id),
                 adoptions=row.adoptions,
                 path=tuple(row.ivr_path or ()),
+                work_order=orders.get(row.channel_id),
             )
             for row in calls
         ],
@@ -206,6 +225,14 @@ def _in_order(entries: list[QueueEntry]) -> list[QueueEntry]:
     return sorted(entries, key=lambda e: (e.transfer, e.at))
 
 
+def quarters_back(period: Period, quarters: int = 4) -> dt.date:
+    """The first day of the `quarters` quarters up to the period's end (the window of the
+    satisfaction per quarter, and of the quality scores per month beside it)."""
+    last = period.end - dt.timedelta(days=1)
+    first_month = (last.year * 12 + last.month - 1) // 3 * 3 - 3 * (quarters - 1)
+    return dt.date(first_month // 12, first_month % 12 + 1, 1)
+
+
 async def agent_ratings(
     engine: AsyncEngine,
     period: Period,
@@ -215,9 +242,7 @@ async def agent_ratings(
 ) -> AgentRatings:
     """Quarterly satisfaction per agent over the `quarters` quarters up to the period's end,
     and the agents rated low three quarters in a row."""
-    last = period.end - dt.timedelta(days=1)
-    first_month = (last.year * 12 + last.month - 1) // 3 * 3 - 3 * (quarters - 1)
-    start = dt.date(first_month // 12, first_month % 12 + 1, 1)
+    start = quarters_back(period, quarters)
     bounds = {
         "start": dt.datetime.combine(start, dt.time(), rules.zone),
         "end": period.bounds(rules.zone)[1],

@@ -47,6 +47,8 @@ def register(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
     report.add_argument("kind", choices=KINDS)
     report.add_argument("--date", default=None, help="YYYY-MM-DD (daily, weekly, ministry)")
     report.add_argument("--month", default=None, help="YYYY-MM (monthly, agents, staffing)")
+    report.add_argument("--from", dest="first", default=None, help="YYYY-MM-DD (custom)")
+    report.add_argument("--to", dest="last", default=None, help="YYYY-MM-DD, included (custom)")
     report.add_argument("--format", default="csv", choices=sorted(FORMATS))
     report.add_argument("--output", default=None, help="write to FILE (default: stdout)")
     report.add_argument("--sl-seconds", type=_within("sl_seconds"), default=20.0, help="SL's T")
@@ -74,7 +76,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         wanted = ReportRequest(
             args.kind,
-            parse_period(args.kind, args.date, args.month),
+            parse_period(args.kind, args.date, args.month, args.first, args.last),
             args.format,
             ReportRules(
                 timezone=hours.timezone,

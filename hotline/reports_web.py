@@ -1,10 +1,11 @@
 """GET /reports/{daily|weekly|monthly|agents|ministry|staffing}: the reports over the HTTP
-API, for the supervisor role (a supervisor's session or a client token with that role,
+API, for the supervisor and auditor roles (a session or a client token with that role,
 hotline/roles.py) and the instance's machine token; web.py's middleware checks them.
 
     /reports/daily?date=2026-12-01[&format=json|csv|xlsx]
     /reports/weekly?date=2026-12-01          (the ISO week holding that day)
     /reports/monthly?month=2026-12
+    /reports/custom?from=2026-12-01&to=2026-12-09   (both days included, a year at most)
     /reports/agents?month=2026-12            (or date=; with quarterly satisfaction)
     /reports/ministry?date=2026-12-01        (the fixed daily CSV)
     /reports/staffing?month=2026-12[&target=0.8&seconds=20]
@@ -53,7 +54,10 @@ def add_routes(app: web.Application, controller: Controller) -> None:
         kind = request.match_info["kind"]
         fmt = request.query.get("format", "json")
         try:
-            period = parse_period(kind, request.query.get("date"), request.query.get("month"))
+            query = request.query
+            period = parse_period(
+                kind, query.get("date"), query.get("month"), query.get("from"), query.get("to")
+            )
             check_format(kind, fmt)
             rules = ReportRules(
                 timezone=controller.hours.timezone,

@@ -12,6 +12,14 @@ ANYONE = frozenset({"agent", "supervisor", "ops", "auditor"})  # any signed-in p
 # token (INSTANCE) passes, so that a route added elsewhere keeps working for local tools.
 ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/config/apply"): frozenset({"ops"}),
+    # Ops' editor in the browser (hotline/config_web.py).
+    ("GET", "/config/files"): frozenset({"ops"}),
+    ("GET", "/config/files/{name}"): frozenset({"ops"}),
+    ("POST", "/config/files/{name}"): frozenset({"ops"}),
+    ("POST", "/config/files/{name}/check"): frozenset({"ops"}),
+    ("GET", "/config/files/{name}/versions"): frozenset({"ops"}),
+    ("GET", "/config/files/{name}/versions/{version}"): frozenset({"ops"}),
+    ("POST", "/config/files/{name}/versions/{version}/rollback"): frozenset({"ops"}),
     ("GET", "/agents"): frozenset({"supervisor"}),
     ("GET", "/callbacks"): frozenset({"supervisor"}),
     # An agent only for their own 工号 (own_agent_only); a supervisor for anyone (audited).
@@ -21,9 +29,16 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/recordings/{id}"): frozenset({"supervisor", "auditor"}),
     ("GET", "/voice-messages"): frozenset({"agent", "supervisor"}),
     ("GET", "/audit"): frozenset({"auditor"}),
-    ("GET", "/reports/{kind}"): frozenset({"supervisor"}),  # hotline/reports_web.py
+    ("GET", "/reports/{kind}"): frozenset({"supervisor", "auditor"}),  # reports_web.py
     ("GET", "/console/wallboard/live"): frozenset({"supervisor"}),  # hotline/console.py
+    # Listen, whisper, barge on the supervisor's own desk phone (hotline/supervision_web.py).
+    ("POST", "/supervision/{agent}/{mode}"): frozenset({"supervisor"}),
+    ("DELETE", "/supervision/{agent}"): frozenset({"supervisor"}),
     ("GET", "/console/desk/live"): frozenset({"agent"}),  # their own 工号's desk
+    # hotline/console_calls.py: the agent's own desk call only (no number or id is taken).
+    ("GET", "/console/desk/call"): frozenset({"agent"}),
+    ("POST", "/console/desk/topic"): frozenset({"agent"}),
+    ("GET", "/console/wallboard/number"): frozenset({"supervisor"}),  # audited reveal
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,
     # Work orders (hotline/work_orders_web.py). An office's token sees and answers only its
@@ -34,6 +49,13 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/work-orders/{number}"): frozenset({"agent", "supervisor", "office"}),
     ("POST", "/work-orders/{number}/status"): frozenset({"agent", "supervisor", "office"}),
     ("POST", "/work-orders/{number}/owner"): frozenset({"supervisor"}),
+    # Quality sampling (hotline/quality_web.py): supervisors hear and score, auditors read.
+    ("GET", "/quality/form"): frozenset({"supervisor", "auditor"}),
+    ("GET", "/quality/samples"): frozenset({"supervisor", "auditor"}),
+    ("POST", "/quality/samples/{id}/score"): frozenset({"supervisor"}),
+    ("GET", "/quality/scores"): frozenset({"supervisor", "auditor"}),
+    # The owner's click-to-call-back (hotline/order_calls.py): an agent for their own orders.
+    ("POST", "/work-orders/{number}/call"): frozenset({"agent", "supervisor"}),
 }
 OWN_AGENT_ONLY = frozenset({("POST", "/agents/{agent}/{command}")})
 

@@ -82,7 +82,7 @@ async def _lookup(flow: CallerLine, service: str, key: str) -> LookupDone:
         if service == "case":
             if progress is None:
                 raise RuntimeError("work orders need the database")
-            data = await asyncio.wait_for(progress(key), LOOKUP_TIMEOUT)
+            data = await asyncio.wait_for(progress(key, flow.caller_number), LOOKUP_TIMEOUT)
         else:
             data = await asyncio.wait_for(
                 flow.services.citizens.lookup(service, key), LOOKUP_TIMEOUT

@@ -15,9 +15,20 @@ from aiohttp.typedefs import Handler
 from prometheus_client import generate_latest
 from sqlalchemy import text
 
+from acd import outside_transfer
+from acd.queues import on_duty
 from acd.router import RouterError
 from acd.state import AgentStatus
-from hotline import access, console, recordings, reports_web, work_orders_web
+from hotline import (
+    access,
+    config_web,
+    console,
+    quality_web,
+    recordings,
+    reports_web,
+    supervision_web,
+    work_orders_web,
+)
 from hotline.config_files import ConfigError
 from hotline.metrics import Metrics
 from hotline.sessions import SessionPolicy
@@ -86,7 +97,9 @@ CONSULT_COMMANDS = {
     "cancel": "cancel",
     "work-order": "work_order",
 }
-AGENT_COMMANDS = frozenset({"login", "ready", "pause", "logout", "transfer", *CONSULT_COMMANDS})
+AGENT_COMMANDS = frozenset(
+    {"login", "ready", "pause", "logout", "transfer", "transfer-out", *CONSULT_COMMANDS}
+)
 HTTP_ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
@@ -178,9 +191,10 @@ async def callbacks_page(request: web.Request) -> web.Response:
 
 
 async def agent_command(request: web.Request) -> web.Response:
-    """POST /agents/{agent}/{login|ready|pause|logout}[?reason=...], or
-    /agents/{agent}/transfer?queue=... (the web desk's 转专家), or the consult's
-    /agents/{agent}/consult?queue=..., complete, three-way, cancel, work-order."""
+    """POST /agents/{agent}/{login|ready|pause|logout}[?reason=...],
+    /agents/{agent}/transfer?queue=... (the web desk's 转专家),
+    /agents/{agent}/transfer-out?to=... (another department, outside: in queues.yaml), or the
+    consult's /agents/{agent}/consult?queue=..., complete, three-way, cancel, work-order."""
     desk = request.app[CONTROLLER].desk
     if desk is None:
         return web.json_response({"error_id": "acd_disabled"}, status=503)
@@ -198,8 +212,20 @@ async def agent_command(request: web.Request) -> web.Response:
         current = desk.router.agents[agent].current_call
         if current is None:
             return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
+        if not on_duty(desk.router.config.queues[queue], desk.router.hours, time.time()):
+            # Expert seats off duty (hours.yaml `duty:`): the agent keeps the caller.
+            return refuse("no_expert_on_duty", 409, queue=queue)
         desk.post(current, ("transfer", queue, agent))
         return web.json_response({"agent": agent, "call": current, "queue": queue}, status=202)
+    if command == "transfer-out":
+        to = request.query.get("to", "")
+        if to not in desk.router.config.outside:
+            return refuse("unknown_destination", 400, to=to)
+        current = desk.router.agents[agent].current_call
+        if current is None:
+            return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
+        desk.post(current, ("transfer", outside_transfer.PREFIX + to, agent))
+        return web.json_response({"agent": agent, "call": current, "to": to}, status=202)
     reason = request.query.get("reason", "")
     if reason and reason not in desk.router.config.pause_reasons.values():
         return refuse("unknown_pause_reason", 400, reason=reason)
@@ -346,8 +372,11 @@ def make_app(
     app.router.add_get("/recordings/{id}", recording_page)
     app.router.add_get("/voice-messages", voice_messages_page)
     app.router.add_post("/agents/{agent}/{command}", agent_command)
+    config_web.add_routes(app)
     reports_web.add_routes(app, controller)
     work_orders_web.add_routes(app, controller)
+    quality_web.add_routes(app, controller)
+    supervision_web.add_routes(app, controller)
     console.add_routes(app, controller)
     return app
 

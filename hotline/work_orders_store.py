@@ -135,6 +135,12 @@ def _audit(actor: Actor, what: str, order: WorkOrder, **detail: Any) -> audit.En
     )
 
 
+_FORGET_CALL = (
+    "SELECT report_days_forget_calls_at(ARRAY(SELECT started_at FROM calls"
+    " WHERE channel_id = :call_id))"
+)
+
+
 async def create(
     engine: AsyncEngine,
     *,
@@ -156,7 +162,9 @@ async def create(
     """A new open order, numbered `<year><8 digits>`; audited as `workorder.create`."""
     async with engine.begin() as conn:
         sequence = (await conn.execute(text("SELECT nextval('work_order_numbers')"))).scalar_one()
-        local_year = at.astimezone(dt.timezone(dt.timedelta(hours=8))).year
+        # The year the center's calendar is in, not the server's (an order at 23:30 UTC on
+        # 31 December is next year's in Beijing).
+        local_year = at.astimezone(ZoneInfo(hours.timezone)).year
         order = open_order(
             number=order_number(local_year, sequence % 10**8 or 1),
             caller_number=caller_number,
@@ -201,6 +209,10 @@ async def create(
             )
         ).scalar_one()
         await _step(conn, order_id, order.history[0])
+        if call_id is not None and not call_id.startswith("vm:"):
+            # The call's stored report hour and day (report_days) counted it without an
+            # order: forget them (the 0011 triggers do so for the call's own rows).
+            await conn.execute(text(_FORGET_CALL), {"call_id": call_id})
         entry = _audit(actor, "workorder.create", order, type=kind, due_at=order.due_at.isoformat())
         await audit.write(conn, entry)
     return order
@@ -339,10 +351,12 @@ async def change(
     new_owner: str | None = None,
     only_office: str | None = None,
     only_owner: str | None = None,
+    roster: frozenset[str] | None = None,
 ) -> WorkOrder:
     """One step (`to`), or a new owner (`to` None, `new_owner`): locked, decided by the core,
     written with its audit row. `only_office`: an office's token may touch its orders only;
-    `only_owner`: an agent may change only the orders they own (checked under the lock)."""
+    `only_owner`: an agent may change only the orders they own (checked under the lock);
+    `roster`: the 工号 a new owner must be one of."""
     async with engine.begin() as conn:
         rows = (
             await conn.execute(
@@ -359,7 +373,7 @@ async def change(
         if only_owner is not None and before.owner != only_owner:
             raise WorkOrderError("not_your_order", "only its owner or a supervisor may change it")
         if to is None:
-            after = take_over(before, new_owner or "", by=actor.who, at=at)
+            after = take_over(before, new_owner or "", by=actor.who, at=at, agents=roster)
             what = "workorder.owner"
         else:
             after = advance(

@@ -1,16 +1,19 @@
 """Work orders over the HTTP API (roles in hotline/roles.py; the middleware checks them).
 
     POST /work-orders                      agent (owner: themself) or supervisor: open one
-    GET  /work-orders?status=&office=&owner=&line=&open=1&limit=
+    GET  /work-orders?status=&office=&owner=&line=&open=1&limit=   (an agent: their own)
     GET  /work-orders/escalations          supervisor: the 督办 list (overdue, near due, no owner)
     GET  /work-orders/{number}
     POST /work-orders/{number}/status      {status, note?, office?, answer?, satisfaction?}
     POST /work-orders/{number}/owner       supervisor: {owner}
+    POST /work-orders/{number}/call        the owner (or a supervisor): call the citizen back
 
 An office's token (role "office", bound to an office code) sees only its office's orders and
 may only answer them or send them back (status "answered" or "open"); an agent changes only
-the orders they own. Each change is audited with the order (hotline/work_orders_store.py);
-the citizen is texted the number when the order is opened and the answer when it comes.
+the orders they own, and never records the office's answer; a new owner is an agent of the
+roster, and a closed order keeps its owner. Each change is audited with the order
+(hotline/work_orders_store.py); the citizen is texted the number when the order is opened and
+the answer when it comes.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
 from acd.work_orders import Status, WorkOrderError, escalations
 from hotline import access, sms
 from hotline import work_orders_store as store
+from hotline.order_calls import OrderCallRefused
 from hotline.roles import Principal
 
 if TYPE_CHECKING:
@@ -34,7 +39,13 @@ NUMBER = r"{number:\d{12}}"
 FILTER_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_TEXT = 4000  # a question or an answer
 OFFICE_STEPS = frozenset({Status.ANSWERED, Status.OPEN})  # answer it, or send it back
-STATUS_CODES = {"no_such_order": 404, "transition_not_allowed": 409, "not_your_order": 403}
+STATUS_CODES = {
+    "no_such_order": 404,
+    "transition_not_allowed": 409,
+    "order_closed": 409,
+    "not_your_order": 403,
+    "not_your_step": 403,
+}
 
 
 def _refuse(error_id: str, status: int, message: str = "") -> web.Response:
@@ -95,6 +106,10 @@ def add_routes(app: web.Application, controller: Controller) -> None:
             id_number = _text(body, "id_number", limit=18).upper()
             if id_number and not re.fullmatch(r"\d{17}[\dX]", id_number):
                 raise WorkOrderError("bad_id_number", "an ID number is 17 digits and a digit or X")
+            # The call it was filed on (calls.channel_id): the reports' direct resolution.
+            call_id = _text(body, "call_id")
+            if call_id.startswith("vm:"):
+                raise WorkOrderError("bad_call_id", "vm: names a voice message's order")
             owner = who.agent if "agent" in who.roles and who.agent else _text(body, "owner")
             order = await store.create(
                 engine,
@@ -111,9 +126,12 @@ def add_routes(app: web.Application, controller: Controller) -> None:
                 owner=owner or None,
                 office=office,
                 recording=_text(body, "recording", limit=200) or None,
+                call_id=call_id or None,
             )
         except WorkOrderError as exc:
             return _refused(exc)
+        except IntegrityError:  # ux_work_orders_call_id: one order per call
+            return _refuse("call_has_work_order", 409, "an order was filed on this call already")
         await sms.notify(
             controller.sms,
             order.callback_number,
@@ -135,10 +153,13 @@ def add_routes(app: web.Application, controller: Controller) -> None:
         except ValueError:
             return _refuse("bad_filter", 400, "limit")
         office = who.office if _is_office(who) else q.get("office")
+        owner = q.get("owner")
+        if "agent" in who.roles and "supervisor" not in who.roles:
+            owner = who.agent or "-"  # an agent lists the orders they own, whatever they ask
         query = store.Filter(
             status=q.get("status"),
             office=office,
-            owner=q.get("owner"),
+            owner=owner,
             line=q.get("line"),
             open_only=q.get("open", "") in ("1", "yes", "true"),
             limit=limit,
@@ -177,6 +198,9 @@ def add_routes(app: web.Application, controller: Controller) -> None:
                     raise WorkOrderError("not_your_order", "an office answers or sends back")
                 only_office = who.office or "-"
             elif "supervisor" not in who.roles:
+                # The answer is the office's (or a supervisor's on its behalf), not the owner's.
+                if to is Status.ANSWERED:
+                    raise WorkOrderError("not_your_step", "the office answers an order")
                 only_owner = who.agent or "-"
             satisfaction = body.get("satisfaction")
             if satisfaction is not None and not isinstance(satisfaction, int):
@@ -219,6 +243,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
                 actor=_actor(request, who),
                 at=dt.datetime.now(dt.UTC),
                 new_owner=_text(body, "owner", required=True, limit=16),
+                roster=frozenset(a.number for a in controller.roster.agents),
             )
         except WorkOrderError as exc:
             return _refused(exc)
@@ -239,6 +264,29 @@ def add_routes(app: web.Application, controller: Controller) -> None:
         )
         return web.json_response({"escalations": [escalation_row(e) for e in found]})
 
+    async def call(request: web.Request) -> web.Response:
+        """The owner's call-back (hotline/order_calls.py): their desk phone rings first,
+        then the citizen's number; 202 with the call's id, or a refusal."""
+        who = access.principal(request)
+        engine = engine_or_none()
+        if engine is None:
+            return _refuse("database_unavailable", 503)
+        order = await store.find(engine, request.match_info["number"])
+        if order is None:
+            return _refuse("no_such_order", 404)
+        if "supervisor" not in who.roles and (who.agent is None or order.owner != who.agent):
+            return _refuse("not_your_order", 403, "only its owner or a supervisor")
+        if order.owner is None:
+            return _refuse("no_owner", 409, "give the order an owner first")
+        if order.status is Status.CLOSED or not order.callback_number:
+            return _refuse("nothing_to_call", 409, "closed, or no number to call")
+        try:
+            call_id = await controller.order_calls.call_back(order, order.owner)
+        except OrderCallRefused as exc:
+            return _refuse(exc.error_id, 409, str(exc))
+        body = {"call": call_id, "order": order.number, "agent": order.owner}
+        return web.json_response(body, status=202)
+
     # /escalations before /{number}: the first matching route wins.
     app.router.add_get("/work-orders/escalations", escalation_list)
     app.router.add_post("/work-orders", create)
@@ -246,6 +294,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
     app.router.add_get(f"/work-orders/{NUMBER}", show)
     app.router.add_post(f"/work-orders/{NUMBER}/status", status)
     app.router.add_post(f"/work-orders/{NUMBER}/owner", owner)
+    app.router.add_post(f"/work-orders/{NUMBER}/call", call)
 
 
 def escalation_row(e: Any) -> dict[str, Any]:

@@ -32,6 +32,9 @@ class Block(BaseModel):
         return self.start <= moment < self.end
 
 
+Weekly = dict[str, list[Block]]  # weekday -> blocks
+
+
 class BusinessHours(BaseModel):
     """The center's staffed hours; the voice menu itself runs 7×24."""
 
@@ -43,6 +46,9 @@ class BusinessHours(BaseModel):
     workdays: dict[dt.date, str] = Field(
         default_factory=dict, description="make-up workday -> the weekday whose blocks apply"
     )
+    # Duty rosters (e.g. expert seats' hours): name -> weekly blocks, over the same holidays
+    # and make-up workdays; a queue names one (queues.yaml `duty:`).
+    duty: dict[str, Weekly] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -61,6 +67,17 @@ class BusinessHours(BaseModel):
                 raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
         return weekly
 
+    @field_validator("duty")
+    @classmethod
+    def _duty_days(
+        cls, duty: dict[str, dict[str, list[Block]]]
+    ) -> dict[str, dict[str, list[Block]]]:
+        for name, weekly in duty.items():
+            for day in weekly:
+                if day not in WEEKDAYS:
+                    raise ValueError(f"{name}: unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+        return duty
+
     @model_validator(mode="after")
     def _workday_names(self) -> BusinessHours:
         for date, like in self.workdays.items():
@@ -70,15 +87,19 @@ class BusinessHours(BaseModel):
                 raise ValueError(f"{date} is both a holiday and a make-up workday")
         return self
 
-    def blocks_on(self, date: dt.date) -> list[Block]:
-        """The staffed blocks of a calendar day."""
+    def blocks_on(self, date: dt.date, duty: str | None = None) -> list[Block]:
+        """The staffed blocks of a calendar day (of the `duty` roster, if given)."""
         if date in self.holidays:
             return []
-        like = self.workdays.get(date)
-        if like is not None:
-            return self.weekly.get(like, [])
-        weekday = WEEKDAYS[date.weekday()]
-        return self.weekly.get(weekday, [])
+        weekly = self.weekly if duty is None else self.duty.get(duty, {})
+        like = self.workdays.get(date) or WEEKDAYS[date.weekday()]
+        return weekly.get(like, [])
+
+    def on_duty(self, duty: str, moment: dt.datetime) -> bool:
+        """Whether the `duty` roster (e.g. expert seats) is on at moment (an aware datetime);
+        an unknown roster is never on."""
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        return any(b.contains(local.time()) for b in self.blocks_on(local.date(), duty))
 
     def is_open(self, moment: dt.datetime) -> bool:
         """Whether people answer at moment (an aware datetime)."""

@@ -44,8 +44,8 @@ async def _truncate(dsn: str) -> None:
         # Every run starts from empty call records (demo citizens stay).
         await conn.execute(
             "TRUNCATE calls, call_events, call_segments, surveys, recording_access, recordings,"
-            " voice_messages, identity_attempts, identity_locks, agent_state_changes, callbacks"
-            " RESTART IDENTITY"
+            " voice_messages, identity_attempts, identity_locks, agent_state_changes, callbacks,"
+            " quality_scores, quality_samples, quality_days RESTART IDENTITY"
         )
     finally:
         await conn.close()

@@ -39,6 +39,7 @@ function render() {
   document.getElementById("call-caller").textContent = call ? maskId(call.caller) : t("no_call");
   document.getElementById("call-queue").textContent = call ? call.queue : "—";
   document.getElementById("call-time").textContent = call ? since(call.since) : "—";
+  followDeskCall();
 }
 
 const CONSULT_BUTTONS = ["do-consult", "do-complete", "do-three-way", "do-cancel", "do-work-order"];
@@ -54,12 +55,24 @@ async function command(name, reason, queue) {
   if (!resp.ok) error.textContent = t("refused");
 }
 
+// The owner's call-back of a work order: the desk phone rings first, then the citizen.
+async function callBack() {
+  const error = document.getElementById("error");
+  error.textContent = "";
+  const number = document.getElementById("order-number").value.trim();
+  const resp = await fetch(`/work-orders/${encodeURIComponent(number)}/call`, {
+    method: "POST", headers: { "X-CSRF-Token": me.csrf_token },
+  });
+  if (!resp.ok) error.textContent = t("refused");
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   me = await shell("agent");
   if (me === null) return;
   document.getElementById("do-login").addEventListener("click", () => command("login"));
   document.getElementById("do-ready").addEventListener("click", () => command("ready"));
   document.getElementById("do-logout").addEventListener("click", () => command("logout"));
+  document.getElementById("do-call-back").addEventListener("click", callBack);
   document.getElementById("do-pause").addEventListener("click",
     () => command("pause", document.getElementById("pause-reason").value));
   document.getElementById("do-consult").addEventListener("click",
@@ -71,4 +84,131 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.addEventListener("languagechange", render);
   follow("/console/desk/live", (picture) => { desk = picture; render(); });
   setInterval(render, 1000);
+  startDeskCall();
+  startMyWorkOrders();
 });
+
+// --- The call on the desk (GET /console/desk/call): shown when the agent answers, kept
+// through after-call work until the next call; the wrap-up topic (POST /console/desk/topic).
+Object.assign(WORDS.zh, {
+  verified_id: "已核验身份证号", not_verified: "未核验", queue_wait: "排队等待",
+  ivr_path: "语音导航路径", wrap_up_topic: "话题分类", save_topic: "保存话题", saved: "已保存",
+  choose_topic: "请选择…", history: "近30天来电记录", when: "时间", kind: "类型",
+  detail: "详情", outcome: "结果", due: "期限", no_history: "近30天无记录",
+  history_unavailable: "记录暂不可用", kind_calls: "来电", kind_voice_messages: "留言",
+  kind_callbacks: "回拨", kind_work_orders: "工单",
+  my_work_orders: "我的待办工单（含留言）", order_number: "工单号",
+});
+Object.assign(WORDS.en, {
+  verified_id: "Verified ID", not_verified: "Not verified", queue_wait: "Wait in queue",
+  ivr_path: "Menu path", wrap_up_topic: "Wrap-up topic", save_topic: "Save topic",
+  saved: "Saved", choose_topic: "Choose…", history: "Last 30 days", when: "When",
+  kind: "Type", detail: "Detail", outcome: "Outcome", due: "Due", no_history: "Nothing in 30 days",
+  history_unavailable: "History unavailable", kind_calls: "Call",
+  kind_voice_messages: "Voice message", kind_callbacks: "Callback", kind_work_orders: "Work order",
+  my_work_orders: "My open work orders (voice messages too)", order_number: "Order",
+});
+
+let deskCall = null; // the last answer of GET /console/desk/call
+let deskCallKey = null; // which call it was fetched for (queue and answer time)
+
+function startDeskCall() {
+  document.getElementById("do-topic").addEventListener("click", saveTopic);
+  document.addEventListener("languagechange", renderDeskCall);
+  loadDeskCall(); // a page opened in after-call work shows the call just taken
+}
+
+// A new call on the desk (or the same one put through after the whisper): fetch its context.
+function followDeskCall() {
+  const call = desk === null ? undefined : desk.call;
+  const key = call ? `${call.queue}|${call.since ?? ""}` : null;
+  if (key === null || key === deskCallKey) return;
+  deskCallKey = key;
+  loadDeskCall();
+}
+
+async function loadDeskCall() {
+  const resp = await fetch("/console/desk/call", { credentials: "same-origin" });
+  if (!resp.ok) return; // 404: no call yet
+  deskCall = await resp.json();
+  document.getElementById("topic-saved").textContent = "";
+  renderDeskCall();
+}
+
+function localTime(iso) {
+  return iso ? new Date(iso).toLocaleString(lang() === "en" ? "en-GB" : "zh-CN") : "—";
+}
+
+function renderDeskCall() {
+  const section = document.getElementById("context");
+  section.hidden = deskCall === null;
+  if (deskCall === null) return;
+  const c = deskCall.call;
+  document.getElementById("ctx-caller").textContent = c.caller;
+  document.getElementById("ctx-id").textContent = c.verified_id ?? t("not_verified");
+  document.getElementById("ctx-wait").textContent =
+    c.wait_seconds === undefined ? "—" : duration(c.wait_seconds);
+  document.getElementById("ctx-path").textContent = c.ivr_path.length ? c.ivr_path.join(" → ") : "—";
+  const select = document.getElementById("topic");
+  const chosen = select.value || c.topic || "";
+  select.replaceChildren(new Option(t("choose_topic"), ""),
+    ...deskCall.topics.map((topic) => new Option(topic[lang()] || topic.zh, topic.code)));
+  select.value = chosen;
+  renderHistory(deskCall.history);
+}
+
+function renderHistory(history) {
+  const body = document.querySelector("#history tbody");
+  body.replaceChildren();
+  document.getElementById("history-error").textContent = history === null ? t("history_unavailable") : "";
+  if (history === null) return;
+  const rows = [];
+  for (const kind of ["calls", "voice_messages", "callbacks", "work_orders"]) {
+    for (const item of history[kind]) rows.push({ kind, ...item });
+  }
+  rows.sort((a, b) => (a.at < b.at ? 1 : -1));
+  for (const item of rows) {
+    const row = body.insertRow();
+    row.dataset.kind = item.kind;
+    for (const text of [localTime(item.at), t(`kind_${item.kind}`), item.number ?? item.queue ?? "",
+      item.outcome ?? item.status ?? "", item.due ? localTime(item.due) : ""]) {
+      row.insertCell().textContent = text;
+    }
+  }
+  if (!rows.length) body.insertRow().insertCell().textContent = t("no_history");
+}
+
+async function saveTopic() {
+  const code = document.getElementById("topic").value;
+  const saved = document.getElementById("topic-saved");
+  if (!code) return;
+  const resp = await fetch("/console/desk/topic", {
+    method: "POST",
+    headers: { "X-CSRF-Token": me.csrf_token, "Content-Type": "application/json" },
+    body: JSON.stringify({ topic: code }),
+  });
+  saved.textContent = resp.ok ? t("saved") : t("refused");
+  if (resp.ok && deskCall !== null) deskCall.call.topic = code;
+}
+
+// --- The agent's own open work orders, voice messages among them (GET /work-orders: an
+// agent is given only the orders they own), soonest due first; refreshed every minute.
+function startMyWorkOrders() {
+  loadMyWorkOrders();
+  setInterval(loadMyWorkOrders, 60000);
+}
+
+async function loadMyWorkOrders() {
+  const resp = await fetch(`/work-orders?open=1&owner=${encodeURIComponent(me.agent)}`);
+  if (!resp.ok) return;
+  const body = document.querySelector("#work-orders tbody");
+  body.replaceChildren();
+  for (const order of (await resp.json()).work_orders) {
+    const row = body.insertRow();
+    row.dataset.order = order.number;
+    for (const text of [order.number, order.type, order.status, localTime(order.due_at)]) {
+      row.insertCell().textContent = text;
+    }
+    if (new Date(order.due_at) < new Date()) row.cells[3].className = "late";
+  }
+}

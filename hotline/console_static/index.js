@@ -1,7 +1,12 @@
 // The shell: the anonymous go to the login, others to the first page their roles open.
 "use strict";
 
-const PAGES = [["supervisor", "/console/wallboard.html"], ["agent", "/console/desk.html"]];
+const PAGES = [
+  ["supervisor", "/console/wallboard.html"],
+  ["auditor", "/console/report.html"],
+  ["agent", "/console/desk.html"],
+  ["ops", "/console/ops.html"],
+];
 
 document.addEventListener("DOMContentLoaded", async () => {
   translate();

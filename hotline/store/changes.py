@@ -126,6 +126,14 @@ _CHANGES: dict[str, tuple[str, Args]] = {
         " WHERE channel_id = $1 AND agent = $3 AND ended_at IS NULL",
         lambda f: (f.channel_id, f.at, f.data["agent"], f.data["outcome"]),
     ),
+    # The agent's wrap-up topic: on their latest answered leg of the call (a later pick
+    # replaces an earlier one).
+    "wrap_up": (
+        "UPDATE call_segments SET topic = $3 WHERE id = (SELECT id FROM call_segments"
+        " WHERE channel_id = $1 AND agent = $2 AND answered_at IS NOT NULL"
+        " ORDER BY offered_at DESC, id DESC LIMIT 1)",
+        lambda f: (f.channel_id, f.data["agent"], f.data["topic"]),
+    ),
     "callback_requested": (
         "INSERT INTO callbacks (channel_id, caller_number, number, queue, priority, entered,"
         " language, requested_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"

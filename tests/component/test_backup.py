@@ -75,7 +75,8 @@ async def test_backup_then_restore_gives_back_calls_recordings_and_surveys(
     4. The restore brings back every row as it was, the audio and the config, and says so.
     """
     await db.execute(
-        "TRUNCATE calls, call_segments, surveys, recording_access, recordings RESTART IDENTITY"
+        "TRUNCATE calls, call_segments, surveys, recording_access, recordings,"
+        " quality_scores, quality_samples RESTART IDENTITY"
     )
     await _add_a_day_of_calls(db)
     before = await _contents(db)
@@ -92,7 +93,8 @@ async def test_backup_then_restore_gives_back_calls_recordings_and_surveys(
     assert "recordings/bk-1.wav" in names
     assert held["recording_files"] == 1
     await db.execute(
-        "TRUNCATE calls, call_segments, surveys, recording_access, recordings RESTART IDENTITY"
+        "TRUNCATE calls, call_segments, surveys, recording_access, recordings,"
+        " quality_scores, quality_samples RESTART IDENTITY"
     )
     (places.recordings_dir / "bk-1.wav").unlink()
     menu = places.config_dir / "menu.yaml"
@@ -104,7 +106,7 @@ async def test_backup_then_restore_gives_back_calls_recordings_and_surveys(
     assert await _contents(db) == before
     assert restored["calls"] == 2 and restored["recordings"] == 1
     assert restored["call_segments"] == 1 and restored["surveys"] == 1
-    assert restored["recording_files"] == 1 and restored["config_files"] == 7
+    assert restored["recording_files"] == 1 and restored["config_files"] == 9
     assert (places.recordings_dir / "bk-1.wav").read_bytes() == b"RIFF-agent-call"
     assert menu.read_text() == shipped_menu
     # A new call after the restore gets a fresh id (the sequences came back too).

@@ -29,6 +29,7 @@ from acd.queues import load_queues
 from acd.roster import AgentEntry, load_roster
 from acd.router import Router
 from acd.state import AgentStatus
+from acd.topic_config import load_topics
 from acd.wallboard import apply
 from hotline import REPO_ROOT, accounts, console
 from hotline.desk import Desk
@@ -85,6 +86,7 @@ async def make_console(
         engine=engine,
         journal=journal,
         calls={},
+        topics=load_topics(config),
     )
     app = make_app(controller, SimpleNamespace(), Metrics(), POLICY)  # type: ignore[arg-type]
     try:

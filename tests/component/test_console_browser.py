@@ -12,11 +12,12 @@ import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import asyncpg
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -28,6 +29,8 @@ from tests.support.system import SystemUnderTest
 
 ARTEFACTS = REPO_ROOT / ".local" / "test-artefacts"
 INSTANCE = {"Authorization": "Bearer instance-token-for-these-tests"}
+CLICK = "document.querySelector(arguments[0]).click()"
+SHOWN = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null"
 
 
 @pytest.fixture
@@ -60,7 +63,9 @@ async def center(
 
 
 async def until(chrome: webdriver.Chrome, check: Callable[[webdriver.Chrome], object]) -> None:
-    await asyncio.to_thread(WebDriverWait(chrome, 10, poll_frequency=0.1).until, check)
+    # A table redrawn between finding a cell and reading it: read again at the next poll.
+    wait = WebDriverWait(chrome, 10, 0.1, ignored_exceptions=[StaleElementReferenceException])
+    await asyncio.to_thread(wait.until, check)
 
 
 def text(css: str) -> Callable[[webdriver.Chrome], str]:
@@ -84,6 +89,8 @@ async def test_a_supervisor_logs_in_and_sees_a_caller_wait(
     3. Agent 1001 logs in and pauses (through the API); a caller enters the general queue:
        the wallboard shows 1 waiting in that queue and the agent paused, without a reload.
     4. English is one click away.
+    5. The caller hangs up: listed to call back with the number masked; the supervisor's
+       "show" reveals it (audited, tests/component/test_desk_call.py checks the row).
     """
     name = f"li.na-{center.run}"
     await accounts.add(center.engine, name, PASSWORD, ["supervisor"], None, "cli:test")
@@ -102,6 +109,15 @@ async def test_a_supervisor_logs_in_and_sees_a_caller_wait(
     await until(browser, lambda c: text('tr[data-queue="general"] td.waiting')(c) == "1")
     assert (text("#total-waiting")(browser), text("#total-offered")(browser)) == ("1", "1")
     assert text('tr[data-agent="1001"]')(browser).split()[:2] == ["1001", "小休"]
+
+    # 5. The caller hangs up: on the list to call back, masked; "show" gives the number.
+    center.desk.journal.record(Fact("c1", "call_started", {"caller": "13812345678"}))
+    center.desk.journal.record(Fact("c1", "ended", {"disposition": "abandoned"}))
+    await until(browser, lambda c: text('tr[data-call="c1"] td.number')(c) == "138****5678")
+    await asyncio.to_thread(
+        browser.find_element(By.CSS_SELECTOR, 'tr[data-call="c1"] button').click
+    )
+    await until(browser, lambda c: text('tr[data-call="c1"] td.number')(c) == "13812345678")
 
     await asyncio.to_thread(browser.find_element(By.ID, "language").click)
     await until(browser, lambda c: text("#queues th:nth-child(2)")(c) == "Waiting")
@@ -127,3 +143,71 @@ async def test_an_agent_signs_in_and_pauses_from_the_desk(
     assert center.desk.router.agents["1002"].reason == "meal"
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTEFACTS / "console-desk.png"))
+
+
+async def test_a_supervisor_forces_a_pause_then_a_sign_out_from_the_wallboard(
+    center: Console, browser: webdriver.Chrome, db: asyncpg.Connection
+) -> None:
+    """Agent 1003 is ready; the supervisor clicks 强制小休 on their row, then 强制签出: the
+    agent is paused, then off the board; both are audited as forced by the supervisor."""
+    name = f"zhou.jie-{center.run}"
+    await accounts.add(center.engine, name, PASSWORD, ["supervisor"], None, "cli:test")
+    resp = await center.client.post("/agents/1003/login", headers=INSTANCE)
+    assert resp.status == 200, await resp.text()
+    await sign_in(browser, str(center.client.make_url("/console/")), name)
+    await until(browser, lambda c: c.current_url.endswith("/console/wallboard.html"))
+    row = 'tr[data-agent="1003"]'
+
+    def state(chrome: webdriver.Chrome) -> list[str] | None:
+        """The row's 工号 and state, read in one step (the rows are redrawn every second)."""
+        shown = chrome.execute_script(SHOWN, row)
+        return shown.split()[:2] if shown is not None else None
+
+    await until(browser, lambda c: state(c) == ["1003", "空闲"])
+    # No listen buttons for an agent who is not talking.
+    assert not browser.find_elements(By.CSS_SELECTOR, f'{row} button[data-action="listen"]')
+    # Found and clicked in one step: the board redraws its rows every second.
+    await asyncio.to_thread(browser.execute_script, CLICK, f'{row} [data-action="force_pause"]')
+    await until(browser, lambda c: state(c) == ["1003", "小休"])
+    await asyncio.to_thread(browser.execute_script, CLICK, f'{row} [data-action="force_logout"]')
+    await until(browser, lambda c: state(c) is None)
+    forced = await db.fetch(
+        "SELECT what FROM audit_log WHERE who = $1 AND target = '1003' ORDER BY id", name
+    )
+    assert [r["what"] for r in forced] == ["agent.forced.pause", "agent.forced.logout"]
+
+
+async def test_an_agent_on_a_call_sees_its_context_and_picks_a_topic(
+    center: Console, browser: webdriver.Chrome
+) -> None:
+    """
+    1. Agent 1002 is signed in to the queues on their desk.
+    2. A caller verified in self-service is answered by them: the desk shows the ID masked
+       and the menu path, and offers the topics of topics.yaml.
+    3. They pick "养老金发放" and save it: "已保存", and the journal has their wrap-up.
+    """
+    name = f"wang.fang-{center.run}"
+    await accounts.add(center.engine, name, PASSWORD, ["agent"], "1002", "cli:test")
+    await sign_in(browser, str(center.client.make_url("/console/")), name)
+    await until(browser, lambda c: text("#state")(c) == "未签入")
+    await asyncio.to_thread(browser.find_element(By.ID, "do-login").click)
+    await until(browser, lambda c: text("#state")(c) == "空闲")
+
+    now = time.time()
+    session = SimpleNamespace(verified_id="11010519491231002X", path=["welcome", "main"])
+    person = SimpleNamespace(queue="general", entered=now - 8, answered_at=now)
+    center.calls["c9"] = SimpleNamespace(
+        caller_number="13812345678", person=person, session=session
+    )
+    center.desk.router.enqueue("c9", "general", 0, now - 8)
+    center.desk.router.answered("c9", "1002", now)
+    await until(browser, lambda c: text("#ctx-id")(c) == "110105********002X")
+    assert text("#ctx-path")(browser) == "welcome → main"
+    recorded: list[Fact] = []
+    center.desk.journal.observers.append(recorded.append)
+    Select(browser.find_element(By.ID, "topic")).select_by_visible_text("养老金发放")
+    await asyncio.to_thread(browser.find_element(By.ID, "do-topic").click)
+    await until(browser, lambda c: text("#topic-saved")(c) == "已保存")
+    assert [(f.kind, f.data["topic"]) for f in recorded] == [("wrap_up", "pension_payment")]
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTEFACTS / "console-desk-call.png"))

@@ -286,7 +286,8 @@ async def test_a_day_read_back_through_the_adapter_the_cli_and_the_api(
             assert (center["offered"], center["answered"], center["asa_seconds"]) == (6, 4, 10.0)
             resp = await client.get("/reports/agents?month=2031-03&format=csv", headers=token)
             assert resp.headers["Content-Type"].startswith("text/csv")
-            assert "9101,2,2,0,1,300.0,20.0,160.0,1,1.0,1," in await resp.text()
+            # quality_samples, _scored, _score (none drawn) beside the satisfaction
+            assert "9101,2,2,0,1,300.0,20.0,160.0,1,1.0,0,0,,1," in await resp.text()
             resp = await client.get("/reports/daily?date=2031-02-30", headers=token)
             assert (resp.status, (await resp.json())["error_id"]) == (400, "bad_date")
     finally:

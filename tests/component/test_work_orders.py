@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from acd.roster import load_roster
 from acd.work_order_config import load_work_orders
 from hotline import REPO_ROOT, accounts, cli, tokens, work_order_watch
 from hotline.sessions import SessionPolicy
@@ -78,6 +79,7 @@ async def office(
         engine=engine,
         hours=load_hours(config),
         work_orders=load_work_orders(config),
+        roster=load_roster(config),
         sms=sms,
     )
     app = make_app(controller, SimpleNamespace(), Metrics(), POLICY)  # type: ignore[arg-type]
@@ -133,6 +135,8 @@ async def test_an_order_from_the_agent_to_the_office_and_back(
         **{"X-CSRF-Token": other},
     )
     assert (status, refused["error_id"]) == (403, "not_your_order")
+    _, listed = await office.get("/work-orders?owner=1001")
+    assert listed["work_orders"] == []  # an agent lists the orders they own, whatever they ask
     csrf = await office.login("wang.fang")
     status, sent = await office.post(
         f"/work-orders/{number}/status",
@@ -164,6 +168,10 @@ async def test_an_order_from_the_agent_to_the_office_and_back(
     )
     assert (status, refused["error_id"]) == (403, "not_your_order")
     assert (await office.get("/work-orders/escalations", **as_pension))[0] == 403
+    status, refused = await office.post(
+        f"/work-orders/{number}/status", answer, **{"X-CSRF-Token": csrf}
+    )
+    assert (status, refused["error_id"]) == (403, "not_your_step")  # the owner cannot answer
     status, answered = await office.post(f"/work-orders/{number}/status", answer, **as_pension)
     assert (status, answered["status"], answered["answer"]) == (200, "answered", answer["answer"])
     texts = office.sms.sent()
@@ -225,6 +233,10 @@ async def test_escalations_bad_input_and_the_cli(
         (late["number"], "overdue"),
         (nobodys["number"], "no_owner"),
     ]
+    status, refused = await office.post(
+        f"/work-orders/{nobodys['number']}/owner", {"owner": "9999"}, **csrf
+    )
+    assert (status, refused["error_id"]) == (400, "unknown_agent")  # not in the roster
     status, taken = await office.post(
         f"/work-orders/{nobodys['number']}/owner", {"owner": "1001"}, **csrf
     )

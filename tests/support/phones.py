@@ -188,6 +188,7 @@ class DeskPhone:
     # too, so a phone that registers needs room for them; an unregistered line (behind the
     # trunk) counts only real calls.
     calls: int = 5
+    media_port: int | None = None  # the phone's audio elsewhere (tests/support/handset.py)
     procs: list[asyncio.subprocess.Process] = field(default_factory=list)
     uas_port: int = 0
 
@@ -237,7 +238,10 @@ class DeskPhone:
         if not self.procs:
             self.uas_port = self.uas_port or free_udp_port()
             uas = self.work_dir / f"uas-{self.user}.xml"
-            uas.write_text(self._uas_scenario())
+            text = self._uas_scenario()
+            if self.media_port is not None:
+                text = text.replace("m=audio [media_port]", f"m=audio {self.media_port}")
+            uas.write_text(text)
             self.procs.append(
                 await self._sipp(
                     "-sf",

@@ -329,8 +329,11 @@ class Caller:
         work_dir: Path,
         number: str = "13800138000",
         auth: tuple[str, str] | None = None,
+        media_port: int | None = None,
     ) -> None:
         self.auth = auth
+        # The phone's audio elsewhere (tests/support/handset.py): its port in the SDP.
+        self.media_port = media_port
         self.sip_port = sip_port
         self.work_dir = work_dir
         self.number = number
@@ -351,7 +354,10 @@ class Caller:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.local_port = free_udp_port()
         scenario = run_dir / "caller.xml"
-        scenario.write_text(caller_scenario(steps, run_dir, self.auth))
+        text = caller_scenario(steps, run_dir, self.auth)
+        if self.media_port is not None:
+            text = text.replace("m=audio [media_port]", f"m=audio {self.media_port}")
+        scenario.write_text(text)
         inf = run_dir / "caller.csv"
         inf.write_text(f"SEQUENTIAL\n{self.number};\n")
         self.proc = await asyncio.create_subprocess_exec(

@@ -26,6 +26,9 @@ weekly:
 {days}
 holidays: []
 workdays: {{}}
+duty:
+  experts:
+{duty}
 """
 
 
@@ -39,7 +42,8 @@ def make_config_dir(target: Path) -> Path:
         f'  {d}: [{{start: "00:00", end: "23:59:59"}}]'
         for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     )
-    (target / "hours.yaml").write_text(ALWAYS_OPEN.format(days=days))
+    duty = "\n".join(f"  {line}" for line in days.split("\n"))  # experts always on duty
+    (target / "hours.yaml").write_text(ALWAYS_OPEN.format(days=days, duty=duty))
     # Short rings and wrap-ups keep the scenarios quick; the logic is the same.
     queues = (target / "queues.yaml").read_text()
     queues = queues.replace("queues:\n", "queues:\n", 1)
@@ -74,6 +78,11 @@ def make_config_dir(target: Path) -> Path:
         1,
     )
     (target / "menu.yaml").write_text(menu)
+    # The follow-up call comes right after the owner's call-back reached the citizen.
+    orders = (target / "work_orders.yaml").read_text()
+    orders = orders.replace("  after_minutes: 60\n", "  after_minutes: 0\n", 1)
+    orders = orders.replace("  ring_seconds: 30\n", "  ring_seconds: 10\n", 1)
+    (target / "work_orders.yaml").write_text(orders)
     return target
 
 

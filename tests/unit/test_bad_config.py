@@ -61,6 +61,18 @@ def test_a_broken_file_is_refused_with_its_name(config_dir: Path, file: str, kin
     assert any(str(config_dir / file) in p for p in refused.value.problems), refused.value
 
 
+def test_wrap_up_topics_are_checked_with_file_line_and_field(config_dir: Path) -> None:
+    assert load_center(config_dir).topics.topics["pension_payment"].zh == "养老金发放"
+    (config_dir / "topics.yaml").write_text(
+        "topics:\n  pension: {zh: 养老金, en: Pensions}\n  Bad-Code: {zh: 坏}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_center(config_dir)
+    problems = "\n".join(refused.value.problems)
+    assert "topics.yaml:3: topics.Bad-Code.en: Field required" in problems
+    assert "topics.yaml:3: topics.Bad-Code.[key]: String should match pattern" in problems
+
+
 def test_config_check_says_what_is_wrong_without_a_traceback(config_dir: Path) -> None:
     (config_dir / "menu.yaml").write_bytes(BROKEN["not UTF-8"])
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}

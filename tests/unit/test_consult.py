@@ -21,7 +21,7 @@ from acd.conversation_actions import (
     HandToExpert,
     HoldCaller,
     OpenWorkOrder,
-    PlayToAgent,
+    TellAgent,
     ThreeWay,
 )
 from acd.router import AgentStatus, RouterError
@@ -176,7 +176,7 @@ def test_no_expert_logged_in_the_agent_hears_so_and_opens_a_work_order() -> None
     conv = c.calls["c1"]
     assert (conv.phase, conv.consult) == ("talking", None)
     assert isinstance(c.actions[-2], BackToCaller)
-    assert c.actions[-1] == PlayToAgent(agent, ("consult-no-expert",))
+    assert c.actions[-1] == TellAgent(agent, ("consult-no-expert",))
     assert c.facts_of("consult_ended")[0]["outcome"] == "no_expert"
     c.keys(agent, "*0")
     assert c.actions[-1] == OpenWorkOrder("1001", "expert")

@@ -487,3 +487,56 @@ def test_hot_topics_count_each_call_once_per_menu_node_most_first() -> None:
     ]
     report = one_day(calls)
     assert list(report.topics.items()) == [("main", 3), ("pension", 2), ("medical", 1)]
+
+
+def test_wrap_up_topics_count_each_call_once_per_topic_beside_the_menu_nodes() -> None:
+    def answered(agent: str, offered: str, topic: str | None) -> SegmentRecord:
+        ends = at(offered) + dt.timedelta(minutes=1)
+        return dataclasses.replace(
+            leg(agent, offered, offered, ends.strftime("%H:%M:%S"), "agent_hangup"), topic=topic
+        )
+
+    entry = (QueueEntry("social_insurance", at("09:00:00")),)
+    pension = answered("1001", "09:00:10", "pension_payment")
+    calls = [
+        CallRecord(
+            "A", at("09:00:00"), at("09:05:00"), "answered", entry, (pension,), path=("main",)
+        ),
+        # Transferred: both agents said pension; the call counts once for it.
+        CallRecord(
+            "B",
+            at("09:00:00"),
+            at("09:05:00"),
+            "answered",
+            entry,
+            (pension, answered("1002", "09:02:00", "pension_payment")),
+        ),
+        CallRecord(
+            "C",
+            at("09:00:00"),
+            at("09:05:00"),
+            "answered",
+            entry,
+            (answered("1002", "09:00:10", "complaint"),),
+        ),
+        CallRecord(
+            "D",
+            at("09:00:00"),
+            at("09:05:00"),
+            "answered",
+            entry,
+            (answered("1001", "09:00:10", None),),
+        ),
+        # Picked, but the agent was never put through: no answered call, no topic.
+        CallRecord(
+            "E",
+            at("09:00:00"),
+            at("09:05:00"),
+            "abandoned",
+            entry,
+            (dataclasses.replace(answered("1001", "09:00:10", "other"), connected=False),),
+        ),
+    ]
+    report = one_day(calls)
+    assert list(report.wrap_up_topics.items()) == [("pension_payment", 2), ("complaint", 1)]
+    assert report.topics == {"main": 1}

@@ -98,7 +98,15 @@ def test_csv_xlsx_and_json_say_the_same() -> None:
     )
     assert center["asa_seconds"] == "10.0" and center["satisfaction"] == ""
     book = load_workbook(io.BytesIO(export.to_xlsx(export.report_sheets(report))))
-    assert book.sheetnames == ["summary", "calls", "agents", "abandoned_by_hour", "hot_topics"]
+    assert book.sheetnames == [
+        "summary",
+        "calls",
+        "agents",
+        "abandoned_by_hour",
+        "hot_topics",
+        "work_order_topics",
+        "wrap_up_topics",
+    ]
     assert list(book["hot_topics"].iter_rows(values_only=True)) == [
         ("menu_node", "calls"),
         ("main", 2),
@@ -222,9 +230,9 @@ def test_the_agents_starting_states_are_read_by_one_index_probe_per_agent() -> N
 
 
 def test_the_documents_name_who_may_fetch_reports() -> None:
-    # The route is for the supervisor role and the instance's own token (hotline/roles.py),
-    # not for "the bearer token" of any client.
-    assert ROUTE_ROLES[("GET", "/reports/{kind}")] == {"supervisor"}
+    # The route is for the supervisor and auditor roles and the instance's own token
+    # (hotline/roles.py), not for "the bearer token" of any client.
+    assert ROUTE_ROLES[("GET", "/reports/{kind}")] == {"supervisor", "auditor"}
     root = Path(__file__).parents[2]
     reports_section = (root / "README.md").read_text().split("## Reports", 1)[1].split("\n## ")[0]
     for text in (

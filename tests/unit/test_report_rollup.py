@@ -64,8 +64,11 @@ def calls(draw: st.DrawFn, n: int) -> CallRecord:
     if kind in ("answered", "transfer") and offered + 2 < end:
         answered = offered + draw(st.integers(1, 2))
         leg_end = end if kind == "answered" else (answered + end) // 2 + 1
+        topic = draw(st.sampled_from([None, "pension_payment", "complaint"]))
         segments.append(
-            SegmentRecord(queue, agent, _at(offered), _at(answered), _at(leg_end), "agent_hangup")
+            SegmentRecord(
+                queue, agent, _at(offered), _at(answered), _at(leg_end), "agent_hangup", topic=topic
+            )
         )
         disposition = "answered"
         if kind == "transfer" and leg_end + 2 < end:
@@ -141,6 +144,26 @@ def test_a_week_is_the_sum_of_its_days_stored_as_json(recs: Records) -> None:
     assert want.keys() == got.keys()
     for key, value in want.items():
         assert got[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+
+
+def test_a_wrap_up_never_ended_counts_the_same_in_its_day_and_its_week() -> None:
+    """Found by the property above: an agent's wrap-up after a Monday call with no later
+    change ran to the end of whichever period was asked (a day: 23 h, the week: 7 days)."""
+    answered = SegmentRecord("medical", "1001", _at(600), _at(601), outcome="done", connected=True)
+    call = CallRecord(
+        "c1",
+        _at(590),
+        _at(650),
+        "answered",
+        entries=(QueueEntry("medical", _at(600)),),
+        segments=(answered,),
+    )
+    recs = Records(calls=[call], states=[AgentStateChange("1001", "wrap_up", _at(652))])
+    week = build_report(recs, WEEK, RULES, LATER)
+    monday = build_report(recs, Period.day(MONDAY), RULES, LATER)
+    assert week.center.wrapup_seconds == monday.center.wrapup_seconds == 30 * 60
+    summed = combine(WEEK, RULES, [_through_json(monday, MONDAY)], week.voice_messages)
+    assert summed.center.wrapup_seconds == week.center.wrapup_seconds
 
 
 @settings(max_examples=40, deadline=None)

@@ -38,27 +38,37 @@ def test_a_day_of_calls_gives_offered_answered_abandoned_and_service_level() -> 
     1. c1 waits 10 s and is answered; c2 waits 40 s and is answered; c3 hangs up waiting.
     2. c4 is moved by an escalation (a second `queued`, the same stay) and answered in 5 s.
     3. c5 left for a callback and was answered later: answered, but not in SL nor ASA.
+    4. c6 hangs up while the agent who picked up hears the whisper: abandoned, as in reports.
+    The wait is counted to the pick-up, though the caller is put through after the whisper.
     """
     tally = DayTally(service_seconds=20)
     facts: list[tuple[str, str, dict[str, Any], float]] = [
         ("c1", "queued", {"queue": "pension"}, T0),
         ("c1", "segment_answered", {"agent": "8001"}, T0 + 10),
+        ("c1", "agent", {"agent": "8001"}, T0 + 10 + 4),
         ("c2", "queued", {"queue": "pension"}, T0),
         ("c2", "segment_answered", {"agent": "8002"}, T0 + 40),
+        ("c2", "agent", {"agent": "8002"}, T0 + 40 + 4),
         ("c3", "queued", {"queue": "pension"}, T0),
         ("c3", "ended", {"disposition": "abandoned"}, T0 + 7),
         ("c4", "queued", {"queue": "medical"}, T0),
         ("c4", "queued", {"queue": "pension"}, T0 + 2),
         ("c4", "segment_answered", {"agent": "8001"}, T0 + 5),
+        ("c4", "agent", {"agent": "8001"}, T0 + 5 + 4),
         ("c5", "queued", {"queue": "medical"}, T0),
         ("c5", "caller_left_for_callback", {}, T0 + 30),
         ("c5", "segment_answered", {"agent": "8003"}, T0 + 900),
+        ("c5", "agent", {"agent": "8003"}, T0 + 900 + 4),
         ("c1", "ended", {"disposition": "answered"}, T0 + 100),
+        # c6: the agent picked up; the caller hung up during the whisper, never put through.
+        ("c6", "queued", {"queue": "pension"}, T0),
+        ("c6", "segment_answered", {"agent": "8002"}, T0 + 6),
+        ("c6", "ended", {"disposition": "abandoned"}, T0 + 8),
     ]
     for call, kind, data, at in facts:
         tally.observe(call, kind, data, at, DAY)
     pension, medical = tally.queues["pension"], tally.queues["medical"]
-    assert (pension.offered, pension.answered, pension.abandoned) == (3, 2, 1)
+    assert (pension.offered, pension.answered, pension.abandoned) == (4, 2, 2)
     assert pension.figures()["service_level"] == 0.5
     assert pension.figures()["asa"] == 25.0
     assert (medical.offered, medical.answered, medical.abandoned) == (2, 2, 0)
@@ -70,6 +80,7 @@ def test_a_transfer_starts_a_stay_in_the_target_queue() -> None:
     tally = DayTally()
     tally.observe("c1", "queued", {"queue": "general"}, T0, DAY)
     tally.observe("c1", "segment_answered", {}, T0 + 3, DAY)
+    tally.observe("c1", "agent", {}, T0 + 3, DAY)
     tally.observe("c1", "transferred_to_queue", {"queue": "expert"}, T0 + 60, DAY)
     tally.observe("c1", "queued", {"queue": "expert"}, T0 + 60, DAY)
     tally.observe("c1", "ended", {"disposition": "abandoned"}, T0 + 80, DAY)
@@ -219,3 +230,52 @@ def test_the_desk_shows_the_agents_state_and_call_with_the_number_masked() -> No
     # The expert queues the desk page offers to consult (transfers of queues.yaml).
     experts = desk_picture("1001", talking, T0, call, reasons, ["expert_social_insurance"])
     assert experts["expert_queues"] == ["expert_social_insurance"]
+
+
+def test_todays_abandoned_callers_and_failed_callbacks_are_listed_to_call_back() -> None:
+    """
+    1. c1 hangs up waiting: listed, its number masked on the board. c2 is answered: not.
+    2. c3 booked a callback on another number, which failed: listed with that number.
+    3. c4 abandoned in the menu, never queued: not listed. A new day starts an empty list.
+    """
+    tally = DayTally()
+    facts: list[tuple[str, str, dict[str, Any], float]] = [
+        ("c1", "call_started", {"caller": "13812345678"}, T0),
+        ("c1", "queued", {"queue": "pension"}, T0 + 5),
+        ("c1", "ended", {"disposition": "abandoned"}, T0 + 40),
+        ("c2", "call_started", {"caller": "13900001111"}, T0),
+        ("c2", "queued", {"queue": "pension"}, T0 + 5),
+        ("c2", "agent", {"agent": "8001"}, T0 + 9),
+        ("c2", "ended", {"disposition": "answered"}, T0 + 99),
+        ("c3", "call_started", {"caller": "13700002222"}, T0),
+        ("c3", "queued", {"queue": "medical"}, T0 + 5),
+        ("c3", "callback_requested", {"number": "02166668888", "queue": "medical"}, T0 + 20),
+        ("c3", "caller_left_for_callback", {}, T0 + 25),
+        ("c3", "callback_finished", {"status": "failed"}, T0 + 900),
+        ("c3", "ended", {"disposition": "callback_failed"}, T0 + 900),
+        ("c4", "call_started", {"caller": "13600003333"}, T0),
+        ("c4", "ended", {"disposition": "abandoned_in_menu"}, T0 + 10),
+    ]
+    for call_id, kind, data, at in facts:
+        tally.observe(call_id, kind, data, at, DAY)
+    board = picture([], [], [], tally, StateClock(), T0 + 901)
+    assert board["to_call_back"] == [
+        {
+            "id": "c3",
+            "number": "021****8888",
+            "queue": "medical",
+            "at": T0 + 900,
+            "why": "callback_failed",
+        },
+        {
+            "id": "c1",
+            "number": "138****5678",
+            "queue": "pension",
+            "at": T0 + 40,
+            "why": "abandoned",
+        },
+    ]
+    assert board["to_call_back_count"] == 2
+    assert tally.to_call_back["c1"].number == "13812345678"  # for the audited reveal
+    tally.roll(DAY + dt.timedelta(days=1))
+    assert picture([], [], [], tally, StateClock(), T0)["to_call_back"] == []

@@ -172,6 +172,11 @@ def test_orders_without_an_owner_are_escalated_most_urgent_first() -> None:
     taken = take_over(nobodys, "1001", by="sup1", at=at(2026, 11, 3))
     assert escalations([taken], at(2026, 11, 3), HOURS, POLICY, frozenset({"1001"})) == []
     assert taken.history[-1].note == "owner - -> 1001" and taken.status is Status.OPEN
+    with pytest.raises(WorkOrderError, match="roster"):
+        take_over(nobodys, "9999", by="sup1", at=at(2026, 11, 3), agents=frozenset({"1001"}))
+    closed = advance(taken, Status.CLOSED, by="1001", at=at(2026, 11, 4))
+    with pytest.raises(WorkOrderError, match="closed"):
+        take_over(closed, "1002", by="sup1", at=at(2026, 11, 3))
 
 
 def test_order_numbers_are_keypad_digits() -> None:

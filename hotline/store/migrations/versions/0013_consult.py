@@ -1,7 +1,7 @@
 """consult: call segments say who consulted whom, for how long, and how it ended
 
 Revision ID: 0013_consult
-Revises: 0011_report_days
+Revises: 0014_follow_up
 
 On the asking agent's segment: the expert queue consulted, the expert who answered (NULL:
 none did), the seconds agent and expert talked before the agent decided, and how it ended
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_consult"
-down_revision = "0011_report_days"
+down_revision = "0014_follow_up"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,202 @@
+"""Calls the center places about a work order, as pure rules: the owner's call-back (their
+desk phone is rung first, then the citizen through the trunk, as virtual hold does) and the
+follow-up (the citizen alone is asked the satisfaction question once the answer reached them).
+
+The shell (hotline/order_calls.py) feeds the call-back machine typed channel events
+(acd/channel_events.py) and carries out what it returns; the follow-up's question is the
+survey's own session (acd/survey.py); the follow-up watch asks `follow_up_due` which orders
+to call now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from acd.channel_events import ChannelAnswered, ChannelEvent, ChannelHangup
+from acd.conversation_rules import offer_outcome
+from acd.work_orders import Status, WorkOrder
+
+Side = Literal["agent", "citizen"]
+# How a call-back ended, as its segment and the order's history say it.
+Outcome = Literal[
+    "talked",  # the agent and the citizen were put through
+    "agent_unreached",  # the agent's desk phone did not answer (busy, no answer...)
+    "not_reached",  # the citizen's phone did not answer, was busy or unreachable
+    "agent_hangup",  # the agent gave up before the citizen answered
+]
+
+# The follow-up question is the survey's (满意1 基本满意2 不满意3); the order keeps the
+# answer on its 1-5 scale (acd/work_orders.SATISFACTION: 5 is best).
+RATING = {"satisfied": 5, "fairly_satisfied": 3, "dissatisfied": 1}
+
+
+@dataclass(frozen=True)
+class DialCitizen:
+    """The agent answered: tell them who is called, then ring the citizen's number."""
+
+
+@dataclass(frozen=True)
+class PutThrough:
+    """The citizen answered: bridge the two and record the conversation."""
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """Hang up one side's channel (it may be gone already)."""
+
+    side: Side
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The call-back is over: its segment ends, the order's history says how."""
+
+    outcome: Outcome
+    talked_seconds: float
+
+
+OrderCallAction = DialCitizen | PutThrough | HangUp | Finished
+
+
+@dataclass
+class CallBack:
+    """The owner calls the citizen about an order: agent_ringing → citizen_ringing →
+    talking → done. Either side's hang-up ends it (and hangs up the other)."""
+
+    phase: str = "agent_ringing"
+    answered_at: float = 0.0
+    outcome: Outcome | None = None
+    detail: str = ""  # why a side was not reached (busy, no_answer, cause...)
+
+    def on(self, side: Side, event: ChannelEvent, now: float) -> list[OrderCallAction]:
+        """An event of the agent's or the citizen's channel."""
+        if self.phase == "done":
+            return []
+        if isinstance(event, ChannelAnswered):
+            if side == "agent" and self.phase == "agent_ringing":
+                self.phase = "citizen_ringing"
+                return [DialCitizen()]
+            if side == "citizen" and self.phase == "citizen_ringing":
+                self.phase = "talking"
+                self.answered_at = now
+                return [PutThrough()]
+            return []
+        if not isinstance(event, ChannelHangup):
+            return []
+        if self.phase == "agent_ringing":
+            self.detail = offer_outcome(event.cause or 0, event.lost)
+            return self._end("agent_unreached", now, [])
+        if self.phase == "citizen_ringing":
+            if side == "agent":
+                return self._end("agent_hangup", now, [HangUp("citizen")])
+            self.detail = offer_outcome(event.cause or 0, event.lost)
+            return self._end("not_reached", now, [HangUp("agent")])
+        other: Side = "citizen" if side == "agent" else "agent"
+        return self._end("talked", now, [HangUp(other)])
+
+    def dial_failed(self, now: float) -> list[OrderCallAction]:
+        """Asterisk refused to dial the citizen (or the agent): the call-back ends."""
+        if self.phase == "agent_ringing":
+            self.detail = "unreachable"
+            return self._end("agent_unreached", now, [])
+        self.detail = "unreachable"
+        return self._end("not_reached", now, [HangUp("agent")])
+
+    def _end(
+        self, outcome: Outcome, now: float, out: list[OrderCallAction]
+    ) -> list[OrderCallAction]:
+        self.phase = "done"
+        self.outcome = outcome
+        talked = now - self.answered_at if outcome == "talked" else 0.0
+        return [*out, Finished(outcome, talked)]
+
+
+@dataclass(frozen=True)
+class FollowUpPolicy:
+    """When and how often the center calls a citizen back to ask about an answered order.
+
+    `after_minutes`: after the owner's call-back reached the citizen; an order whose answer
+    was only texted is followed up `without_callback_hours` after it was answered."""
+
+    enabled: bool = True
+    after_minutes: float = 60
+    without_callback_hours: float = 24
+    attempts: int = 3
+    retry_after_minutes: float = 120
+    ring_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class FollowUpState:
+    """What the store keeps of an order's follow-up: the attempts made, when the last
+    one ended (or None), and when the owner's call-back reached the citizen (or None)."""
+
+    attempts: int = 0
+    last_attempt: dt.datetime | None = None
+    called_back_at: dt.datetime | None = None
+
+
+def answered_at(order: WorkOrder) -> dt.datetime | None:
+    """When the office's (latest) answer came."""
+    found = [c.at for c in order.history if c.status is Status.ANSWERED]
+    return found[-1] if found else None
+
+
+def follow_up_due(
+    order: WorkOrder,
+    state: FollowUpState,
+    policy: FollowUpPolicy,
+    now: dt.datetime,
+    staffed: bool,
+) -> bool:
+    """Whether to place a follow-up call for `order` now: answered, with a number to call,
+    attempts left, during staffed hours, and its time come (after the call-back, or long
+    after an answer that was only texted; retries spaced by `retry_after_minutes`)."""
+    if not (policy.enabled and staffed) or order.status is not Status.ANSWERED:
+        return False
+    if not order.callback_number or state.attempts >= policy.attempts:
+        return False
+    if state.last_attempt is not None:
+        return now - state.last_attempt >= dt.timedelta(minutes=policy.retry_after_minutes)
+    if state.called_back_at is not None:
+        return now - state.called_back_at >= dt.timedelta(minutes=policy.after_minutes)
+    answered = answered_at(order)
+    if answered is None:
+        return False
+    return now - answered >= dt.timedelta(hours=policy.without_callback_hours)
+
+
+FollowUpResult = Literal["rated", "no_rating", "not_reached"]
+
+
+@dataclass
+class FollowUpAttempt:
+    """One follow-up call's result: `rated` (a key 1-3: `satisfaction` on the order's
+    scale), `no_rating` (answered, no valid key twice), or `not_reached`."""
+
+    result: FollowUpResult = "not_reached"
+    satisfaction: int | None = None
+    scores: list[str] = field(default_factory=list)
+
+    def rated(self, score: str) -> None:
+        """The survey's answer (acd/survey.SCORES value)."""
+        self.result = "rated"
+        self.satisfaction = RATING[score]
+        self.scores.append(score)
+
+    def answered(self) -> None:
+        """The citizen picked up (no rating yet)."""
+        if self.result == "not_reached":
+            self.result = "no_rating"
+
+
+def after_attempt(result: FollowUpResult, attempts: int, policy: FollowUpPolicy) -> str:
+    """What the order becomes after an attempt (`attempts`: made so far, this one counted):
+    `followed_up` (rated, or answered without a rating: asked, stored as such),
+    `no_answer` (the last attempt was not reached either: followed up as unreachable), or
+    `retry` (another attempt later)."""
+    if result != "not_reached":
+        return "followed_up"
+    return "no_answer" if attempts >= policy.attempts else "retry"
