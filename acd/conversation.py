@@ -19,6 +19,7 @@ from acd.channel_events import (
     KeyPressed,
     PlaybackDone,
 )
+from acd.consult import WORK_ORDER_KEY, Consult, Consulting
 from acd.conversation_actions import (
     AskSurvey,
     Bridge,
@@ -55,7 +56,17 @@ from acd.state import CancelOffer, Decision
 Actions = list[ConversationAction]
 
 # Phases in which the caller's hang-up concerns the ACD (offers, a conversation).
-WITH_CALLER = ("waiting", "arranging", "talking", "whisper", outside_transfer.PHASE)
+WITH_CALLER = (
+    "waiting",
+    "arranging",
+    "talking",
+    "whisper",
+    "consulting",
+    "three_way",
+    outside_transfer.PHASE,
+)
+# Phases in which an agent is with the caller (consulting: the caller holds meanwhile).
+WITH_AGENT = ("whisper", "talking", "consulting", "three_way")
 
 
 @dataclass(frozen=True)
@@ -69,8 +80,8 @@ class CallbackTerms:
 
 
 @dataclass
-class Conversation:
-    """One caller with the ACD: the offers, the agent, the phase."""
+class Conversation(Consulting):
+    """One caller with the ACD: the offers, the agent, the phase, a consult (acd/consult.py)."""
 
     router: Router
     call_id: str
@@ -83,6 +94,8 @@ class Conversation:
     answered_at: float = 0.0
     offers: dict[str, str] = field(default_factory=dict)  # agent -> agent channel id
     keys: AgentKeys = field(default_factory=AgentKeys)
+    consult: Consult | None = None
+    no_expert_line: str | None = None
     outside: outside_transfer.OutsideDial | None = None  # a department dialled (blind transfer)
     _n: int = 0
 
@@ -164,6 +177,8 @@ class Conversation:
     ) -> Actions:
         """An event of an agent's channel (`caller_on_line`: False while a callback's caller
         is not on a line of ours; `callback`: the booked callback, if any)."""
+        if self.consult is not None and self.consult.owns(channel):
+            return self.on_expert(agent, channel, event, now)
         if self.outside is not None and channel == self.outside.channel:
             return outside_transfer.on_event(self, event, now)
         if isinstance(event, ChannelAnswered):
@@ -174,14 +189,14 @@ class Conversation:
         if isinstance(event, PlaybackDone) and self.phase == "whisper" and mine:
             return self.bridge(now)
         if isinstance(event, KeyPressed) and self.phase == "talking" and mine:
-            config = self.router.config
-            outside = {name: (d.number, d.key) for name, d in config.outside.items()}
-            keys = outside_transfer.agent_keys(config.transfers, outside)
-            self.keys, target = self.keys.press(event.digit, keys)
-            return self.transfer(target, now) if target is not None else []
+            return self._key(event.digit, now)
+        if isinstance(event, KeyPressed) and self.phase in ("consulting", "three_way") and mine:
+            return self.consult_key(event.digit, now)
         if not isinstance(event, ChannelHangup):
             return []
         if mine and self.agent_channel == channel:
+            if self.phase in ("consulting", "three_way"):
+                return self.agent_left_consult(now) or self._agent_left(now)
             if self.phase == "talking":
                 return self._agent_left(now)
             if self.phase == "whisper":
@@ -198,6 +213,23 @@ class Conversation:
                 Tell(self.router.offer_failed(self.call_id, agent, why, now)),
             ]
         return []
+
+    def _key(self, digit: str, now: float) -> Actions:
+        """A key of the agent talking with the caller: `*` + key transfers, `*` `*` + key
+        consults, `*` + 0 after a consult found no expert opens a work order."""
+        transfers = self.router.config.transfers
+        consult = self.keys.consult_target(digit, transfers)
+        if consult is not None:
+            self.keys = AgentKeys()
+            return self.ask_consult(consult, now)
+        if self.keys.pending == "*" and digit == WORK_ORDER_KEY and self.no_expert_line:
+            self.keys = AgentKeys()
+            return self.open_work_order()
+        # `*` + key: a queue of `transfers`, or another department (outside: in queues.yaml).
+        outside = {name: (d.number, d.key) for name, d in self.router.config.outside.items()}
+        keys = outside_transfer.agent_keys(transfers, outside)
+        self.keys, target = self.keys.press(digit, keys)
+        return self.transfer(target, now) if target is not None else []
 
     def _answered_by(self, agent: str, channel: str, now: float, caller_on_line: bool) -> Actions:
         """The agent picked up: the call leaves the queue; the agent may hear a whisper."""
@@ -275,6 +307,7 @@ class Conversation:
         """The agent hung up first: the caller stays for the satisfaction question."""
         assert self.agent is not None
         out: Actions = [
+            *self.end_consult(now, "consult_ended"),
             *outside_transfer.withdraw(self),
             Record("segment_ended", {"agent": self.agent, "outcome": "agent_hangup"}),
             Settle("answered"),  # also if the caller hangs up during the survey
@@ -340,8 +373,9 @@ class Conversation:
             out.append(Settle("abandoned"))
         elif self.phase == outside_transfer.PHASE:
             out += outside_transfer.withdraw(self)
-        elif self.phase in ("talking", "whisper"):
+        elif self.phase in WITH_AGENT:
             assert self.agent is not None
+            out += self.end_consult(now, "caller_hangup")
             out += outside_transfer.withdraw(self)
             out.append(Record("segment_ended", {"agent": self.agent, "outcome": "caller_hangup"}))
             out += self._finished(now)

@@ -144,11 +144,75 @@ class StopDialing:
 
 
 @dataclass(frozen=True)
+class HoldCaller:
+    """A consult begins: the agent leaves the caller's bridge (and hears hold music until an
+    expert answers); the caller hears hold music in the bridge."""
+
+    agent_channel: str
+
+
+@dataclass(frozen=True)
+class StartConsultTimer:
+    """Tell the machine (`Conversation.consult_timed_out`) after `seconds` if no expert of
+    the consult request `request` has answered."""
+
+    request: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ConsultBridge:
+    """The expert answered (and heard the whisper): agent and expert talk in a bridge of
+    their own while the caller holds; the expert's leg is recorded on their channel."""
+
+    agent_channel: str
+    expert: str
+    expert_channel: str
+    expert_channel_name: str
+
+
+@dataclass(frozen=True)
+class ThreeWay:
+    """Agent and expert join the caller in the caller's bridge (hold music off)."""
+
+    agent_channel: str
+    expert_channel: str
+
+
+@dataclass(frozen=True)
+class HandToExpert:
+    """The agent completed the consult: the expert talks with the caller in the caller's
+    bridge and is the conversation's agent from now on (kept on the caller's channel)."""
+
+    expert: str
+    expert_channel: str
+    now: float
+
+
+@dataclass(frozen=True)
+class BackToCaller:
+    """The consult ended without the expert (cancelled, no expert): the agent is back in
+    the caller's bridge, the hold music off, the consult bridge down."""
+
+    agent_channel: str
+
+
+@dataclass(frozen=True)
 class TellAgent:
-    """Play prompts to the agent only (during the conversation: the caller does not hear)."""
+    """Play prompts to the agent only (the caller does not hear): no expert on duty or
+    answering, a department not reached."""
 
     channel: str
     prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpenWorkOrder:
+    """The agent asked for a work order for this call (after a consult found no expert):
+    owned by the agent, for the line of business of `line`, with the call's recording."""
+
+    agent: str
+    line: str
 
 
 @dataclass(frozen=True)
@@ -191,6 +255,13 @@ ConversationAction = (
     | HandOver
     | DialCitizen
     | StopDialing
+    | HoldCaller
+    | StartConsultTimer
+    | ConsultBridge
+    | ThreeWay
+    | HandToExpert
+    | BackToCaller
+    | OpenWorkOrder
     | TellAgent
     | DialOutside
     | AddToBridge

@@ -57,17 +57,22 @@ def announcement_prompts(position: int, wait_seconds: float, offer_callback: boo
 @dataclass(frozen=True)
 class AgentKeys:
     """The keys an agent pressed during a conversation: `*` then a key of `transfers`
-    (queues.yaml) hands the caller to that queue. Any other key after `*` cancels it."""
+    (queues.yaml) hands the caller to that queue; `*` `*` then the key consults it first
+    (acd/consult.py). Any other key after `*` cancels it."""
 
     pending: str = ""
 
     def press(self, digit: str, transfers: dict[str, str]) -> tuple[AgentKeys, str | None]:
         """The keys after `digit`, and the queue to transfer to if the pair is complete."""
         if digit == "*":
-            return AgentKeys("*"), None
+            return AgentKeys("**" if self.pending == "*" else "*"), None
         if self.pending != "*":
-            return self, None
+            return AgentKeys(), None
         return AgentKeys(), transfers.get(digit)
+
+    def consult_target(self, digit: str, transfers: dict[str, str]) -> str | None:
+        """The queue to consult, if `digit` completes `*` `*` + key."""
+        return transfers.get(digit) if self.pending == "**" and digit != "*" else None
 
 
 def caller_priority(verified_id: str | None, today: dt.date, senior_age: int, bonus: int) -> int:
@@ -92,6 +97,6 @@ def disposition_when_caller_left(phase: str) -> str | None:
     phase does not settle it). Gone while the agent heard the whisper: never put through."""
     if phase in ("waiting", "arranging", "whisper"):
         return "abandoned"
-    if phase == "talking":
+    if phase in ("talking", "consulting", "three_way"):
         return "answered"
     return None

@@ -58,6 +58,9 @@ class QueueSpec(BaseModel):
     announce_every_seconds: float = Field(default=30, gt=0)
     # Before the caller is put through, the agent hears this queue's name and the wait.
     whisper: bool = False
+    # An agent consulting this queue (** then a key of `transfers`) waits this long for an
+    # expert to answer; then they are told no expert is free and are back with the caller.
+    consult_timeout: float = Field(default=30, gt=0, le=300)
     # At max_wait_seconds: book a callback in the caller's place (when callbacks are enabled),
     # or take a voice message.
     on_max_wait: Literal["callback", "voicemail"] = "callback"
@@ -132,7 +135,8 @@ class QueuesConfig(BaseModel):
     priorities: Priorities = Field(default_factory=Priorities)
     greet_with_agent_number: bool = True  # "工号1024为您服务"
     callback: CallbackPolicy = Field(default_factory=CallbackPolicy)
-    # An agent on a call presses * and a key to hand the caller to that queue (expert seats).
+    # An agent on a call presses * and a key to hand the caller to that queue (expert seats),
+    # or * * and the key to consult it first (acd/consult.py).
     transfers: dict[str, str] = Field(default_factory=dict)
     # Other departments an agent hands the caller to through the trunk (blind): name -> number.
     outside: dict[str, OutsideNumber] = Field(default_factory=dict)

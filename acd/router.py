@@ -414,3 +414,13 @@ class Router(Ticking):
         return finished + self.enqueue(
             call_id, to_queue, priority, now, entered=entered, waiting_since=now
         )
+
+    def hand_over(self, number: str, from_call: str, to_call: str) -> list[Decision]:
+        """A consult completed: the expert, on the consult request `from_call`, is now on
+        the caller's call `to_call` (the asking agent's part ended with call_finished)."""
+        agent = self._agent(number)
+        if agent.current_call != from_call:
+            raise RouterError(f"agent {number} is not on call {from_call}")
+        agent.current_call = to_call
+        self._file_agent(agent)
+        return []

@@ -314,11 +314,15 @@ def desk_picture(
     since: float | None,
     call: CallView | None,
     pause_reasons: list[str],
+    expert_queues: list[str] | None = None,
 ) -> dict[str, Any]:
     """One agent's own desk: their state (and since when, and why paused), the reasons they
-    may pause for, and the call they are on with the caller's number masked."""
+    may pause for, the call they are on with the caller's number masked, and the expert
+    queues they may consult (`transfers` of queues.yaml)."""
     state = SHOWN_STATES.get(agent.status, "logged_out") if agent else "logged_out"
     out: dict[str, Any] = {"agent": number, "state": state, "pause_reasons": pause_reasons}
+    if expert_queues:
+        out["expert_queues"] = expert_queues
     if since is not None and state != "logged_out":
         out["since"] = round(since, 1)
     if agent is not None and agent.reason and agent.status is AgentStatus.paused:

@@ -1,13 +1,26 @@
 """The agent's side of a conversation on Asterisk: ringing their desk phone, the bridge and
-the recording when the caller is put through, and re-attaching a conversation after a
-controller restart. Functions of the caller's PersonLeg (`leg`), called by its executor.
+the recording when the caller is put through, re-attaching a conversation after a
+controller restart, and the bridges of a consult with an expert (acd/consult.py).
+Functions of the caller's PersonLeg (`leg`), called by its executor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+from acd.conversation_actions import (
+    BackToCaller,
+    ConsultBridge,
+    ConversationAction,
+    HandToExpert,
+    HoldCaller,
+    OpenWorkOrder,
+    StartConsultTimer,
+    ThreeWay,
+)
+from hotline.caller_line import CallWorkOrder
 from hotline.desk import AGENT_VAR, quietly
 from hotline.telephony.ari import AriError
 from ivr.speech import digits
@@ -59,7 +72,11 @@ async def ring_agent(leg: PersonLeg, agent: str, channel_id: str, ring: float) -
     except AriError as exc:
         leg.flow.log.warning("offer_failed_to_start", agent=agent, error=str(exc)[:120])
         leg.desk.agent_channels.pop(channel_id, None)
-        await leg.run(leg.conversation.offer_not_started(agent, time.time()))
+        consult = leg.conversation.consult
+        if consult is not None and consult.offers.get(agent) == channel_id:
+            await leg.run(leg.conversation.consult_offer_not_started(agent, time.time()))
+        else:
+            await leg.run(leg.conversation.offer_not_started(agent, time.time()))
 
 
 async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -> None:
@@ -88,3 +105,129 @@ async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -
     if leg.desk.greet_with_agent_number:
         media = ",".join(leg.flow.media(("agent-intro", *digits(agent), "agent-serving")))
         await quietly(ari.request("POST", f"/bridges/{leg.bridge_id}/play", {"media": media}))
+
+
+# --- the attended consult (acd/consult.py): the caller's bridge `b-<call>` holds the caller
+# (hold music played to the bridge), the consult bridge `x-<call>` the agent and the expert.
+async def hold_caller(leg: PersonLeg, agent_channel: str) -> None:
+    """The agent leaves the caller's bridge and hears music until an expert answers; the
+    caller, alone in the bridge, hears music too."""
+    ari = leg.desk.ari
+    if leg.bridge_id is not None:
+        await quietly(
+            ari.request(
+                "POST", f"/bridges/{leg.bridge_id}/removeChannel", {"channel": agent_channel}
+            )
+        )
+        await quietly(ari.request("POST", f"/bridges/{leg.bridge_id}/moh"))
+    await quietly(ari.start_moh(agent_channel))
+
+
+async def consult_bridge(
+    leg: PersonLeg, agent_channel: str, expert: str, expert_channel: str, name: str
+) -> None:
+    """Agent and expert talk in a bridge of their own; the expert's leg is recorded on the
+    expert's channel (it hears whatever bridge the expert is in until they leave)."""
+    ari = leg.desk.ari
+    await quietly(ari.request("DELETE", f"/channels/{agent_channel}/moh"))
+    if leg.consult_bridge is None:
+        bridge = await ari.request(
+            "POST", "/bridges", {"type": "mixing", "bridgeId": f"x-{leg.call_id}"}
+        )
+        leg.consult_bridge = bridge["id"]
+    await quietly(
+        ari.request(
+            "POST",
+            f"/bridges/{leg.consult_bridge}/addChannel",
+            {"channel": f"{agent_channel},{expert_channel}"},
+        )
+    )
+    recording = await leg.desk.start_recording(name, leg.call_id, expert, leg.flow.log)
+    leg.leg_recordings[expert] = (name, recording)
+
+
+async def close_consult_bridge(leg: PersonLeg) -> None:
+    """The consult bridge down (its channels stay ours); the caller's hold music off."""
+    ari = leg.desk.ari
+    if leg.consult_bridge is not None:
+        await quietly(ari.request("DELETE", f"/bridges/{leg.consult_bridge}"))
+        leg.consult_bridge = None
+    if leg.bridge_id is not None:
+        await quietly(ari.request("DELETE", f"/bridges/{leg.bridge_id}/moh"))
+
+
+async def join_caller(leg: PersonLeg, *channels: str) -> None:
+    """Channels into the caller's bridge (back from a consult, a three-way, a hand-over)."""
+    ari = leg.desk.ari
+    await close_consult_bridge(leg)
+    for channel in channels:
+        await quietly(ari.request("DELETE", f"/channels/{channel}/moh"))
+    if leg.bridge_id is not None:
+        await quietly(
+            ari.request(
+                "POST", f"/bridges/{leg.bridge_id}/addChannel", {"channel": ",".join(channels)}
+            )
+        )
+
+
+async def hand_to_expert(leg: PersonLeg, expert: str, channel: str, now: float) -> None:
+    """The expert goes on with the caller: kept on the caller's channel, so a restarted
+    controller re-attaches this conversation to the expert."""
+    await join_caller(leg, channel)
+    _, recording = leg.leg_recordings.get(expert, ("", None))
+    await quietly(
+        leg.desk.ari.set_variable(
+            leg.channel, AGENT_VAR, f"{expert}|{channel}|{recording or ''}|{now:.3f}"
+        )
+    )
+
+
+async def open_work_order(leg: PersonLeg, agent: str, line: str) -> None:
+    """The agent's one step after a consult found no expert: a work order for this call,
+    owned by the agent, with the agent's recording of it; the agent hears its number."""
+    opener = leg.flow.services.open_work_order
+    ari = leg.desk.ari
+    channel = leg.agent_channel or ""
+    order = CallWorkOrder(
+        call_id=leg.call_id,
+        caller_number=leg.flow.caller_number,
+        id_number=leg.flow.session.verified_id or "",
+        line=line,
+        owner=agent,
+        recording=leg.recording,
+    )
+    try:
+        if opener is None:
+            raise RuntimeError("no work orders without the database")
+        async with asyncio.timeout(5.0):
+            number = await opener(order)
+    except Exception as exc:
+        leg.flow.log.error("work_order_failed", agent=agent, error=str(exc)[:200])
+        await quietly(
+            ari.play(channel, leg.flow.media(("feature-fail",), "zh"), f"{channel}.wo", "zh")
+        )
+        return
+    leg.flow.fact("work_order_opened", agent=agent, number=number, line=line)
+    leg.flow.log.info("work_order_opened", agent=agent, number=number, line=line)
+    media = leg.flow.media(("work-order-opened", *digits(number[-4:])), "zh")
+    await quietly(ari.play(channel, media, f"{channel}.wo{leg.next_id()}", "zh"))
+
+
+async def consult_action(leg: PersonLeg, action: ConversationAction) -> None:
+    """Carry out one of the consult's actions (acd/consult.py)."""
+    match action:
+        case HoldCaller(agent_channel=channel):
+            await hold_caller(leg, channel)
+        case StartConsultTimer(request=request, seconds=seconds):
+            item = ("consult_timeout", request)
+            asyncio.get_running_loop().call_later(seconds, leg.desk.post, leg.call_id, item)
+        case ConsultBridge(agent_channel=agent, expert=expert, expert_channel=channel):
+            await consult_bridge(leg, agent, expert, channel, action.expert_channel_name)
+        case ThreeWay(agent_channel=agent, expert_channel=expert):
+            await join_caller(leg, agent, expert)
+        case HandToExpert(expert=expert, expert_channel=channel, now=now):
+            await hand_to_expert(leg, expert, channel, now)
+        case BackToCaller(agent_channel=channel):
+            await join_caller(leg, channel)
+        case OpenWorkOrder(agent=agent, line=line):
+            await open_work_order(leg, agent, line)

@@ -9,12 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hotline.citizens import SocialInsurancePort
 from hotline.telephony.ari import AriClient
 from ivr.actions import Action
 from ivr.session import MenuSession
+
+
+@dataclass(frozen=True)
+class CallWorkOrder:
+    """A work order opened from a call (an agent's consult found no expert): what the call
+    knows of it; the owner is the agent, the recording the agent's of this call."""
+
+    call_id: str
+    caller_number: str
+    id_number: str
+    line: str
+    owner: str
+    recording: str | None
 
 
 class CallServices(Protocol):
@@ -43,6 +57,11 @@ class CallServices(Protocol):
     @property
     def case_progress(self) -> Callable[[str, str], Awaitable[dict[str, Any] | None]] | None:
         """A work order's progress by its number and the calling number (None: no database)."""
+        ...
+
+    @property
+    def open_work_order(self) -> Callable[[CallWorkOrder], Awaitable[str]] | None:
+        """Open a work order for a call; its number (None: no database, no work orders)."""
         ...
 
 

@@ -13,6 +13,7 @@ import structlog
 
 from acd.router import RouterError
 from hotline import selfservice
+from hotline.caller_line import CallWorkOrder
 from hotline.citizens import SocialInsurancePort
 from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, SURVEY_VAR, Desk, QueueEntry
 from hotline.person_leg import PersonLeg
@@ -65,6 +66,8 @@ class CallServices:
     desk: Desk | None = None  # None: people are reached through the native app_queue
     # "Progress by case number": a work order's status, office and deadline (None: no database).
     case_progress: Callable[[str, str], Awaitable[dict[str, Any] | None]] | None = None
+    # A work order for a call, owned by its agent (after a consult found no expert).
+    open_work_order: Callable[[CallWorkOrder], Awaitable[str]] | None = None
 
 
 class CallFlow:
@@ -269,6 +272,17 @@ class CallFlow:
                     await self.person.transfer(queue)
                 except RouterError as exc:
                     self.log.warning("transfer_refused", queue=queue, error=str(exc))
+            return self.ended
+        if isinstance(item, tuple) and item[0] in ("consult", "consult_timeout"):
+            # ("consult", command, agent, queue) from the API; the consult timer's end.
+            command, agent, target = (
+                item[1:4] if item[0] == "consult" else ("consult_timeout", None, item[1])
+            )
+            if self.person is not None and agent in (None, self.person.agent):
+                try:
+                    await self.person.desk_command(command, target)
+                except RouterError as exc:
+                    self.log.warning("consult_refused", command=command, error=str(exc))
             return self.ended
         if isinstance(item, tuple) and item[0] == "vanished":
             # Ended while the controller was disconnected from Asterisk.

@@ -252,7 +252,8 @@ def desk_view(controller: Controller, wallboard: Wallboard, number: str) -> dict
         call = CallView(queue, flow.caller_number, answered)
     known = wallboard.clock.since.get(number)
     reasons = sorted(set(router.config.pause_reasons.values())) if router is not None else []
-    return desk_picture(number, view, known[2] if known else None, call, reasons)
+    experts = sorted(set(router.config.transfers.values())) if router is not None else []
+    return desk_picture(number, view, known[2] if known else None, call, reasons, experts)
 
 
 def add_routes(app: web.Application, controller: Controller) -> None:

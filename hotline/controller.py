@@ -36,6 +36,7 @@ from hotline import (
     work_order_watch,
     work_orders_store,
 )
+from hotline.caller_line import CallWorkOrder
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import DemoSocialInsurance, SocialInsurancePort, seed_demo
 from hotline.component_metrics import SupervisedParts
@@ -190,6 +191,7 @@ class Controller:
             voicemail_due=lambda day: working_days_after(day, VOICEMAIL_DAYS, self.hours),
             desk=desk,
             case_progress=self._case_progress,
+            open_work_order=self._open_work_order,
         )
         self.supervision = Supervision(
             ari=ari,
@@ -220,6 +222,27 @@ class Controller:
         if found is None:
             self.case_lock.attempt(agent=None, phone=phone, correct=False, now=time.time())
         return found
+
+    async def _open_work_order(self, order: CallWorkOrder) -> str:
+        if self.engine is None:
+            raise RuntimeError("work orders need the database")
+        opened = await work_orders_store.create(
+            self.engine,
+            actor=work_orders_store.Actor(f"agent:{order.owner}", "agent", "desk phone"),
+            at=dt.datetime.now(dt.UTC),
+            policy=self.work_orders.policy(),
+            hours=self.hours,
+            caller_number=order.caller_number,
+            callback_number=order.caller_number,
+            id_number=order.id_number,
+            question="专家未接通，待答复（见通话录音）",  # No expert answered: see the recording.
+            line=order.line,
+            kind="standard",
+            owner=order.owner,
+            recording=order.recording,
+            call_id=order.call_id,
+        )
+        return opened.number
 
     # --- routing: runs inside the websocket reader, so it only enqueues
     def on_event(self, event: Event) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.callbacks import CallbackBook
+from acd.consult import consult_owner
 from acd.conversation_rules import caller_priority, repeat_priority
 from acd.router import (
     AgentChanged,
@@ -123,8 +124,8 @@ class Desk:
                     reason=decision.reason,
                     phone=self.router.agents[decision.agent].seat,
                 )
-            else:
-                self.post(decision.call_id, ("acd", decision))
+            else:  # a consult request's decisions go to the caller's call
+                self.post(consult_owner(decision.call_id), ("acd", decision))
 
     def local_day(self, now: float) -> dt.date:
         """The center's calendar day at `now` (daily limits count by it)."""

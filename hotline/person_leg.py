@@ -49,7 +49,13 @@ from acd.router import (
     Overflow,
 )
 from acd.survey import SurveyAnswered, SurveySession
-from hotline.bridging import put_through, resume_talking, ring_agent
+from hotline.bridging import (
+    close_consult_bridge,
+    consult_action,
+    put_through,
+    resume_talking,
+    ring_agent,
+)
 from hotline.callback_arranging import (
     arrange_callback,
     callback_instead,
@@ -122,7 +128,10 @@ class PersonLeg:
             priority=priority,
         )
         self.bridge_id: str | None = None
+        self.consult_bridge: str | None = None  # agent and expert, while consulting
         self.recording: str | None = None
+        # Experts' legs of consults, recorded on their own channel: channel name, file.
+        self.leg_recordings: dict[str, tuple[str, str | None]] = {}
         self.survey: SurveySession | None = None
         self.announcement: str | None = None
         self.hold: VirtualHold | None = None
@@ -191,6 +200,9 @@ class PersonLeg:
     async def on_decision(self, decision: Decision) -> None:
         """Carry out a router decision about this call."""
         ari = self.desk.ari
+        if getattr(decision, "call_id", self.call_id) != self.call_id:  # a consult request
+            await self.run(self.conversation.on_consult_decision(decision, time.time()))
+            return
         match decision:
             case Offer(agent=agent, ring_seconds=ring):
                 await self.run(self.conversation.offer(agent, ring))
@@ -249,6 +261,20 @@ class PersonLeg:
         is no conversation to hand on."""
         await self.run(self.conversation.transfer(target, time.time()))
 
+    async def desk_command(self, command: str, target: str = "") -> None:
+        """consult (`target`: the expert queue), complete, three_way, cancel, work_order,
+        from the HTTP API; RouterError if not possible now."""
+        now = time.time()
+        conv = self.conversation
+        if command == "consult":
+            await self.run(conv.ask_consult(target, now))
+        elif command == "work_order":
+            await self.run(conv.open_work_order())
+        elif command == "consult_timeout":
+            await self.run(conv.consult_timed_out(target, now))
+        else:
+            await self.run(conv.consult_command(command, now))
+
     async def run(self, actions: list[ConversationAction]) -> None:
         """Carry out the Conversation machine's actions, in order."""
         for action in actions:
@@ -282,9 +308,13 @@ class PersonLeg:
             case Bridge(agent=agent, channel=channel, now=now):
                 await put_through(self, agent, channel, now)
             case CloseBridge():
+                await close_consult_bridge(self)
                 if self.bridge_id:
                     await quietly(ari.request("DELETE", f"/bridges/{self.bridge_id}"))
                     self.bridge_id = None
+            case StopRecording(agent=agent) if agent in self.leg_recordings:
+                name, path = self.leg_recordings.pop(agent)
+                self.desk.stop_recording(name, self.call_id, agent, path)
             case StopRecording(agent=agent):
                 self.desk.stop_recording(flow.channel_name, self.call_id, agent, self.recording)
                 self.recording = None
@@ -322,6 +352,8 @@ class PersonLeg:
             case TellAgent(channel=channel, prompts=prompts):
                 playback = f"{channel}.tell{self.next_id()}"
                 await quietly(ari.play(channel, flow.media(prompts, "zh"), playback, "zh"))
+            case _:
+                await consult_action(self, action)
 
     async def bridge_now(self, now: float) -> None:
         """Put the caller through to the agent who took the call (a callback answered)."""
@@ -354,7 +386,7 @@ class PersonLeg:
                 await arrange_callback(self)
             return True
         # Arranging a callback (and hearing it is booked), the caller is with the menu session.
-        return self.phase in ("waiting", "talking", "whisper", "outside")
+        return self.phase in ("waiting", "talking", "whisper", "consulting", "three_way", "outside")
 
     async def callback_requested(self, number: str) -> None:
         """The caller confirmed the callback number (see callback_arranging.py)."""

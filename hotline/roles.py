@@ -23,6 +23,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/agents"): frozenset({"supervisor"}),
     ("GET", "/callbacks"): frozenset({"supervisor"}),
     # An agent only for their own 工号 (own_agent_only); a supervisor for anyone (audited).
+    # Commands: login, ready, pause, logout, transfer, and the consult's consult, complete,
+    # three-way, cancel, work-order (hotline/web.py).
     ("POST", "/agents/{agent}/{command}"): frozenset({"agent", "supervisor"}),
     ("GET", "/recordings/{id}"): frozenset({"supervisor", "auditor"}),
     ("GET", "/voice-messages"): frozenset({"agent", "supervisor"}),

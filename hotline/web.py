@@ -35,6 +35,7 @@ from hotline.sessions import SessionPolicy
 
 if TYPE_CHECKING:
     from hotline.controller import Controller
+    from hotline.desk import Desk
     from hotline.telephony.ami import AmiLink
 
 
@@ -88,7 +89,17 @@ async def apply_config(request: web.Request) -> web.Response:
 
 MAX_BODY = 64 * 1024  # no route takes a body: anything big is refused before a handler runs
 MAX_TEXT = 200  # why (?reason=) of a recording access
-AGENT_COMMANDS = frozenset({"login", "ready", "pause", "logout", "transfer", "transfer-out"})
+# The consult's commands (acd/consult.py): path word -> the machine's command.
+CONSULT_COMMANDS = {
+    "consult": "consult",
+    "complete": "complete",
+    "three-way": "three_way",
+    "cancel": "cancel",
+    "work-order": "work_order",
+}
+AGENT_COMMANDS = frozenset(
+    {"login", "ready", "pause", "logout", "transfer", "transfer-out", *CONSULT_COMMANDS}
+)
 HTTP_ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
@@ -181,8 +192,9 @@ async def callbacks_page(request: web.Request) -> web.Response:
 
 async def agent_command(request: web.Request) -> web.Response:
     """POST /agents/{agent}/{login|ready|pause|logout}[?reason=...],
-    /agents/{agent}/transfer?queue=... (the web desk's 转专家), or
-    /agents/{agent}/transfer-out?to=... (another department, outside: in queues.yaml)."""
+    /agents/{agent}/transfer?queue=... (the web desk's 转专家),
+    /agents/{agent}/transfer-out?to=... (another department, outside: in queues.yaml), or the
+    consult's /agents/{agent}/consult?queue=..., complete, three-way, cancel, work-order."""
     desk = request.app[CONTROLLER].desk
     if desk is None:
         return web.json_response({"error_id": "acd_disabled"}, status=503)
@@ -191,6 +203,8 @@ async def agent_command(request: web.Request) -> web.Response:
         return refuse("unknown_agent", 404, agent=agent)
     if command not in AGENT_COMMANDS:
         return refuse("unknown_command", 404, command=command)
+    if command in CONSULT_COMMANDS:
+        return _consult_command(desk, agent, command, request.query.get("queue", ""))
     if command == "transfer":
         queue = request.query.get("queue", "")
         if queue not in desk.router.config.queues:
@@ -223,6 +237,17 @@ async def agent_command(request: web.Request) -> web.Response:
         )
     state = desk.router.agents[agent]
     return web.json_response({"agent": agent, "status": state.status.value, "reason": state.reason})
+
+
+def _consult_command(desk: Desk, agent: str, command: str, queue: str) -> web.Response:
+    """Handed to the agent's call (its consumer decides: 202 accepted, not yet done)."""
+    if command == "consult" and queue not in desk.router.config.queues:
+        return refuse("unknown_queue", 400, queue=queue)
+    current = desk.router.agents[agent].current_call
+    if current is None:
+        return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
+    desk.post(current, ("consult", CONSULT_COMMANDS[command], agent, queue))
+    return web.json_response({"agent": agent, "call": current, "command": command}, status=202)
 
 
 async def recording_page(request: web.Request) -> web.StreamResponse:

@@ -1,5 +1,6 @@
-// The agent's desk: their state and current call (live), and the state buttons, which use
-// the API's POST /agents/<own 工号>/<command> with the session's CSRF token.
+// The agent's desk: their state and current call (live), the state buttons, and during a
+// call the consult's (expert queue, complete, three-way, cancel, work order after no expert),
+// which use the API's POST /agents/<own 工号>/<command> with the session's CSRF token.
 "use strict";
 
 let desk = null;
@@ -27,6 +28,13 @@ function render() {
     select.dataset.reasons = wanted;
     select.dataset.lang = lang();
   }
+  const experts = document.getElementById("expert-queue");
+  const queues = (desk.expert_queues || []).join(",");
+  if (experts.dataset.queues !== queues) {
+    experts.replaceChildren(...(desk.expert_queues || []).map((q) => new Option(q, q)));
+    experts.dataset.queues = queues;
+  }
+  for (const id of CONSULT_BUTTONS) document.getElementById(id).disabled = !desk.call;
   const call = desk.call;
   document.getElementById("call-caller").textContent = call ? maskId(call.caller) : t("no_call");
   document.getElementById("call-queue").textContent = call ? call.queue : "—";
@@ -34,10 +42,13 @@ function render() {
   followDeskCall();
 }
 
-async function command(name, reason) {
+const CONSULT_BUTTONS = ["do-consult", "do-complete", "do-three-way", "do-cancel", "do-work-order"];
+
+async function command(name, reason, queue) {
   const error = document.getElementById("error");
   error.textContent = "";
-  const query = reason ? `?reason=${encodeURIComponent(reason)}` : "";
+  let query = reason ? `?reason=${encodeURIComponent(reason)}` : "";
+  if (queue) query = `?queue=${encodeURIComponent(queue)}`;
   const resp = await fetch(`/agents/${encodeURIComponent(me.agent)}/${name}${query}`, {
     method: "POST", headers: { "X-CSRF-Token": me.csrf_token },
   });
@@ -64,6 +75,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("do-call-back").addEventListener("click", callBack);
   document.getElementById("do-pause").addEventListener("click",
     () => command("pause", document.getElementById("pause-reason").value));
+  document.getElementById("do-consult").addEventListener("click",
+    () => command("consult", "", document.getElementById("expert-queue").value));
+  for (const [id, name] of [["do-complete", "complete"], ["do-three-way", "three-way"],
+    ["do-cancel", "cancel"], ["do-work-order", "work-order"]]) {
+    document.getElementById(id).addEventListener("click", () => command(name));
+  }
   document.addEventListener("languagechange", render);
   follow("/console/desk/live", (picture) => { desk = picture; render(); });
   setInterval(render, 1000);

@@ -92,9 +92,29 @@ _CHANGES: dict[str, tuple[str, Args]] = {
         lambda f: (f.channel_id, f.data.get("agent"), f.data["score"], f.at),
     ),
     "segment_offered": (
-        "INSERT INTO call_segments (channel_id, queue, agent, offered_at)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        lambda f: (f.channel_id, f.data["queue"], f.data.get("agent"), f.at),
+        "INSERT INTO call_segments (channel_id, queue, agent, offered_at, consulted_by)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        lambda f: (
+            f.channel_id,
+            f.data["queue"],
+            f.data.get("agent"),
+            f.at,
+            f.data.get("consulted_by"),  # an expert rung for a consult (acd/consult.py)
+        ),
+    ),
+    # How a consult ended, on the asking agent's segment (still open: facts keep their order).
+    "consult_ended": (
+        "UPDATE call_segments SET consult_queue = $3, consult_expert = $4,"
+        " consult_seconds = $5, consult_outcome = $6"
+        " WHERE channel_id = $1 AND agent = $2 AND ended_at IS NULL",
+        lambda f: (
+            f.channel_id,
+            f.data["agent"],
+            f.data["queue"],
+            f.data.get("expert"),
+            f.data["seconds"],
+            f.data["outcome"],
+        ),
     ),
     "segment_answered": (
         "UPDATE call_segments SET answered_at = $2 WHERE channel_id = $1"

@@ -182,7 +182,8 @@ class DeskPhone:
     mode: str = "answer"  # answer | no_answer | busy
     ring_ms: int = 300
     talk_ms: int | None = None  # hang up after this long; None: wait for the other side
-    keys: tuple[int, str] | None = None  # (after ms, keys): the agent presses keys, then waits
+    # (after ms, keys): the agent presses keys ("," a second's pause between), then waits.
+    keys: tuple[int, str] | None = None
     # SIPp's -m: the UAS ends after this many calls. Asterisk's OPTIONS qualify pings count
     # too, so a phone that registers needs room for them; an unregistered line (behind the
     # trunk) counts only real calls.
@@ -201,6 +202,9 @@ class DeskPhone:
             after_ms, keys = self.keys
             body += f'<pause milliseconds="{after_ms}"/>\n'
             for press, key in enumerate(keys):
+                if key == ",":  # a second's pause between keys
+                    body += '<pause milliseconds="1000"/>\n'
+                    continue
                 pcap = shifted_pcap(key, press, self.work_dir)
                 body += f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
                 body += '<pause milliseconds="400"/>\n'

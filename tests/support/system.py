@@ -51,6 +51,10 @@ def make_config_dir(target: Path) -> Path:
         queues = queues.replace(
             f"  {name}:\n", f"  {name}:\n    ring_seconds: 4\n    wrapup_seconds: 2\n", 1
         )
+    # An agent consulting the expert queue waits at most 6 s for an expert.
+    queues = queues.replace(
+        "  expert_social_insurance:\n", "  expert_social_insurance:\n    consult_timeout: 6\n", 1
+    )
     queues = queues.replace("{after: 30, min_level: 1}", "{after: 12, min_level: 1}", 1)
     # Employment callers wait at most 12 s here (then a callback is booked in their place).
     queues = queues.replace("  employment:\n", "  employment:\n    max_wait_seconds: 12\n", 1)

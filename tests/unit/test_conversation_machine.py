@@ -6,6 +6,8 @@ refuse and hang up at random, callers hang up at random, time passes. After ever
 agent talks in two conversations, every caller is either waiting in the router or with the
 agent the router has them with, every offer is open or closed by a segment fact; at the end,
 when everyone has hung up, no agent is left offered or on a call and no caller is waiting.
+Agents also consult experts (acd/consult.py) at random: every consult asked ends (complete,
+three-way, cancelled or no expert), and its expert legs are segments like any other.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from acd.channel_events import (
     KeyPressed,
     PlaybackDone,
 )
-from acd.conversation import WITH_CALLER, Conversation
+from acd.consult import consult_owner
+from acd.conversation import WITH_AGENT, WITH_CALLER, Conversation
 from acd.conversation_actions import (
     ConversationAction,
     HangUpAgent,
     Record,
     RingAgent,
+    StartConsultTimer,
     Tell,
     Whisper,
 )
@@ -72,6 +76,7 @@ class Center:
         self.ringing: dict[str, tuple[str, str]] = {}  # agent channel -> call, agent
         self.up: dict[str, tuple[str, str]] = {}  # answered agent channels
         self.whispering: set[str] = set()  # agent channels hearing the whisper
+        self.timers: list[tuple[str, str]] = []  # consult timers running: call, request
         self.n = 0
         for agent in AGENTS:
             self.tell(self.router.login(agent, self.now))
@@ -80,6 +85,7 @@ class Center:
     def tell(self, decisions: list[Decision]) -> None:
         for decision in decisions:
             call = getattr(decision, "call_id", None)
+            call = None if call is None else consult_owner(call)
             if call is not None and call in self.mailbox:
                 self.mailbox[call].append(decision)
 
@@ -99,6 +105,8 @@ class Center:
                         self.post(known[0], ("agent", known[1], ChannelHangup(channel, 16)))
                 case Whisper(channel=channel):
                     self.whispering.add(channel)
+                case StartConsultTimer(request=request):
+                    self.timers.append((call, request))
                 case _:
                     pass
 
@@ -121,6 +129,16 @@ class Center:
         elif isinstance(item, tuple) and item[0] == "transfer":
             with contextlib.suppress(RouterError):  # no conversation to transfer
                 self.run(call, conv.transfer(item[1], self.now))
+        elif isinstance(item, tuple) and item[0] == "consult":
+            with contextlib.suppress(RouterError):
+                self.run(call, conv.ask_consult(item[1], self.now))
+        elif isinstance(item, tuple) and item[0] == "consult_command":
+            with contextlib.suppress(RouterError):
+                self.run(call, conv.consult_command(item[1], self.now))
+        elif isinstance(item, tuple) and item[0] == "consult_timeout":
+            self.run(call, conv.consult_timed_out(item[1], self.now))
+        elif getattr(item, "call_id", call) != call:  # about a consult request of the call
+            self.run(call, conv.on_consult_decision(item, self.now))
         elif isinstance(item, Offer):
             self.run(call, conv.offer(item.agent, item.ring_seconds))
         elif isinstance(item, CancelOffer):
@@ -199,6 +217,38 @@ class ConversationMachine(RuleBasedStateMachine):
         for digit in ("*", key):
             self.c.post(call, ("agent", agent, KeyPressed(channel, digit)))
 
+    @precondition(lambda self: self.c.up)
+    @rule(data=st.data(), key=st.sampled_from(["1", "2", "9"]))
+    def an_agent_keys_a_consult(self, data: st.DataObject, key: str) -> None:
+        channel = self._pick(data, list(self.c.up))
+        call, agent = self.c.up[channel]
+        for digit in ("*", "*", key):
+            self.c.post(call, ("agent", agent, KeyPressed(channel, digit)))
+
+    @precondition(lambda self: self.c.up)
+    @rule(data=st.data(), key=st.sampled_from(["1", "3", "0"]))
+    def an_agent_keys_a_consult_command(self, data: st.DataObject, key: str) -> None:
+        channel = self._pick(data, list(self.c.up))
+        call, agent = self.c.up[channel]
+        for digit in ("*", key):
+            self.c.post(call, ("agent", agent, KeyPressed(channel, digit)))
+
+    @precondition(lambda self: self.c.calls)
+    @rule(data=st.data(), queue=st.sampled_from(sorted(QUEUES["queues"])))
+    def the_desk_page_consults(self, data: st.DataObject, queue: str) -> None:
+        self.c.post(self._pick(data, list(self.c.calls)), ("consult", queue))
+
+    @precondition(lambda self: self.c.calls)
+    @rule(data=st.data(), command=st.sampled_from(["complete", "three_way", "cancel"]))
+    def the_desk_page_ends_a_consult(self, data: st.DataObject, command: str) -> None:
+        self.c.post(self._pick(data, list(self.c.calls)), ("consult_command", command))
+
+    @precondition(lambda self: self.c.timers)
+    @rule(data=st.data())
+    def a_consult_timer_fires(self, data: st.DataObject) -> None:
+        call, request = self.c.timers.pop(data.draw(st.integers(0, len(self.c.timers) - 1)))
+        self.c.post(call, ("consult_timeout", request))
+
     @precondition(lambda self: self.c.calls)
     @rule(data=st.data(), queue=st.sampled_from(sorted(QUEUES["queues"])))
     def the_desk_page_transfers(self, data: st.DataObject, queue: str) -> None:
@@ -217,8 +267,11 @@ class ConversationMachine(RuleBasedStateMachine):
     # --- invariants
     @invariant()
     def no_agent_in_two_conversations(self) -> None:
-        talking = [
-            conv.agent for conv in self.c.calls.values() if conv.phase in ("whisper", "talking")
+        talking = [conv.agent for conv in self.c.calls.values() if conv.phase in WITH_AGENT]
+        talking += [
+            conv.consult.expert
+            for conv in self.c.calls.values()
+            if conv.consult is not None and conv.consult.expert is not None
         ]
         assert len(talking) == len(set(talking)), talking
 
@@ -228,18 +281,27 @@ class ConversationMachine(RuleBasedStateMachine):
         for call, conv in self.c.calls.items():
             if conv.phase == "waiting":
                 assert call in router.waiting, (call, conv.phase)
-            elif conv.phase in ("whisper", "talking"):
+            elif conv.phase in WITH_AGENT:
                 assert conv.agent is not None
                 agent = router.agents[conv.agent]
                 assert agent.current_call == call and agent.status == AgentStatus.on_call
                 assert call not in router.waiting
+            consult = conv.consult
+            assert (consult is not None) == (conv.phase in ("consulting", "three_way")), conv
+            if consult is not None and consult.expert is not None:
+                expert = router.agents[consult.expert]
+                assert expert.current_call == consult.request, (consult, expert)
+                assert expert.status == AgentStatus.on_call
+                assert consult.request not in router.waiting
 
     @invariant()
     def every_offer_is_open_or_closed_by_a_segment(self) -> None:
         for call, conv in self.c.calls.items():
             kinds = [fact.kind for fact in self.c.facts[call]]
-            talking = 1 if conv.phase in ("whisper", "talking") else 0
+            talking = 1 if conv.phase in WITH_AGENT else 0
             open_ = len(conv.offers) + talking
+            if conv.consult is not None:
+                open_ += len(conv.consult.offers) + (conv.consult.expert is not None)
             assert kinds.count("segment_offered") == kinds.count("segment_ended") + open_, kinds
 
     @invariant()
@@ -268,6 +330,10 @@ class ConversationMachine(RuleBasedStateMachine):
         for call, facts in c.facts.items():
             kinds = [fact.kind for fact in facts]
             assert kinds.count("segment_offered") == kinds.count("segment_ended"), (call, kinds)
+            # Outcomes fit call_segments' columns (16 characters).
+            assert all(len(f.data.get("outcome", "")) <= 16 for f in facts), (call, facts)
+            # Every consult asked ended, and said how.
+            assert kinds.count("consult_asked") == kinds.count("consult_ended"), (call, kinds)
 
 
 ConversationMachine.TestCase.settings = settings(

@@ -227,6 +227,9 @@ def test_the_desk_shows_the_agents_state_and_call_with_the_number_masked() -> No
     assert desk_picture("1001", paused, T0, None, reasons)["reason"] == "meal"
     away = desk_picture("1001", AgentView("1001", AgentStatus.logged_out), T0, None, reasons)
     assert away == {"agent": "1001", "state": "logged_out", "pause_reasons": reasons}
+    # The expert queues the desk page offers to consult (transfers of queues.yaml).
+    experts = desk_picture("1001", talking, T0, call, reasons, ["expert_social_insurance"])
+    assert experts["expert_queues"] == ["expert_social_insurance"]
 
 
 def test_todays_abandoned_callers_and_failed_callbacks_are_listed_to_call_back() -> None:
