@@ -22,7 +22,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from hotline import REPO_ROOT, accounts
+from hotline import REPO_ROOT, accounts, audit
 from hotline.store.journal import Fact
 from tests.component.test_console import PASSWORD, Console, make_console
 from tests.support.system import SystemUnderTest
@@ -211,3 +211,57 @@ async def test_an_agent_on_a_call_sees_its_context_and_picks_a_topic(
     assert [(f.kind, f.data["topic"]) for f in recorded] == [("wrap_up", "pension_payment")]
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTEFACTS / "console-desk-call.png"))
+
+
+async def test_an_auditor_reads_who_did_and_heard_what(
+    center: Console, browser: webdriver.Chrome
+) -> None:
+    """
+    1. An auditor lands on the reports and follows the link to the audit log: the newest
+       rows first, among them a supervisor's recording access and their forced pause.
+    2. Filtered to recordings heard: only the recording access is left; a reader's markup
+       in the log is shown as text, never run.
+    3. A supervisor opening the audit page is sent to their own first page.
+    """
+    run = center.run
+    heard = audit.Entry(
+        f"li.na-{run}", "recording.access", "supervisor", f"rec-{run}", detail={"why": "<b>x"}
+    )
+    forced = audit.Entry(f"li.na-{run}", "agent.forced.pause", "supervisor", "1003")
+    for entry in (heard, forced):
+        assert await audit.record(center.engine, entry)
+    name = f"qian.audit-{run}"
+    await accounts.add(center.engine, name, PASSWORD, ["auditor"], None, "cli:test")
+    await sign_in(browser, str(center.client.make_url("/console/")), name)
+    await until(browser, lambda c: c.current_url.endswith("/console/report.html"))
+    await asyncio.to_thread(browser.execute_script, CLICK, 'a[href="/console/audit.html"]')
+    await until(browser, lambda c: c.current_url.endswith("/console/audit.html"))
+    await until(browser, lambda c: f"rec-{run}" in text("#audit tbody")(c))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")
+    whats = [r.find_elements(By.TAG_NAME, "td")[3].text for r in rows]
+    assert whats.index("agent.forced.pause") < whats.index("recording.access")  # newest first
+
+    Select(browser.find_element(By.ID, "audit-what")).select_by_value("recording.")
+    await asyncio.to_thread(browser.find_element(By.ID, "show").click)
+    await until(
+        browser,
+        lambda c: (
+            {
+                r.find_elements(By.TAG_NAME, "td")[3].text
+                for r in c.find_elements(By.CSS_SELECTOR, "#audit tbody tr")
+            }
+            == {"recording.access"}
+        ),
+    )
+    assert '{"why":"<b>x"}' in text("#audit tbody")(browser)  # as text: no <b> element
+    assert not browser.find_elements(By.CSS_SELECTOR, "#audit tbody b")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTEFACTS / "console-audit.png"))
+
+    browser.delete_all_cookies()
+    supervisor = f"li.na-{run}"
+    await accounts.add(center.engine, supervisor, PASSWORD, ["supervisor"], None, "cli:test")
+    await sign_in(browser, str(center.client.make_url("/console/")), supervisor)
+    await until(browser, lambda c: c.current_url.endswith("/console/wallboard.html"))
+    await asyncio.to_thread(browser.get, str(center.client.make_url("/console/audit.html")))
+    await until(browser, lambda c: c.current_url.endswith("/console/wallboard.html"))
