@@ -265,3 +265,56 @@ async def test_an_auditor_reads_who_did_and_heard_what(
     await until(browser, lambda c: c.current_url.endswith("/console/wallboard.html"))
     await asyncio.to_thread(browser.get, str(center.client.make_url("/console/audit.html")))
     await until(browser, lambda c: c.current_url.endswith("/console/wallboard.html"))
+
+
+async def test_a_wrong_password_locks_the_account_and_each_role_sees_its_own_pages(
+    center: Console, browser: webdriver.Chrome, db: asyncpg.Connection
+) -> None:
+    """
+    1. Five wrong passwords in the login page: "账号或密码错误" each time; the sixth try,
+       with the right password, is refused as well (locked) and audited.
+    2. Each role opening every page: its own pages open, the others send it to its first
+       page (the server refuses their data anyway; tests/unit/test_access_rules.py).
+    """
+    base = str(center.client.make_url("/console/"))
+    locked = f"zhao.lock-{center.run}"
+    await accounts.add(center.engine, locked, PASSWORD, ["supervisor"], None, "cli:test")
+    await asyncio.to_thread(browser.get, base)
+    await until(browser, lambda c: c.current_url.endswith("/console/login.html"))
+    for attempt in range(6):
+        browser.find_element(By.ID, "name").clear()
+        browser.find_element(By.ID, "name").send_keys(locked)
+        browser.find_element(By.ID, "password").send_keys(PASSWORD if attempt == 5 else "wrong")
+        await asyncio.to_thread(browser.find_element(By.ID, "submit").click)
+        await until(browser, lambda c: text("#error")(c) == "账号或密码错误")
+        if attempt < 5:  # the next try must show the message afresh
+            browser.execute_script("document.getElementById('error').textContent = ''")
+    assert browser.current_url.endswith("/console/login.html")
+    outcomes = await db.fetch(
+        "SELECT outcome FROM audit_log WHERE who = $1 AND what LIKE 'login.%' ORDER BY id",
+        locked,
+    )
+    assert len(outcomes) >= 6 and "locked" in {r["outcome"] for r in outcomes}, outcomes
+
+    pages = ("wallboard", "desk", "ops", "quality", "report", "planner", "audit")
+    opens = {
+        "supervisor": {"wallboard", "quality", "report", "planner"},
+        "agent": {"desk"},
+        "ops": {"ops"},
+        "auditor": {"quality", "report", "planner", "audit"},
+    }
+    first = {"supervisor": "wallboard", "agent": "desk", "ops": "ops", "auditor": "report"}
+    for role, allowed in opens.items():
+        name = f"{role}.pages-{center.run}"
+        await accounts.add(center.engine, name, PASSWORD, [role], "1003", "cli:test")
+        browser.delete_all_cookies()
+        await sign_in(browser, base, name)
+        await until(browser, lambda c, r=role: c.current_url.endswith(f"/{first[r]}.html"))
+        for page in pages:
+            await asyncio.to_thread(browser.get, f"{base}{page}.html")
+            landed = page if page in allowed else first[role]
+            # A page names who is signed in only once it has let them stay (shell()).
+            await until(
+                browser,
+                lambda c, p=landed: c.current_url.endswith(f"/{p}.html") and text("#who")(c),
+            )
