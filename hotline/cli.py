@@ -175,12 +175,12 @@ def cmd_restart(args: argparse.Namespace) -> int:
 
 def cmd_controller(args: argparse.Namespace) -> int:
     """The controller alone, against an instance whose Asterisk and database already run."""
-    from hotline import controller
+    from hotline import controller_process
     from hotline.instance import controller_instance
 
     settings = _settings(args)
     # The supervisor nudges the controller with SIGUSR1 when Asterisk is back; until
-    # controller.run listens for it, it must not end the process.
+    # controller_process.run listens for it, it must not end the process.
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     try:
         lock = ownership.acquire(settings.state / ownership.CONTROLLER_LOCK)
@@ -195,7 +195,7 @@ def cmd_controller(args: argparse.Namespace) -> int:
         logfile.redirect_output(Path(args.log_file))
     logs.configure(settings.log_format)
     try:
-        asyncio.run(controller.run(controller_instance(settings).controller_config()))
+        asyncio.run(controller_process.run(controller_instance(settings).controller_config()))
     finally:
         lock.release()
     return 0
