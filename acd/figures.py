@@ -28,11 +28,13 @@ Rules (stated in every export, and in README):
 - Satisfaction: (满意 + 基本满意) / answers; response rate: answers / answered calls.
 - Direct resolution (直办率): answered calls resolved directly / answered. A call is
   resolved directly unless it was handed to an expert (a transfer to another queue: the
-  transfer keys lead to the expert seats) or a work order was filed on it (`work_orders.
-  call_id`). A queue's stay is resolved directly when answered there, not handed on by a
-  transfer, and no work order was filed on the call: an expert who answers without a
-  work order resolved it directly for the expert queue. An agent's leg likewise (answered,
-  not transferred, no work order). Resolved on the call: answered without a work order
+  transfer keys lead to the expert seats; or a consult the agent completed or made
+  three-way, acd/consult.py) or a work order was filed on it (`work_orders.call_id`). A
+  queue's stay is resolved directly when answered there, not handed on, and no work order
+  was filed on the call: an expert who answers without a work order resolved it directly
+  for the expert queue. An agent's leg likewise (answered, not transferred, no expert
+  brought in by a consult, no work order); a consult cancelled, or that found no expert,
+  leaves the call the agent's. Resolved on the call: answered without a work order
   (experts included; KPI.md's variant, Jinan's 96.33% with expert seats). A voice message
   (a work order of its own type, linked to its message) is left only by a caller no one
   answered, or after a transfer: it never changes either figure.
@@ -282,7 +284,9 @@ def _add_stay(
         fig.abandoned_within_t += wait <= t
     if answered:
         # Handed on: a transfer after this entry (for a whole call: after its first).
-        handed = any(e.transfer and e.at > entered for e in call.entries)
+        handed = any(e.transfer and e.at > entered for e in call.entries) or any(
+            s.expert_brought_in for s in answered
+        )
         ordered = call.work_order is not None
         fig.work_orders += ordered
         fig.resolved_on_call += not ordered
@@ -339,7 +343,11 @@ def _add_agent_legs(
             mine.answered += 1
             mine.talk_seconds += talk_seconds(seg, call)
             mine.wrapup_seconds += wraps.get((call.call_id, seg.agent, seg.offered_at), 0.0)
-            mine.resolved_directly += seg.outcome != "transferred" and call.work_order is None
+            mine.resolved_directly += (
+                seg.outcome != "transferred"
+                and not seg.expert_brought_in
+                and call.work_order is None
+            )
     survey = call.survey
     if survey is not None:
         agents[survey.agent].survey_answers += 1

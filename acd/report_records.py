@@ -39,6 +39,14 @@ class SegmentRecord:
     # no answered call (the store has the `agent` event only once the two are bridged).
     connected: bool = True
     topic: str | None = None  # the agent's wrap-up topic code (dialplan/topics.yaml)
+    # The agent's consult of an expert on this leg (acd/consult.py): complete, three_way,
+    # cancelled, no_expert; None: no consult.
+    consult: str | None = None
+
+    @property
+    def expert_brought_in(self) -> bool:
+        """An expert took the question over or joined it (a consult completed or three-way)."""
+        return self.consult in ("complete", "three_way")
 
     @property
     def answered(self) -> bool:

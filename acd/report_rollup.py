@@ -23,7 +23,7 @@ from acd.agent_activity import Activity
 from acd.figures import AgentFigures, CallFigures, Report, VoiceMessageFigures, hot_topics
 from acd.report_records import Period, ReportRules
 
-FORMAT = 4  # bump when a figure is added: stored days of an older format are recomputed
+FORMAT = 5  # bump when a figure is added: stored days of an older format are recomputed
 
 
 def rules_key(rules: ReportRules) -> str:

@@ -57,7 +57,8 @@ _ENTRIES = (
 _CONNECT_SLACK = dt.timedelta(seconds=1)
 _SEGMENTS = (
     "SELECT s.channel_id, s.queue, s.agent, s.offered_at, s.answered_at, s.ended_at,"
-    " s.outcome, s.topic FROM calls c JOIN call_segments s ON s.channel_id = c.channel_id"
+    " s.outcome, s.topic, s.consult_outcome"
+    " FROM calls c JOIN call_segments s ON s.channel_id = c.channel_id"
     f" WHERE {_IN_PERIOD} ORDER BY s.offered_at, s.id"
 )
 _CALLBACKS = (
@@ -176,6 +177,7 @@ def _assemble(
                 row.outcome,
                 connected=_connected(row, connects),
                 topic=row.topic,
+                consult=row.consult_outcome,
             )
         )
     callbacks = {

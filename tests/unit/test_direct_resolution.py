@@ -3,6 +3,7 @@ work-order categories among the hot topics, and custom periods (a run of days)."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -93,6 +94,34 @@ def test_a_call_handed_to_an_expert_or_made_a_work_order_is_not_resolved_directl
     agents = {a: (f.answered, f.resolved_directly) for a, f in report.by_agent.items()}
     assert agents == {"1001": (4, 1), "2001": (2, 1), "1002": (1, 1)}
     assert report.by_agent["1001"].direct_resolution_rate == pytest.approx(1 / 4)
+
+
+def test_a_consult_completed_or_three_way_brought_an_expert_in() -> None:
+    """C: 1001 consulted an expert and handed over; W: made it three-way; N: the consult was
+    cancelled. Only N was resolved directly (by 1001)."""
+
+    def consulted(call_id: str, clock: str, outcome: str) -> CallRecord:
+        h = clock[:3]
+        seg = leg("1001", f"{h}00:06", f"{h}00:10", f"{h}03:00", "agent_hangup")
+        return queued(
+            call_id,
+            f"{h}00:00",
+            f"{h}00:05",
+            "answered",
+            f"{h}05:00",
+            dataclasses.replace(seg, consult=outcome),
+        )
+
+    report = one_day(
+        [
+            consulted("C", "11:00", "complete"),
+            consulted("W", "11:10", "three_way"),
+            consulted("N", "11:20", "cancelled"),
+        ]
+    )
+    assert (report.center.answered, report.center.resolved_directly) == (3, 1)
+    assert report.center.resolved_on_call == 3  # no work order on any
+    assert report.by_agent["1001"].resolved_directly == 1
 
 
 def test_no_answered_call_no_rate() -> None:
