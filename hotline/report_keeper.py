@@ -8,6 +8,7 @@ XLSX) and the ministry file; written again if the day is computed anew within tw
 (a callback booked in the evening and reached the next morning changes its figures), the
 time it was computed kept beside them (`.computed`). Nothing is computed while the
 journal still has facts to write (after a database outage: the day is not final yet).
+Each round also stores one past day that is not (`store_past_day`), the latest first.
 """
 
 from __future__ import annotations
@@ -38,6 +39,20 @@ _WHOLE = (
     "SELECT computed_at FROM report_days WHERE day = :day AND hour = :hour AND rules_key = :key"
 )
 REWRITE_DAYS = 2  # yesterday and the day before get their files again if computed anew
+# Past days not stored (a history imported or restored, days forgotten by a late record, a
+# controller that was down): one per round, the latest first, this far back; so any month
+# of the last year is read from stored days within a day and a half of a start.
+BACKFILL_DAYS = 400
+_UNSTORED = (
+    "SELECT d.day FROM (SELECT CAST(g AS date) AS day FROM"
+    " generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') g) d"
+    " WHERE NOT EXISTS (SELECT 1 FROM report_days r WHERE r.day = d.day AND r.hour = -1"
+    " AND r.rules_key = :key)"
+    " AND EXISTS (SELECT 1 FROM calls c"
+    " WHERE c.started_at >= CAST(d.day AS timestamp) AT TIME ZONE :zone"
+    " AND c.started_at < CAST(d.day + 1 AS timestamp) AT TIME ZONE :zone)"
+    " ORDER BY d.day DESC LIMIT 1"
+)
 
 
 def file_name(kind: str, day: dt.date, fmt: str) -> str:
@@ -86,6 +101,35 @@ async def one_round(
     return written
 
 
+async def store_past_day(
+    engine: AsyncEngine, desk: ReportDesk, rules: ReportRules, now: dt.datetime
+) -> dt.date | None:
+    """Compute (and so store) the latest day before yesterday that has calls and is not
+    stored under these rules; the day, or None when every such day is stored."""
+    today = rules.local(now).date()
+    async with engine.connect() as conn:
+        day = await conn.scalar(
+            text(_UNSTORED),
+            {
+                "first": today - dt.timedelta(days=BACKFILL_DAYS),
+                "last": today - dt.timedelta(days=2),
+                "key": rules_key(rules),
+                "zone": rules.timezone,
+            },
+        )
+    if day is None:
+        return None
+
+    period = Period.day(day)
+
+    async def compute(ex: Executor) -> Report:
+        return await period_report(engine, period, rules, now, ex)
+
+    await desk.run(compute)
+    log.info("report_day_backfilled", day=day.isoformat())
+    return day  # type: ignore[no-any-return]
+
+
 def _write(path: Path, body: bytes) -> Path:
     """Whole or not at all, also across a crash: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +156,9 @@ async def keep(
     while not stop.is_set():
         try:
             if caught_up():
-                await one_round(engine, desk, rules_now(), out_dir, dt.datetime.now(dt.UTC))
+                now = dt.datetime.now(dt.UTC)
+                await one_round(engine, desk, rules_now(), out_dir, now)
+                await store_past_day(engine, desk, rules_now(), now)
         except Exception as exc:  # the database away, a full disk: the next round retries
             log.warning("report_round_failed", error=str(exc)[:200])
         with contextlib.suppress(TimeoutError):

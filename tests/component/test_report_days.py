@@ -22,7 +22,7 @@ from acd.figures import Report, build_report
 from acd.report_records import Period, ReportRules
 from acd.report_rollup import rules_key
 from hotline.report_days import LOCK_CLASS, hour_key, period_report
-from hotline.report_keeper import one_round
+from hotline.report_keeper import one_round, store_past_day
 from hotline.report_render import ReportDesk
 from hotline.reports import load_records
 from tests.support.system import SystemUnderTest
@@ -245,6 +245,42 @@ async def test_the_daily_files_are_written_once_when_the_day_is_over(
         await db.execute("UPDATE calls SET disposition = 'answered' WHERE channel_id = $1", cid)
         again = await one_round(engine, desk, RULES, tmp_path, now)  # the day computed anew
         assert len(again) == 3
+    finally:
+        desk.close()
+        await engine.dispose()
+
+
+async def test_the_keeper_stores_past_days_not_stored_the_latest_first(
+    system: SystemUnderTest, db: asyncpg.Connection
+) -> None:
+    """Calls on 3 and 10 May 2011 (a history imported: no day stored), now 20 May: each
+    keeper round stores one of them, the latest first, then there is nothing left to store;
+    a record of 10 May written late makes that day the next one stored again."""
+    days = [dt.date(2011, 5, 3), dt.date(2011, 5, 10)]
+    ids = [f"rd-{uuid.uuid4().hex[:12]}" for _ in days]
+    for cid, day in zip(ids, days, strict=True):
+        await db.execute(
+            "INSERT INTO calls (channel_id, started_at, ended_at, disposition)"
+            " VALUES ($1, $2, $3, 'self_service')",
+            cid,
+            dt.datetime.combine(day, dt.time(9), ZONE),
+            dt.datetime.combine(day, dt.time(9, 2), ZONE),
+        )
+    engine = create_async_engine(system.instance.database_url or "")
+    desk = ReportDesk()
+    now = dt.datetime.combine(dt.date(2011, 5, 20), dt.time(3), ZONE)
+    try:
+        assert await store_past_day(engine, desk, RULES, now) == days[1]
+        assert await store_past_day(engine, desk, RULES, now) == days[0]
+        assert await store_past_day(engine, desk, RULES, now) is None
+        whole = await db.fetch(
+            "SELECT day FROM report_days WHERE rules_key = $1 AND hour = -1"
+            " AND day BETWEEN '2011-05-01' AND '2011-05-31' ORDER BY day",
+            KEY,
+        )
+        assert [r["day"] for r in whole] == days
+        await db.execute("UPDATE calls SET disposition = 'answered' WHERE channel_id = $1", ids[1])
+        assert await store_past_day(engine, desk, RULES, now) == days[1]
     finally:
         desk.close()
         await engine.dispose()
