@@ -8,7 +8,7 @@ import contextlib
 
 import pytest
 
-from hotline.controller import CONNECT_SECONDS, database_engine
+from hotline.controller_process import CONNECT_SECONDS, database_engine
 
 
 async def test_a_silent_database_fails_the_connection_soon() -> None:
