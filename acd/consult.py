@@ -94,6 +94,7 @@ class Consulting:
     keys: AgentKeys
     consult: Consult | None
     no_expert_line: str | None  # the queue of the last consult that found no expert
+    outside: object | None  # a department being dialled (acd/outside_transfer.py)
 
     def next_id(self) -> int:  # provided by Conversation
         raise NotImplementedError
@@ -106,6 +107,8 @@ class Consulting:
         """The agent asks an expert queue for help; RouterError if not talking with a caller."""
         if self.phase != "talking" or self.agent is None or self.agent_channel is None:
             raise RouterError("no conversation to consult about")
+        if self.outside is not None:  # one hand-on at a time: a department is ringing
+            raise RouterError("a transfer to another department is ringing")
         spec = self.router.config.queues.get(target)
         if spec is None:
             raise RouterError(f"unknown queue {target!r}")
@@ -298,6 +301,9 @@ class Consulting:
         out += self._end_expert_leg(c, now, leg, hang_up=not expert_gone)
         self.consult = None
         self.phase = "talking"
+        # A `*` pressed during the consult (say, to cancel) must not carry over: `*` `0`
+        # back with the caller opens a work order.
+        self.keys = AgentKeys()
         out += [Log("consult_ended", {"outcome": outcome}), BackToCaller(c.agent_channel)]
         if outcome == "no_expert":
             self.no_expert_line = c.queue

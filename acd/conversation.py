@@ -221,6 +221,8 @@ class Conversation(Consulting):
         consult = self.keys.consult_target(digit, transfers)
         if consult is not None:
             self.keys = AgentKeys()
+            if self.outside is not None:  # one hand-on at a time: a department is ringing
+                return [Log("consult_refused", {"agent": self.agent, "why": "outside_ringing"})]
             return self.ask_consult(consult, now)
         if self.keys.pending == "*" and digit == WORK_ORDER_KEY and self.no_expert_line:
             self.keys = AgentKeys()

@@ -26,18 +26,18 @@ Rules (stated in every export, and in README):
   agent's leg with its own talk and the wrap-up that followed it; a call's handle time is
   the sum of its legs. A leg left open by a controller restart ends when the call ended.
 - Satisfaction: (满意 + 基本满意) / answers; response rate: answers / answered calls.
-- Direct resolution (直办率): answered calls resolved directly / answered. A call is
-  resolved directly unless it was handed to an expert (a transfer to another queue: the
-  transfer keys lead to the expert seats; or a consult the agent completed or made
-  three-way, acd/consult.py) or a work order was filed on it (`work_orders.call_id`). A
+- Direct resolution (直办率): answered calls resolved directly / answered. A call is resolved
+  directly unless it was handed to an expert (a transfer to another queue: the transfer keys
+  lead to the expert seats; a consult the agent completed or made three-way, acd/consult.py;
+  or another department's number) or a work order was filed on it (`work_orders.call_id`). A
   queue's stay is resolved directly when answered there, not handed on, and no work order
-  was filed on the call: an expert who answers without a work order resolved it directly
-  for the expert queue. An agent's leg likewise (answered, not transferred, no expert
-  brought in by a consult, no work order); a consult cancelled, or that found no expert,
-  leaves the call the agent's. Resolved on the call: answered without a work order
-  (experts included; KPI.md's variant, Jinan's 96.33% with expert seats). A voice message
-  (a work order of its own type, linked to its message) is left only by a caller no one
-  answered, or after a transfer: it never changes either figure.
+  was filed on the call: an expert who answers without a work order resolved it directly for
+  the expert queue. An agent's leg likewise (answered, not transferred, no expert brought in
+  by a consult, no work order); a consult cancelled, or that found no expert, leaves the
+  call the agent's. Resolved on the call: answered without a work order (experts included;
+  KPI.md's variant, Jinan's 96.33% with expert seats). A voice message (a work order of its
+  own type, linked to its message) is left only by a caller no one answered, or after a
+  transfer: it never changes either figure.
 """
 
 from __future__ import annotations
@@ -284,8 +284,9 @@ def _add_stay(
         fig.abandoned_within_t += wait <= t
     if answered:
         # Handed on: a transfer after this entry (for a whole call: after its first).
+        # (or to another department: the agent's leg ends `transferred`, no queue entry).
         handed = any(e.transfer and e.at > entered for e in call.entries) or any(
-            s.expert_brought_in for s in answered
+            s.expert_brought_in or s.outcome == "transferred" for s in answered
         )
         ordered = call.work_order is not None
         fig.work_orders += ordered

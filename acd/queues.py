@@ -190,16 +190,22 @@ def load_queues(
     for key, target in config.transfers.items():
         if target not in config.queues:
             problems.append(doc.problem(("transfers", key), f"unknown queue {target!r}"))
-        if len(key) != 1 or key not in "0123456789#":
-            problems.append(doc.problem(("transfers", key), "a transfer key is one digit or #"))
+        if len(key) != 1 or key not in "123456789#":
+            # `*` `0` is the agent's: cancel a consult, or a work order after one.
+            problems.append(doc.problem(("transfers", key), "a transfer key is 1-9 or #"))
+    taken: dict[str, str] = {}
     for name, dest in config.outside.items():
         where = ("outside", name, "key")
         if not re.fullmatch(r"[a-z0-9_]{1,16}", name):
             problems.append(doc.problem(("outside", name), "a name of a-z, 0-9 and _ (16 at most)"))
-        if dest.key is not None and (len(dest.key) != 1 or dest.key not in "0123456789#"):
-            problems.append(doc.problem(where, "a transfer key is one digit or #"))
+        if dest.key is not None and (len(dest.key) != 1 or dest.key not in "123456789#"):
+            problems.append(doc.problem(where, "a transfer key is 1-9 or #"))
         elif dest.key is not None and dest.key in config.transfers:
             problems.append(doc.problem(where, f"key {dest.key!r} is a queue's in `transfers`"))
+        elif dest.key is not None and dest.key in taken:
+            problems.append(doc.problem(where, f"key {dest.key!r} is {taken[dest.key]!r}'s too"))
+        if dest.key is not None:
+            taken.setdefault(dest.key, name)
     for name, spec in config.queues.items():
         for i, step in enumerate(spec.steps):
             if step.overflow_to is not None and step.overflow_to not in config.queues:

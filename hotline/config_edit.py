@@ -33,7 +33,16 @@ from hotline.config_files import ConfigError
 # (sounds/prompts.yaml: the checkout's, shared by its instances; recordings are generated
 # again from the changed text when the controller applies it).
 PROMPTS = "prompts.yaml"
-EDITABLE = ("menu.yaml", "hours.yaml", "queues.yaml", "agents.yaml", "work_orders.yaml", PROMPTS)
+EDITABLE = (
+    "menu.yaml",
+    "hours.yaml",
+    "queues.yaml",
+    "agents.yaml",
+    "work_orders.yaml",
+    "topics.yaml",
+    "quality.yaml",
+    PROMPTS,
+)
 MAX_DIFF = 16_000  # characters of a diff kept in an audit row (the version keeps the text)
 
 

@@ -31,7 +31,11 @@ def add_routes(app: web.Application, controller: Controller) -> None:
         who = access.principal(request)
         desk = controller.desk
         assert desk is not None
-        number = who.agent if who.kind == "person" else request.query.get("phone")
+        # A person listens on their own desk phone; only the instance's own token (the
+        # machine's owner, as in the tests) names one, never a client token.
+        number = who.agent if who.kind == "person" else None
+        if who.kind == "instance":
+            number = request.query.get("phone")
         if number is None or number not in desk.router.agents:
             return None
         return desk.router.agents[number].seat

@@ -103,9 +103,13 @@ _CHANGES: dict[str, tuple[str, Args]] = {
         ),
     ),
     # How a consult ended, on the asking agent's segment (still open: facts keep their order).
+    # The segment keeps the last consult, but never forgets that an expert was brought in
+    # (a three-way, then a later consult cancelled: the expert still had the question).
     "consult_ended": (
         "UPDATE call_segments SET consult_queue = $3, consult_expert = $4,"
-        " consult_seconds = $5, consult_outcome = $6"
+        " consult_seconds = $5, consult_outcome = CASE"
+        " WHEN consult_outcome IN ('complete', 'three_way') AND $6 NOT IN ('complete', 'three_way')"
+        " THEN consult_outcome ELSE $6 END"
         " WHERE channel_id = $1 AND agent = $2 AND ended_at IS NULL",
         lambda f: (
             f.channel_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hotline import REPO_ROOT
+from hotline import REPO_ROOT, config_edit
 from hotline.config_edit import (
     Problem,
     check,
@@ -67,3 +67,9 @@ def test_the_prompts_text_is_checked_with_the_files_that_name_its_prompts() -> N
     assert check(folder, "prompts.yaml", manifest.replace("您好，欢迎", "您好，欢迎您")) == []
     renamed = check(folder, "prompts.yaml", manifest.replace("  menu-main:\n", "  menu-mian:\n"))
     assert [(p.file, p.field) for p in renamed] == [("menu.yaml", "nodes.main.prompt.0")]
+
+
+def test_every_file_ops_edit_is_in_the_editor() -> None:
+    """A file added to dialplan/ is editable from the browser too (with history and audit)."""
+    shipped = {p.name for p in (REPO_ROOT / "dialplan").glob("*.yaml")}
+    assert shipped <= set(config_edit.EDITABLE), shipped - set(config_edit.EDITABLE)

@@ -199,6 +199,21 @@ def test_no_expert_answers_in_time() -> None:
     assert kinds.count("segment_offered") == kinds.count("segment_ended") + 1  # 1001 talks
 
 
+def test_a_star_pressed_during_the_consult_does_not_carry_over() -> None:
+    """1001 presses * (to cancel) while the expert rings; the consult times out before the
+    0: that 0 opens no work order; * 0 then does."""
+    c, agent = talking(logged_in=("1001", "1004"))
+    c.keys(agent, "**1")
+    c.keys(agent, "*")
+    ((call, request),) = c.timers
+    c.post(call, ("consult_timeout", request))
+    c.settle()
+    c.keys(agent, "0")
+    assert not any(isinstance(a, OpenWorkOrder) for a in c.actions)
+    c.keys(agent, "*0")
+    assert any(isinstance(a, OpenWorkOrder) for a in c.actions)
+
+
 def test_the_caller_leaving_during_a_consult_ends_every_leg() -> None:
     c, _agent, _expert = consulting()
     c.post("c1", ("caller_left",))

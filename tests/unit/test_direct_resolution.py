@@ -98,7 +98,7 @@ def test_a_call_handed_to_an_expert_or_made_a_work_order_is_not_resolved_directl
 
 def test_a_consult_completed_or_three_way_brought_an_expert_in() -> None:
     """C: 1001 consulted an expert and handed over; W: made it three-way; N: the consult was
-    cancelled. Only N was resolved directly (by 1001)."""
+    cancelled; O: handed to another department. Only N was resolved directly (by 1001)."""
 
     def consulted(call_id: str, clock: str, outcome: str) -> CallRecord:
         h = clock[:3]
@@ -112,15 +112,24 @@ def test_a_consult_completed_or_three_way_brought_an_expert_in() -> None:
             dataclasses.replace(seg, consult=outcome),
         )
 
+    out = queued(
+        "O",
+        "11:30:00",
+        "11:30:05",
+        "answered",
+        "11:35:00",
+        leg("1001", "11:30:06", "11:30:10", "11:31:00", "transferred"),
+    )  # handed to another department (no queue entry follows)
     report = one_day(
         [
             consulted("C", "11:00", "complete"),
             consulted("W", "11:10", "three_way"),
             consulted("N", "11:20", "cancelled"),
+            out,
         ]
     )
-    assert (report.center.answered, report.center.resolved_directly) == (3, 1)
-    assert report.center.resolved_on_call == 3  # no work order on any
+    assert (report.center.answered, report.center.resolved_directly) == (4, 1)
+    assert report.center.resolved_on_call == 4  # no work order on any
     assert report.by_agent["1001"].resolved_directly == 1
 
 

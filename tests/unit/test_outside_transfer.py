@@ -24,7 +24,7 @@ from acd.conversation_actions import (
 )
 from acd.queues import QueuesConfig
 from acd.roster import AgentEntry
-from acd.router import Offer, Router
+from acd.router import Offer, Router, RouterError
 from acd.state import AgentStatus
 from hotline.config_files import ConfigError
 from hotline.instance import load_center
@@ -125,3 +125,36 @@ def test_an_outside_key_taken_by_a_queue_transfer_is_refused_with_its_line(tmp_p
         n for n, text in enumerate(queues.read_text().splitlines(), 1) if "housing_fund" in text
     )
     assert f"queues.yaml:{line}: outside.housing_fund.key" in problem, problem
+
+
+def test_no_consult_while_a_department_rings() -> None:
+    """* 8 dials the department; * * 1 before it answers asks no expert (one hand-on at a
+    time: an answering department would otherwise take the expert's call), nor does the API."""
+    _router, call, agent_channel = talking()
+    dial(call, agent_channel)
+    for digit in "**1":
+        call.on_agent("1001", agent_channel, KeyPressed(agent_channel, digit), NOW + 11)
+    assert (call.phase, call.consult) == ("talking", None)
+    with pytest.raises(RouterError, match="department"):
+        call.ask_consult("expert", NOW + 12)
+
+
+def test_key_0_and_a_key_given_twice_are_refused(tmp_path: Path) -> None:
+    """`*` `0` is the agent's (cancel a consult, a work order after one); two departments
+    cannot share a key (the second would silently win)."""
+    config_dir = tmp_path / "dialplan"
+    shutil.copytree(REPO / "dialplan", config_dir)
+    queues = config_dir / "queues.yaml"
+    text = queues.read_text().replace('key: "8"}', 'key: "0"}', 1)
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "housing_fund" in t)
+    text = text.replace(
+        "  housing_fund:",
+        '  tax: {number: "12366", key: "9"}\n  tax2: {number: "12367", key: "9"}\n  housing_fund:',
+        1,
+    )
+    queues.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_center(config_dir)
+    problems = "\n".join(refused.value.problems)
+    assert f"queues.yaml:{line + 2}: outside.housing_fund.key: a transfer key is 1-9" in problems
+    assert "outside.tax2.key: key '9' is 'tax''s too" in problems, problems
