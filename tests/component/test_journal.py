@@ -126,11 +126,11 @@ async def until(check: Callable[[], bool], seconds: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_more_than_200000_facts_while_the_database_is_away_are_all_written_once(
+async def test_more_than_100000_facts_while_the_database_is_away_are_all_written_once(
     system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     """
-    1. PostgreSQL is away: 201,000 facts of 3,000 calls pile up (on disk, and in memory only
+    1. PostgreSQL is away: 102,000 facts of 3,000 calls pile up (on disk, and in memory only
        up to a budget); none is dropped.
     2. It comes back: every fact is written exactly once, each call's menu path in order,
        and the spool empties.
@@ -141,7 +141,7 @@ async def test_more_than_200000_facts_while_the_database_is_away_are_all_written
     limits = SpoolLimits(segment_facts=20_000, memory_facts=50_000, segment_seconds=0.5)
     journal = Journal(engine=engine, spool_dir=spool, limits=limits)
     writer = asyncio.create_task(journal.run())
-    calls, nodes = 3000, 65
+    calls, nodes = 3000, 32  # more than the memory budget holds, several segments on disk
     try:
         for c in range(calls):
             journal.record(Fact(f"big-{c}", "call_started", {"caller": "13900000700"}))
@@ -152,12 +152,12 @@ async def test_more_than_200000_facts_while_the_database_is_away_are_all_written
         for c in range(calls):
             journal.record(Fact(f"big-{c}", "ended", {"side": "caller", "disposition": "x"}))
         total = calls * (nodes + 2)
-        assert total > 200_000
+        assert total > 100_000
         await until(lambda: journal.spool.bytes_on_disk > 0 and not journal.spool.dirty, 30)
         await journal.spool.sync()
         assert journal.backlog == total and not journal.healthy
         assert journal.spool.facts_in_memory <= limits.memory_facts + limits.segment_facts
-        assert len(segments(spool)) >= 11 and journal.alarm is None
+        assert len(segments(spool)) >= 4 and journal.alarm is None
 
         await proxy.up()
         assert await journal.flush(timeout=120)
