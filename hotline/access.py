@@ -113,7 +113,7 @@ async def _identify(request: web.Request) -> Principal | web.Response:
         if session is None:
             return await _refuse(request, 401, "session_expired")
         a = session.account
-        return Principal(a.name, a.roles, "person", a.agent, session.csrf_token)
+        return Principal(a.name, a.roles, "person", a.agent, session.csrf_token, a.office)
     return await _refuse(request, 401, "unauthorized")
 
 
@@ -248,6 +248,7 @@ async def login(request: web.Request) -> web.Response:
             "name": account.name,
             "roles": sorted(account.roles),
             "agent": account.agent,
+            "office": account.office,
             "csrf_token": csrf,
         }
     )
@@ -272,6 +273,7 @@ async def whoami(request: web.Request) -> web.Response:
             "name": who.who,
             "roles": sorted(who.roles),
             "agent": who.agent,
+            "office": who.office,
             "csrf_token": who.csrf_token,
         }
     )

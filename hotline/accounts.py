@@ -1,4 +1,5 @@
-"""People's accounts: argon2-hashed passwords, roles, an agent's 工号, lockout after failures.
+"""People's accounts: argon2-hashed passwords, roles, an agent's 工号 or an office's code,
+lockout after failures.
 
 Every change to an account is written to the audit log in the same transaction.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +23,9 @@ from hotline import audit
 ROLES = ("agent", "supervisor", "ops", "auditor")
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 AGENT_NUMBER = re.compile(r"[0-9]{3,16}")
+# A person of a responsible office answers its work orders in the console: the role "office"
+# alone, bound to an office code of work_orders.yaml (migration 0017_office_accounts).
+OFFICE = "office"
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256  # argon2 hashes anything, but a megabyte "password" is only a cost to us
 HASHER = PasswordHasher()  # argon2id, the library's defaults (RFC 9106's low-memory choice)
@@ -82,6 +87,7 @@ class Account:
     name: str
     roles: frozenset[str]
     agent: str | None
+    office: str | None = None  # an office account's office code
 
 
 Outcome = Literal["ok", "unknown", "bad_password", "locked", "disabled"]
@@ -115,8 +121,9 @@ async def authenticate(
         row = (
             await conn.execute(
                 text(
-                    "SELECT id, name, password_hash, roles, agent, disabled_at, failed_logins,"
-                    " locked_until, now() AS now FROM accounts WHERE name = :name FOR UPDATE"
+                    "SELECT id, name, password_hash, roles, agent, office, disabled_at,"
+                    " failed_logins, locked_until, now() AS now FROM accounts"
+                    " WHERE name = :name FOR UPDATE"
                 ),
                 {"name": name},
             )
@@ -133,7 +140,8 @@ async def authenticate(
                 text("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = :id"),
                 {"id": row.id},
             )
-            return Login("ok", Account(row.id, row.name, frozenset(row.roles), row.agent))
+            account = Account(row.id, row.name, frozenset(row.roles), row.agent, row.office)
+            return Login("ok", account)
         failures, until = after_failure(row.failed_logins, row.now, policy)
         await conn.execute(
             text(
@@ -152,15 +160,36 @@ def _checked_password(name: str, password: str) -> str:
     return HASHER.hash(password)
 
 
+def _office_roles(roles: list[str], office: str | None, offices: Collection[str]) -> list[str]:
+    """An office account's roles: "office" alone, with a code work_orders.yaml names."""
+    if roles != [OFFICE] or office is None:
+        raise AccountError("an office's account has the role office alone and --office CODE")
+    if office not in offices:
+        known = ", ".join(sorted(offices)) or "none configured"
+        raise AccountError(f"no office {office!r} in work_orders.yaml (known: {known})")
+    return roles
+
+
 async def add(
-    engine: AsyncEngine, name: str, password: str, roles: list[str], agent: str | None, who: str
+    engine: AsyncEngine,
+    name: str,
+    password: str,
+    roles: list[str],
+    agent: str | None,
+    who: str,
+    office: str | None = None,
+    offices: Collection[str] = (),
 ) -> None:
-    """A new account (audited as `account.add` by `who`)."""
+    """A new account (audited as `account.add` by `who`). An office's account (role
+    "office") needs `office`, one of `offices` (the codes of work_orders.yaml)."""
     if not NAME.fullmatch(name):
         raise AccountError("name: lower-case letters, digits, . _ - (at most 64)")
     if agent is not None and not AGENT_NUMBER.fullmatch(agent):
         raise AccountError("agent: the 工号, digits only")
-    roles = check_roles(roles)
+    if OFFICE in roles or office is not None:
+        roles = _office_roles(roles, office, offices)
+    else:
+        roles = check_roles(roles)
     if "agent" in roles and agent is None:
         raise AccountError("an agent account needs its 工号 (--agent)")
     hashed = await asyncio.to_thread(_checked_password, name, password)
@@ -175,12 +204,14 @@ async def add(
             raise AccountError(f"an account named {name} or for agent {agent} exists")
         await conn.execute(
             text(
-                "INSERT INTO accounts (name, password_hash, roles, agent, created_at)"
-                " VALUES (:name, :hash, :roles, :agent, now())"
+                "INSERT INTO accounts (name, password_hash, roles, agent, office, created_at)"
+                " VALUES (:name, :hash, :roles, :agent, :office, now())"
             ),
-            {"name": name, "hash": hashed, "roles": roles, "agent": agent},
+            {"name": name, "hash": hashed, "roles": roles, "agent": agent, "office": office},
         )
-        detail = {"roles": roles, "agent": agent}
+        detail: dict[str, object] = {"roles": roles, "agent": agent}
+        if office is not None:
+            detail["office"] = office
         await audit.write(conn, audit.Entry(who, "account.add", target=name, detail=detail))
 
 
@@ -189,7 +220,7 @@ async def listing(engine: AsyncEngine) -> list[dict[str, object]]:
     async with engine.connect() as conn:
         rows = await conn.execute(
             text(
-                "SELECT name, roles, agent, created_at, disabled_at, locked_until,"
+                "SELECT name, roles, agent, office, created_at, disabled_at, locked_until,"
                 " (SELECT count(*) FROM web_sessions s WHERE s.account_id = a.id) AS sessions"
                 " FROM accounts a ORDER BY name"
             )

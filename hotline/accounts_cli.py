@@ -53,6 +53,14 @@ def _run(args: argparse.Namespace, work: Callable[[AsyncEngine], Awaitable[int]]
         return 1
 
 
+def _offices(args: argparse.Namespace) -> frozenset[str]:
+    """The office codes of the instance's work_orders.yaml (an office account names one)."""
+    from hotline.instance import load_center
+
+    settings = load_settings(instance=args.instance)
+    return frozenset(load_center(settings.config_dir).work_orders.offices)
+
+
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
     """The new password and whether it was generated (then it is printed, once)."""
     if args.generate:
@@ -86,9 +94,14 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    offices = _offices(args) if action == "add" and args.office is not None else frozenset()
+
     async def work(engine: AsyncEngine) -> int:
         if action == "add":
-            await accounts.add(engine, args.name, password, _roles(args.role), args.agent, who)
+            roles = _roles(args.role)
+            await accounts.add(
+                engine, args.name, password, roles, args.agent, who, args.office, offices
+            )
         elif action == "list":
             return _show(await accounts.listing(engine))
         elif action in ("disable", "enable"):
@@ -126,7 +139,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 def register(add: AddParser) -> None:
     """The two command groups, on the CLI's parser (`add` makes a sub-command)."""
-    roles_help = f"comma-separated, among {', '.join(ROLES)}"
+    roles_help = f"comma-separated, among {', '.join(ROLES)}; or office (with --office)"
     group = add("accounts", "people's accounts: roles, passwords, lockouts")
     sub = group.add_subparsers(dest="accounts_command", required=True)
     for name, help_ in (
@@ -150,6 +163,10 @@ def register(add: AddParser) -> None:
                 default=None,
                 help="the 工号 of an agent account (a supervisor's: their desk phone)",
             )
+        if name == "add":
+            p.add_argument(
+                "--office", default=None, help="the office code of work_orders.yaml (role office)"
+            )
         if name in ("add", "password"):
             how = p.add_mutually_exclusive_group()
             how.add_argument("--generate", action="store_true", help="print a random one once")
@@ -167,6 +184,6 @@ def register(add: AddParser) -> None:
         if name != "list":
             p.add_argument("name")
         if name == "add":
-            p.add_argument("--role", required=True, help=roles_help + ", or office")
+            p.add_argument("--role", required=True, help=roles_help)
             p.add_argument("--office", default=None, help="the office code (role office)")
         p.set_defaults(func=cmd_tokens)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-ANYONE = frozenset({"agent", "supervisor", "ops", "auditor"})  # any signed-in principal
+# Any signed-in principal (an office's person or token too: who am I, sign out).
+ANYONE = frozenset({"agent", "supervisor", "ops", "auditor", "office"})
 
 # (method, route as registered) -> the roles that may use it. A route missing here is
 # refused to every person and client token (deny by default); only the instance's own
@@ -41,8 +42,9 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/wallboard/number"): frozenset({"supervisor"}),  # audited reveal
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,
-    # Work orders (hotline/work_orders_web.py). An office's token sees and answers only its
-    # own office's orders; an agent changes only the orders they own (checked there).
+    # Work orders (hotline/work_orders_web.py). An office (its token, or a person of its
+    # account in the console) sees and answers only its own office's orders; an agent
+    # changes only the orders they own (checked there).
     ("POST", "/work-orders"): frozenset({"agent", "supervisor"}),
     ("GET", "/work-orders"): frozenset({"agent", "supervisor", "office"}),
     ("GET", "/work-orders/escalations"): frozenset({"supervisor"}),
@@ -70,7 +72,7 @@ class Principal:
     kind: str  # "person" | "token" | "instance"
     agent: str | None = None  # a person's 工号
     csrf_token: str | None = None  # only sessions have one
-    office: str | None = None  # an office's token: the office code it answers for
+    office: str | None = None  # an office's token or account: the office code it answers for
 
     @property
     def role_text(self) -> str:

@@ -143,14 +143,15 @@ async def find(engine: AsyncEngine, key: str, policy: SessionPolicy) -> Session 
                     "UPDATE web_sessions s SET last_seen = now() FROM accounts a"
                     " WHERE s.key_sha256 = :key AND a.id = s.account_id"
                     " AND a.disabled_at IS NULL"
-                    " RETURNING a.id, a.name, a.roles, a.agent, s.csrf_token"
+                    " RETURNING a.id, a.name, a.roles, a.agent, a.office, s.csrf_token"
                 ),
                 {"key": _digest(key)},
             )
         ).first()
     if row is None:
         return None
-    return Session(Account(row.id, row.name, frozenset(row.roles), row.agent), row.csrf_token)
+    account = Account(row.id, row.name, frozenset(row.roles), row.agent, row.office)
+    return Session(account, row.csrf_token)
 
 
 async def close(engine: AsyncEngine, key: str) -> None:

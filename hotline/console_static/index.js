@@ -6,6 +6,7 @@ const PAGES = [
   ["auditor", "/console/report.html"],
   ["agent", "/console/desk.html"],
   ["ops", "/console/ops.html"],
+  ["office", "/console/office.html"],
 ];
 
 document.addEventListener("DOMContentLoaded", async () => {

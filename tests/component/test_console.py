@@ -31,11 +31,14 @@ from acd.router import Router
 from acd.state import AgentStatus
 from acd.topic_config import load_topics
 from acd.wallboard import apply
+from acd.work_order_config import load_work_orders
 from hotline import REPO_ROOT, accounts, console
 from hotline.desk import Desk
 from hotline.sessions import SessionPolicy
+from hotline.sms import FileSms
 from hotline.store.journal import Fact, Journal
 from hotline.web import Metrics, make_app
+from ivr.hours import load_hours
 from tests.support.system import SystemUnderTest
 
 PASSWORD = "社保热线-correct-horse"
@@ -87,6 +90,11 @@ async def make_console(
         journal=journal,
         calls={},
         topics=load_topics(config),
+        # For the office page (work orders): its texts go to a file the test reads.
+        hours=load_hours(config),
+        work_orders=load_work_orders(config),
+        roster=load_roster(config),
+        sms=FileSms(tmp_path / "sms.jsonl"),
     )
     app = make_app(controller, SimpleNamespace(), Metrics(), POLICY)  # type: ignore[arg-type]
     try:

@@ -27,6 +27,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from hotline import REPO_ROOT, accounts, audit
+from hotline.sms import FileSms
 from hotline.store.journal import Fact
 from tests.component.test_console import PASSWORD, Console, make_console
 from tests.support.system import SystemUnderTest
@@ -34,6 +35,7 @@ from tests.support.system import SystemUnderTest
 ARTEFACTS = REPO_ROOT / ".local" / "test-artefacts"
 INSTANCE = {"Authorization": "Bearer instance-token-for-these-tests"}
 CLICK = "document.querySelector(arguments[0]).click()"
+OFFICES = ("pension", "medical")
 SHOWN = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null"
 
 
@@ -300,18 +302,28 @@ async def test_a_wrong_password_locks_the_account_and_each_role_sees_its_own_pag
     )
     assert len(outcomes) >= 6 and "locked" in {r["outcome"] for r in outcomes}, outcomes
 
-    pages = ("wallboard", "desk", "ops", "quality", "report", "planner", "audit")
+    pages = ("wallboard", "desk", "ops", "quality", "report", "planner", "audit", "office")
     opens = {
         "supervisor": {"wallboard", "quality", "report", "planner"},
         "agent": {"desk"},
         "ops": {"ops"},
         "auditor": {"quality", "report", "planner", "audit"},
+        "office": {"office"},
     }
-    first = {"supervisor": "wallboard", "agent": "desk", "ops": "ops", "auditor": "report"}
+    first = {
+        "supervisor": "wallboard",
+        "agent": "desk",
+        "ops": "ops",
+        "auditor": "report",
+        "office": "office",
+    }
     for role, allowed in opens.items():
         name = f"{role}.pages-{center.run}"
         desk_phone = "1003" if role == "agent" else None
-        await accounts.add(center.engine, name, PASSWORD, [role], desk_phone, "cli:test")
+        code = "pension" if role == "office" else None
+        await accounts.add(
+            center.engine, name, PASSWORD, [role], desk_phone, "cli:test", code, OFFICES
+        )
         browser.delete_all_cookies()
         await sign_in(browser, base, name)
         await until(
@@ -330,3 +342,71 @@ async def test_a_wrong_password_locks_the_account_and_each_role_sees_its_own_pag
                 )
             except TimeoutException:
                 raise AssertionError((role, page, browser.current_url)) from None
+
+
+async def test_an_office_person_answers_their_order(
+    center: Console, browser: webdriver.Chrome, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """
+    1. Two orders wait for an answer: the pension office's (past its due date) and the
+       medical office's. A person of the pension office signs in and lands on the office
+       page: their order, its due date in red, the ID masked; not the medical office's.
+    2. They open it: its history. An empty answer is refused at the field.
+    3. They answer: the order is `answered`, the citizen is texted the answer.
+    """
+    await db.execute("TRUNCATE work_orders, work_order_steps")
+    numbers = {}
+    for where in OFFICES:
+        body = {
+            "callback_number": "13900000777",
+            "id_number": "110101199003074477",
+            "question": f"养老金为何比预计少（{where}）",
+            "line": "pension",
+            "office": where,
+        }
+        resp = await center.client.post("/work-orders", json=body, headers=INSTANCE)
+        assert resp.status == 201, await resp.text()
+        numbers[where] = (await resp.json())["number"]
+        step = {"status": "sent_to_office"}
+        resp = await center.client.post(
+            f"/work-orders/{numbers[where]}/status", json=step, headers=INSTANCE
+        )
+        assert resp.status == 200, await resp.text()
+    mine, theirs = numbers["pension"], numbers["medical"]
+    await db.execute(
+        "UPDATE work_orders SET due_at = now() - interval '1 day' WHERE number = $1", mine
+    )
+    name = f"bao.ke-{center.run}"
+    await accounts.add(
+        center.engine, name, PASSWORD, ["office"], None, "cli:test", "pension", OFFICES
+    )
+    await sign_in(browser, str(center.client.make_url("/console/")), name)
+    await until(browser, lambda c: c.current_url.endswith("/console/office.html"))
+    row = f'tr[data-number="{mine}"]'
+    await until(browser, lambda c: text(row)(c) != "")
+    assert "110101********4477" in text(row)(browser) and "已超期" in text(row)(browser)
+    assert browser.find_elements(By.CSS_SELECTOR, f"{row} td.overdue")
+    assert not browser.find_elements(By.CSS_SELECTOR, f'tr[data-number="{theirs}"]')
+    assert theirs not in text("#orders")(browser)
+
+    await asyncio.to_thread(browser.execute_script, CLICK, f"{row} a")
+    await until(browser, lambda c: text("#order-number")(c) == mine)
+    assert "待科室答复" in text("#history")(browser)
+    await asyncio.to_thread(browser.find_element(By.ID, "do-answer").click)
+    await until(browser, lambda c: text("#answer-error")(c) == "请填写答复内容")
+    assert browser.find_element(By.ID, "answer").get_attribute("aria-invalid") == "true"
+    status = "SELECT status FROM work_orders WHERE number = $1"
+    assert await db.fetchval(status, mine) == "sent_to_office"
+
+    answer = "按 2026 年调整办法重新核定，差额随下月发放"
+    browser.find_element(By.ID, "answer").send_keys(answer)
+    await asyncio.to_thread(browser.find_element(By.ID, "do-answer").click)
+    await until(browser, lambda c: text("#done")(c) == "已答复，短信已发送市民")
+    assert await db.fetchval(status, mine) == "answered"
+    assert await db.fetchval(status, theirs) == "sent_to_office"
+    sent = FileSms(tmp_path / "sms.jsonl").sent()
+    assert sent[-1]["to"] == "13900000777" and answer in sent[-1]["text"]
+    assert "已答复" in text("#history")(browser)
+    await until(browser, lambda c: not c.find_elements(By.CSS_SELECTOR, row))  # no longer waiting
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTEFACTS / "console-office.png"))

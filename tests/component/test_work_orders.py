@@ -355,3 +355,70 @@ async def test_voice_messages_become_work_orders_once(
     assert call_id == f"vm:{message}"
     _, listed = await office.get("/work-orders?open=1", Authorization=f"Bearer {INSTANCE_TOKEN}")
     assert order.number in [o["number"] for o in listed["work_orders"]]
+
+
+async def test_a_person_of_an_office_sees_and_answers_only_its_orders(
+    office: Office, db: asyncpg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    1. `hotline accounts add --role office --office pension` makes a person of the pension
+       office; an office work_orders.yaml does not name is refused.
+    2. Signed in, they list only the pension office's orders (whatever they ask), cannot
+       see or answer the medical office's, may not close their own, nor change it without
+       the session's CSRF token.
+    3. They answer it: `answered`, the citizen is texted the answer, the audit log names them.
+    """
+    name = f"bao.ke-{office.run}"
+
+    async def accounts_cli(*args: str) -> int:
+        parsed = cli.parser().parse_args(["accounts", "add", *args, "--instance", "test"])
+        code: int = await asyncio.to_thread(parsed.func, parsed)
+        return code
+
+    assert await accounts_cli("--role", "office", "--office", "nowhere", "--generate", "x.y") == 2
+    assert "no office 'nowhere'" in capsys.readouterr().err
+    assert await accounts_cli("--role", "office", "--office", "pension", "--generate", name) == 0
+    password = capsys.readouterr().out.split(": ")[-1].strip()
+    row = await db.fetchrow("SELECT roles, office FROM accounts WHERE name = $1", name)
+    assert row is not None and (row["roles"], row["office"]) == (["office"], "pension")
+
+    csrf = {"X-CSRF-Token": await office.person("zhang.min", ["supervisor"])}
+    numbers = {}
+    for where in ("pension", "medical"):
+        status, order = await office.post("/work-orders", {**QUESTION, "office": where}, **csrf)
+        assert status == 201, order
+        step = {"status": "sent_to_office"}
+        status, _ = await office.post(f"/work-orders/{order['number']}/status", step, **csrf)
+        assert status == 200
+        numbers[where] = order["number"]
+    mine, theirs = numbers["pension"], numbers["medical"]
+
+    office.client.session.cookie_jar.clear()
+    resp = await office.client.post("/session", json={"name": name, "password": password})
+    assert resp.status == 200, await resp.text()
+    session = await resp.json()
+    assert (session["roles"], session["office"]) == (["office"], "pension")
+    as_person = {"X-CSRF-Token": session["csrf_token"]}
+    for query in ("", "?office=medical", "?status=sent_to_office"):
+        status, listed = await office.get(f"/work-orders{query}")
+        assert [o["number"] for o in listed["work_orders"]] == [mine], query
+    assert listed["work_orders"][0]["id_masked"] == "110101********4477"
+    assert (await office.get(f"/work-orders/{theirs}"))[0] == 404
+    answer = {"status": "answered", "answer": "按 2026 年调整办法重新核定，差额随下月发放"}
+    status, _ = await office.post(f"/work-orders/{theirs}/status", answer, **as_person)
+    assert status == 404
+    assert (await office.get("/work-orders/escalations"))[0] == 403
+    status, refused = await office.post(
+        f"/work-orders/{mine}/status", {"status": "closed"}, **as_person
+    )
+    assert (status, refused["error_id"]) == (403, "not_your_order")
+    status, refused = await office.post(f"/work-orders/{mine}/status", answer)
+    assert (status, refused["error_id"]) == (403, "csrf_token_required")
+
+    status, answered = await office.post(f"/work-orders/{mine}/status", answer, **as_person)
+    assert (status, answered["status"], answered["answer"]) == (200, "answered", answer["answer"])
+    assert answer["answer"] in office.sms.sent()[-1]["text"]
+    by = await db.fetchval(
+        "SELECT who FROM audit_log WHERE what = 'workorder.answered' AND target = $1", mine
+    )
+    assert by == name

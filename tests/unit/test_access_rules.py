@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline import tokens
+from hotline import accounts, tokens
 from hotline.accounts import (
     AccountError,
     LockoutPolicy,
@@ -149,3 +149,40 @@ async def test_a_client_name_leaves_room_for_token_prefix_and_revoked_suffix() -
     with pytest.raises(AccountError, match="at most 48"):
         await tokens.add(cast(AsyncEngine, None), "a" * 49, ["supervisor"], "cli:test")
     assert len("token:" + "a" * 48) <= 64 and tokens.CLIENT_NAME.fullmatch("a" * 48)
+
+
+async def test_an_office_account_is_the_role_office_alone_with_a_known_office() -> None:
+    """Refused before any database is asked: no code, another role with it, a code that
+    work_orders.yaml does not name."""
+    engine, offices = cast(AsyncEngine, None), ("pension", "medical")
+    for roles, office, problem in (
+        (["office"], None, "--office CODE"),
+        (["office", "agent"], "pension", "role office alone"),
+        (["supervisor"], "pension", "role office alone"),
+        (["office"], "nowhere", "no office 'nowhere'"),
+    ):
+        with pytest.raises(AccountError, match=problem):
+            await accounts.add(
+                engine, "bao.ke", "社保热线-correct-horse", roles, None, "t", office, offices
+            )
+
+
+def test_an_office_person_may_only_read_and_answer_work_orders_and_sign_out() -> None:
+    office = Principal("bao.ke", frozenset({"office"}), "person", office="pension")
+    for method, route in (
+        ("GET", "/work-orders"),
+        ("GET", "/work-orders/{number}"),
+        ("POST", "/work-orders/{number}/status"),
+        ("GET", "/session"),
+        ("DELETE", "/session"),
+    ):
+        assert granting_role(office, method, route, {}) == "office", route
+    for method, route in (
+        ("POST", "/work-orders"),
+        ("GET", "/work-orders/escalations"),
+        ("POST", "/work-orders/{number}/owner"),
+        ("POST", "/work-orders/{number}/call"),
+        ("GET", "/callbacks"),
+        ("GET", "/audit"),
+    ):
+        assert granting_role(office, method, route, {}) is None, route

@@ -54,7 +54,14 @@ async def test_pages_are_served_with_a_strict_policy_and_nothing_else_is(tmp_pat
 
 def test_every_page_is_shipped_and_refers_only_to_shipped_files() -> None:
     pages = ("index.html", "login.html", "wallboard.html", "desk.html", "ops.html")
-    for page in (*pages, "quality.html", "report.html", "planner.html", "audit.html"):
+    for page in (
+        *pages,
+        "quality.html",
+        "report.html",
+        "planner.html",
+        "audit.html",
+        "office.html",
+    ):
         text = console.FILES[page].read_text()
         for ref in ("console.css", "console.js"):
             assert f"/console/{ref}" in text, (page, ref)
