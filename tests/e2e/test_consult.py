@@ -15,7 +15,8 @@ import pytest
 
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
-from tests.support.desk import agent_states, phone, rms, set_agent
+from tests.support.desk import agent_states, answered_by, phone, rms, set_agent
+from tests.support.handset import Handset
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
 from tests.support.sipp import Caller, Hold, Keys, Pause, Speak
@@ -23,6 +24,9 @@ from tests.support.system import SystemUnderTest
 
 ASK = "**1"  # consult the expert queue (transfers: "1" in the shipped queues.yaml)
 WAIT = "," * 8  # the expert answers and hears the whisper meanwhile
+# Each phone's own tone (tests/support/handset.py), as in tests/e2e/test_listen_in.py.
+VOICES = {"caller": 500, "agent": 1100, "expert": 1700}
+HEARD, SILENT = 1500.0, 300.0  # a tone is sent at amplitude 6000
 
 
 async def _consult_call(
@@ -133,8 +137,8 @@ async def test_consult_then_three_way_where_all_three_hear_each_other(
     2. The web desk makes it three-way: Asterisk has the caller, 1001 and 1004 in one bridge.
     3. The caller speaks: 1004's recording (what 1004 hears and says, on 1004's channel)
        carries the caller's voice, which 1004 can only hear in the caller's bridge; 1001's
-       (on the caller's channel) is not silent either. (SIPp cannot tell what the caller
-       hears; Asterisk's bridge with all three says they are mixed together.)
+       (on the caller's channel) is not silent either. (Who hears whom is measured on each
+       phone in the test after this one.)
     4. 1004 hangs up: 1001 and the caller go on; consult outcome three_way.
     """
     citizen = await _consult_call(running, desk, "13900000562", ASK, talk_ms=14000)
@@ -158,6 +162,103 @@ async def test_consult_then_three_way_where_all_three_hear_each_other(
     for agent in ("1001", "1004"):
         path = running.settings.root / recorded[agent]["path"].lstrip("/")
         assert rms(path) > 100, f"{agent}'s recording is silent"
+
+
+async def _heard(ears: dict[str, Handset]) -> dict[str, dict[str, int]]:
+    """From now, after 1.5 s: how loud each voice was on each phone over its last second."""
+    start = asyncio.get_running_loop().time() + 0.4
+    await asyncio.sleep(1.5)
+    return {
+        leg: {who: round(ear.level(hz, start, start + 1.0)) for who, hz in VOICES.items()}
+        for leg, ear in ears.items()
+    }
+
+
+async def test_three_way_audio_each_phone_hears_the_other_two(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    Each phone speaks a tone of its own (caller 500 Hz, 1001 1100 Hz, expert 1004 1700 Hz)
+    and what each one receives is measured.
+    1. 1001 presses * * 1, 1004 answers: 1001 and 1004 hear each other; the caller hears
+       hold music and neither of them; 1004 does not hear the caller.
+    2. Three-way (web desk): each of the three phones hears the other two.
+    3. 1001 presses * 0 (lets the expert go): 1004's leg is hung up; the caller and 1001
+       still hear each other.
+    """
+    ears = {who: await Handset(hz).open() for who, hz in VOICES.items()}
+    agent = phone(running, "1001", media_port=ears["agent"].port)
+    expert = phone(running, "1004", media_port=ears["expert"].port)
+    desk += [agent, expert]
+    for p in (agent, expert):
+        await p.register()
+        await set_agent(running, p.user, "login")
+        await asyncio.sleep(0.2)  # 1001 first: 1001 takes the call
+    citizen = Caller(
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir,
+        number="13900000565",
+        media_port=ears["caller"].port,
+    )
+    try:
+        await citizen.start([Hold(60000)])
+        created = await observer.wait_for(
+            lambda e: (
+                e.get("type") == "ChannelCreated"
+                and e["channel"]["caller"]["number"] == citizen.number
+            )
+        )
+        call = created["channel"]["id"]
+        await asyncio.sleep(1.5)  # the welcome has begun: Asterisk sends, the handset answers
+        await ears["caller"].press("0")
+        await asyncio.sleep(0.5)
+        await ears["caller"].press("0")
+        await answered_by(db, call, "1001", timeout=20)
+        await _entered(observer, f"b-{call}", f"{call}-1001-")
+
+        await ears["agent"].press(ASK)
+        await _entered(observer, f"x-{call}", f"{call}-1004-")
+        since = asyncio.get_running_loop().time()
+        heard = await _heard(ears)
+        assert heard["agent"]["expert"] > HEARD and heard["expert"]["agent"] > HEARD, heard
+        assert heard["caller"]["agent"] < SILENT and heard["caller"]["expert"] < SILENT, heard
+        assert heard["expert"]["caller"] < SILENT, heard
+        assert ears["caller"].heard_since(since), "the caller heard nothing (no hold music)"
+
+        await asyncio.to_thread(agent_api, running, "/agents/1001/three-way")
+        await _entered(observer, f"b-{call}", f"{call}-1004-")
+        heard = await _heard(ears)
+        for leg, others in heard.items():
+            assert all(level > HEARD for who, level in others.items() if who != leg), heard
+
+        await ears["agent"].press("*0")
+        await observer.wait_for(
+            lambda e: (
+                e.get("type") == "ChannelDestroyed"
+                and e["channel"]["id"].startswith(f"{call}-1004-")
+            )
+        )
+        heard = await _heard(ears)
+        assert heard["caller"]["agent"] > HEARD and heard["agent"]["caller"] > HEARD, heard
+        assert heard["caller"]["expert"] < SILENT and heard["agent"]["expert"] < SILENT, heard
+        (bridge,) = [b for b in await observer.bridges() if b["id"] == f"b-{call}"]
+        assert len(bridge["channels"]) == 2, bridge  # the caller and 1001
+
+        await citizen.go_on()
+        assert (await citizen.finish()).ok
+        await wait_for_call(db, citizen.number)  # its segments are written by then
+        parts = await _segments(db, call)
+        assert [(p["agent"], p["outcome"]) for p in parts] == [
+            ("1001", "caller_hangup"),
+            ("1004", "consult_ended"),
+        ]
+        assert parts[0]["consult_outcome"] == "three_way"
+    finally:
+        for ear in ears.values():
+            await ear.close()
 
 
 async def test_consult_then_cancel_puts_the_agent_back_with_the_caller(
