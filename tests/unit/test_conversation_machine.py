@@ -456,6 +456,8 @@ class ConversationMachine(RuleBasedStateMachine):
         limit = self.c.router.config.callback.attempts
         for call, conv in self.c.calls.items():
             kinds = [fact.kind for fact in self.c.facts[call]]
+            if "callback_requested" in kinds:  # this booking's (a caller may book again)
+                kinds = kinds[len(kinds) - kinds[::-1].index("callback_requested") :]
             assert kinds.count("callback_attempt") <= limit, kinds
             callback = conv.callback
             if callback is not None:
