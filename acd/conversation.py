@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from acd import outside_transfer
-from acd.callback_leg import Callback, CallingBack
 from acd.channel_events import (
     ChannelAnswered,
     ChannelEvent,
@@ -24,9 +23,11 @@ from acd.consult import WORK_ORDER_KEY, Consult, Consulting
 from acd.conversation_actions import (
     AskSurvey,
     Bridge,
+    CallbackKept,
     CloseBridge,
     ConversationAction,
     Count,
+    DialCitizen,
     HandOver,
     HangUpAgent,
     Log,
@@ -35,6 +36,7 @@ from acd.conversation_actions import (
     Requeued,
     RingAgent,
     Settle,
+    StopDialing,
     StopRecording,
     Tell,
     TellAgent,
@@ -67,10 +69,19 @@ WITH_CALLER = (
 WITH_AGENT = ("whisper", "talking", "consulting", "three_way")
 
 
+@dataclass(frozen=True)
+class CallbackTerms:
+    """What the machine needs to know of a booked callback (virtual hold) to put it back in
+    its place: by when it must be made, the attempts so far, and whether it took place."""
+
+    deadline: float
+    attempts: int
+    done: bool
+
+
 @dataclass
-class Conversation(Consulting, CallingBack):
-    """One caller with the ACD: the offers, the agent, the phase, a consult (acd/consult.py),
-    a booked callback (acd/callback_leg.py)."""
+class Conversation(Consulting):
+    """One caller with the ACD: the offers, the agent, the phase, a consult (acd/consult.py)."""
 
     router: Router
     call_id: str
@@ -86,8 +97,6 @@ class Conversation(Consulting, CallingBack):
     consult: Consult | None = None
     no_expert_line: str | None = None
     outside: outside_transfer.OutsideDial | None = None  # a department dialled (blind transfer)
-    callback: Callback | None = None  # virtual hold: the caller is called back
-    max_waited: bool = False  # the callback is being arranged because of max_wait_seconds
     _n: int = 0
 
     def next_id(self) -> int:
@@ -164,9 +173,10 @@ class Conversation(Consulting, CallingBack):
         event: ChannelEvent,
         now: float,
         caller_on_line: bool = True,
+        callback: CallbackTerms | None = None,
     ) -> Actions:
         """An event of an agent's channel (`caller_on_line`: False while a callback's caller
-        is not on a line of ours)."""
+        is not on a line of ours; `callback`: the booked callback, if any)."""
         if self.consult is not None and self.consult.owns(channel):
             return self.on_expert(agent, channel, event, now)
         if self.outside is not None and channel == self.outside.channel:
@@ -190,9 +200,9 @@ class Conversation(Consulting, CallingBack):
             if self.phase == "talking":
                 return self._agent_left(now)
             if self.phase == "whisper":
-                return self._whisper_refused(now)
+                return self._whisper_refused(now, callback)
             if self.phase == "dialing":
-                return self.agent_left_dialing(now)
+                return [StopDialing()]
             return []
         if self.offers.get(agent) == channel:
             self.offers.pop(agent)
@@ -233,7 +243,7 @@ class Conversation(Consulting, CallingBack):
         out.append(Log("agent_answered", info))
         if callback and not caller_on_line:
             self.phase = "dialing"
-            return out + self.dial_citizen(agent, channel)
+            return [*out, DialCitizen(agent, channel)]
         if callback:
             # Their turn came while they still heard that the callback is booked: no need
             # to dial them, they are on the line.
@@ -257,7 +267,7 @@ class Conversation(Consulting, CallingBack):
             Bridge(self.agent, self.agent_channel, now),
         ]
 
-    def _whisper_refused(self, now: float) -> Actions:
+    def _whisper_refused(self, now: float, callback: CallbackTerms | None) -> Actions:
         """The agent hung up during the whisper: the caller keeps their place."""
         assert self.agent is not None
         out: Actions = [
@@ -265,7 +275,6 @@ class Conversation(Consulting, CallingBack):
             Tell(self.router.call_finished(self.agent, self.queue, 0.0, now)),
         ]
         self.agent = self.agent_channel = None
-        callback = self.callback
         if callback is not None and not callback.done:
             # A callback whose turn came while the caller was still on the line: it stays
             # booked, in its place (called back if they hang up meanwhile).
@@ -278,7 +287,7 @@ class Conversation(Consulting, CallingBack):
                 self.entered,
                 callback=True,
                 deadline=callback.deadline,
-                attempts=callback.attempt,
+                attempts=callback.attempts,
             )
         else:
             self.phase = "waiting"
@@ -293,7 +302,7 @@ class Conversation(Consulting, CallingBack):
         return [
             Tell(self.router.call_finished(self.agent, self.queue, talked, now)),
             StopRecording(self.agent),
-            *self.callback_kept(self.agent),
+            CallbackKept(self.agent),
         ]
 
     def _agent_left(self, now: float) -> Actions:
@@ -332,7 +341,7 @@ class Conversation(Consulting, CallingBack):
         )
         out: Actions = [
             *outside_transfer.withdraw(self),
-            *self.callback_kept(agent),  # a callback's conversation: the call back took place
+            CallbackKept(agent),  # a callback's conversation: the call back took place
             Record("segment_ended", {"agent": agent, "outcome": "transferred"}),
             Record("transferred_to_queue", {"agent": agent, "queue": target}),
             Log("transfer_to_queue", {"agent": agent, "queue": target}),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from acd.channel_events import ChannelAnswered, ChannelEvent, ChannelHangup
 from acd.conversation_actions import (
     AddToBridge,
+    CallbackKept,
     CloseBridge,
     ConversationAction,
     DialOutside,
@@ -102,7 +103,7 @@ def _answered(conv: Conversation, dial: OutsideDial, now: float) -> list[Convers
     agent, channel = conv.agent, conv.agent_channel
     talked = now - conv.answered_at
     out: list[ConversationAction] = [
-        *conv.callback_kept(agent),
+        CallbackKept(agent),
         Record("segment_ended", {"agent": agent, "outcome": "transferred"}),
         Record("transferred_out", {"agent": agent, "to": dial.name, "number": dial.number}),
         Log("transferred_out", {"agent": agent, "to": dial.name}),
