@@ -239,7 +239,7 @@ async def test_an_auditor_reads_who_did_and_heard_what(
     name = f"qian.audit-{run}"
     await accounts.add(center.engine, name, PASSWORD, ["auditor"], None, "cli:test")
     await sign_in(browser, str(center.client.make_url("/console/")), name)
-    await until(browser, lambda c: c.current_url.endswith("/console/report.html"))
+    await until(browser, lambda c: c.current_url.split("?")[0].endswith("/console/report.html"))
     await asyncio.to_thread(browser.execute_script, CLICK, 'a[href="/console/audit.html"]')
     await until(browser, lambda c: c.current_url.endswith("/console/audit.html"))
     await until(browser, lambda c: f"rec-{run}" in text("#audit tbody")(c))
