@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
-from tests.support.desk import agent_states, answered_by, phone, rms, set_agent
+from tests.support.desk import after_last_call, agent_states, answered_by, phone, rms, set_agent
 from tests.support.handset import Handset
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
@@ -300,8 +300,7 @@ async def test_consult_then_cancel_puts_the_agent_back_with_the_caller(
     assert (parts[0]["consult_outcome"], parts[0]["consult_expert"]) == ("cancelled", "1004")
     states = await agent_states(db, "1004")
     # This test's consult is 1004's last call (earlier tests' states of 1004 come before it).
-    last_call = len(states) - 1 - states[::-1].index("on_call")
-    assert states[last_call:][:2] == ["on_call", "wrap_up"], states
+    assert after_last_call(states)[:2] == ["on_call", "wrap_up"], states
     entered = [
         e["channel"]["id"]
         for e in observer.events

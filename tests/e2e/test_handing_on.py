@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.test_config_apply import apply
 from tests.support.api import agent_api
 from tests.support.calls import event_data, events_of, wait_for_call
-from tests.support.desk import agent_states, phone, segments, set_agent
+from tests.support.desk import after_last_call, agent_states, phone, segments, set_agent
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
 from tests.support.sipp import Caller, Keys, Pause, WaitForHangup
@@ -125,8 +125,7 @@ async def test_a_blind_transfer_to_another_department_through_the_trunk(
     assert "transfer_out_ended" in [e["kind"] for e in events]
     states = await agent_states(db, "1003")
     # This test's call is 1003's last (earlier tests' states of 1003 come before it).
-    last_call = len(states) - 1 - states[::-1].index("on_call")
-    assert states[last_call:][:2] == ["on_call", "wrap_up"], states
+    assert after_last_call(states)[:2] == ["on_call", "wrap_up"], states
 
 
 async def test_a_busy_department_leaves_the_agent_with_the_caller(

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
-from tests.support.desk import agent_states, phone, segments, set_agent
+from tests.support.desk import after_last_call, agent_states, phone, segments, set_agent
 from tests.support.observer import AriObserver, prompts_heard
 from tests.support.phones import DeskPhone
 from tests.support.sipp import Caller, Hold, Keys, Pause, Speak, WaitForHangup
@@ -96,7 +96,7 @@ async def test_a_transfer_to_an_expert_keeps_every_segment(
     assert whisper[:1] == ["queue-name-expert_social_insurance"], whisper
     states = await agent_states(db, "1001")
     # This test's call is 1001's last (earlier tests' states of 1001 come before it).
-    after_call = states[len(states) - 1 - states[::-1].index("on_call") :]
+    after_call = after_last_call(states)
     assert after_call[:3] == ["on_call", "wrap_up", "ready"], states
 
 

@@ -69,6 +69,11 @@ async def agent_states(db: asyncpg.Connection, agent: str) -> list[str]:
     return [r["status"] for r in rows]
 
 
+def after_last_call(states: list[str]) -> list[str]:
+    """An agent's states from their last `on_call` on (earlier tests' states come before)."""
+    return states[len(states) - 1 - states[::-1].index("on_call") :]
+
+
 async def answered_by(
     db: asyncpg.Connection, channel_id: str, agent: str, timeout: float = 60, ended: bool = False
 ) -> None:
