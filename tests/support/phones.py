@@ -254,7 +254,7 @@ class DeskPhone:
                     "-mi",
                     "127.0.0.1",
                     "-mp",
-                    str(free_media_port()),
+                    str(free_media_port(avoid=self.uas_port)),
                     "-rtp_echo",
                     "-trace_err",
                     "-error_file",
@@ -283,6 +283,13 @@ class DeskPhone:
         code = await asyncio.wait_for(proc.wait(), 30)
         if code != 0:
             raise AssertionError(f"phone {self.user} could not register (sipp exit {code})")
+        if expires and self.procs[0].returncode not in (None, 0):
+            # Registered, but nothing answers at the contact (SIPp could not bind).
+            errors = self.work_dir / f"uas-{self.user}.err"
+            raise AssertionError(
+                f"phone {self.user}'s answering SIPp exited ({self.procs[0].returncode}): "
+                + (errors.read_text(errors="replace")[-500:] if errors.exists() else "")
+            )
 
     async def handled_all(self, timeout: float) -> bool:
         """Whether the phone took its `calls` calls to their end (a BYE received and

@@ -24,11 +24,14 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-def free_media_port() -> int:
+def free_media_port(avoid: int = 0) -> int:
     """An even UDP port on loopback with the three above it free too: SIPp's RTP, RTCP and
-    video ports (a free port rounded down to even could be another process's)."""
+    video ports (a free port rounded down to even could be another process's). `avoid`:
+    a port chosen but not bound yet (SIPp's own SIP port), which would look free here."""
     while True:
         port = free_udp_port() & ~1
+        if port <= avoid < port + 4:
+            continue
         with contextlib.ExitStack() as held:
             try:
                 for p in range(port, port + 4):
@@ -381,7 +384,7 @@ class Caller:
             "-mi",
             "127.0.0.1",
             "-mp",
-            str(free_media_port()),
+            str(free_media_port(avoid=self.local_port)),
             "-timeout",
             "120s",
             "-timeout_error",
