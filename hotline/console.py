@@ -32,7 +32,7 @@ from acd.wallboard import (
     diff,
     picture,
 )
-from hotline import access, console_calls, sessions
+from hotline import access, console_calls, desk_work_order, sessions
 from hotline.store.journal import Fact
 
 if TYPE_CHECKING:
@@ -262,6 +262,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
     wallboard = Wallboard(getattr(controller, "desk", None))
     app[WALLBOARD] = wallboard
     callers = console_calls.add_routes(app, controller, wallboard.tally)
+    desk_work_order.add_routes(app, controller, callers)
     observers = getattr(getattr(controller, "journal", None), "observers", None)
     if observers is not None:
         observers += [wallboard.observe, callers.observe]

@@ -39,6 +39,9 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     # hotline/console_calls.py: the agent's own desk call only (no number or id is taken).
     ("GET", "/console/desk/call"): frozenset({"agent"}),
     ("POST", "/console/desk/topic"): frozenset({"agent"}),
+    # hotline/desk_work_order.py: a work order on the agent's own desk call.
+    ("GET", "/console/desk/work-order"): frozenset({"agent"}),
+    ("POST", "/console/desk/work-order"): frozenset({"agent"}),
     ("GET", "/console/wallboard/number"): frozenset({"supervisor"}),  # audited reveal
     ("GET", "/session"): ANYONE,
     ("DELETE", "/session"): ANYONE,

@@ -84,6 +84,37 @@ def _is_office(who: Principal) -> bool:
     return "office" in who.roles and not who.roles & {"supervisor", "agent"}
 
 
+async def file_order(
+    controller: Controller, actor: store.Actor, fields: dict[str, Any]
+) -> web.Response:
+    """Open an order (`fields`: work_orders_store.create's) and text the citizen its number:
+    201 with the order, 409 if the call has one already, 503 without the database."""
+    if controller.engine is None:
+        return _refuse("database_unavailable", 503)
+    try:
+        order = await store.create(
+            controller.engine,
+            actor=actor,
+            at=dt.datetime.now(dt.UTC),
+            policy=controller.work_orders.policy(),
+            hours=controller.hours,
+            **fields,
+        )
+    except WorkOrderError as exc:
+        return _refused(exc)
+    except IntegrityError:  # ux_work_orders_call_id: one order per call
+        return _refuse("call_has_work_order", 409, "an order was filed on this call already")
+    except access.DATABASE_AWAY:
+        return _refuse("database_unavailable", 503)
+    await sms.notify(
+        controller.sms,
+        order.callback_number,
+        sms.taken_text(order, ZoneInfo(controller.hours.timezone)),
+        order.number,
+    )
+    return web.json_response(order.public(), status=201)
+
+
 def add_routes(app: web.Application, controller: Controller) -> None:
     """Register the work-order routes; the controller gives the database, the calendar,
     the work-order config and the SMS gateway (read at each request: config apply)."""
@@ -111,34 +142,21 @@ def add_routes(app: web.Application, controller: Controller) -> None:
             if call_id.startswith("vm:"):
                 raise WorkOrderError("bad_call_id", "vm: names a voice message's order")
             owner = who.agent if "agent" in who.roles and who.agent else _text(body, "owner")
-            order = await store.create(
-                engine,
-                actor=_actor(request, who),
-                at=dt.datetime.now(dt.UTC),
-                policy=config.policy(),
-                hours=controller.hours,
-                caller_number=_text(body, "caller_number"),
-                callback_number=_text(body, "callback_number"),
-                id_number=id_number,
-                question=_text(body, "question", required=True, limit=MAX_TEXT),
-                line=_text(body, "line", required=True),
-                kind=kind,
-                owner=owner or None,
-                office=office,
-                recording=_text(body, "recording", limit=200) or None,
-                call_id=call_id or None,
-            )
+            fields = {
+                "caller_number": _text(body, "caller_number"),
+                "callback_number": _text(body, "callback_number"),
+                "id_number": id_number,
+                "question": _text(body, "question", required=True, limit=MAX_TEXT),
+                "line": _text(body, "line", required=True),
+                "kind": kind,
+                "owner": owner or None,
+                "office": office,
+                "recording": _text(body, "recording", limit=200) or None,
+                "call_id": call_id or None,
+            }
         except WorkOrderError as exc:
             return _refused(exc)
-        except IntegrityError:  # ux_work_orders_call_id: one order per call
-            return _refuse("call_has_work_order", 409, "an order was filed on this call already")
-        await sms.notify(
-            controller.sms,
-            order.callback_number,
-            sms.taken_text(order, ZoneInfo(controller.hours.timezone)),
-            order.number,
-        )
-        return web.json_response(order.public(), status=201)
+        return await file_order(controller, _actor(request, who), fields)
 
     async def listing(request: web.Request) -> web.Response:
         who, q = access.principal(request), request.query

@@ -86,6 +86,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   setInterval(render, 1000);
   startDeskCall();
   startMyWorkOrders();
+  startOrderForm();
 });
 
 // --- The call on the desk (GET /console/desk/call): shown when the agent answers, kept
@@ -132,7 +133,9 @@ async function loadDeskCall() {
   if (!resp.ok) return; // 404: no call yet
   deskCall = await resp.json();
   document.getElementById("topic-saved").textContent = "";
+  document.getElementById("order-filed").textContent = "";
   renderDeskCall();
+  loadOrderForm();
 }
 
 function localTime(iso) {
@@ -211,4 +214,84 @@ async function loadMyWorkOrders() {
     }
     if (new Date(order.due_at) < new Date()) row.cells[3].className = "late";
   }
+}
+
+// --- A work order on the desk call (POST /console/desk/work-order): the question, line,
+// type, office and a callback number (the caller's by default); the call, the caller's
+// number and the verified ID are the server's. One order per call.
+Object.assign(WORDS.zh, {
+  file_work_order: "建工单（本次来电）", question: "问题", line: "业务", order_type: "类型",
+  office: "承办科室", callback_number: "回电号码", file_order: "提交工单",
+  callback_default: "默认来电号码", order_filed: "已建工单", no_office: "暂不指定",
+  type_standard: "一般（5个工作日）", type_complex: "复杂（15个工作日）",
+  type_labour_inspection: "劳动保障监察举报（60个工作日）",
+  call_has_work_order: "本次来电已建工单", bad_question: "请填写问题",
+  bad_callback_number: "回电号码应为3至20位数字",
+});
+Object.assign(WORDS.en, {
+  file_work_order: "Work order for this call", question: "Question", line: "Line of business",
+  order_type: "Type", office: "Office", callback_number: "Callback number",
+  file_order: "File order", callback_default: "The caller's number", order_filed: "Order filed",
+  no_office: "Not yet", type_standard: "Standard (5 working days)",
+  type_complex: "Complex (15 working days)",
+  type_labour_inspection: "Labour inspection report (60 working days)",
+  call_has_work_order: "This call has an order already", bad_question: "Write the question",
+  bad_callback_number: "A callback number is 3 to 20 digits",
+});
+
+let orderChoices = null; // GET /console/desk/work-order: lines, types, offices
+
+function startOrderForm() {
+  document.getElementById("order-form").addEventListener("submit", fileOrder);
+  document.addEventListener("languagechange", renderOrderForm);
+}
+
+async function loadOrderForm() {
+  const resp = await fetch("/console/desk/work-order", { credentials: "same-origin" });
+  if (!resp.ok) return;
+  orderChoices = await resp.json();
+  renderOrderForm();
+}
+
+function fillSelect(id, options, keep) {
+  const select = document.getElementById(id);
+  const chosen = keep && select.value ? select.value : null;
+  select.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
+  if (chosen !== null && options.some(([value]) => value === chosen)) select.value = chosen;
+}
+
+function renderOrderForm() {
+  if (orderChoices === null) return;
+  fillSelect("order-line", orderChoices.lines.map((l) => [l, l]), false);
+  if (orderChoices.line) document.getElementById("order-line").value = orderChoices.line;
+  fillSelect("order-type", orderChoices.types.map((k) => [k, t(`type_${k}`)]), true);
+  fillSelect("order-office", [["", t("no_office")],
+    ...orderChoices.offices.map((o) => [o.code, o.name])], true);
+  document.getElementById("order-callback").placeholder = t("callback_default");
+}
+
+async function fileOrder(event) {
+  event.preventDefault();
+  const filed = document.getElementById("order-filed");
+  filed.textContent = "";
+  const value = (id) => document.getElementById(id).value.trim();
+  const resp = await fetch("/console/desk/work-order", {
+    method: "POST",
+    headers: { "X-CSRF-Token": me.csrf_token, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      question: value("order-question"), line: value("order-line"), type: value("order-type"),
+      office: value("order-office"), callback_number: value("order-callback"),
+    }),
+  });
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok) {
+    const known = WORDS[lang()][body.error_id];
+    filed.textContent = known || `${t("refused")} (${body.error_id || resp.status})`;
+    filed.className = "error";
+    return;
+  }
+  filed.className = "status";
+  filed.textContent = `${t("order_filed")} ${body.number}`;
+  document.getElementById("order-question").value = "";
+  loadMyWorkOrders();
 }

@@ -5,10 +5,13 @@ Screenshots are kept in .local/test-artefacts/."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
 from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hotline import accounts
@@ -34,7 +37,10 @@ async def test_a_live_call_on_the_wallboard_and_on_the_agent_desk(
     2. A citizen asks for a person (0, 0): the wallboard shows them waiting in `general`.
     3. 1002 is made ready; the desk phone answers: the wallboard shows 1002 talking.
     4. The agent signs in to the console: the desk shows the call, number masked.
-    5. The citizen hangs up: the call is stored answered by 1002.
+    5. On the desk, the agent files a work order on the call (complex, for the pension
+       office): it is stored with the call, the caller's whole number, the agent as owner
+       and the recording in progress; a second order on the same call is refused.
+    6. The citizen hangs up: the call is stored answered by 1002.
     """
     run = uuid.uuid4().hex[:6]
     engine = create_async_engine(running.instance.database_url or "")
@@ -72,8 +78,30 @@ async def test_a_live_call_on_the_wallboard_and_on_the_agent_desk(
     assert (text("#state")(browser), text("#call-queue")(browser)) == ("通话", "general")
     browser.save_screenshot(str(ARTEFACTS / "console-live-desk.png"))
 
+    await until(browser, lambda c: len(Select(c.find_element(By.ID, "order-type")).options) > 1)
+    browser.find_element(By.ID, "order-question").send_keys("养老金待遇核定有疑问，需科室核实")
+    Select(browser.find_element(By.ID, "order-type")).select_by_value("complex")
+    Select(browser.find_element(By.ID, "order-office")).select_by_value("pension")
+    await asyncio.to_thread(browser.find_element(By.ID, "do-file-order").click)
+    await until(browser, lambda c: text("#order-filed")(c).startswith("已建工单"))
+    number = text("#order-filed")(browser).split()[-1]
+    order = await db.fetchrow("SELECT * FROM work_orders WHERE number = $1", number)
+    assert order is not None
+    assert (order["caller_number"], order["callback_number"], order["owner"]) == (
+        citizen.number,
+        citizen.number,
+        "1002",
+    )
+    assert (order["kind"], order["office"], order["line"]) == ("complex", "pension", "general")
+    assert order["recording"] and order["recording"].endswith("-1002.wav")
+    browser.find_element(By.ID, "order-question").send_keys("第二张")
+    await asyncio.to_thread(browser.find_element(By.ID, "do-file-order").click)
+    await until(browser, lambda c: text("#order-filed")(c) == "本次来电已建工单")
+    browser.save_screenshot(str(ARTEFACTS / "console-live-work-order.png"))
+
     await citizen.go_on()
     result = await citizen.finish()
     assert result.ok, result.output
     row = await wait_for_call(db, citizen.number)
     assert (row["agent"], row["queue"], row["disposition"]) == ("1002", "general", "answered")
+    assert order["call_id"] == row["channel_id"]

@@ -1,0 +1,142 @@
+"""A work order filed from the agent's desk on the desk call (建工单, the third answer):
+
+    GET  /console/desk/work-order   agent: the form's choices (lines, types, offices) and
+                                    the desk call's line
+    POST /console/desk/work-order   agent: {"question", "line", "type", "office",
+                                    "callback_number"} -> 201 with the order
+
+The call, the caller's number and the verified ID come from the desk call, never from the
+browser (the agent sees them masked); the owner is the agent (first-question
+responsibility); the recording is the agent's of this call. One order per call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy import text
+
+from acd.desk_call import CallContext
+from hotline import access
+from hotline import work_orders_store as store
+from hotline.work_orders_web import MAX_TEXT, file_order
+
+if TYPE_CHECKING:
+    from hotline.console_calls import CallerRoutes
+    from hotline.controller import Controller
+
+# Types an agent files; voice messages become orders of their own type by themselves.
+NOT_FILED_BY_AGENTS = frozenset({"voice_message"})
+CALLBACK_NUMBER = re.compile(r"\d{3,20}")
+_RECORDING = (
+    "SELECT path FROM recordings WHERE channel_id = :call AND agent = :agent"
+    " ORDER BY created_at DESC LIMIT 1"
+)
+
+
+class FormError(ValueError):
+    """A field the form cannot take: its error id names it."""
+
+    def __init__(self, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+
+
+def choices(controller: Controller) -> dict[str, Any]:
+    """Lines of business (the queues), the types an agent files, the offices."""
+    desk = getattr(controller, "desk", None)
+    lines = sorted(desk.router.config.queues) if desk is not None else []
+    config = controller.work_orders
+    types = [kind for kind in config.deadlines if kind not in NOT_FILED_BY_AGENTS]
+    offices = [{"code": code, "name": o.name} for code, o in config.offices.items()]
+    return {"lines": lines, "types": types, "offices": offices}
+
+
+def _field(body: dict[str, Any], name: str, limit: int, required: bool = False) -> str:
+    value = body.get(name) or ""
+    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
+        raise FormError(f"bad_{name}", f"{name}: text of at most {limit} characters")
+    return value.strip()
+
+
+def order_fields(
+    body: Any, offered: dict[str, Any], call: CallContext, agent: str
+) -> dict[str, Any]:
+    """The order's fields from the form and the desk call; FormError names a bad field."""
+    if not isinstance(body, dict):
+        raise FormError("bad_json", "the body must be a JSON object")
+    question = _field(body, "question", MAX_TEXT, required=True)
+    line = _field(body, "line", 64) or call.queue
+    if line not in offered["lines"]:
+        raise FormError("bad_line", f"no queue {line!r} in queues.yaml")
+    kind = _field(body, "type", 32) or "standard"
+    if kind not in offered["types"]:
+        raise FormError("bad_type", f"no type {kind!r} an agent files in work_orders.yaml")
+    office = _field(body, "office", 64)
+    if office and office not in {o["code"] for o in offered["offices"]}:
+        raise FormError("unknown_office", f"no office {office!r} in work_orders.yaml")
+    callback = _field(body, "callback_number", 20) or call.caller
+    if not CALLBACK_NUMBER.fullmatch(callback):
+        raise FormError("bad_callback_number", "a callback number is 3 to 20 digits")
+    return {
+        "caller_number": call.caller,
+        "callback_number": callback,
+        "id_number": call.verified_id or "",
+        "question": question,
+        "line": line,
+        "kind": kind,
+        "owner": agent,
+        "office": office,
+        "call_id": call.call_id,
+    }
+
+
+def _live_recording(controller: Controller, call: CallContext, agent: str) -> str | None:
+    """The recording of a conversation still going on (stored only when it ends)."""
+    person = getattr(controller.calls.get(call.call_id), "person", None)
+    if person is not None and getattr(person, "agent", None) == agent:
+        recording = getattr(person, "recording", None)
+        return recording if isinstance(recording, str) else None
+    return None
+
+
+def add_routes(app: web.Application, controller: Controller, callers: CallerRoutes) -> None:
+    """The routes above, on the desk calls `callers` remembers."""
+
+    async def form(request: web.Request) -> web.Response:
+        number = access.principal(request).agent
+        if number is None:
+            return web.json_response({"error_id": "no_agent_number"}, status=403)
+        call = callers.desk_call(number)
+        return web.json_response({**choices(controller), "line": call.queue if call else None})
+
+    async def file(request: web.Request) -> web.Response:
+        who = access.principal(request)
+        if who.agent is None:
+            return web.json_response({"error_id": "no_agent_number"}, status=403)
+        call = callers.desk_call(who.agent)
+        if call is None:
+            return web.json_response({"error_id": "no_call"}, status=409)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        try:
+            fields = order_fields(body, choices(controller), call, who.agent)
+        except FormError as exc:
+            return web.json_response({"error_id": exc.error_id, "message": str(exc)}, status=400)
+        recording = _live_recording(controller, call, who.agent)
+        if recording is None and controller.engine is not None:
+            params = {"call": call.call_id, "agent": who.agent}
+            try:
+                async with controller.engine.connect() as conn:
+                    recording = (await conn.execute(text(_RECORDING), params)).scalar()
+            except access.DATABASE_AWAY:
+                return web.json_response({"error_id": "database_unavailable"}, status=503)
+        actor = store.Actor(who.who, who.role_text, access.source(request))
+        return await file_order(controller, actor, {**fields, "recording": recording})
+
+    app.router.add_get("/console/desk/work-order", form)
+    app.router.add_post("/console/desk/work-order", file)
