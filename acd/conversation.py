@@ -138,8 +138,13 @@ class Conversation(Consulting):
     def offer(self, agent: str, ring_seconds: float) -> Actions:
         """The router offers the call to `agent`: ring their phone on a channel of ours
         (unless the router has withdrawn the offer since: its cancellation is on its way, or
-        was carried out already when another agent answered)."""
-        if self.router.agents[agent].offered_call != self.call_id:
+        was carried out already when another agent answered).
+
+        The phone may ring for this offer already: in a ring-all queue an offer withdrawn
+        when another agent answered can still be in the mailbox when that agent transfers
+        the caller back and the router offers the same agent again. The first of the two to
+        arrive rings for the router's offer; a second channel would never be closed."""
+        if self.router.agents[agent].offered_call != self.call_id or agent in self.offers:
             return []
         channel = f"{self.call_id}-{agent}-{self.next_id()}"
         self.offers[agent] = channel

@@ -21,7 +21,7 @@ from tests.support.system import SystemUnderTest, bring_up, tear_down
 
 # Property tests draw the same examples on every run: a failure is reproducible, and CI never
 # fails on a rare draw it did not make the day before (HYPOTHESIS_PROFILE=explore for
-# fresh random draws when hunting, as the ring-all transfer bug in README's limits was found).
+# fresh random draws when hunting, as a ring-all offer made twice was found).
 settings.register_profile("ci", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
