@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from acd import outside_transfer
+from acd.callback_leg import Callback, CallingBack
 from acd.channel_events import (
     ChannelAnswered,
     ChannelEvent,
@@ -23,11 +24,9 @@ from acd.consult import WORK_ORDER_KEY, Consult, Consulting
 from acd.conversation_actions import (
     AskSurvey,
     Bridge,
-    CallbackKept,
     CloseBridge,
     ConversationAction,
     Count,
-    DialCitizen,
     HandOver,
     HangUpAgent,
     Log,
@@ -36,7 +35,6 @@ from acd.conversation_actions import (
     Requeued,
     RingAgent,
     Settle,
-    StopDialing,
     StopRecording,
     Tell,
     TellAgent,
@@ -69,19 +67,10 @@ WITH_CALLER = (
 WITH_AGENT = ("whisper", "talking", "consulting", "three_way")
 
 
-@dataclass(frozen=True)
-class CallbackTerms:
-    """What the machine needs to know of a booked callback (virtual hold) to put it back in
-    its place: by when it must be made, the attempts so far, and whether it took place."""
-
-    deadline: float
-    attempts: int
-    done: bool
-
-
 @dataclass
-class Conversation(Consulting):
-    """One caller with the ACD: the offers, the agent, the phase, a consult (acd/consult.py)."""
+class Conversation(Consulting, CallingBack):
+    """One caller with the ACD: the offers, the agent, the phase, a consult (acd/consult.py),
+    a booked callback (acd/callback_leg.py)."""
 
     router: Router
     call_id: str
@@ -97,6 +86,8 @@ class Conversation(Consulting):
     consult: Consult | None = None
     no_expert_line: str | None = None
     outside: outside_transfer.OutsideDial | None = None  # a department dialled (blind transfer)
+    callback: Callback | None = None  # virtual hold: the caller is called back
+    max_waited: bool = False  # the callback is being arranged because of max_wait_seconds
     _n: int = 0
 
     def next_id(self) -> int:
@@ -178,10 +169,9 @@ class Conversation(Consulting):
         event: ChannelEvent,
         now: float,
         caller_on_line: bool = True,
-        callback: CallbackTerms | None = None,
     ) -> Actions:
         """An event of an agent's channel (`caller_on_line`: False while a callback's caller
-        is not on a line of ours; `callback`: the booked callback, if any)."""
+        is not on a line of ours)."""
         if self.consult is not None and self.consult.owns(channel):
             return self.on_expert(agent, channel, event, now)
         if self.outside is not None and channel == self.outside.channel:
@@ -205,9 +195,9 @@ class Conversation(Consulting):
             if self.phase == "talking":
                 return self._agent_left(now)
             if self.phase == "whisper":
-                return self._whisper_refused(now, callback)
+                return self._whisper_refused(now)
             if self.phase == "dialing":
-                return [StopDialing()]
+                return self.agent_left_dialing(now)
             return []
         if self.offers.get(agent) == channel:
             self.offers.pop(agent)
@@ -248,7 +238,7 @@ class Conversation(Consulting):
         out.append(Log("agent_answered", info))
         if callback and not caller_on_line:
             self.phase = "dialing"
-            return [*out, DialCitizen(agent, channel)]
+            return out + self.dial_citizen(agent, channel)
         if callback:
             # Their turn came while they still heard that the callback is booked: no need
             # to dial them, they are on the line.
@@ -272,7 +262,7 @@ class Conversation(Consulting):
             Bridge(self.agent, self.agent_channel, now),
         ]
 
-    def _whisper_refused(self, now: float, callback: CallbackTerms | None) -> Actions:
+    def _whisper_refused(self, now: float) -> Actions:
         """The agent hung up during the whisper: the caller keeps their place."""
         assert self.agent is not None
         out: Actions = [
@@ -280,6 +270,7 @@ class Conversation(Consulting):
             Tell(self.router.call_finished(self.agent, self.queue, 0.0, now)),
         ]
         self.agent = self.agent_channel = None
+        callback = self.callback
         if callback is not None and not callback.done:
             # A callback whose turn came while the caller was still on the line: it stays
             # booked, in its place (called back if they hang up meanwhile).
@@ -292,7 +283,7 @@ class Conversation(Consulting):
                 self.entered,
                 callback=True,
                 deadline=callback.deadline,
-                attempts=callback.attempts,
+                attempts=callback.attempt,
             )
         else:
             self.phase = "waiting"
@@ -307,7 +298,7 @@ class Conversation(Consulting):
         return [
             Tell(self.router.call_finished(self.agent, self.queue, talked, now)),
             StopRecording(self.agent),
-            CallbackKept(self.agent),
+            *self.callback_kept(self.agent),
         ]
 
     def _agent_left(self, now: float) -> Actions:
@@ -346,7 +337,7 @@ class Conversation(Consulting):
         )
         out: Actions = [
             *outside_transfer.withdraw(self),
-            CallbackKept(agent),  # a callback's conversation: the call back took place
+            *self.callback_kept(agent),  # a callback's conversation: the call back took place
             Record("segment_ended", {"agent": agent, "outcome": "transferred"}),
             Record("transferred_to_queue", {"agent": agent, "queue": target}),
             Log("transfer_to_queue", {"agent": agent, "queue": target}),

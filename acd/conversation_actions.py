@@ -30,6 +30,7 @@ class Log:
 
     event: str
     data: dict[str, Any] = field(default_factory=dict)
+    level: str = "info"  # or "warning": something the operators should look at
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,6 @@ class StopRecording:
 
 
 @dataclass(frozen=True)
-class CallbackKept:
-    """The callback conversation took place (if this call is one): the promise is kept."""
-
-    agent: str
-
-
-@dataclass(frozen=True)
 class Settle:
     """How the call ends for the center (answered, abandoned...)."""
 
@@ -131,16 +125,90 @@ class HandOver:
 
 
 @dataclass(frozen=True)
-class DialCitizen:
-    """A callback: the agent took it, now ring the caller's number."""
+class CallbackWhisper:
+    """A callback: the agent who took it hears why (and the number) while the caller's
+    phone rings; stopped by StopCallbackWhisper when the caller answers."""
 
-    agent: str
+    channel: str
+    prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StopCallbackWhisper:
+    """The caller answered the callback: the agent's whisper stops."""
+
     channel: str
 
 
 @dataclass(frozen=True)
-class StopDialing:
-    """A callback: the agent hung up before the caller answered."""
+class DialCitizen:
+    """A callback: ring the caller's number through the trunk on a channel with this id;
+    its events reach the machine (`Conversation.on_citizen`); if Asterisk refuses,
+    `Conversation.citizen_not_reached(now, "dial_failed")`."""
+
+    channel: str
+    number: str
+    ring_seconds: float
+
+
+@dataclass(frozen=True)
+class CitizenOnLine:
+    """The caller answered the callback: this channel is the caller's line from now on."""
+
+    channel: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ForgetCitizen:
+    """A call-back channel is done with (and hung up, if `hang_up`)."""
+
+    channel: str
+    hang_up: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackClosed:
+    """The callback is over (kept, failed, expired): the number may book again."""
+
+    number: str
+
+
+@dataclass(frozen=True)
+class EndCall:
+    """A callback ended without a conversation: hang up the caller's line if they are on it
+    (hearing that it is booked), and close the call."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class QuietCaller:
+    """The caller arranges a callback: the announcement and the hold music stop."""
+
+
+@dataclass(frozen=True)
+class AskCallbackNumber:
+    """The voice menu asks the caller for the number to call back (`why`: prompts first)."""
+
+    why: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BookingAnswer:
+    """Tell the voice menu how the booking went (booked, exists, limit)."""
+
+    verdict: str
+
+
+@dataclass(frozen=True)
+class StartMusic:
+    """The caller waits on: hold music again."""
+
+
+@dataclass(frozen=True)
+class ToVoicemail:
+    """Waiting on is over (max wait): the voice menu takes a voice message."""
 
 
 @dataclass(frozen=True)
@@ -247,14 +315,23 @@ ConversationAction = (
     | Bridge
     | CloseBridge
     | StopRecording
-    | CallbackKept
     | Settle
     | AskSurvey
     | Requeued
     | PlayToCaller
     | HandOver
+    | CallbackWhisper
+    | StopCallbackWhisper
     | DialCitizen
-    | StopDialing
+    | CitizenOnLine
+    | ForgetCitizen
+    | CallbackClosed
+    | EndCall
+    | QuietCaller
+    | AskCallbackNumber
+    | BookingAnswer
+    | StartMusic
+    | ToVoicemail
     | HoldCaller
     | StartConsultTimer
     | ConsultBridge

@@ -62,6 +62,7 @@ class Filing:
         self._wrap_done: set[str] = set()  # wrap-ups over: the next tick ends them
         self._fresh_agents: set[str] = set()  # free since the last pairing
         self._was_open = False  # whether callbacks could be dialled at the last pairing
+        self.offers_deferred = False  # callers are being put back after a restart
         self._unservable: set[str] = set()  # queues nobody logged in could ever serve
         self._queues_by_skill: dict[str | None, list[str]] = {}
         self.handle_time: dict[str, float] = {}  # queue -> recent seconds per call (averaged)
@@ -201,8 +202,24 @@ class Filing:
         skill = spec.skill.value if spec.skill else None
         return self._staffing.count_logged_in(skill, lowest) > 0
 
+    # --- offers wait while a restarted controller puts its waiting callers back
+    def defer_offers(self) -> None:
+        """Make no offers until `resume_offers`: a restarted controller puts its waiting
+        callers back one by one, as each is adopted (in no set order); an agent ready
+        meanwhile would be offered whoever came back first, not who waited longest."""
+        self.offers_deferred = True
+
+    def resume_offers(self, now: float) -> list[Decision]:
+        """Everyone is back in place: pair callers with free agents, in the callers' order."""
+        self._advance(now)
+        self.offers_deferred = False
+        self._fresh_agents.update(self.agents)  # any free agent may pair with anyone now
+        return self._dispatch(now)
+
     # --- the heart: pair waiting calls with qualified free agents
     def _dispatch(self, now: float) -> list[Decision]:
+        if self.offers_deferred:  # what became free or offerable stays fresh until resumed
+            return []
         lines, staffing = self._lines, self._staffing
         agents, self._fresh_agents = self._fresh_agents, set()
         classes, lines.fresh_classes = lines.fresh_classes, set()

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from acd.channel_events import ChannelAnswered, ChannelEvent, ChannelHangup
 from acd.conversation_actions import (
     AddToBridge,
-    CallbackKept,
     CloseBridge,
     ConversationAction,
     DialOutside,
@@ -103,7 +102,7 @@ def _answered(conv: Conversation, dial: OutsideDial, now: float) -> list[Convers
     agent, channel = conv.agent, conv.agent_channel
     talked = now - conv.answered_at
     out: list[ConversationAction] = [
-        CallbackKept(agent),
+        *conv.callback_kept(agent),
         Record("segment_ended", {"agent": agent, "outcome": "transferred"}),
         Record("transferred_out", {"agent": agent, "to": dial.name, "number": dial.number}),
         Log("transferred_out", {"agent": agent, "to": dial.name}),

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from acd.callback_leg import Callback
 from acd.router import RouterError
 from hotline import selfservice
 from hotline.caller_line import CallWorkOrder
@@ -19,7 +20,6 @@ from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, SURVEY_VAR, Desk, Qu
 from hotline.person_leg import PersonLeg
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ari import AriClient, AriError
-from hotline.virtual_hold import VirtualHold
 from ivr.actions import (
     Action,
     CallbackBooked,
@@ -226,7 +226,7 @@ class CallFlow:
         self.person = PersonLeg(
             flow=self, desk=desk, queue=queue, entered=entered, phase="callback", priority=priority
         )
-        self.person.hold = VirtualHold(leg=self.person, number=number, attempt=attempts)
+        self.person.conversation.callback = Callback(number=number, attempt=attempts)
         self.fact("adopted", run_id=self.services.run_id)
         self.log.info("callback_restored", queue=queue, attempts=attempts)
 

@@ -27,6 +27,7 @@ from acd.work_order_config import WorkOrdersConfig
 from hotline import (
     work_orders_store,
 )
+from hotline.adoptions import GRACE_SECONDS, Adoptions
 from hotline.caller_line import CallWorkOrder
 from hotline.callflow import CallFlow, CallServices
 from hotline.citizens import SocialInsurancePort
@@ -148,6 +149,8 @@ class Controller:
         metrics.max_callers.set(config.max_callers)
         self.tasks = TaskSupervisor()  # run() gives it the stop event
         self.restoring = Restoring(journal)  # what the database could not give back yet
+        # Offers wait while the calls a run before ours left in Asterisk are adopted.
+        self.adoptions = Adoptions(desk.router) if desk is not None else None
         # New calls take the newest menu; calls in progress keep the one they started with.
         self.menu = config.menu
         self.hours = config.hours
@@ -285,36 +288,14 @@ class Controller:
             return True
         if isinstance(item, tuple) and item[0] == "supervision":
             return await self.supervision.on_event(call_id, item[1])
-        if isinstance(item, tuple) and item[0] in ("start", "adopt"):
-            verb, event = item
-            channel = event["channel"]
-            if call_id in self.calls:
-                return False
-            if verb == "start" and self.draining:
-                # A new call while we shut down: serve it natively rather than refuse it.
-                await self._to_fallback(call_id)
-                return True
-            # A call not answered yet is an arrival, also when adopted after a restart.
-            full = (
-                verb == "start" or channel.get("state") != "Up"
-            ) and self.citizens_on_the_line() >= self.max_callers
-            flow = CallFlow(channel=channel, menu=self.menu, services=self.services)
-            self.calls[call_id] = flow
-            self.metrics.calls_active.set(len(self.calls))
-            if verb == "start":
-                self.metrics.calls_total.inc()
-            if full:
-                self.metrics.calls_refused.labels("lines_busy").inc()
-                await flow.refuse(channel, list(event.get("args", [])), "lines_busy")
-            elif verb == "start":
-                await flow.begin(channel, list(event.get("args", [])))
-            else:
-                self.metrics.calls_adopted.inc()
-                await flow.adopt(channel)
-            if flow.ended:
-                self.forget(call_id)
-                return True
-            return False
+        if isinstance(item, tuple) and item[0] == "adopt":
+            try:
+                return await self._start(call_id, item)
+            finally:
+                if self.adoptions is not None and self.desk is not None:
+                    self.desk.apply(self.adoptions.adopted(call_id, time.time()))
+        if isinstance(item, tuple) and item[0] == "start":
+            return await self._start(call_id, item)
         known = self.calls.get(call_id)
         if known is None:
             return True
@@ -322,6 +303,38 @@ class Controller:
         if done:
             self.forget(call_id)
         return done
+
+    async def _start(self, call_id: str, item: tuple[str, dict[str, Any]]) -> bool:
+        """A new call, or one adopted after a (re)connect; True when it is over already."""
+        verb, event = item
+        channel = event["channel"]
+        if call_id in self.calls:
+            return False
+        if verb == "start" and self.draining:
+            # A new call while we shut down: serve it natively rather than refuse it.
+            await self._to_fallback(call_id)
+            return True
+        # A call not answered yet is an arrival, also when adopted after a restart.
+        full = (
+            verb == "start" or channel.get("state") != "Up"
+        ) and self.citizens_on_the_line() >= self.max_callers
+        flow = CallFlow(channel=channel, menu=self.menu, services=self.services)
+        self.calls[call_id] = flow
+        self.metrics.calls_active.set(len(self.calls))
+        if verb == "start":
+            self.metrics.calls_total.inc()
+        if full:
+            self.metrics.calls_refused.labels("lines_busy").inc()
+            await flow.refuse(channel, list(event.get("args", [])), "lines_busy")
+        elif verb == "start":
+            await flow.begin(channel, list(event.get("args", [])))
+        else:
+            self.metrics.calls_adopted.inc()
+            await flow.adopt(channel)
+        if flow.ended:
+            self.forget(call_id)
+            return True
+        return False
 
     def citizens_on_the_line(self) -> int:
         """What HOTLINE_MAX_CALLERS bounds (CallFlow.holds_a_line). Agents' legs and the
@@ -478,7 +491,27 @@ class Controller:
                 self.mailboxes.post(call_id, ("citizen", lost))
 
     async def reconcile(self) -> None:
-        """After every (re)connect: adopt the calls in our application that we don't know."""
+        """After every (re)connect: adopt the calls in our application that we don't know;
+        offers wait until they are back in their places (hotline/adoptions.py)."""
+        adoptions, desk = self.adoptions, self.desk
+        if adoptions is None or desk is None:
+            await self._reconcile()
+            return
+        round_ = adoptions.begin()
+        asyncio.get_running_loop().call_later(GRACE_SECONDS, self._adoption_overdue, round_)
+        try:
+            await self._reconcile()
+        finally:
+            desk.apply(adoptions.posted(time.time()))
+
+    def _adoption_overdue(self, round_: int) -> None:
+        adoptions, desk = self.adoptions, self.desk
+        assert adoptions is not None and desk is not None
+        if round_ == adoptions.round and desk.router.offers_deferred:
+            log.warning("offers_resumed_before_adoption_ended", adopting=len(adoptions.pending))
+        desk.apply(adoptions.overdue(round_, time.time()))
+
+    async def _reconcile(self) -> None:
         restarted = await self._asterisk_restarted()
         try:
             await self.ari.request(
@@ -525,6 +558,8 @@ class Controller:
                 # A desk phone's feature code (a supervision) an earlier controller served.
                 await self._to_fallback(channel_id, hang_up=True)
                 continue
+            if self.adoptions is not None:
+                self.adoptions.expect(channel_id)
             self.mailboxes.post(channel_id, ("adopt", {"channel": channel}))
         log.info("reconciled", in_application=len(ids), adopted=len(live) - len(self.calls))
 

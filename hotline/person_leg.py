@@ -2,7 +2,8 @@
 
 The machine (acd/conversation.py) decides every phase's reaction to an event on either side;
 this module turns router decisions and typed channel events into its inputs and carries out
-the actions it returns. Virtual hold (virtual_hold.py) and the survey still run here.
+the actions it returns (a consult's in bridging.py, a callback's in virtual_hold.py). The
+survey still runs here.
 """
 
 from __future__ import annotations
@@ -12,17 +13,16 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import structlog
 
+from acd.callback_leg import Callback
 from acd.channel_events import ChannelEvent
-from acd.conversation import WITH_CALLER, CallbackTerms, Conversation
+from acd.conversation import WITH_CALLER, Conversation
 from acd.conversation_actions import (
     AddToBridge,
     AskSurvey,
     Bridge,
-    CallbackKept,
     CloseBridge,
     ConversationAction,
     Count,
-    DialCitizen,
     DialOutside,
     HandOver,
     HangUpAgent,
@@ -33,7 +33,6 @@ from acd.conversation_actions import (
     Requeued,
     RingAgent,
     Settle,
-    StopDialing,
     StopRecording,
     Tell,
     TellAgent,
@@ -56,12 +55,6 @@ from hotline.bridging import (
     resume_talking,
     ring_agent,
 )
-from hotline.callback_arranging import (
-    arrange_callback,
-    callback_instead,
-    callback_requested,
-    resume_waiting,
-)
 from hotline.caller_line import CallerLine
 from hotline.desk import (
     AGENT_VAR,
@@ -76,7 +69,7 @@ from hotline.desk import (
 from hotline.outside_leg import add_to_bridge, dial_outside
 from hotline.telephony.ari import AriError, event_channel
 from hotline.telephony.events import channel_event
-from hotline.virtual_hold import VirtualHold
+from hotline.virtual_hold import CALLBACK_ACTIONS, callback_action
 from ivr.actions import DigitPressed, Hangup, Play, PlaybackFinished, StartTimer, StopPlayback
 
 log = structlog.get_logger("desk")
@@ -134,8 +127,6 @@ class PersonLeg:
         self.leg_recordings: dict[str, tuple[str, str | None]] = {}
         self.survey: SurveySession | None = None
         self.announcement: str | None = None
-        self.hold: VirtualHold | None = None
-        self.max_waited = False  # the callback is being arranged because of max_wait_seconds
 
     # The conversation's state, as the shell and the web API read it.
     queue: _Conversations[str] = _Conversations()
@@ -145,6 +136,11 @@ class PersonLeg:
     agent: _Conversations[str | None] = _Conversations()
     agent_channel: _Conversations[str | None] = _Conversations()
     answered_at: _Conversations[float] = _Conversations()
+
+    @property
+    def hold(self) -> Callback | None:
+        """The booked callback (virtual hold), if any."""
+        return self.conversation.callback
 
     @property
     def offers(self) -> dict[str, str]:
@@ -200,9 +196,18 @@ class PersonLeg:
     async def on_decision(self, decision: Decision) -> None:
         """Carry out a router decision about this call."""
         ari = self.desk.ari
+        now = time.time()
+        conv = self.conversation
         if getattr(decision, "call_id", self.call_id) != self.call_id:  # a consult request
-            await self.run(self.conversation.on_consult_decision(decision, time.time()))
+            await self.run(conv.on_consult_decision(decision, now))
             return
+        if isinstance(decision, Overflow) and self.hold is not None:
+            due = self.flow.services.voicemail_due(self.desk.local_day(now)).isoformat()
+            caller = self.flow.caller_number
+            actions = conv.callback_overflow(decision.reason, now, due, caller)
+            if actions is not None:
+                await self.run(actions)
+                return
         match decision:
             case Offer(agent=agent, ring_seconds=ring):
                 await self.run(self.conversation.offer(agent, ring))
@@ -215,18 +220,8 @@ class PersonLeg:
             case Announce(position=position, wait_seconds=seconds, offer_callback=offer):
                 if self.phase == "waiting" and self.announcement is None:
                     await self._announce(announcement_prompts(position, seconds, offer))
-            case Overflow(reason="callback_deadline") if self.hold is not None:
-                await self.hold.expired()
-            case Overflow(reason=reason) if self.hold is not None and self.awaits_callback:
-                await self.hold.gave_up(reason)
-            case Overflow(reason="max_wait") if callback_instead(self):
-                self.flow.fact("overflow", queue=self.queue, reason="max_wait")
-                decisions = self.desk.router.enqueue(
-                    self.call_id, self.queue, self.priority, time.time(), self.entered, held=True
-                )
-                self.desk.apply(decisions)
-                if self.call_id in self.desk.router.waiting:  # back in place, held
-                    await arrange_callback(self, ("queue-long-wait",))
+            case Overflow(reason="max_wait") if conv.callback_instead():
+                await self.run(conv.max_wait_callback(now))
             case Overflow(reason=reason):
                 self.phase = "done"
                 self.flow.fact("overflow", queue=self.queue, reason=reason)
@@ -248,11 +243,9 @@ class PersonLeg:
 
     async def on_agent_event(self, channel_id: str, agent: str, event: ChannelEvent) -> None:
         """Events of an agent's channel (routed here by the controller)."""
-        hold = self.hold
-        terms = None if hold is None else CallbackTerms(hold.deadline, hold.attempt, hold.done)
-        on_line = bool(self.flow.channel_id) or hold is None
+        on_line = bool(self.flow.channel_id) or self.hold is None
         actions = self.conversation.on_agent(
-            agent, channel_id, event, time.time(), caller_on_line=on_line, callback=terms
+            agent, channel_id, event, time.time(), caller_on_line=on_line
         )
         await self.run(actions)
 
@@ -288,6 +281,8 @@ class PersonLeg:
                 self.desk.apply(decisions)
             case Record(kind=kind, data=data):
                 flow.fact(kind, **data)
+            case Log(event=event, data=data, level="warning"):
+                flow.log.warning(event, **data)
             case Log(event=event, data=data):
                 flow.log.info(event, **data)
             case Count(what="offered", queue=queue):
@@ -318,9 +313,6 @@ class PersonLeg:
             case StopRecording(agent=agent):
                 self.desk.stop_recording(flow.channel_name, self.call_id, agent, self.recording)
                 self.recording = None
-            case CallbackKept(agent=agent):
-                if self.hold is not None:
-                    self.hold.finished(agent)
             case Settle(disposition=disposition):
                 flow.settle(disposition)
             case AskSurvey(agent=agent):
@@ -337,12 +329,6 @@ class PersonLeg:
                 await self._announce(prompts)
             case HandOver():
                 await flow.execute(flow.session.hand_over())
-            case DialCitizen(agent=agent, channel=channel):
-                assert self.hold is not None
-                await self.hold.dial_citizen(agent, channel)
-            case StopDialing():
-                if self.hold is not None:
-                    await self.hold.agent_left()
             case DialOutside(channel=channel, number=number):
                 await dial_outside(self, channel, number)
             case AddToBridge(channel=channel):
@@ -352,12 +338,10 @@ class PersonLeg:
             case TellAgent(channel=channel, prompts=prompts):
                 playback = f"{channel}.tell{self.next_id()}"
                 await quietly(ari.play(channel, flow.media(prompts, "zh"), playback, "zh"))
+            case _ if isinstance(action, CALLBACK_ACTIONS):
+                await callback_action(self, action)
             case _:
                 await consult_action(self, action)
-
-    async def bridge_now(self, now: float) -> None:
-        """Put the caller through to the agent who took the call (a callback answered)."""
-        await self.run(self.conversation.bridge(now))
 
     async def ask_survey(self, agent: str | None = None) -> None:
         """The caller rates the agent (`agent`: after a controller restart, the agent the
@@ -383,18 +367,23 @@ class PersonLeg:
         if isinstance(event, DigitPressed) and self.phase == "waiting":
             policy = self.desk.router.config.callback
             if policy.enabled and event.digit == policy.key and not self.offers:
-                await arrange_callback(self)
+                await self.run(self.conversation.arrange_callback())
             return True
         # Arranging a callback (and hearing it is booked), the caller is with the menu session.
         return self.phase in ("waiting", "talking", "whisper", "consulting", "three_way", "outside")
 
     async def callback_requested(self, number: str) -> None:
-        """The caller confirmed the callback number (see callback_arranging.py)."""
-        await callback_requested(self, number)
+        """The caller confirmed the callback number: the center's book says whether it may
+        be booked, the machine (acd/callback_leg.py) what follows."""
+        now = time.time()
+        verdict = self.desk.callbacks.book(number, self.call_id, self.desk.local_day(now))
+        flow = self.flow
+        language, caller = flow.session.language, flow.caller_number
+        await self.run(self.conversation.callback_booking(verdict, number, now, language, caller))
 
     async def resume_waiting(self) -> None:
         """The caller arranging a callback stays on the line after all."""
-        await resume_waiting(self)
+        await self.run(self.conversation.resume_waiting(time.time()))
 
     def caller_hung_up_for_callback(self) -> None:
         """The caller's first line ended; the call goes on without a channel until called back."""
@@ -405,9 +394,13 @@ class PersonLeg:
 
     async def on_callback_channel(self, event: dict[str, Any]) -> bool:
         """Events of the call-back channel; False: treat it as the caller's channel now."""
-        if self.hold is None:
-            return True
-        return await self.hold.on_citizen_event(event_channel(event), channel_event(event))
+        actions = self.conversation.on_citizen(
+            event_channel(event), channel_event(event), time.time()
+        )
+        if actions is None:
+            return False
+        await self.run(actions)
+        return True
 
     async def _survey_actions(self, actions: list[Any]) -> None:
         for action in actions:

@@ -68,6 +68,7 @@ class Router:
         self.handle_time: dict[str, float] = {}
         self.retired: dict[str, QueueSpec] = {}
         self._seq = count()
+        self.offers_deferred = False
         self.reconfigure(config, agents)
 
     def reconfigure(
@@ -551,7 +552,16 @@ class Router:
             Offer(call.call_id, agent.number, spec.ring_seconds),
         ]
 
+    def defer_offers(self) -> None:
+        self.offers_deferred = True
+
+    def resume_offers(self, now: float) -> list[Decision]:
+        self.offers_deferred = False
+        return self._dispatch(now)
+
     def _dispatch(self, now: float) -> list[Decision]:
+        if self.offers_deferred:
+            return []
         out: list[Decision] = []
         open_now: bool | None = None  # asked once, and only if a callback waits
         for call in sorted(self.waiting.values(), key=Waiting.order):

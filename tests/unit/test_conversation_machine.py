@@ -8,18 +8,25 @@ agent the router has them with, every offer is open or closed by a segment fact;
 when everyone has hung up, no agent is left offered or on a call and no caller is waiting.
 Agents also consult experts (acd/consult.py) at random: every consult asked ends (complete,
 three-way, cancelled or no expert), and its expert legs are segments like any other.
+Callers also book callbacks (acd/callback_leg.py: the key, or max wait in the queue "short"),
+hang up and are called back: the citizen's phone answers, rings out or cannot be dialled. A
+callback waits in the router while nobody dials it, its dialling agent is on the call, its
+dials never exceed `callback.attempts`, it is never counted abandoned while the promise is
+open, and it ends once (kept, failed or expired).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections import deque
+import datetime as dt
+from collections import defaultdict, deque
 from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from acd.callbacks import CallbackBook
 from acd.channel_events import (
     ChannelAnswered,
     ChannelHangup,
@@ -29,10 +36,17 @@ from acd.channel_events import (
 from acd.consult import consult_owner
 from acd.conversation import WITH_AGENT, WITH_CALLER, Conversation
 from acd.conversation_actions import (
+    AskCallbackNumber,
+    CallbackClosed,
+    CitizenOnLine,
     ConversationAction,
+    DialCitizen,
+    EndCall,
+    ForgetCitizen,
     HangUpAgent,
     Record,
     RingAgent,
+    Settle,
     StartConsultTimer,
     Tell,
     Whisper,
@@ -46,6 +60,7 @@ from acd.router import (
     Decision,
     Moved,
     Offer,
+    Overflow,
     Router,
     RouterError,
 )
@@ -55,11 +70,18 @@ QUEUES = {
         "general": {"strategy": "longest_idle", "wrapup_seconds": 5, "max_wait_seconds": 1e6},
         "pension": {"whisper": True, "wrapup_seconds": 5, "max_wait_seconds": 1e6},
         "expert": {"strategy": "ring_all", "wrapup_seconds": 5, "max_wait_seconds": 1e6},
+        "short": {"wrapup_seconds": 5, "max_wait_seconds": 30},  # then a callback is offered
     },
     "transfers": {"1": "expert", "2": "pension"},
+    "callback": {"attempts": 2, "retry_after_seconds": 5, "ring_seconds": 10},
 }
 AGENTS = ["1001", "1002", "1003", "1004"]
 CAUSES = [16, 17, 19, 21, 0]
+# An agent is with the caller, or has taken their callback and their phone rings.
+WITH_DIALLER = (*WITH_AGENT, "dialing")
+# Numbers to call back; the last cannot be dialled (Asterisk refuses the channel).
+NUMBERS = ["13800000001", "13800000002", "13800000000"]
+UNDIALLABLE = NUMBERS[-1]
 
 
 class Center:
@@ -77,6 +99,13 @@ class Center:
         self.up: dict[str, tuple[str, str]] = {}  # answered agent channels
         self.whispering: set[str] = set()  # agent channels hearing the whisper
         self.timers: list[tuple[str, str]] = []  # consult timers running: call, request
+        self.book = CallbackBook(max_per_day=2)
+        # Whether the caller is on a line of ours; what the call settled as.
+        self.line_up: defaultdict[str, bool] = defaultdict(lambda: True)
+        self.hanging_up: set[str] = set()  # calls whose line ends (the event on its way)
+        self.citizens: dict[str, str] = {}  # call-back channels ringing -> call
+        self.asked: set[str] = set()  # callers the menu asks for a number to call back
+        self.settled: defaultdict[str, list[str]] = defaultdict(list)
         self.n = 0
         for agent in AGENTS:
             self.tell(self.router.login(agent, self.now))
@@ -107,6 +136,29 @@ class Center:
                     self.whispering.add(channel)
                 case StartConsultTimer(request=request):
                     self.timers.append((call, request))
+                case Settle(disposition=disposition):
+                    self.settled[call].append(disposition)
+                    callback = self.calls[call].callback
+                    # A callback whose promise is open is never counted abandoned.
+                    if disposition == "abandoned":
+                        assert callback is None or callback.done, (call, callback)
+                case DialCitizen(channel=channel, number=number):
+                    if number == UNDIALLABLE:
+                        conv = self.calls[call]
+                        self.run(call, conv.citizen_not_reached(self.now, "dial_failed"))
+                    else:
+                        self.citizens[channel] = call
+                case ForgetCitizen(channel=channel, hang_up=True):
+                    if self.citizens.pop(channel, None) is not None:
+                        self.post(call, ("citizen", ChannelHangup(channel, 16)))
+                case AskCallbackNumber():
+                    self.asked.add(call)
+                case CitizenOnLine():
+                    self.line_up[call] = True
+                case CallbackClosed(number=number):
+                    self.book.closed(number, call)
+                case EndCall():
+                    self.forget(call)  # the call is closed (its line hung up, if any)
                 case _:
                     pass
 
@@ -120,12 +172,40 @@ class Center:
         conv = self.calls[call]
         if isinstance(item, tuple) and item[0] == "agent":
             _, agent, event = item
-            channel = event.channel
-            self.run(call, conv.on_agent(agent, channel, event, self.now))
+            on_line = self.line_up[call] or conv.callback is None
+            self.run(call, conv.on_agent(agent, event.channel, event, self.now, on_line))
         elif isinstance(item, tuple) and item[0] == "caller_left":
+            self.hanging_up.discard(call)
+            if conv.awaits_callback:  # the call goes on without a line until called back
+                self.line_up[call] = False
+                return
             if conv.phase in WITH_CALLER:
                 self.run(call, conv.caller_left(self.now))
             self.forget(call)
+        elif isinstance(item, tuple) and item[0] == "citizen":
+            event = item[1]
+            actions = conv.on_citizen(event.channel, event, self.now)
+            assert actions is not None  # the caller's line ends by "caller_left" here
+            self.run(call, actions)
+        elif isinstance(item, tuple) and item[0] == "arrange":
+            if conv.phase == "waiting" and not conv.offers:  # as the shell asks it
+                self.run(call, conv.arrange_callback())
+        elif isinstance(item, tuple) and item[0] == "book":
+            self.asked.discard(call)
+            if conv.phase == "arranging":  # the menu asked for the number
+                verdict = self.book.book(item[1], call, dt.date(2026, 12, 2))
+                self.run(call, conv.callback_booking(verdict, item[1], self.now, "zh", "1"))
+        elif isinstance(item, tuple) and item[0] == "wait_on":
+            self.asked.discard(call)
+            self.run(call, conv.resume_waiting(self.now))
+        elif isinstance(item, Overflow):
+            due = conv.callback_overflow(item.reason, self.now, "2026-12-03", "1")
+            if due is not None:
+                self.run(call, due)
+            elif item.reason == "max_wait" and conv.callback_instead():
+                self.run(call, conv.max_wait_callback(self.now))
+            else:
+                conv.phase = "done"  # a voice message instead (the menu's part)
         elif isinstance(item, tuple) and item[0] == "transfer":
             with contextlib.suppress(RouterError):  # no conversation to transfer
                 self.run(call, conv.transfer(item[1], self.now))
@@ -148,12 +228,15 @@ class Center:
         elif isinstance(item, Announce):
             pass
         else:
-            raise AssertionError(f"unexpected {item!r}")  # no Overflow: max wait is far
+            raise AssertionError(f"unexpected {item!r}")
 
     def forget(self, call: str) -> None:
-        """The caller's line ended: the controller forgets the call (later items dropped)."""
+        """The call is over: the controller forgets it (later items dropped)."""
         self.calls.pop(call)
         self.mailbox.pop(call)
+        self.asked.discard(call)
+        for channel in [ch for ch, owner in self.citizens.items() if owner == call]:
+            del self.citizens[channel]  # Asterisk's ring timeout ends it; nobody hears of it
 
 
 class ConversationMachine(RuleBasedStateMachine):
@@ -265,10 +348,56 @@ class ConversationMachine(RuleBasedStateMachine):
     def the_desk_page_transfers(self, data: st.DataObject, queue: str) -> None:
         self.c.post(self._pick(data, list(self.c.calls)), ("transfer", queue))
 
-    @precondition(lambda self: self.c.calls)
+    def _on_line(self) -> list[str]:
+        c = self.c
+        return [call for call in c.calls if c.line_up[call] and call not in c.hanging_up]
+
+    @precondition(lambda self: self._on_line())
     @rule(data=st.data())
     def a_caller_hangs_up(self, data: st.DataObject) -> None:
-        self.c.post(self._pick(data, list(self.c.calls)), ("caller_left",))
+        call = self._pick(data, self._on_line())
+        self.c.hanging_up.add(call)
+        self.c.post(call, ("caller_left",))
+
+    @precondition(lambda self: self._on_line())
+    @rule(data=st.data(), number=st.sampled_from(NUMBERS), hangs_up=st.booleans())
+    def a_caller_books_a_callback(self, data: st.DataObject, number: str, hangs_up: bool) -> None:
+        """The key, the number (ignored unless the menu asked for it), perhaps the hang-up."""
+        call = self._pick(data, self._on_line())
+        self.c.post(call, ("arrange",))
+        self.c.post(call, ("book", number))
+        if hangs_up:
+            self.c.hanging_up.add(call)
+            self.c.post(call, ("caller_left",))
+
+    def _asked(self) -> list[str]:
+        return [call for call in self._on_line() if call in self.c.asked]
+
+    @precondition(lambda self: self._asked())
+    @rule(data=st.data(), number=st.sampled_from(NUMBERS))
+    def a_caller_gives_a_number(self, data: st.DataObject, number: str) -> None:
+        call = self._pick(data, self._asked())
+        self.c.asked.discard(call)
+        self.c.post(call, ("book", number))
+
+    @precondition(lambda self: self._asked())
+    @rule(data=st.data())
+    def a_caller_waits_on_instead(self, data: st.DataObject) -> None:
+        call = self._pick(data, self._asked())
+        self.c.asked.discard(call)
+        self.c.post(call, ("wait_on",))
+
+    @precondition(lambda self: self.c.citizens)
+    @rule(data=st.data())
+    def a_citizen_answers_the_callback(self, data: st.DataObject) -> None:
+        channel = self._pick(data, list(self.c.citizens))
+        self.c.post(self.c.citizens.pop(channel), ("citizen", ChannelAnswered(channel)))
+
+    @precondition(lambda self: self.c.citizens)
+    @rule(data=st.data(), cause=st.sampled_from([17, 19, 21, None]))
+    def a_citizens_phone_is_not_answered(self, data: st.DataObject, cause: int | None) -> None:
+        channel = self._pick(data, list(self.c.citizens))
+        self.c.post(self.c.citizens.pop(channel), ("citizen", ChannelHangup(channel, cause)))
 
     @rule(seconds=st.sampled_from([1.0, 5.0, 20.0]))
     def time_passes(self, seconds: float) -> None:
@@ -278,7 +407,7 @@ class ConversationMachine(RuleBasedStateMachine):
     # --- invariants
     @invariant()
     def no_agent_in_two_conversations(self) -> None:
-        talking = [conv.agent for conv in self.c.calls.values() if conv.phase in WITH_AGENT]
+        talking = [conv.agent for conv in self.c.calls.values() if conv.phase in WITH_DIALLER]
         talking += [
             conv.consult.expert
             for conv in self.c.calls.values()
@@ -290,9 +419,12 @@ class ConversationMachine(RuleBasedStateMachine):
     def no_caller_lost(self) -> None:
         router = self.c.router
         for call, conv in self.c.calls.items():
-            if conv.phase == "waiting":
-                assert call in router.waiting, (call, conv.phase)
-            elif conv.phase in WITH_AGENT:
+            if conv.phase in ("waiting", "callback"):
+                if call not in router.waiting:  # given up: the call hears of it next
+                    assert any(isinstance(i, Overflow) for i in self.c.mailbox[call]), call
+                    continue
+                assert (conv.phase == "callback") == router.waiting[call].callback
+            elif conv.phase in WITH_DIALLER:
                 assert conv.agent is not None
                 agent = router.agents[conv.agent]
                 assert agent.current_call == call and agent.status == AgentStatus.on_call
@@ -309,7 +441,7 @@ class ConversationMachine(RuleBasedStateMachine):
     def every_offer_is_open_or_closed_by_a_segment(self) -> None:
         for call, conv in self.c.calls.items():
             kinds = [fact.kind for fact in self.c.facts[call]]
-            talking = 1 if conv.phase in WITH_AGENT else 0
+            talking = 1 if conv.phase in WITH_DIALLER else 0
             open_ = len(conv.offers) + talking
             if conv.consult is not None:
                 open_ += len(conv.consult.offers) + (conv.consult.expert is not None)
@@ -320,15 +452,52 @@ class ConversationMachine(RuleBasedStateMachine):
         for channel, (call, _agent) in [*self.c.ringing.items(), *self.c.up.items()]:
             assert call in self.c.calls, channel
 
+    @invariant()
+    def a_callback_is_dialled_at_most_attempts_times_one_channel_at_a_time(self) -> None:
+        limit = self.c.router.config.callback.attempts
+        for call, conv in self.c.calls.items():
+            kinds = [fact.kind for fact in self.c.facts[call]]
+            if "callback_requested" in kinds:  # this booking's (a caller may book again)
+                kinds = kinds[len(kinds) - kinds[::-1].index("callback_requested") :]
+            assert kinds.count("callback_attempt") <= limit, kinds
+            callback = conv.callback
+            if callback is not None:
+                assert callback.attempt == kinds.count("callback_attempt")
+                dialling = conv.phase == "dialing"
+                assert dialling == (call in self.c.router.dialing), (call, conv.phase)
+                if dialling:
+                    assert callback.citizen_channel is not None
+
     def teardown(self) -> None:
-        """Everyone hangs up and every mailbox is emptied: nothing is left behind."""
+        """Everyone hangs up and every mailbox is emptied; the callbacks left are dialled
+        until they give up (the citizens do not answer): nothing is left behind."""
         c = self.c
-        for call in list(c.calls):
+        for call in self._on_line():
+            c.hanging_up.add(call)
             c.post(call, ("caller_left",))
         for _ in range(10_000):
             if not c.calls:
                 break
-            c.deliver(next(iter(c.calls)))
+            busy = [call for call, box in c.mailbox.items() if box]
+            if busy:
+                c.deliver(busy[0])
+            elif c.ringing:  # agents take the callbacks
+                channel = next(iter(c.ringing))
+                call, agent = c.up[channel] = c.ringing.pop(channel)
+                c.post(call, ("agent", agent, ChannelAnswered(channel)))
+            elif c.citizens:  # nobody answers at home
+                channel = next(iter(c.citizens))
+                c.post(c.citizens.pop(channel), ("citizen", ChannelHangup(channel, 19)))
+            elif self._on_line():  # called back (answered before the teardown): hangs up
+                call = self._on_line()[0]
+                c.hanging_up.add(call)
+                c.post(call, ("caller_left",))
+            else:  # retries come due; paused and unreachable agents are back
+                c.now += 10
+                for agent in AGENTS:
+                    c.tell(c.router.endpoint(agent, True, c.now))
+                    c.tell(c.router.ready(agent, c.now))
+                c.tell(c.router.tick(c.now))
         for _ in range(100):  # wrap-ups end
             c.now += 10
             c.tell(c.router.tick(c.now))
@@ -345,6 +514,11 @@ class ConversationMachine(RuleBasedStateMachine):
             assert all(len(f.data.get("outcome", "")) <= 16 for f in facts), (call, facts)
             # Every consult asked ended, and said how.
             assert kinds.count("consult_asked") == kinds.count("consult_ended"), (call, kinds)
+            # Every callback booked ended once: kept, failed or expired (a caller put through
+            # may book again, e.g. waiting in the queue they were transferred to).
+            booked = kinds.count("callback_requested")
+            assert kinds.count("callback_finished") == booked, (call, kinds)
+        assert not c.book.pending  # every number may book again
 
 
 ConversationMachine.TestCase.settings = settings(

@@ -261,6 +261,14 @@ class EquivalenceMachine(RuleBasedStateMachine):
         call_id = data.draw(st.sampled_from(sorted({*self.router.waiting, "c999"})))
         self.twins("resume_talk", agent, call_id, self.now)
 
+    @rule(resume=st.booleans())
+    def restarted_controller_puts_callers_back(self, resume: bool) -> None:
+        # Offers wait while the callers are adopted, then are made all at once.
+        if resume:
+            self.twins("resume_offers", self.now)
+        else:
+            self.twins("defer_offers")
+
     @rule(rules=st.sampled_from(["A", "B"]))
     def new_rules(self, rules: str) -> None:
         queues, agents = (QUEUES_A, ROSTER_A) if rules == "A" else (QUEUES_B, ROSTER_B)
