@@ -9,6 +9,8 @@ A call's id is `wo<order>-<n>`; its channels are `<id>-a` (the agent's desk phon
 `<id>-c` (the citizen). Ids with a dash are never adopted as callers after a restart
 (Controller.reconcile); the controller posts these channels' events to the call's mailbox
 as ("order", call id, item), so a call's channels are only touched by its own consumer.
+The call-back's start, in that consumer, checks the agent again (they may have taken a caller
+since the click): the request waits for it, so its refusal is the API's answer.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ class OrderCalls:
         # The start checks the agent again (CallBackLeg.start): its refusal is our answer.
         try:
             await asyncio.wait_for(asyncio.shield(started), START_WAIT)
-        except TimeoutError:  # a busy loop: it starts later (or its history says why not)
+        except TimeoutError:  # a busy loop: it starts later (a refusal then is only logged)
             log.warning("order_call_start_late", call=leg.call_id, order=order.number)
         return leg.call_id
 
