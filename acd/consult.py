@@ -60,6 +60,15 @@ def consult_owner(call_id: str) -> str:
     return call_id.split(SEPARATOR, 1)[0]
 
 
+def consulted_on(call_id: str | None) -> str | None:
+    """The caller's call when `call_id` (an agent's current call) is a consult request: that
+    agent is an expert being consulted, and the asking agent leads the call until they hand
+    it over (`complete`). None for any other call."""
+    if call_id is None or SEPARATOR not in call_id:
+        return None
+    return consult_owner(call_id)
+
+
 @dataclass
 class Consult:
     """One consult request: who asked, which queue, the experts rung, the one who answered."""

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from acd.consult import consult_owner
 from acd.wallboard import mask_number
 from ivr.resident_id import mask
 
@@ -58,9 +59,11 @@ class DeskCalls:
 
     def of(self, agent: str, current_call: str | None) -> CallContext | None:
         """The agent's desk call: the one they are on, else the last one they took. A
-        current call not yet remembered is None (the caller is not put through yet)."""
+        current call not yet remembered is None (the caller is not put through yet). An
+        expert consulted is on the consult request: their desk call is the caller's."""
         known = self.last.get(agent)
-        if current_call is not None and (known is None or known.call_id != current_call):
+        on = desk_call_id(current_call)
+        if on is not None and (known is None or known.call_id != on):
             return None
         return known
 
@@ -71,6 +74,12 @@ class DeskCalls:
             return None
         self.last[agent] = replace(known, topic=topic)
         return self.last[agent]
+
+
+def desk_call_id(current_call: str | None) -> str | None:
+    """The caller's call an agent's current call (the router's) is about: itself, or for an
+    expert in a consult the call of the caller the asking agent holds."""
+    return None if current_call is None else consult_owner(current_call)
 
 
 def since(now: dt.datetime, days: int = HISTORY_DAYS) -> dt.datetime:

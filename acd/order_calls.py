@@ -16,6 +16,7 @@ from typing import Literal
 
 from acd.channel_events import ChannelAnswered, ChannelEvent, ChannelHangup
 from acd.conversation_rules import offer_outcome
+from acd.state import AgentStatus
 from acd.work_orders import Status, WorkOrder
 
 Side = Literal["agent", "citizen"]
@@ -60,6 +61,28 @@ class Finished:
 OrderCallAction = DialCitizen | PutThrough | HangUp | Finished
 
 
+AgentState = tuple[AgentStatus, str]  # status, pause reason
+
+
+def call_back_refusal(
+    now: AgentState, asked: AgentState, calling_back: bool
+) -> tuple[str, str] | None:
+    """Why the owner's call-back cannot start, as (error id, why), or None. Checked when
+    asked (`asked` is `now` then) and again when it starts, with the agent's state when they
+    asked: meanwhile they may have taken a caller, logged out or paused for another reason
+    (their desk phone is then not theirs to ring). `calling_back`: another call-back of
+    theirs is ringing or talking. A logged-out owner may call back (their own desk phone);
+    ready and wrap-up are alike (wrap-up ends by itself)."""
+    status = now[0]
+    if status in (AgentStatus.offered, AgentStatus.on_call) or calling_back:
+        return "agent_busy", "the agent is on a call"
+    if status is AgentStatus.logged_out and asked[0] is not AgentStatus.logged_out:
+        return "agent_logged_out", "the agent logged out since asking"
+    if status is AgentStatus.paused and asked != now:
+        return "agent_paused", "the agent paused since asking"
+    return None
+
+
 @dataclass
 class CallBack:
     """The owner calls the citizen about an order: agent_ringing → citizen_ringing →
@@ -95,6 +118,10 @@ class CallBack:
             return self._end("not_reached", now, [HangUp("agent")])
         other: Side = "citizen" if side == "agent" else "agent"
         return self._end("talked", now, [HangUp(other)])
+
+    def refused(self) -> None:
+        """It did not start (call_back_refusal): nothing was dialled, nothing to end."""
+        self.phase = "done"
 
     def dial_failed(self, now: float) -> list[OrderCallAction]:
         """Asterisk refused to dial the citizen (or the agent): the call-back ends."""

@@ -301,11 +301,13 @@ def mask_number(number: str) -> str:
 
 @dataclass(frozen=True)
 class CallView:
-    """The agent's current call: its queue, the caller's number, when the agent answered."""
+    """The agent's current call: its queue, the caller's number, when the agent answered;
+    `consulted`: the agent is an expert consulted about it (the asking agent leads it)."""
 
     queue: str
     caller: str
     answered_at: float | None = None
+    consulted: bool = False
 
 
 def desk_picture(
@@ -331,5 +333,7 @@ def desk_picture(
         shown: dict[str, Any] = {"queue": call.queue, "caller": mask_number(call.caller)}
         if call.answered_at is not None:
             shown["since"] = round(call.answered_at, 1)
+        if call.consulted:
+            shown["consulted"] = True
         out["call"] = shown
     return out

@@ -272,6 +272,8 @@ class CallFlow:
                     await self.person.transfer(queue)
                 except RouterError as exc:
                     self.log.warning("transfer_refused", queue=queue, error=str(exc))
+            else:  # the agent left the call since they asked (or never led it)
+                self.log.warning("transfer_refused", queue=queue, agent=agent, error="not_on_call")
             return self.ended
         if isinstance(item, tuple) and item[0] in ("consult", "consult_timeout"):
             # ("consult", command, agent, queue) from the API; the consult timer's end.
@@ -283,6 +285,9 @@ class CallFlow:
                     await self.person.desk_command(command, target)
                 except RouterError as exc:
                     self.log.warning("consult_refused", command=command, error=str(exc))
+            else:
+                why = "not_on_call"  # the agent left the call since they asked
+                self.log.warning("consult_refused", command=command, agent=agent, error=why)
             return self.ended
         if isinstance(item, tuple) and item[0] == "vanished":
             # Ended while the controller was disconnected from Asterisk.

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import WSMsgType, web
 
+from acd.consult import consulted_on
 from acd.wallboard import (
     AgentView,
     CallView,
@@ -244,12 +245,18 @@ def desk_view(controller: Controller, wallboard: Wallboard, number: str) -> dict
     agent = router.agents.get(number) if router is not None else None
     view = AgentView(agent.number, agent.status, agent.reason) if agent else None
     call = None
-    flow = getattr(controller, "calls", {}).get(agent.current_call or "") if agent else None
+    current = agent.current_call if agent else None
+    # An expert consulted is on the consult request: they see the caller held for it.
+    consulted = consulted_on(current)
+    flow = getattr(controller, "calls", {}).get(consulted or current or "")
     if flow is not None:
         person = flow.person
         queue = person.queue if person is not None else ""
         answered = person.answered_at if person is not None else None
-        call = CallView(queue, flow.caller_number, answered)
+        if consulted is not None:
+            consult = getattr(getattr(person, "conversation", None), "consult", None)
+            answered = getattr(consult, "answered_at", None) or None
+        call = CallView(queue, flow.caller_number, answered, consulted=consulted is not None)
     known = wallboard.clock.since.get(number)
     reasons = sorted(set(router.config.pause_reasons.values())) if router is not None else []
     experts = sorted(set(router.config.transfers.values())) if router is not None else []

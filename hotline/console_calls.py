@@ -22,7 +22,8 @@ import structlog
 from aiohttp import web
 from sqlalchemy import text
 
-from acd.desk_call import CallContext, DeskCalls, since
+from acd.consult import consulted_on
+from acd.desk_call import CallContext, DeskCalls, desk_call_id, since
 from acd.topic_config import TopicsConfig
 from acd.wallboard import DayTally, mask_number
 from hotline import access, audit
@@ -110,24 +111,34 @@ class CallerRoutes:
         return calls
 
     def observe(self, fact: Fact) -> None:
-        """A journal fact: an agent put through to a caller makes it their desk call."""
-        if fact.kind != "agent":
+        """A journal fact: an agent put through to a caller makes it their desk call, and
+        so does an expert answering a consult about it (their wrap-up topic is for it)."""
+        if fact.kind not in ("agent", "segment_answered"):
             return
         agent = str(fact.data.get("agent") or "")
+        if fact.kind == "segment_answered" and self._consulted_on(agent) != fact.channel_id:
+            return
         flow = self._flows().get(fact.channel_id)
         if agent and flow is not None:
             self.calls.put_through(agent, snapshot(flow, fact.channel_id))
 
-    def desk_call(self, number: str) -> CallContext | None:
-        """The agent's desk call: the one they are on (once picked up), else their last."""
+    def _current_call(self, number: str) -> str | None:
         desk = getattr(self.controller, "desk", None)
         agent = desk.router.agents.get(number) if desk is not None else None
-        current = agent.current_call if agent is not None else None
+        return agent.current_call if agent is not None else None
+
+    def _consulted_on(self, number: str) -> str | None:
+        return consulted_on(self._current_call(number))
+
+    def desk_call(self, number: str) -> CallContext | None:
+        """The agent's desk call: the one they are on (once picked up), else their last."""
+        current = self._current_call(number)
         known = self.calls.of(number, current)
-        if known is None and current is not None:
-            flow = self._flows().get(current)
+        on = desk_call_id(current)  # an expert consulted: the caller's call
+        if known is None and on is not None:
+            flow = self._flows().get(on)
             if flow is not None:
-                known = snapshot(flow, current)
+                known = snapshot(flow, on)
                 self.calls.put_through(number, known)
         return known
 

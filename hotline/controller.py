@@ -298,6 +298,9 @@ class Controller:
             return await self._start(call_id, item)
         known = self.calls.get(call_id)
         if known is None:
+            if isinstance(item, tuple) and item[0] in ("transfer", "consult"):
+                # An agent's command for a call that ended meanwhile: said, not lost unseen.
+                log.warning("desk_command_for_no_call", call_id=call_id, command=item[0])
             return True
         done = await known.on_event(item)
         if done:

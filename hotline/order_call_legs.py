@@ -6,6 +6,7 @@ acd/order_calls.CallBack). The registry is hotline/order_calls.py.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from acd.order_calls import (
     Side,
 )
 from acd.state import AgentStatus
+from acd.work_orders import WorkOrderError
 from hotline import order_calls_store
 from hotline.desk import Desk, hangup_quietly, quietly
 from hotline.store.journal import Fact
@@ -103,9 +105,28 @@ class CallBackLeg(OrderLeg):
     bridge_id: str | None = None
     recording: str | None = None
     paused_from: tuple[AgentStatus, str] | None = None
+    asked: tuple[AgentStatus, str] | None = None  # the agent's state when it was asked for
+    started: asyncio.Future[None] | None = None  # told whether it started (the API waits)
 
     async def start(self) -> None:
-        """Ring the agent's desk phone (they hear who is called once they answer)."""
+        """Ring the agent's desk phone (they hear who is called once they answer), unless
+        the agent is no longer free: then nothing is dialled and the asker is told why."""
+        try:
+            if self.asked is not None:
+                self.calls.check_agent(self.agent, self.asked, self.call_id)
+        except WorkOrderError as exc:
+            # Between the click and now the agent took a caller, logged out or paused.
+            log.info("order_call_back_refused", call=self.call_id, why=exc.error_id)
+            self.machine.refused()
+            if self.started is not None and not self.started.done():
+                self.started.set_exception(exc)
+            return
+        if self.started is not None and not self.started.done():
+            self.started.set_result(None)
+        # Checked above and paused there before any wait: nothing comes in between.
+        await self._start()
+
+    async def _start(self) -> None:
         router = self.desk.router
         self.fact("work_order_call", order=self.order, agent=self.agent)
         self.fact("segment_offered", queue=SEGMENT_QUEUE, agent=self.agent)

@@ -9,6 +9,8 @@ A call's id is `wo<order>-<n>`; its channels are `<id>-a` (the agent's desk phon
 `<id>-c` (the citizen). Ids with a dash are never adopted as callers after a restart
 (Controller.reconcile); the controller posts these channels' events to the call's mailbox
 as ("order", call id, item), so a call's channels are only touched by its own consumer.
+The call-back's start, in that consumer, checks the agent again (they may have taken a caller
+since the click): the request waits for it, so its refusal is the API's answer.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from acd.order_calls import FollowUpPolicy
-from acd.state import AgentStatus
+import structlog
+
+from acd.order_calls import AgentState, FollowUpPolicy, call_back_refusal
 from acd.work_orders import WorkOrder, WorkOrderError
 from hotline.follow_up_call import FollowUpLeg
 from hotline.order_call_legs import CallBackLeg
@@ -27,6 +30,13 @@ from ivr.actions import TimerExpired
 
 if TYPE_CHECKING:
     from hotline.controller import Controller
+
+log = structlog.get_logger("order_calls")
+
+
+# How long the API waits for a call-back's start (its own consumer's first step): the
+# agent's state is checked again there, and a refusal then is the API's answer.
+START_WAIT = 5.0
 
 
 class OrderCallRefused(WorkOrderError):
@@ -60,11 +70,10 @@ class OrderCalls:
             raise OrderCallRefused("acd_disabled", "no ACD in this controller")
         if not desk.router.config.callback.numbers.allows(order.callback_number):
             raise OrderCallRefused("number_not_allowed", "the number is not one the center dials")
-        state = desk.router.agents.get(agent)
-        if state is None:
+        asked = self.agent_state(agent)
+        if asked is None:
             raise OrderCallRefused("unknown_agent", f"agent {agent} is not in the roster")
-        if state.status in (AgentStatus.offered, AgentStatus.on_call):
-            raise OrderCallRefused("agent_busy", f"agent {agent} is on a call")
+        self.check_agent(agent, asked)
         if self.busy(order.number):
             raise OrderCallRefused("call_in_progress", "a call about this order is in progress")
         leg = CallBackLeg(
@@ -73,10 +82,38 @@ class OrderCalls:
             order=order.number,
             number=order.callback_number,
             agent=agent,
+            asked=asked,
         )
+        leg.started = started = asyncio.get_running_loop().create_future()
+        started.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen if late
         self.calls[leg.call_id] = leg
         self.post(leg.call_id, "start")
+        # The start checks the agent again (CallBackLeg.start): its refusal is our answer.
+        try:
+            await asyncio.wait_for(asyncio.shield(started), START_WAIT)
+        except TimeoutError:  # a busy loop: it starts later (a refusal then is only logged)
+            log.warning("order_call_start_late", call=leg.call_id, order=order.number)
         return leg.call_id
+
+    def agent_state(self, agent: str) -> AgentState | None:
+        """The agent's status and pause reason now (None: not in the roster)."""
+        desk = self.controller.desk
+        state = desk.router.agents.get(agent) if desk is not None else None
+        return None if state is None else (state.status, state.reason)
+
+    def check_agent(self, agent: str, asked: AgentState, call_id: str = "") -> None:
+        """OrderCallRefused unless the agent's desk phone may be rung for a call-back now
+        (`asked`: their state when the call-back was asked for; `call_id`: that call-back)."""
+        now = self.agent_state(agent)
+        if now is None:
+            raise OrderCallRefused("unknown_agent", f"agent {agent} is not in the roster")
+        calling_back = any(
+            isinstance(leg, CallBackLeg) and leg.agent == agent and leg.call_id != call_id
+            for leg in self.calls.values()
+        )
+        refusal = call_back_refusal(now, asked, calling_back)
+        if refusal is not None:
+            raise OrderCallRefused(*refusal)
 
     async def follow_up(self, order: WorkOrder, attempt: int, policy: FollowUpPolicy) -> str:
         """Place one follow-up attempt (counted already by the caller)."""

@@ -16,6 +16,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import text
 
 from acd import outside_transfer
+from acd.consult import consulted_on
 from acd.queues import on_duty
 from acd.router import RouterError
 from acd.state import AgentStatus
@@ -100,6 +101,7 @@ CONSULT_COMMANDS = {
 AGENT_COMMANDS = frozenset(
     {"login", "ready", "pause", "logout", "transfer", "transfer-out", *CONSULT_COMMANDS}
 )
+EXPERT_IN_CONSULT = "the agent who consulted you leads the call until handing it over"
 HTTP_ERROR_IDS = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
@@ -209,9 +211,9 @@ async def agent_command(request: web.Request) -> web.Response:
         queue = request.query.get("queue", "")
         if queue not in desk.router.config.queues:
             return refuse("unknown_queue", 400, queue=queue)
-        current = desk.router.agents[agent].current_call
-        if current is None:
-            return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
+        current = _commanded_call(desk, agent)
+        if isinstance(current, web.Response):
+            return current
         if not on_duty(desk.router.config.queues[queue], desk.router.hours, time.time()):
             # Expert seats off duty (hours.yaml `duty:`): the agent keeps the caller.
             return refuse("no_expert_on_duty", 409, queue=queue)
@@ -221,9 +223,9 @@ async def agent_command(request: web.Request) -> web.Response:
         to = request.query.get("to", "")
         if to not in desk.router.config.outside:
             return refuse("unknown_destination", 400, to=to)
-        current = desk.router.agents[agent].current_call
-        if current is None:
-            return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
+        current = _commanded_call(desk, agent)
+        if isinstance(current, web.Response):
+            return current
         desk.post(current, ("transfer", outside_transfer.PREFIX + to, agent))
         return web.json_response({"agent": agent, "call": current, "to": to}, status=202)
     reason = request.query.get("reason", "")
@@ -243,11 +245,24 @@ def _consult_command(desk: Desk, agent: str, command: str, queue: str) -> web.Re
     """Handed to the agent's call (its consumer decides: 202 accepted, not yet done)."""
     if command == "consult" and queue not in desk.router.config.queues:
         return refuse("unknown_queue", 400, queue=queue)
+    current = _commanded_call(desk, agent)
+    if isinstance(current, web.Response):
+        return current
+    desk.post(current, ("consult", CONSULT_COMMANDS[command], agent, queue))
+    return web.json_response({"agent": agent, "call": current, "command": command}, status=202)
+
+
+def _commanded_call(desk: Desk, agent: str) -> str | web.Response:
+    """The call an agent's command about their call goes to, or its refusal (409). An
+    expert in a consult is on the consult request (`<call>~x<n>`), which no conversation
+    owns: the caller's call is led by the agent who asked until they hand it over, so the
+    expert is told so rather than their command posted to nobody."""
     current = desk.router.agents[agent].current_call
     if current is None:
         return web.json_response({"error_id": "agent_not_on_a_call"}, status=409)
-    desk.post(current, ("consult", CONSULT_COMMANDS[command], agent, queue))
-    return web.json_response({"agent": agent, "call": current, "command": command}, status=202)
+    if consulted_on(current) is not None:
+        return refuse("expert_in_consult", 409, message=EXPERT_IN_CONSULT)
+    return current
 
 
 async def recording_page(request: web.Request) -> web.StreamResponse:

@@ -22,8 +22,10 @@ from acd.order_calls import (
     HangUp,
     PutThrough,
     after_attempt,
+    call_back_refusal,
     follow_up_due,
 )
+from acd.state import AgentStatus
 from acd.work_order_config import load_work_orders
 from acd.work_orders import DeadlinePolicy, Status, WorkOrder, advance, noted, open_order
 from hotline.config_files import ConfigError
@@ -136,6 +138,46 @@ def test_a_call_back_ends_once_and_never_bridges_before_both_answered(
         if what == "answer":
             answered.add(side)
     assert finished == (1 if call.phase == "done" else 0)
+
+
+READY = (AgentStatus.ready, "")
+WRAP_UP = (AgentStatus.wrap_up, "")
+OUT = (AgentStatus.logged_out, "")
+MEETING = (AgentStatus.paused, "meeting")
+
+
+@pytest.mark.parametrize(
+    ("asked", "now", "calling_back", "refusal"),
+    [
+        (READY, READY, False, None),
+        (READY, WRAP_UP, False, None),  # wrap-up ends by itself
+        (WRAP_UP, READY, False, None),
+        (OUT, OUT, False, None),  # an owner not at the ACD calls from their own phone
+        (MEETING, MEETING, False, None),  # a pause chosen before asking
+        (READY, (AgentStatus.offered, ""), False, "agent_busy"),  # took a caller
+        (READY, (AgentStatus.on_call, ""), False, "agent_busy"),
+        (READY, READY, True, "agent_busy"),  # another call-back of theirs is on
+        (READY, OUT, False, "agent_logged_out"),
+        (MEETING, OUT, False, "agent_logged_out"),
+        (READY, MEETING, False, "agent_paused"),
+        (MEETING, (AgentStatus.paused, "no_answer"), False, "agent_paused"),
+    ],
+)
+def test_a_call_back_starts_only_if_the_agent_is_as_free_as_when_they_asked(
+    asked: tuple[AgentStatus, str],
+    now: tuple[AgentStatus, str],
+    calling_back: bool,
+    refusal: str | None,
+) -> None:
+    found = call_back_refusal(now, asked, calling_back)
+    assert (found[0] if found else None) == refusal
+
+
+def test_a_call_back_that_did_not_start_is_over_without_an_ending() -> None:
+    call = CallBack()
+    call.refused()
+    assert call.phase == "done" and call.outcome is None
+    assert call.on("agent", ChannelAnswered("wo-a"), 1.0) == []
 
 
 def test_a_follow_up_comes_after_the_call_back_within_staffed_hours() -> None:
