@@ -73,7 +73,7 @@ from hotline.desk import (
     hangup_quietly,
     quietly,
 )
-from hotline.outside_leg import add_to_bridge, dial_outside
+from hotline.outside_leg import add_to_bridge, dial_outside, resume_outside
 from hotline.telephony.ari import AriError, event_channel
 from hotline.telephony.events import channel_event
 from hotline.virtual_hold import VirtualHold
@@ -196,6 +196,11 @@ class PersonLeg:
     async def resume_talking(self, saved: str, bridge: dict[str, Any] | None = None) -> bool:
         """After a controller restart: re-attach a conversation that Asterisk kept up."""
         return await resume_talking(self, saved, bridge)
+
+    async def resume_outside(self, saved: str) -> None:
+        """After a controller restart: re-attach the caller talking with another
+        department (`saved`: what add_to_bridge kept on the caller's channel)."""
+        await resume_outside(self, saved)
 
     async def on_decision(self, decision: Decision) -> None:
         """Carry out a router decision about this call."""
