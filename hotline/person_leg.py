@@ -53,7 +53,6 @@ from hotline.bridging import (
     close_consult_bridge,
     consult_action,
     put_through,
-    resume_talking,
     ring_agent,
 )
 from hotline.callback_arranging import (
@@ -74,6 +73,7 @@ from hotline.desk import (
     quietly,
 )
 from hotline.outside_leg import add_to_bridge, dial_outside, resume_outside
+from hotline.reattaching import resume_talking
 from hotline.telephony.ari import AriError, event_channel
 from hotline.telephony.events import channel_event
 from hotline.virtual_hold import VirtualHold
