@@ -49,7 +49,8 @@ async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | No
     leg.flow.log.info("conversation_resumed", agent=agent, queue=leg.queue)
     skip_ids(leg, channel_id)
     if channel_id in with_caller:
-        if consult is not None and consult.channel in with_caller:
+        # (After a hand-over the expert is the agent: what was kept of the consult is old.)
+        if consult is not None and consult.channel in with_caller - {channel_id}:
             _reattach(leg, consult, "three_way", None)
         return True
     if consult is not None and consult.channel:
