@@ -18,7 +18,16 @@ from tests.support.phones import DeskPhone
 from tests.support.system import SystemUnderTest
 
 
-def _restart(running: SystemUnderTest) -> None:
+async def _restart_once_stored(
+    running: SystemUnderTest, db: asyncpg.Connection, call: str, answered: bool
+) -> None:
+    """Kill the controller once 1004's leg is in the database (offered, or answered too:
+    facts not written yet die with it), and start it again."""
+    for _ in range(50):
+        parts = {p["agent"]: p for p in await _segments(db, call)}
+        if "1004" in parts and (parts["1004"]["answered_at"] is not None or not answered):
+            break
+        await asyncio.sleep(0.2)
     running.controller.stop(signal.SIGKILL)
     running.controller.start()
 
@@ -40,7 +49,7 @@ async def test_a_consult_survives_a_restart_and_is_completed_after_it(
     row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1001")
     call = row["channel_id"]
     await _entered(observer, f"x-{call}", f"{call}-1004-")
-    _restart(running)
+    await _restart_once_stored(running, db, call, answered=True)
     answer = None
     for _ in range(50):  # the new controller adopts the call in the background
         try:
@@ -85,7 +94,7 @@ async def test_a_consult_still_ringing_at_a_restart_puts_the_agent_back_with_the
             e.get("type") == "ChannelCreated" and e["channel"]["id"].startswith(f"{call}-1004-")
         )
     )
-    _restart(running)
+    await _restart_once_stored(running, db, call, answered=False)
 
     def agent_entries() -> int:
         return sum(

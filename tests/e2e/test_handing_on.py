@@ -141,7 +141,7 @@ async def test_a_call_with_another_department_survives_a_controller_restart(
        record is as without the restart (answered, 1003's segment transferred, the transfer
        ended by the department), adopted once.
     """
-    agent = phone(running, "1003", keys=(2000, "*8"), calls=1)
+    agent = phone(running, "1003", keys=(2000, "*8"))
     department = DeskPhone(
         user="12329",
         password="-",
