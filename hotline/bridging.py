@@ -1,14 +1,16 @@
 """The agent's side of a conversation on Asterisk: ringing their desk phone, the bridge and
-the recording when the caller is put through, re-attaching a conversation after a
-controller restart, and the bridges of a consult with an expert (acd/consult.py).
-Functions of the caller's PersonLeg (`leg`), called by its executor.
+the recording when the caller is put through, and the bridges of a consult with an expert
+(acd/consult.py), kept on the caller's channel for a restarted controller
+(hotline/reattaching.py). Functions of the caller's PersonLeg (`leg`), called by its
+executor.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from acd.conversation_actions import (
     BackToCaller,
@@ -21,35 +23,12 @@ from acd.conversation_actions import (
     ThreeWay,
 )
 from hotline.caller_line import CallWorkOrder
-from hotline.desk import AGENT_VAR, quietly
+from hotline.desk import AGENT_VAR, CONSULT_VAR, quietly
 from hotline.telephony.ari import AriError
 from ivr.speech import digits
 
 if TYPE_CHECKING:
     from hotline.person_leg import PersonLeg
-
-
-async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | None = None) -> bool:
-    """After a controller restart: re-attach a conversation that Asterisk kept up
-    (`bridge`: the call's bridge, if the caller has looked it up already)."""
-    agent, channel_id, recording, answered = [*saved.split("|"), "", "", "", ""][:4]
-    if bridge is None:
-        try:
-            bridge = await leg.desk.ari.request("GET", f"/bridges/b-{leg.call_id}")
-        except AriError as exc:
-            if exc.gone:
-                return False
-            raise
-    if channel_id not in bridge.get("channels", []) or agent not in leg.desk.router.agents:
-        return False
-    leg.phase = "talking"
-    leg.agent, leg.agent_channel, leg.bridge_id = agent, channel_id, bridge["id"]
-    leg.recording = recording or None
-    leg.answered_at = float(answered or time.time())
-    leg.desk.agent_channels[channel_id] = (leg.call_id, agent)
-    leg.desk.apply(leg.desk.router.resume_talk(agent, leg.call_id, time.time()))
-    leg.flow.log.info("conversation_resumed", agent=agent, queue=leg.queue)
-    return True
 
 
 async def ring_agent(leg: PersonLeg, agent: str, channel_id: str, ring: float) -> None:
@@ -77,6 +56,10 @@ async def ring_agent(leg: PersonLeg, agent: str, channel_id: str, ring: float) -
             await leg.run(leg.conversation.consult_offer_not_started(agent, time.time()))
         else:
             await leg.run(leg.conversation.offer_not_started(agent, time.time()))
+        return
+    consult = leg.conversation.consult
+    if consult is not None and consult.offers.get(agent) == channel_id:
+        await keep_consult(leg)  # whose segments a restarted controller must close
 
 
 async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -> None:
@@ -107,6 +90,80 @@ async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -
         await quietly(ari.request("POST", f"/bridges/{leg.bridge_id}/play", {"media": media}))
 
 
+@dataclass(frozen=True)
+class SavedConsult:
+    """A consult as kept on the caller's channel (the expert's part empty while ringing)."""
+
+    request: str
+    queue: str
+    asked_at: float
+    expert: str = ""
+    channel: str = ""
+    channel_name: str = ""
+    answered_at: float = 0.0
+    recording: str = ""
+    offered: tuple[str, ...] = ()  # the experts rung so far
+
+    def encode(self) -> str:
+        """The channel variable's value."""
+        return "|".join(
+            (
+                self.request,
+                self.queue,
+                f"{self.asked_at:.3f}",
+                self.expert,
+                self.channel,
+                self.channel_name,
+                f"{self.answered_at:.3f}",
+                self.recording,
+                ",".join(self.offered),
+            )
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> SavedConsult | None:
+        """The consult kept, or None if nothing (or something unreadable) was kept."""
+        parts = text.split("|")
+        if len(parts) != 9 or not parts[0]:
+            return None
+        request, queue, asked, expert, channel, name, answered, recording, offered = parts
+        try:
+            return cls(
+                request,
+                queue,
+                float(asked),
+                expert,
+                channel,
+                name,
+                float(answered),
+                recording,
+                tuple(e for e in offered.split(",") if e),
+            )
+        except ValueError:
+            return None
+
+
+async def keep_consult(leg: PersonLeg) -> None:
+    """Keep the consult in progress on the caller's channel, at each of its steps: a
+    restarted controller carries it on (hotline/reattaching.py)."""
+    c = leg.conversation.consult
+    if c is None:
+        return
+    _, recording = leg.leg_recordings.get(c.expert or "", ("", None))
+    saved = SavedConsult(
+        c.request,
+        c.queue,
+        c.asked_at,
+        c.expert or "",
+        c.channel or "",
+        c.channel_name,
+        c.answered_at,
+        recording or "",
+        tuple(sorted(c.offers)),
+    )
+    await quietly(leg.desk.ari.set_variable(leg.channel, CONSULT_VAR, saved.encode()))
+
+
 # --- the attended consult (acd/consult.py): the caller's bridge `b-<call>` holds the caller
 # (hold music played to the bridge), the consult bridge `x-<call>` the agent and the expert.
 async def hold_caller(leg: PersonLeg, agent_channel: str) -> None:
@@ -121,6 +178,7 @@ async def hold_caller(leg: PersonLeg, agent_channel: str) -> None:
         )
         await quietly(ari.request("POST", f"/bridges/{leg.bridge_id}/moh"))
     await quietly(ari.start_moh(agent_channel))
+    await keep_consult(leg)
 
 
 async def consult_bridge(
@@ -144,6 +202,7 @@ async def consult_bridge(
     )
     recording = await leg.desk.start_recording(name, leg.call_id, expert, leg.flow.log)
     leg.leg_recordings[expert] = (name, recording)
+    await keep_consult(leg)
 
 
 async def close_consult_bridge(leg: PersonLeg) -> None:

@@ -16,7 +16,15 @@ from acd.router import RouterError
 from hotline import selfservice
 from hotline.caller_line import CallWorkOrder
 from hotline.citizens import SocialInsurancePort
-from hotline.desk import AGENT_VAR, ENTERED_VAR, QUEUE_VAR, SURVEY_VAR, Desk, QueueEntry
+from hotline.desk import (
+    AGENT_VAR,
+    ENTERED_VAR,
+    OUTSIDE_VAR,
+    QUEUE_VAR,
+    SURVEY_VAR,
+    Desk,
+    QueueEntry,
+)
 from hotline.person_leg import PersonLeg
 from hotline.store.journal import Fact, Journal
 from hotline.telephony.ari import AriClient, AriError
@@ -191,6 +199,13 @@ class CallFlow:
             self.session.phase = "done"
             self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
             await self.person.ask_survey(rating)
+            return
+        outside = await ari.get_variable(self.channel_id, OUTSIDE_VAR)
+        if outside and desk is not None:
+            # Handed to another department (the end of the ACD's part): only its end is left.
+            self.session.phase = "done"
+            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
+            await self.person.resume_outside(outside)
             return
         talking = await ari.get_variable(self.channel_id, AGENT_VAR)
         if queue and talking and desk is not None and queue in desk.router.config.queues:

@@ -41,6 +41,8 @@ QUEUE_VAR = "HOTLINE_QUEUE"
 ENTERED_VAR = "HOTLINE_QUEUE_ENTERED"
 AGENT_VAR = "HOTLINE_AGENT"  # agent|agent channel|recording|answered at, while talking
 SURVEY_VAR = "HOTLINE_SURVEY"  # the agent the caller rates, while asked the survey
+OUTSIDE_VAR = "HOTLINE_OUTSIDE"  # department channel|name|number, once transferred there
+CONSULT_VAR = "HOTLINE_CONSULT"  # the consult in progress (hotline/bridging.py SavedConsult)
 
 
 @dataclass(frozen=True)

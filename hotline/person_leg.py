@@ -52,7 +52,6 @@ from hotline.bridging import (
     close_consult_bridge,
     consult_action,
     put_through,
-    resume_talking,
     ring_agent,
 )
 from hotline.caller_line import CallerLine
@@ -66,7 +65,8 @@ from hotline.desk import (
     hangup_quietly,
     quietly,
 )
-from hotline.outside_leg import add_to_bridge, dial_outside
+from hotline.outside_leg import add_to_bridge, dial_outside, resume_outside
+from hotline.reattaching import resume_talking
 from hotline.telephony.ari import AriError, event_channel
 from hotline.telephony.events import channel_event
 from hotline.virtual_hold import CALLBACK_ACTIONS, callback_action
@@ -192,6 +192,11 @@ class PersonLeg:
     async def resume_talking(self, saved: str, bridge: dict[str, Any] | None = None) -> bool:
         """After a controller restart: re-attach a conversation that Asterisk kept up."""
         return await resume_talking(self, saved, bridge)
+
+    async def resume_outside(self, saved: str) -> None:
+        """After a controller restart: re-attach the caller talking with another
+        department (`saved`: what add_to_bridge kept on the caller's channel)."""
+        await resume_outside(self, saved)
 
     async def on_decision(self, decision: Decision) -> None:
         """Carry out a router decision about this call."""

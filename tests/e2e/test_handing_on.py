@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import urllib.error
 
 import asyncpg
@@ -126,6 +127,56 @@ async def test_a_blind_transfer_to_another_department_through_the_trunk(
     states = await agent_states(db, "1003")
     # This test's call is 1003's last (earlier tests' states of 1003 come before it).
     assert after_last_call(states)[:2] == ["on_call", "wrap_up"], states
+
+
+async def test_a_call_with_another_department_survives_a_controller_restart(
+    running: SystemUnderTest, db: asyncpg.Connection, desk: list[DeskPhone]
+) -> None:
+    """
+    1. Agent 1003 answers a citizen and presses * 8: the housing fund answers and the citizen
+       talks with it.
+    2. The controller is killed and started again: the call is re-attached (the department's
+       leg is not hung up as a stray, the citizen is not queued again).
+    3. The department hangs up 8 s after answering: the citizen's line is ended; the call's
+       record is as without the restart (answered, 1003's segment transferred, the transfer
+       ended by the department), adopted once.
+    """
+    agent = phone(running, "1003", keys=(2000, "*8"))
+    department = DeskPhone(
+        user="12329",
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / "department-restart",
+        talk_ms=8000,
+        calls=1,
+    )
+    desk += [agent, department]
+    await agent.register()
+    await set_agent(running, "1003", "login")
+    await department.answer_at(DEPARTMENT_PORT)
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000574"
+    )
+    await citizen.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), WaitForHangup(30000)])
+    row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1003")
+    for _ in range(100):
+        kinds = [e["kind"] for e in await events_of(db, row["channel_id"])]
+        if "transferred_out" in kinds:
+            break
+        await asyncio.sleep(0.2)
+    assert "transferred_out" in kinds, kinds
+    running.controller.stop(signal.SIGKILL)
+    running.controller.start()
+    result = await citizen.finish()
+    assert result.ok, result.output
+    assert await department.handled_all(10)
+    row = await wait_for_call(db, citizen.number)
+    assert (row["agent"], row["disposition"], row["adoptions"]) == ("1003", "answered", 1)
+    assert await segments(db, row["channel_id"]) == [("1003", "transferred")]
+    events = await events_of(db, row["channel_id"])
+    ended = [event_data(e) for e in events if e["kind"] == "transfer_out_ended"]
+    assert ended == [{"by": "outside"}], ended
+    assert "queued" not in [e["kind"] for e in events[len(kinds) :]]
 
 
 async def test_a_busy_department_leaves_the_agent_with_the_caller(

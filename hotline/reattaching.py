@@ -1,0 +1,153 @@
+"""Re-attaching, after a controller restart, a conversation Asterisk kept up: the agent
+with the caller, or in a consult (acd/consult.py).
+
+What the consult is, is kept on the caller's channel at each of its steps (asked, expert
+talking: hotline/bridging.py). Agent and expert still talking in their bridge, or in a
+three-way with the caller, are re-attached as they were (the agent may still complete,
+make it three-way or cancel). A consult still ringing its experts (or an expert hearing the
+whisper) is cancelled: the agent is put back with the caller and the experts' legs are hung
+up (nobody carries them on). Functions of the caller's PersonLeg (`leg`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from acd.consult import Consult
+from hotline.bridging import SavedConsult, join_caller
+from hotline.desk import CONSULT_VAR, hangup_quietly
+from hotline.telephony.ari import AriError
+
+if TYPE_CHECKING:
+    from hotline.person_leg import PersonLeg
+
+
+async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | None = None) -> bool:
+    """After a controller restart: re-attach a conversation that Asterisk kept up
+    (`bridge`: the call's bridge, if the caller has looked it up already), with its consult
+    if there is one. False: the agent's channel is gone (the caller waits again)."""
+    agent, channel_id, recording, answered = [*saved.split("|"), "", "", "", ""][:4]
+    if bridge is None:
+        bridge = await _bridge(leg, f"b-{leg.call_id}")
+        if bridge is None:
+            return False
+    if agent not in leg.desk.router.agents:
+        return False
+    with_caller = set(bridge.get("channels", []))
+    consult: SavedConsult | None = None
+    if channel_id not in with_caller or len(with_caller) > 2:  # consulting, or a three-way
+        consult = SavedConsult.decode(await leg.desk.ari.get_variable(leg.channel, CONSULT_VAR))
+    if channel_id not in with_caller and not await _alive(leg, channel_id):
+        return False
+    leg.phase = "talking"
+    leg.agent, leg.agent_channel, leg.bridge_id = agent, channel_id, bridge["id"]
+    leg.recording = recording or None
+    leg.answered_at = float(answered or time.time())
+    leg.desk.agent_channels[channel_id] = (leg.call_id, agent)
+    leg.desk.apply(leg.desk.router.resume_talk(agent, leg.call_id, time.time()))
+    leg.flow.log.info("conversation_resumed", agent=agent, queue=leg.queue)
+    skip_ids(leg, channel_id)
+    if channel_id in with_caller:
+        # (After a hand-over the expert is the agent: what was kept of the consult is old.)
+        if consult is not None and consult.channel in with_caller - {channel_id}:
+            _reattach(leg, consult, "three_way", None)
+        return True
+    if consult is not None and consult.channel:
+        apart = await _bridge(leg, f"x-{leg.call_id}")
+        if apart is not None and {channel_id, consult.channel} <= set(apart["channels"]):
+            _reattach(leg, consult, "talking", apart["id"])
+            return True
+    await _back_to_caller(leg, consult, with_caller)
+    return True
+
+
+async def _bridge(leg: PersonLeg, bridge_id: str) -> dict[str, Any] | None:
+    try:
+        found: dict[str, Any] = await leg.desk.ari.request("GET", f"/bridges/{bridge_id}")
+    except AriError as exc:
+        if exc.gone:
+            return None
+        raise
+    return found
+
+
+async def _alive(leg: PersonLeg, channel_id: str) -> bool:
+    try:
+        await leg.desk.ari.get_channel(channel_id)
+    except AriError as exc:
+        if exc.gone:
+            return False
+        raise
+    return True
+
+
+def _reattach(leg: PersonLeg, saved: SavedConsult, stage: str, consult_bridge: str | None) -> None:
+    """The consult goes on where it was: agent and expert talking, or a three-way."""
+    desk = leg.desk
+    conv = leg.conversation
+    if saved.expert not in desk.router.agents or conv.agent_channel is None:
+        return
+    agent, agent_channel = conv.agent, conv.agent_channel
+    assert agent is not None
+    conv.consult = Consult(
+        saved.request,
+        saved.queue,
+        agent,
+        agent_channel,
+        saved.asked_at,
+        expert=saved.expert,
+        channel=saved.channel,
+        channel_name=saved.channel_name,
+        answered_at=saved.answered_at,
+        stage=stage,
+    )
+    conv.phase = "consulting" if stage == "talking" else "three_way"
+    leg.consult_bridge = consult_bridge
+    leg.leg_recordings[saved.expert] = (saved.channel_name, saved.recording or None)
+    desk.agent_channels[saved.channel] = (leg.call_id, saved.expert)
+    desk.apply(desk.router.resume_talk(saved.expert, saved.request, time.time()))
+    skip_ids(leg, saved.channel)
+    leg.flow.log.info("consult_resumed", agent=agent, expert=saved.expert, stage=stage)
+
+
+async def _back_to_caller(
+    leg: PersonLeg, saved: SavedConsult | None, with_caller: set[str]
+) -> None:
+    """The consult had no expert talking yet: it ends (cancelled), the agent is back, the
+    experts' legs still there are hung up and every expert leg's segment is closed."""
+    ari = leg.desk.ari
+    agent, agent_channel = leg.agent or "", leg.agent_channel or ""
+    leg.consult_bridge = f"x-{leg.call_id}"  # if there is one: closed by join_caller
+    mine = f"{leg.call_id}-"
+    experts = set(saved.offered) if saved is not None else set()
+    answered: set[str] = set()
+    for channel in await ari.request("GET", "/channels"):
+        leg_id = str(channel.get("id", ""))
+        if not leg_id.startswith(mine) or leg_id == agent_channel or leg_id in with_caller:
+            continue
+        expert = leg_id.removeprefix(mine).rsplit("-", 1)[0]
+        if expert not in leg.desk.router.agents:
+            continue
+        await hangup_quietly(ari, leg_id)
+        experts.add(expert)
+        if channel.get("state") == "Up":
+            answered.add(expert)
+    for expert in sorted(experts - {agent}):
+        # A leg that ended while we were away ended unseen: cancelled with the consult.
+        outcome = "consult_cancel" if expert in answered else "cancelled"
+        leg.flow.fact("segment_ended", agent=expert, outcome=outcome)
+    if saved is not None:
+        ended = {"agent": agent, "queue": saved.queue, "expert": None, "outcome": "cancelled"}
+        leg.flow.fact("consult_ended", **ended, seconds=0.0)
+    await join_caller(leg, agent_channel)
+    leg.flow.log.info("consult_cancelled_by_restart", agent=agent, experts=sorted(experts))
+
+
+def skip_ids(leg: PersonLeg, channel: str) -> None:
+    """Past the numbers of the call's helper channels the dead controller made (`channel`
+    ends in one), so that no new channel or request takes an id still in use."""
+    last = channel.rsplit("-", 1)[-1]
+    highest = int(last) if last.isdigit() else 0
+    while leg.next_id() < highest:
+        pass
