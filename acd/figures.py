@@ -42,7 +42,8 @@ Rules (stated in every export, and in README):
   was filed on the call: an expert who answers without a work order resolved it directly for
   the expert queue. An agent's leg likewise (answered, not transferred, no expert brought in
   by a consult, no work order); a consult cancelled, or that found no expert, leaves the
-  call the agent's. Resolved on the call: answered without a work order (experts included;
+  call the agent's; an expert's consult leg is resolved when the consult was completed or made
+  three-way. Resolved on the call: answered without a work order (experts included;
   KPI.md's variant, Jinan's 96.33% with expert seats). A voice message (a work order of its
   own type, linked to its message) is left only by a caller no one answered, or after a
   transfer: it never changes either figure.
