@@ -76,7 +76,6 @@ AGENT_COLUMNS: list[tuple[str, Callable[[AgentFigures], Cell]]] = [
     ("offered", lambda a: a.offered),
     ("answered", lambda a: a.answered),
     ("no_answer", lambda a: a.no_answer),
-    ("consults", lambda a: a.consults),
     ("transfers", lambda a: a.transfers),
     ("talk_seconds", lambda a: _secs(a.talk_seconds)),
     ("wrapup_seconds", lambda a: _secs(a.wrapup_seconds)),
@@ -100,6 +99,8 @@ AGENT_COLUMNS: list[tuple[str, Callable[[AgentFigures], Cell]]] = [
         ),
     ),
     ("occupancy", lambda a: _rate(a.time.occupancy)),
+    # Added last (as the consults of CALL_COLUMNS): the older columns keep their places.
+    ("consults", lambda a: a.consults),
 ]
 
 
