@@ -135,7 +135,7 @@ def wrapups(
     ends: dict[str, list[tuple[dt.datetime, LegKey]]] = defaultdict(list)
     for call in calls:
         for seg in call.segments:
-            if not seg.answered:
+            if not seg.worked:  # a leg put through, or an expert's consult leg picked up
                 continue
             ended = seg.ended_at or call.ended_at
             if ended is not None:

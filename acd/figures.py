@@ -25,6 +25,14 @@ Rules (stated in every export, and in README):
 - ASA: mean wait of the calls answered on the line. AHT: (talk + wrap-up) / answered, each
   agent's leg with its own talk and the wrap-up that followed it; a call's handle time is
   the sum of its legs. A leg left open by a controller restart ends when the call ended.
+- Consults (acd/consult.py): an expert's consult leg is the expert's work, not a call: its
+  talk (from picking up) and the wrap-up after it count in the expert's legs answered,
+  talk and AHT, and in the handle time of the call and of the stay it happened in (the
+  call is still offered and answered once, by the first agent: a consult no expert
+  answered is no abandon). Each consult counts once in `consults_asked` and by how it
+  ended, for the call (center, day, hour) and for the expert queue asked; answered: an
+  expert picked up and did not hang up in the whisper. An agent's `consults`: the consult
+  legs they took (in their answered).
 - Satisfaction: (满意 + 基本满意) / answers; response rate: answers / answered calls.
 - Direct resolution (直办率): answered calls resolved directly / answered. A call is resolved
   directly unless it was handed to an expert (a transfer to another queue: the transfer keys
@@ -34,7 +42,8 @@ Rules (stated in every export, and in README):
   was filed on the call: an expert who answers without a work order resolved it directly for
   the expert queue. An agent's leg likewise (answered, not transferred, no expert brought in
   by a consult, no work order); a consult cancelled, or that found no expert, leaves the
-  call the agent's. Resolved on the call: answered without a work order (experts included;
+  call the agent's; an expert's consult leg is resolved when the consult was completed or made
+  three-way. Resolved on the call: answered without a work order (experts included;
   KPI.md's variant, Jinan's 96.33% with expert seats). A voice message (a work order of its
   own type, linked to its message) is left only by a caller no one answered, or after a
   transfer: it never changes either figure.
@@ -61,6 +70,7 @@ from acd.agent_activity import (
 from acd.report_records import (
     POSITIVE,
     CallRecord,
+    ConsultRecord,
     Period,
     Records,
     ReportRules,
@@ -108,6 +118,13 @@ class CallFigures:
     resolved_directly: int = 0  # answered, not handed to an expert, no work order
     resolved_on_call: int = 0  # answered, no work order (experts included)
     work_orders: int = 0  # answered calls a work order was filed on
+    # Consults asked of experts (by queue: of that expert queue), and how they ended.
+    consults_asked: int = 0
+    consults_answered: int = 0  # an expert picked up and stayed past the whisper
+    consults_no_expert: int = 0  # none ready, none answering in time, or gone in the whisper
+    consults_completed: int = 0  # the expert took the caller over
+    consults_three_way: int = 0
+    consults_cancelled: int = 0  # the agent went on alone (or the caller or agent left)
 
     @property
     def answer_rate(self) -> float | None:
@@ -177,6 +194,7 @@ class AgentFigures:
     survey_answers: int = 0
     survey_positive: int = 0
     resolved_directly: int = 0  # legs answered, not transferred, no work order on the call
+    consults: int = 0  # consult legs taken (an expert's; in answered, talk and AHT)
     logins: int = 0
     time: Activity = field(default_factory=Activity)
 
@@ -234,9 +252,10 @@ class Report:
 
 
 def talk_seconds(seg: SegmentRecord, call: CallRecord) -> float:
-    """An answered leg's conversation; one left open (a restart) ends with the call."""
+    """An answered leg's conversation (an expert's consult leg: from picking up, talking
+    with the agent, then maybe the caller); one left open (a restart) ends with the call."""
     ended = seg.ended_at or call.ended_at
-    if not seg.answered or seg.answered_at is None or ended is None:
+    if not seg.worked or seg.answered_at is None or ended is None:
         return 0.0
     return max(0.0, (ended - seg.answered_at).total_seconds())
 
@@ -292,7 +311,7 @@ def _add_stay(
         fig.work_orders += ordered
         fig.resolved_on_call += not ordered
         fig.resolved_directly += not (ordered or handed)
-    for seg in answered:
+    for seg in (s for s in legs if s.worked):  # the call's handle time: experts' consults too
         fig.handled += 1
         fig.talk_seconds += talk_seconds(seg, call)
         fig.wrapup_seconds += wraps.get((call.call_id, seg.agent, seg.offered_at), 0.0)
@@ -307,6 +326,17 @@ def _add_stay(
     if call.survey is not None and last is not None and _rated_here(call, last):
         fig.survey_answers += 1
         fig.survey_positive += call.survey.score in POSITIVE
+
+
+def _add_consults(fig: CallFigures, consults: Iterable[ConsultRecord]) -> None:
+    """Consults asked and how they ended (never a call offered or answered of their own)."""
+    for c in consults:
+        fig.consults_asked += 1
+        fig.consults_answered += c.answered
+        fig.consults_no_expert += c.outcome == "no_expert"
+        fig.consults_completed += c.outcome == "complete"
+        fig.consults_three_way += c.outcome == "three_way"
+        fig.consults_cancelled += c.outcome == "cancelled"
 
 
 def _rated_here(call: CallRecord, leg: SegmentRecord) -> bool:
@@ -330,6 +360,7 @@ def _add_call(
         fig.self_service += 1
         return
     _add_stay(fig, call, call.entries[0].at, None, rules, wraps)
+    _add_consults(fig, call.consults)
 
 
 def _add_agent_legs(
@@ -340,13 +371,16 @@ def _add_agent_legs(
         mine.offered += 1
         mine.no_answer += seg.outcome == "no_answer"
         mine.transfers += seg.outcome == "transferred"
-        if seg.answered:
+        if seg.worked:
             mine.answered += 1
+            mine.consults += seg.consult_leg
             mine.talk_seconds += talk_seconds(seg, call)
             mine.wrapup_seconds += wraps.get((call.call_id, seg.agent, seg.offered_at), 0.0)
+            # An expert's consult leg resolved the question if the expert took part with
+            # the caller; a consult cancelled left it the asking agent's.
             mine.resolved_directly += (
-                seg.outcome != "transferred"
-                and not seg.expert_brought_in
+                (seg.expert_took_part if seg.consult_leg else not seg.expert_brought_in)
+                and seg.outcome != "transferred"
                 and call.work_order is None
             )
     survey = call.survey
@@ -405,6 +439,8 @@ def build_report(records: Records, period: Period, rules: ReportRules, now: dt.d
         for n, entry in enumerate(call.entries):
             until = call.entries[n + 1].at if n + 1 < len(call.entries) else None
             _add_stay(by_queue[entry.queue], call, entry.at, until, rules, wraps)
+        for consult in call.consults:
+            _add_consults(by_queue[consult.queue], (consult,))
         _add_agent_legs(agents, call, wraps)
         if (
             call.entries

@@ -42,6 +42,10 @@ class SegmentRecord:
     # The agent's consult of an expert on this leg (acd/consult.py): complete, three_way,
     # cancelled, no_expert; None: no consult.
     consult: str | None = None
+    # An expert's leg of a consult (rung for it): the agent who asked (`consulted_by`), and
+    # how that consult ended (`consult_ended` events; None: not known, e.g. a restart).
+    consulted_by: str | None = None
+    served: str | None = None
 
     @property
     def expert_brought_in(self) -> bool:
@@ -49,9 +53,47 @@ class SegmentRecord:
         return self.consult in ("complete", "three_way")
 
     @property
+    def consult_leg(self) -> bool:
+        """An expert's leg of a consult, not a leg of the call offered to its queue."""
+        return self.consulted_by is not None
+
+    @property
+    def expert_took_part(self) -> bool:
+        """A consult leg whose expert took the question over or joined the caller."""
+        if self.served is None:  # not known: only a hand-over leaves a trace (`connected`)
+            return self.answered
+        return self.served in ("complete", "three_way")
+
+    @property
+    def worked(self) -> bool:
+        """The agent's work on the call (talk, wrap-up, their legs answered): a leg answered
+        and put through to the caller, or a consult leg the expert picked up, whatever the
+        agent then chose (an expert hanging up in the whisper leaves the consult without
+        an expert: no work of theirs)."""
+        if not self.consult_leg:
+            return self.answered
+        return self.answered_at is not None and (self.answered or self.served != "no_expert")
+
+    @property
     def answered(self) -> bool:
         """Answered by the agent and put through to the caller."""
         return self.answered_at is not None and self.connected
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultRecord:
+    """One consult an agent asked of an expert queue (`consult_asked`, `consult_ended`)."""
+
+    queue: str  # the expert queue asked
+    agent: str
+    asked_at: dt.datetime
+    expert: str | None = None  # the expert who picked up (None: none did)
+    outcome: str | None = None  # complete, three_way, cancelled, no_expert; None: not ended
+
+    @property
+    def answered(self) -> bool:
+        """An expert picked up and stayed past the whisper."""
+        return self.expert is not None and self.outcome != "no_expert"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +138,7 @@ class CallRecord:
     adoptions: int = 0  # controller restarts the call lived through
     path: tuple[str, ...] = ()  # the menu nodes it went through (`calls.ivr_path`)
     work_order: WorkOrderLink | None = None  # what could not be answered on the call
+    consults: tuple[ConsultRecord, ...] = ()  # the agents' consults of experts, in order
 
 
 @dataclass(frozen=True, slots=True)

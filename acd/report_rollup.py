@@ -23,7 +23,9 @@ from acd.agent_activity import Activity
 from acd.figures import AgentFigures, CallFigures, Report, VoiceMessageFigures, hot_topics
 from acd.report_records import Period, ReportRules
 
-FORMAT = 5  # bump when a figure is added: stored days of an older format are recomputed
+# Bump when a figure is added or computed anew: stored days of an older format are
+# recomputed. 6: consults counted, and experts' consult legs in their talk and AHT.
+FORMAT = 6
 
 
 def rules_key(rules: ReportRules) -> str:

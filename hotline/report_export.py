@@ -64,6 +64,12 @@ CALL_COLUMNS: list[tuple[str, Callable[[CallFigures], Cell]]] = [
     ("direct_resolution_rate", lambda f: _rate(f.direct_resolution_rate)),
     ("resolved_on_call_rate", lambda f: _rate(f.resolved_on_call_rate)),
     ("work_orders", lambda f: f.work_orders),
+    ("consults_asked", lambda f: f.consults_asked),
+    ("consults_answered", lambda f: f.consults_answered),
+    ("consults_no_expert", lambda f: f.consults_no_expert),
+    ("consults_completed", lambda f: f.consults_completed),
+    ("consults_three_way", lambda f: f.consults_three_way),
+    ("consults_cancelled", lambda f: f.consults_cancelled),
 ]
 
 AGENT_COLUMNS: list[tuple[str, Callable[[AgentFigures], Cell]]] = [
@@ -93,6 +99,8 @@ AGENT_COLUMNS: list[tuple[str, Callable[[AgentFigures], Cell]]] = [
         ),
     ),
     ("occupancy", lambda a: _rate(a.time.occupancy)),
+    # Added last (as the consults of CALL_COLUMNS): the older columns keep their places.
+    ("consults", lambda a: a.consults),
 ]
 
 
@@ -113,7 +121,12 @@ def rules_lines(report: Report) -> list[tuple[str, Cell]]:
         ),
         ("short_abandon", f"abandoned within {r.short_abandon_seconds:g} s (in abandoned)"),
         ("answer_rate", "answered / offered; _in_hours: offered in staffed hours only"),
-        ("aht", "(talk + wrap-up) / answered"),
+        ("aht", "(talk + wrap-up) / answered; experts' consult legs are talk, not calls"),
+        (
+            "consults",
+            "asked of an expert queue, by how they ended; counted for the call and the"
+            " expert queue asked, never as a call offered or answered",
+        ),
         (
             "direct_resolution_rate",
             "answered, not handed to an expert (transfer) and no work order / answered",

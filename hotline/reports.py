@@ -9,6 +9,7 @@ their own time (indexes of migration 0008). One query per table, no per-call rou
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from acd.report_records import (
     AgentStateChange,
     CallbackRecord,
     CallRecord,
+    ConsultRecord,
     Period,
     QueueEntry,
     Records,
@@ -47,17 +49,21 @@ _CALLS = (
 # The first `queued` is the entry from the menu (a restarted controller, an overflow or an
 # escalation record `queued` again; those are no new stay); each transfer starts a stay.
 # `agent`: an agent was put through to the caller (after the whisper, if any).
+# `consult_asked` and `consult_ended`: each consult of an expert (acd/consult.py), one at a
+# time per call; the segment keeps only the last, the events keep them all.
 _ENTRIES = (
-    "SELECT e.channel_id, e.kind, e.at, e.data->>'queue' AS queue, e.data->>'agent' AS agent"
+    "SELECT e.channel_id, e.kind, e.at, e.data->>'queue' AS queue, e.data->>'agent' AS agent,"
+    " e.data->>'expert' AS expert, e.data->>'outcome' AS outcome"
     " FROM calls c JOIN call_events e ON e.channel_id = c.channel_id"
-    f" WHERE {_IN_PERIOD} AND e.kind IN ('queued', 'transferred_to_queue', 'agent')"
+    f" WHERE {_IN_PERIOD} AND e.kind IN ('queued', 'transferred_to_queue', 'agent',"
+    " 'consult_asked', 'consult_ended')"
     " ORDER BY e.channel_id, e.at, e.id"
 )
 # The `agent` event is stored a moment after the leg's answer (same process, same clock).
 _CONNECT_SLACK = dt.timedelta(seconds=1)
 _SEGMENTS = (
     "SELECT s.channel_id, s.queue, s.agent, s.offered_at, s.answered_at, s.ended_at,"
-    " s.outcome, s.topic, s.consult_outcome"
+    " s.outcome, s.topic, s.consult_outcome, s.consulted_by"
     " FROM calls c JOIN call_segments s ON s.channel_id = c.channel_id"
     f" WHERE {_IN_PERIOD} ORDER BY s.offered_at, s.id"
 )
@@ -157,9 +163,12 @@ def _assemble(
     """Rows of each table → records, each call with what belongs to it."""
     entries: dict[str, list[QueueEntry]] = defaultdict(list)
     connects: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
+    consults: dict[str, list[ConsultRecord]] = defaultdict(list)
     for row in entry_rows:
         mine = entries[row.channel_id]
-        if row.kind == "agent":
+        if row.kind in ("consult_asked", "consult_ended"):
+            _consult_event(consults[row.channel_id], row)
+        elif row.kind == "agent":
             connects[(row.channel_id, row.agent)].append(row.at)
         elif row.kind == "transferred_to_queue":
             mine.append(QueueEntry(row.queue, row.at, transfer=True))
@@ -178,6 +187,8 @@ def _assemble(
                 connected=_connected(row, connects),
                 topic=row.topic,
                 consult=row.consult_outcome,
+                consulted_by=row.consulted_by,
+                served=_served(row, consults) if row.consulted_by else None,
             )
         )
     callbacks = {
@@ -200,6 +211,7 @@ def _assemble(
                 adoptions=row.adoptions,
                 path=tuple(row.ivr_path or ()),
                 work_order=orders.get(row.channel_id),
+                consults=tuple(consults.get(row.channel_id, ())),
             )
             for row in calls
         ],
@@ -219,6 +231,28 @@ def _connected(leg: Any, connects: dict[tuple[str, str], list[dt.datetime]]) -> 
         start <= moment and (leg.ended_at is None or moment <= leg.ended_at + _CONNECT_SLACK)
         for moment in connects.get((leg.channel_id, leg.agent), ())
     )
+
+
+def _consult_event(mine: list[ConsultRecord], row: Any) -> None:
+    """A consult asked, or the end of the call's consult still open (one at a time)."""
+    if row.kind == "consult_asked":
+        mine.append(ConsultRecord(row.queue, row.agent, row.at))
+        return
+    if mine and mine[-1].outcome is None:
+        asked = mine.pop()
+        mine.append(dataclasses.replace(asked, expert=row.expert, outcome=row.outcome))
+    else:  # its `consult_asked` is not in the records (never seen; a journal gap)
+        mine.append(ConsultRecord(row.queue, row.agent, row.at, row.expert, row.outcome))
+
+
+def _served(leg: Any, consults: dict[str, list[ConsultRecord]]) -> str | None:
+    """How the consult an expert's leg was rung for ended: the call's consult the expert
+    answered that was asked while the leg rang (None: not known)."""
+    outcome = None
+    for c in consults.get(leg.channel_id, ()):
+        if c.expert == leg.agent and c.asked_at <= leg.offered_at + _CONNECT_SLACK:
+            outcome = c.outcome  # the latest such: the expert may be consulted twice
+    return outcome
 
 
 def _in_order(entries: list[QueueEntry]) -> list[QueueEntry]:

@@ -16,10 +16,13 @@ const CALL_COLUMNS = [
   ["callbacks_failed", "callbacks_failed"], ["direct_resolution", "direct_resolution_rate", rate],
   ["resolved_on_call", "resolved_on_call_rate", rate], ["satisfaction", "satisfaction", rate],
   ["survey_answers", "survey_answers"], ["response_rate", "survey_response_rate", rate],
+  ["consults_asked", "consults_asked"], ["consults_answered", "consults_answered"],
+  ["consults_no_expert", "consults_no_expert"], ["consults_completed", "consults_completed"],
+  ["consults_three_way", "consults_three_way"], ["consults_cancelled", "consults_cancelled"],
 ];
 const AGENT_COLUMNS = [
   ["offered", "offered"], ["answered", "answered"], ["no_answer", "no_answer"],
-  ["transfers", "transfers"], ["aht", "aht_seconds", seconds], ["occupancy", "occupancy", rate],
+  ["consults", "consults"], ["transfers", "transfers"], ["aht", "aht_seconds", seconds], ["occupancy", "occupancy", rate],
   ["logged_in_time", "logged_in_seconds", seconds], ["paused_time", "paused_seconds", seconds],
   ["direct_resolution", "direct_resolution_rate", rate], ["satisfaction", "satisfaction", rate],
   ["survey_answers", "survey_answers"],

@@ -5,14 +5,21 @@ they talk; then complete, three-way, cancel, or no expert and a work order in on
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import urllib.error
 from array import array
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from acd.figures import Report, build_report
+from acd.report_records import Period, ReportRules
+from hotline.reports import load_records
+from ivr.hours import load_hours
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
 from tests.support.desk import after_last_call, agent_states, answered_by, phone, rms, set_agent
@@ -69,6 +76,21 @@ async def _segments(db: asyncpg.Connection, channel_id: str) -> list[asyncpg.Rec
             "SELECT * FROM call_segments WHERE channel_id = $1 ORDER BY offered_at", channel_id
         )
     )
+
+
+async def _report_of(running: SystemUnderTest, row: asyncpg.Record) -> Report:
+    """The report of the call's day over this call only (other tests call today too),
+    read through the reports' adapter from what the controller stored."""
+    hours = load_hours(running.settings.config_dir)
+    rules = ReportRules(timezone=hours.timezone, hours=hours)
+    period = Period.day(rules.local(row["started_at"]).date())
+    engine = create_async_engine(running.instance.database_url or "")
+    try:
+        records = await load_records(engine, period, rules)
+    finally:
+        await engine.dispose()
+    mine = [c for c in records.calls if c.call_id == row["channel_id"]]
+    return build_report(replace(records, calls=mine), period, rules, dt.datetime.now(dt.UTC))
 
 
 async def _recorded(db: asyncpg.Connection, channel_id: str, count: int) -> list[asyncpg.Record]:
@@ -298,6 +320,14 @@ async def test_consult_then_cancel_puts_the_agent_back_with_the_caller(
         ("1004", "consult_cancel"),
     ]
     assert (parts[0]["consult_outcome"], parts[0]["consult_expert"]) == ("cancelled", "1004")
+    # In the reports: one call answered by 1001; the consult is 1004's work, not a call.
+    report = await _report_of(running, row)
+    c, expert = report.center, report.by_agent["1004"]
+    assert (c.offered, c.answered, c.abandoned, c.handled) == (1, 1, 0, 2)
+    assert (c.consults_asked, c.consults_answered, c.consults_cancelled) == (1, 1, 1)
+    assert report.by_queue["expert_social_insurance"].consults_cancelled == 1
+    assert (expert.answered, expert.consults, expert.resolved_directly) == (1, 1, 0)
+    assert expert.talk_seconds > 0
     states = await agent_states(db, "1004")
     # This test's consult is 1004's last call (earlier tests' states of 1004 come before it).
     assert after_last_call(states)[:2] == ["on_call", "wrap_up"], states
@@ -350,3 +380,13 @@ async def test_no_expert_answers_the_agent_is_back_and_opens_a_work_order(
     assert parts[0]["agent"] == "1001"
     assert (parts[0]["consult_outcome"], parts[0]["consult_expert"]) == ("no_expert", None)
     assert [p["agent"] for p in parts] == ["1001", "1004"]  # 1004 was rung, did not answer
+    report = await _report_of(running, await wait_for_call(db, citizen.number))
+    c = report.center
+    assert (c.offered, c.answered, c.abandoned, c.consults_asked, c.consults_no_expert) == (
+        1,
+        1,
+        0,
+        1,
+        1,
+    )
+    assert (report.by_agent["1004"].answered, report.by_agent["1004"].consults) == (0, 0)

@@ -16,6 +16,7 @@ from acd.report_records import (
     AgentStateChange,
     CallbackRecord,
     CallRecord,
+    ConsultRecord,
     Period,
     QueueEntry,
     Records,
@@ -50,7 +51,8 @@ def calls(draw: st.DrawFn, n: int) -> CallRecord:
     start = draw(moments)
     length = draw(st.integers(5, 900))
     end = start + length
-    kind = draw(st.sampled_from(["self", "answered", "abandoned", "transfer", "callback"]))
+    kinds = ["self", "answered", "abandoned", "transfer", "callback", "consult"]
+    kind = draw(st.sampled_from(kinds))
     path = tuple(draw(st.lists(st.sampled_from(["main", "pension", "medical", "agent"]))))
     if kind == "self":
         return CallRecord(f"c{n}", _at(start), _at(end), "self_service", path=path)
@@ -61,7 +63,8 @@ def calls(draw: st.DrawFn, n: int) -> CallRecord:
     agent = draw(st.sampled_from(AGENTS))
     offered = entered + draw(st.integers(0, 60))
     disposition = "abandoned"
-    if kind in ("answered", "transfer") and offered + 2 < end:
+    consults: list[ConsultRecord] = []
+    if kind in ("answered", "transfer", "consult") and offered + 2 < end:
         answered = offered + draw(st.integers(1, 2))
         leg_end = end if kind == "answered" else (answered + end) // 2 + 1
         topic = draw(st.sampled_from([None, "pension_payment", "complaint"]))
@@ -76,6 +79,28 @@ def calls(draw: st.DrawFn, n: int) -> CallRecord:
             entries.append(QueueEntry("medical", _at(leg_end), transfer=True))
             segments.append(
                 SegmentRecord("medical", other, _at(leg_end), _at(leg_end + 1), _at(end), "done")
+            )
+        if kind == "consult" and answered + 4 < end:
+            # An expert's consult leg, ended somewhere in the call (a wrap-up may follow).
+            expert = draw(st.sampled_from([a for a in AGENTS if a != agent]))
+            outcome = draw(st.sampled_from(["complete", "three_way", "cancelled", "no_expert"]))
+            picked = draw(st.booleans()) and outcome != "no_expert"
+            asked = answered + 1
+            consults.append(
+                ConsultRecord("expert", agent, _at(asked), expert if picked else None, outcome)
+            )
+            segments.append(
+                SegmentRecord(
+                    "expert",
+                    expert,
+                    _at(asked),
+                    _at(asked + 1) if picked else None,
+                    _at(draw(st.integers(asked + 2, end))),
+                    "consult_cancel" if picked else "cancelled",
+                    connected=picked and outcome == "complete",
+                    consulted_by=agent,
+                    served=outcome if picked else None,
+                )
             )
     elif draw(st.booleans()):
         segments.append(
@@ -101,6 +126,7 @@ def calls(draw: st.DrawFn, n: int) -> CallRecord:
         survey=survey,
         adoptions=draw(st.integers(0, 1)),
         path=path,
+        consults=tuple(consults),
     )
 
 
