@@ -20,6 +20,7 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench import native
 from bench.scenarios import AgentPhones
@@ -81,6 +82,25 @@ def rss_mb(pid: int | None) -> float | None:
     except OSError:
         pass
     return None
+
+
+def taskprocessor_counts(text: str, app: str) -> dict[str, int]:
+    """Messages handled, from `core show taskprocessors`: by the ARI application's own
+    taskprocessor (one thread routes every message of every channel, bridge and playback the
+    application watches, whether its events are filtered out later or not), by AMI's, and by
+    all of them."""
+    counts = dict.fromkeys(("application", "manager", "all"), 0)
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 2 or not fields[1].isdigit():
+            continue
+        name, processed = fields[0], int(fields[1])
+        counts["all"] += processed
+        if name.startswith(f"stasis/m:ari:application/{app}"):
+            counts["application"] += processed
+        elif name.startswith("stasis/m:manager"):
+            counts["manager"] += processed
+    return counts
 
 
 @dataclass
@@ -201,6 +221,32 @@ class Center:
         async with self._ari.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
             bridges = await resp.json()
         return sum(1 for b in bridges if len(b.get("channels", [])) >= 2)
+
+    def taskprocessors(self) -> dict[str, int]:
+        """Messages Asterisk's taskprocessors have handled so far (see `taskprocessor_counts`)."""
+        try:
+            text = asterisk.cli(self.settings, "core show taskprocessors", timeout=10)
+        except (asterisk.ProvisionError, subprocess.TimeoutExpired):
+            text = ""
+        return taskprocessor_counts(text, self.settings.ari_app)
+
+    async def ari_traffic(self) -> dict[str, float]:
+        """The controller's ARI counters (/metrics): requests sent, events received by type."""
+        url = f"http://127.0.0.1:{self.settings.ports.http}/metrics"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp,
+        ):
+            text = await resp.text()
+        out: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "hotline_ari_requests_total":
+                    out["requests"] = out.get("requests", 0) + sample.value
+                elif sample.name == "hotline_ari_events_total":
+                    kind = f"event:{sample.labels.get('type', '')}"
+                    out[kind] = out.get(kind, 0) + sample.value
+        return out
 
     async def count(self, sql: str) -> int:
         """One number from the bench database."""

@@ -32,6 +32,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,8 @@ async def run_calls(
     surveys = await center.count("SELECT count(*) FROM surveys")
     recorded = await center.count("SELECT count(*) FROM recordings")
     native_recorded = len(native.recordings(center.settings))
+    tasks_before = await asyncio.to_thread(center.taskprocessors)
+    traffic_before = await center.ari_traffic()
     sampler = Sampler(center, [load])
     sampler.read()
     started = time.monotonic()
@@ -128,6 +131,8 @@ async def run_calls(
     wall = time.monotonic() - started
     await asyncio.sleep(3)  # recordings are stored a second after each call ends
     used = sampler.used()
+    tasks = _difference(await asyncio.to_thread(center.taskprocessors), tasks_before)
+    traffic = _difference(await center.ari_traffic(), traffic_before)
     result: dict[str, Any] = {
         "flow": "native" if service == NATIVE else "hotline",
         "rate": rate,
@@ -144,6 +149,14 @@ async def run_calls(
     served = max(counts.created, 1)
     result["cpu_ms_per_call"] = {k: round(1000 * v / served, 2) for k, v in used.items()}
     result["cores"] = {k: round(v / wall, 3) for k, v in used.items()}
+    # What a call costs in messages: Asterisk's taskprocessors, the controller's ARI traffic.
+    result["messages_per_call"] = {k: round(v / served, 1) for k, v in tasks.items()}
+    events = sum(v for k, v in traffic.items() if k.startswith("event:"))
+    result["ari_per_call"] = {
+        "requests": round(traffic.get("requests", 0) / served, 2),
+        "events": round(events / served, 2),
+        **{k: round(v / served, 2) for k, v in sorted(traffic.items()) if k.startswith("event:")},
+    }
     result["saturation"] = round(sum(used.values()) / wall / (os.cpu_count() or 1), 3)
     if any(type(s).__name__ == "KeysUntilHangup" for s in steps):
         if service == NATIVE:
@@ -164,6 +177,10 @@ async def run_calls(
         result["controller_rss_mb"] = {"start": sampler.rss[0], "end": sampler.rss[-1]}
     print_phase(name, result)
     return result
+
+
+def _difference(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -22,6 +22,15 @@ def print_phase(name: str, r: dict[str, Any]) -> None:
     if "surveys" in r:
         line += f", {r['surveys']} surveys"
     print(line, flush=True)
+    msgs, ari = r.get("messages_per_call", {}), r.get("ari_per_call", {})
+    if msgs:
+        print(
+            f"        messages/call: ARI application {msgs.get('application', 0):g}, AMI "
+            f"{msgs.get('manager', 0):g}, all taskprocessors {msgs.get('all', 0):g}; "
+            f"controller: {ari.get('requests', 0):g} ARI requests, {ari.get('events', 0):g} "
+            "events",
+            flush=True,
+        )
     if "first_prompt_ms" in r:
         f = r["first_prompt_ms"]
         print(
@@ -83,7 +92,7 @@ def summary(phases: dict[str, Any]) -> dict[str, Any]:
                 "cpu_ms_per_call_asterisk_plus_controller": round(_per_call(r), 2),
                 "cores": r["cores"],
             }
-            for key in ("first_prompt_ms", "recordings", "surveys"):
+            for key in ("first_prompt_ms", "recordings", "surveys", "messages_per_call"):
                 if key in r:
                     entry[key] = r[key]
             if name == "flow":
