@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hmac
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,12 +20,9 @@ from acd.quality_config import QualityConfig
 from acd.queues import QueuesConfig
 from acd.report_records import ReportRules
 from acd.roster import Roster
-from acd.router import RouterError
 from acd.topic_config import TopicsConfig
 from acd.work_order_config import WorkOrdersConfig
-from hotline import (
-    work_orders_store,
-)
+from hotline import feature_codes, work_orders_store
 from hotline.adoptions import GRACE_SECONDS, Adoptions
 from hotline.caller_line import CallWorkOrder
 from hotline.callflow import CallFlow, CallServices
@@ -40,7 +36,7 @@ from hotline.sessions import SessionPolicy
 from hotline.sms import FileSms, SmsGateway
 from hotline.store.journal import Journal
 from hotline.store.spool import SpoolLimits
-from hotline.supervision import FEATURE_CODES, Conversation, Supervision
+from hotline.supervision import Conversation, Supervision
 from hotline.tasks import TaskSupervisor
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError, Event, event_channel
@@ -187,7 +183,7 @@ class Controller:
             ari=ari,
             engine=lambda: self.engine,
             conversation_of=self.conversation_of,
-            tell=self._tell,
+            tell=lambda channel, prompt: feature_codes.tell(self, channel, prompt),
         )
 
     def conversation_of(self, agent: str) -> Conversation | None:
@@ -284,7 +280,7 @@ class Controller:
             await self._to_fallback(call_id, hang_up=True)
             return True
         if isinstance(item, tuple) and item[0] == "feature":
-            await self._feature_code(item[1])
+            await feature_codes.run(self, item[1])
             return True
         if isinstance(item, tuple) and item[0] == "supervision":
             return await self.supervision.on_event(call_id, item[1])
@@ -399,83 +395,6 @@ class Controller:
         reachable = status in ("Created", "Reachable", "NonQualified", "Updated")
         log.info("desk_phone", agent=aor, status=status)
         self.desk.apply(self.desk.router.endpoint(aor, reachable, time.time()))
-
-    async def _feature_code(self, event: Event) -> None:
-        """Desk-phone feature codes: *61[工号*PIN] login (at this phone), *62 logout,
-        *63[reason code] pause, *64 ready — for the agent logged in at the phone."""
-        channel = event["channel"]
-        phone = channel.get("caller", {}).get("number", "")
-        agent = phone
-        dialled = (event.get("args") or ["", ""])[1]
-        code, extra = dialled[:3], dialled[3:]
-        if code in FEATURE_CODES:
-            sitting = self.desk.router.at_phone(phone) if self.desk is not None else None
-            person = sitting.number if sitting is not None else phone
-            mode = FEATURE_CODES[code]
-            await self.supervision.start_from_phone(event, mode, extra.rstrip("#"), person)
-            return
-        command = {"*61": "login", "*62": "logout", "*63": "pause", "*64": "ready"}.get(code)
-        prompt = "feature-fail"
-        if self.desk is not None and command is not None:
-            sitting = self.desk.router.at_phone(phone)
-            if sitting is not None:
-                agent = sitting.number  # whoever is logged in at this phone
-            reasons = self.desk.router.config.pause_reasons
-            reason = reasons.get(extra or next(iter(reasons)), "") if command == "pause" else ""
-            try:
-                if command == "login" and extra:
-                    agent = self._hot_desk_agent(extra, phone)
-                elif command == "pause" and not reason:
-                    raise RouterError(f"no pause reason {extra!r}")
-                elif command != "pause" and extra:
-                    raise RouterError(f"{code} takes nothing after it")
-                self.desk.agent_command(agent, command, reason, phone=phone)
-                prompt = "feature-ok"
-            except RouterError as exc:
-                log.warning("feature_code_refused", agent=agent, code=code, error=str(exc))
-        log.info("feature_code", agent=agent, code=code, result=prompt)
-        await self._tell(channel["id"], prompt)
-
-    async def _tell(self, channel_id: str, prompt: str) -> None:
-        """A desk phone's feature code done or refused: say so, then hang up."""
-        try:
-            await self.ari.answer(channel_id)
-            media = [f"sound:{self.config.sounds_dir / 'zh' / prompt}"]
-            await self.ari.play(channel_id, media, f"{channel_id}.{self.run_id}.f", "zh")
-            await asyncio.sleep(2.5)
-            await self.ari.hangup(channel_id)
-        except AriError as exc:
-            if not exc.gone:
-                raise
-
-    def _hot_desk_agent(self, keys: str, phone: str) -> str:
-        """`工号*PIN` keyed after *61 at any desk phone: the agent, if the PIN is theirs
-        and neither their PIN nor this phone is locked after too many wrong ones."""
-        number, _, pin = keys.partition("*")
-        expected = self.agent_pins.get(number)
-        correct = expected is not None and hmac.compare_digest(pin.encode(), expected.encode())
-        outcome = self.pin_lock.attempt(
-            agent=number if expected is not None else None,
-            phone=phone,
-            correct=correct,
-            now=time.time(),
-        )
-        if outcome == "ok":
-            return number
-        # The PIN itself is never logged.
-        log.warning(
-            "hot_desk_pin_refused",
-            agent=number,
-            phone=phone,
-            outcome=outcome,
-            agent_locked_for=self._lock_left("agent", number),
-            phone_locked_for=self._lock_left("phone", phone),
-        )
-        raise RouterError(f"agent {number!r} or PIN not recognised")
-
-    def _lock_left(self, kind: Literal["agent", "phone"], name: str) -> int:
-        now = time.time()
-        return max(0, round(self.pin_lock.locked_until(kind, name, now) - now))
 
     async def _forget_lost_legs(self, desk: Desk) -> None:
         """Agents' and call-back channels that ended while we were disconnected: their calls
