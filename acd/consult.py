@@ -133,7 +133,10 @@ class Consulting:
         decisions = self.router.enqueue(request, target, CONSULT_PRIORITY, now)
         if any(isinstance(d, Overflow) and d.call_id == request for d in decisions):
             return out + self._no_expert(now, "no_experts")
-        if not any(isinstance(d, Offer) and d.call_id == request for d in decisions):
+        offered = any(isinstance(d, Offer) and d.call_id == request for d in decisions)
+        # While a restarted controller puts its callers back, no offer is made to anyone:
+        # the request waits for the resumption (and the consult's timer), as callers do.
+        if not offered and not self.router.offers_deferred:
             # Nobody ready for it now: the agent is told at once rather than kept waiting.
             # (Withdrawing it from the router is the `_no_expert` below.)
             return [*out, Tell(decisions), *self._no_expert(now, "none_ready")]

@@ -184,6 +184,19 @@ def test_no_expert_logged_in_the_agent_hears_so_and_opens_a_work_order() -> None
         conv.open_work_order()
 
 
+def test_a_consult_asked_while_offers_wait_for_a_restart_rings_the_expert_after_it() -> None:
+    c, agent = talking(logged_in=("1001", "1004"))
+    c.router.defer_offers()  # a restarted controller is putting its callers back
+    c.keys(agent, "**1")
+    conv = c.calls["c1"]
+    assert conv.phase == "consulting" and not c.ringing
+    assert not c.facts_of("consult_ended")  # not "no expert": 1004 is ready
+    c.tell(c.router.resume_offers(c.now))
+    c.settle()
+    c.answer("1004")
+    assert conv.consult is not None and conv.consult.stage == "talking"
+
+
 def test_no_expert_answers_in_time() -> None:
     c, agent = talking(logged_in=("1001", "1004"))
     c.keys(agent, "**1")
