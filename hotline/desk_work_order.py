@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlalchemy import text
 
+from acd.consult import consulted_on
 from acd.desk_call import CallContext
+from acd.wallboard import mask_number
+from acd.work_orders import WorkOrder
 from hotline import access
 from hotline import work_orders_store as store
 from hotline.work_orders_web import MAX_TEXT, file_order
@@ -93,6 +96,30 @@ def order_fields(
     }
 
 
+def desk_view(order: WorkOrder) -> dict[str, object]:
+    """The order filed, as the desk shows it: no number whole (the page never has one)."""
+    return {
+        "number": order.number,
+        "status": order.status.value,
+        "type": order.kind,
+        "office": order.office,
+        "due_at": order.due_at.isoformat(),
+        "callback_number": mask_number(order.callback_number),
+    }
+
+
+def led_by_another(controller: Controller, call: CallContext, agent: str) -> bool:
+    """Whether another agent leads the call now: the asking agent while this one is the
+    expert consulted (or was, in a consult since cancelled). The one who leads it files."""
+    desk = getattr(controller, "desk", None)
+    me = desk.router.agents.get(agent) if desk is not None else None
+    if me is not None and consulted_on(me.current_call) is not None:
+        return True
+    person = getattr(controller.calls.get(call.call_id), "person", None)
+    leader = getattr(person, "agent", None)
+    return isinstance(leader, str) and leader != agent
+
+
 def _live_recording(controller: Controller, call: CallContext, agent: str) -> str | None:
     """The recording of a conversation still going on (stored only when it ends)."""
     person = getattr(controller.calls.get(call.call_id), "person", None)
@@ -119,6 +146,11 @@ def add_routes(app: web.Application, controller: Controller, callers: CallerRout
         call = callers.desk_call(who.agent)
         if call is None:
             return web.json_response({"error_id": "no_call"}, status=409)
+        if led_by_another(controller, call, who.agent):
+            message = "the agent who leads the call files its work order"
+            return web.json_response(
+                {"error_id": "expert_in_consult", "message": message}, status=409
+            )
         try:
             body = await request.json()
         except ValueError:
@@ -136,7 +168,7 @@ def add_routes(app: web.Application, controller: Controller, callers: CallerRout
             except access.DATABASE_AWAY:
                 return web.json_response({"error_id": "database_unavailable"}, status=503)
         actor = store.Actor(who.who, who.role_text, access.source(request))
-        return await file_order(controller, actor, {**fields, "recording": recording})
+        return await file_order(controller, actor, {**fields, "recording": recording}, desk_view)
 
     app.router.add_get("/console/desk/work-order", form)
     app.router.add_post("/console/desk/work-order", file)

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from acd.work_orders import Status, WorkOrderError, escalations
+from acd.work_orders import Status, WorkOrder, WorkOrderError, escalations
 from hotline import access, sms
 from hotline import work_orders_store as store
 from hotline.order_calls import OrderCallRefused
@@ -85,10 +86,14 @@ def _is_office(who: Principal) -> bool:
 
 
 async def file_order(
-    controller: Controller, actor: store.Actor, fields: dict[str, Any]
+    controller: Controller,
+    actor: store.Actor,
+    fields: dict[str, Any],
+    view: Callable[[WorkOrder], dict[str, object]] = WorkOrder.public,
 ) -> web.Response:
     """Open an order (`fields`: work_orders_store.create's) and text the citizen its number:
-    201 with the order, 409 if the call has one already, 503 without the database."""
+    201 with the order as `view` shows it, 409 if the call has one already, 503 without
+    the database."""
     if controller.engine is None:
         return _refuse("database_unavailable", 503)
     try:
@@ -112,7 +117,7 @@ async def file_order(
         sms.taken_text(order, ZoneInfo(controller.hours.timezone)),
         order.number,
     )
-    return web.json_response(order.public(), status=201)
+    return web.json_response(view(order), status=201)
 
 
 def add_routes(app: web.Application, controller: Controller) -> None:

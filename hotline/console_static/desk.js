@@ -38,6 +38,7 @@ function render() {
   // An expert consulted talks with the agent who asked, who alone leads the call (the API
   // refuses these to the expert: expert_in_consult).
   for (const id of CONSULT_BUTTONS) document.getElementById(id).disabled = !call || call.consulted;
+  document.getElementById("do-file-order").disabled = Boolean(call && call.consulted);
   document.getElementById("call-caller").textContent = call ? maskId(call.caller) : t("no_call");
   document.getElementById("call-queue").textContent = call ? call.queue : "—";
   document.getElementById("call-time").textContent = call ? since(call.since) : "—";

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
 from acd.desk_call import CallContext
-from hotline.desk_work_order import FormError, order_fields
+from acd.work_orders import Change, Status, WorkOrder
+from hotline.desk_work_order import FormError, desk_view, order_fields
 
 OFFERED: dict[str, Any] = {
     "lines": ["general", "pension"],
@@ -77,3 +79,25 @@ def test_a_bad_field_is_named(body: object, error_id: str) -> None:
     with pytest.raises(FormError) as refused:
         order_fields(body, OFFERED, CALL, "1002")
     assert refused.value.error_id == error_id
+
+
+def test_the_order_filed_reaches_the_desk_without_a_whole_number() -> None:
+    at = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+    order = WorkOrder(
+        number="202612020001",
+        caller_number="13900000001",
+        callback_number="057188888888",
+        id_number="110101199003071234",
+        question="q",
+        line="pension",
+        kind="complex",
+        office="pension",
+        owner="1002",
+        opened_at=at,
+        due_at=at + dt.timedelta(days=21),
+        history=(Change(Status.OPEN, at, "agent:1002"),),
+    )
+    shown = desk_view(order)
+    assert shown["number"] == "202612020001" and shown["callback_number"] == "057*****8888"
+    text = repr(shown)
+    assert "13900000001" not in text and "057188888888" not in text and "1234" not in text

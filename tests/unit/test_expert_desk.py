@@ -22,6 +22,7 @@ from acd.wallboard import DayTally
 from hotline import console
 from hotline.console_calls import CallerRoutes
 from hotline.desk import Desk
+from hotline.desk_work_order import led_by_another
 from hotline.store.journal import Fact, Journal
 from hotline.web import Metrics, make_app
 from tests.unit.test_consult import Seen, consulting
@@ -149,3 +150,20 @@ def test_the_desk_shows_an_expert_consulted_the_caller_and_their_topic_is_for_th
     assert c.router.agents["1004"].current_call is None
     after = routes.desk_call("1004")
     assert after is not None and after.call_id == "c1"
+
+
+def test_an_expert_consulted_files_no_work_order_on_the_callers_call(tmp_path: Path) -> None:
+    """The agent who leads the call files its order (POST /console/desk/work-order): not
+    the expert while consulted, nor after the consult was cancelled and the call goes on."""
+    c, agent, _expert = consulting()
+    controller, _posted = center(c, tmp_path)
+    controller.calls["c1"].person.agent = "1001"
+    known = CallContext("c1", CALLER, "general")
+    assert led_by_another(controller, known, "1004")
+    assert not led_by_another(controller, known, "1001")
+    c.keys(agent, "*0")  # cancelled: 1001 is back with the caller
+    assert c.router.agents["1004"].current_call is None
+    assert led_by_another(controller, known, "1004")
+    assert not led_by_another(controller, known, "1001")
+    del controller.calls["c1"]  # the call is over: whoever has it on their desk files
+    assert not led_by_another(controller, known, "1004")
