@@ -18,6 +18,7 @@ from acd.consult import Consult
 from hotline.bridging import SavedConsult, join_caller
 from hotline.desk import CONSULT_VAR, hangup_quietly
 from hotline.telephony.ari import AriError
+from hotline.telephony.events import lost_channel
 
 if TYPE_CHECKING:
     from hotline.person_leg import PersonLeg
@@ -50,16 +51,27 @@ async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | No
     skip_ids(leg, channel_id)
     if channel_id in with_caller:
         # (After a hand-over the expert is the agent: what was kept of the consult is old.)
-        if consult is not None and consult.channel in with_caller - {channel_id}:
-            _reattach(leg, consult, "three_way", None)
+        three_way = consult is not None and consult.channel in with_caller - {channel_id}
+        if consult is not None and three_way and _reattach(leg, consult, "three_way", None):
+            await _hung_up_meanwhile(leg, consult.channel, consult.expert)
+        await _hung_up_meanwhile(leg, channel_id, agent)
         return True
     if consult is not None and consult.channel:
         apart = await _bridge(leg, f"x-{leg.call_id}")
         if apart is not None and {channel_id, consult.channel} <= set(apart["channels"]):
-            _reattach(leg, consult, "talking", apart["id"])
+            if _reattach(leg, consult, "talking", apart["id"]):
+                await _hung_up_meanwhile(leg, consult.channel, consult.expert)
+            await _hung_up_meanwhile(leg, channel_id, agent)
             return True
     await _back_to_caller(leg, consult, with_caller)
     return True
+
+
+async def _hung_up_meanwhile(leg: PersonLeg, channel_id: str, agent: str) -> None:
+    """A leg's events reach the call only once it is registered (above); one that hung up
+    between the look-up and then went unseen: the call hears of it as of any hang-up."""
+    if not await _alive(leg, channel_id):
+        leg.desk.post(leg.call_id, ("agent", channel_id, agent, lost_channel(channel_id)))
 
 
 async def _bridge(leg: PersonLeg, bridge_id: str) -> dict[str, Any] | None:
@@ -82,12 +94,12 @@ async def _alive(leg: PersonLeg, channel_id: str) -> bool:
     return True
 
 
-def _reattach(leg: PersonLeg, saved: SavedConsult, stage: str, consult_bridge: str | None) -> None:
+def _reattach(leg: PersonLeg, saved: SavedConsult, stage: str, consult_bridge: str | None) -> bool:
     """The consult goes on where it was: agent and expert talking, or a three-way."""
     desk = leg.desk
     conv = leg.conversation
     if saved.expert not in desk.router.agents or conv.agent_channel is None:
-        return
+        return False
     agent, agent_channel = conv.agent, conv.agent_channel
     assert agent is not None
     conv.consult = Consult(
@@ -109,6 +121,7 @@ def _reattach(leg: PersonLeg, saved: SavedConsult, stage: str, consult_bridge: s
     desk.apply(desk.router.resume_talk(saved.expert, saved.request, time.time()))
     skip_ids(leg, saved.channel)
     leg.flow.log.info("consult_resumed", agent=agent, expert=saved.expert, stage=stage)
+    return True
 
 
 async def _back_to_caller(
