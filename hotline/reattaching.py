@@ -134,6 +134,11 @@ async def _back_to_caller(
     leg.consult_bridge = f"x-{leg.call_id}"  # if there is one: closed by join_caller
     mine = f"{leg.call_id}-"
     experts = set(saved.offered) if saved is not None else set()
+    # An expert who was talking with the agent and whose leg is gone left unseen: their
+    # part was answered and counts as theirs (as when an expert hangs up mid-consult).
+    talked = saved.expert if saved is not None and saved.expert else None
+    if talked is not None:
+        experts.add(talked)
     answered: set[str] = set()
     for channel in await ari.request("GET", "/channels"):
         leg_id = str(channel.get("id", ""))
@@ -148,11 +153,15 @@ async def _back_to_caller(
             answered.add(expert)
     for expert in sorted(experts - {agent}):
         # A leg that ended while we were away ended unseen: cancelled with the consult.
-        outcome = "consult_cancel" if expert in answered else "cancelled"
+        if expert in answered:
+            outcome = "consult_cancel"
+        else:
+            outcome = "agent_hangup" if expert == talked else "cancelled"
         leg.flow.fact("segment_ended", agent=expert, outcome=outcome)
     if saved is not None:
-        ended = {"agent": agent, "queue": saved.queue, "expert": None, "outcome": "cancelled"}
-        leg.flow.fact("consult_ended", **ended, seconds=0.0)
+        ended = {"agent": agent, "queue": saved.queue, "expert": talked, "outcome": "cancelled"}
+        seconds = round(max(0.0, time.time() - saved.answered_at), 3) if talked else 0.0
+        leg.flow.fact("consult_ended", **ended, seconds=seconds)
     await join_caller(leg, agent_channel)
     leg.flow.log.info("consult_cancelled_by_restart", agent=agent, experts=sorted(experts))
 

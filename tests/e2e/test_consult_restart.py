@@ -121,3 +121,57 @@ async def test_a_consult_still_ringing_at_a_restart_puts_the_agent_back_with_the
         ("1004", "cancelled"),
     ]
     assert parts[0]["consult_outcome"] == "cancelled"
+
+
+async def test_an_expert_who_left_while_the_controller_was_down_is_counted_as_talked(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. 1001 asks (* * 1); 1004 answers; they talk in their own bridge.
+    2. The controller is killed; 1004's leg hangs up meanwhile; the controller starts again.
+    3. 1001 is back with the caller; the consult ended cancelled with 1004 as its expert
+       (they talked: the reports count it as answered), 1004's leg ended agent_hangup.
+    """
+    citizen = await _consult_call(running, desk, "13900000568", ASK)
+    row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1001")
+    call = row["channel_id"]
+    await _entered(observer, f"x-{call}", f"{call}-1004-")
+    expert_leg = next(
+        e["channel"]["id"]
+        for e in observer.events
+        if e.get("type") == "ChannelEnteredBridge"
+        and e["bridge"]["id"] == f"x-{call}"
+        and e["channel"]["id"].startswith(f"{call}-1004-")
+    )
+    for _ in range(50):  # 1004's answer stored before the controller dies
+        parts = {p["agent"]: p for p in await _segments(db, call)}
+        if "1004" in parts and parts["1004"]["answered_at"] is not None:
+            break
+        await asyncio.sleep(0.2)
+    running.controller.stop(signal.SIGKILL)
+    await observer.hang_up(expert_leg)
+    running.controller.start()
+    for _ in range(50):
+        back = sum(
+            e.get("type") == "ChannelEnteredBridge"
+            and e["bridge"]["id"] == f"b-{call}"
+            and e["channel"]["id"].startswith(f"{call}-1001-")
+            for e in observer.events
+        )
+        if back == 2:
+            break
+        await asyncio.sleep(0.2)
+    assert back == 2, "1001 is not back with the caller"
+    await citizen.go_on()
+    result = await citizen.finish()
+    assert result.ok, result.output
+    await wait_for_call(db, citizen.number)
+    parts = await _segments(db, call)
+    assert [(p["agent"], p["outcome"]) for p in parts] == [
+        ("1001", "caller_hangup"),
+        ("1004", "agent_hangup"),
+    ]
+    assert (parts[0]["consult_outcome"], parts[0]["consult_expert"]) == ("cancelled", "1004")
