@@ -86,13 +86,8 @@ async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -
         leg.channel, AGENT_VAR, f"{agent}|{channel_id}|{leg.recording or ''}|{now:.3f}"
     )
     if leg.desk.greet_with_agent_number:
-        # To the caller's channel, not the bridge: a bridge playback brings an announcer
-        # channel into the bridge for its length (every message of it routed through the
-        # application's one Asterisk thread, the bridge turned to software mixing); the
-        # agent hears silence meanwhile, the recording (the caller's channel) has the words.
-        media = leg.flow.media(("agent-intro", *digits(agent), "agent-serving"))
-        playback = leg.flow.global_id(f"greet{leg.next_id()}")
-        await quietly(ari.play(leg.channel, media, playback, leg.flow.session.language))
+        media = ",".join(leg.flow.media(("agent-intro", *digits(agent), "agent-serving")))
+        await quietly(ari.request("POST", f"/bridges/{leg.bridge_id}/play", {"media": media}))
 
 
 @dataclass(frozen=True)
