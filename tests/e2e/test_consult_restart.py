@@ -18,18 +18,42 @@ from tests.support.phones import DeskPhone
 from tests.support.system import SystemUnderTest
 
 
-async def _restart_once_stored(
-    running: SystemUnderTest, db: asyncpg.Connection, call: str, answered: bool
-) -> None:
-    """Kill the controller once 1004's leg is in the database (offered, or answered too:
-    facts not written yet die with it), and start it again."""
+async def _stored(db: asyncpg.Connection, call: str, answered: bool) -> None:
+    """Until 1004's leg is in the database (offered, or answered too): facts not written
+    yet would die with the controller."""
     for _ in range(50):
         parts = {p["agent"]: p for p in await _segments(db, call)}
         if "1004" in parts and (parts["1004"]["answered_at"] is not None or not answered):
             break
         await asyncio.sleep(0.2)
+
+
+async def _restart_once_stored(
+    running: SystemUnderTest, db: asyncpg.Connection, call: str, answered: bool
+) -> None:
+    """Kill the controller once 1004's leg is in the database, and start it again."""
+    await _stored(db, call, answered)
     running.controller.stop(signal.SIGKILL)
     running.controller.start()
+
+
+async def _back_with_caller(observer: AriObserver, call: str) -> bool:
+    """Whether 1001 entered the caller's bridge a second time (put through, then back after
+    the restart) within 10 s."""
+
+    def agent_entries() -> int:
+        return sum(
+            e.get("type") == "ChannelEnteredBridge"
+            and e["bridge"]["id"] == f"b-{call}"
+            and e["channel"]["id"].startswith(f"{call}-1001-")
+            for e in observer.events
+        )
+
+    for _ in range(50):
+        if agent_entries() == 2:
+            return True
+        await asyncio.sleep(0.2)
+    return agent_entries() == 2
 
 
 async def test_a_consult_survives_a_restart_and_is_completed_after_it(
@@ -95,21 +119,7 @@ async def test_a_consult_still_ringing_at_a_restart_puts_the_agent_back_with_the
         )
     )
     await _restart_once_stored(running, db, call, answered=False)
-
-    def agent_entries() -> int:
-        return sum(
-            e.get("type") == "ChannelEnteredBridge"
-            and e["bridge"]["id"] == f"b-{call}"
-            and e["channel"]["id"].startswith(f"{call}-1001-")
-            for e in observer.events
-        )
-
-    for _ in range(50):
-        if agent_entries() == 2:
-            break
-        await asyncio.sleep(0.2)
-    # Put through once, then back after the restart.
-    assert agent_entries() == 2, "1001 is not back with the caller"
+    assert await _back_with_caller(observer, call), "1001 is not back with the caller"
     await citizen.go_on()
     result = await citizen.finish()
     assert result.ok, result.output
@@ -146,25 +156,11 @@ async def test_an_expert_who_left_while_the_controller_was_down_is_counted_as_ta
         and e["bridge"]["id"] == f"x-{call}"
         and e["channel"]["id"].startswith(f"{call}-1004-")
     )
-    for _ in range(50):  # 1004's answer stored before the controller dies
-        parts = {p["agent"]: p for p in await _segments(db, call)}
-        if "1004" in parts and parts["1004"]["answered_at"] is not None:
-            break
-        await asyncio.sleep(0.2)
+    await _stored(db, call, answered=True)
     running.controller.stop(signal.SIGKILL)
     await observer.hang_up(expert_leg)
     running.controller.start()
-    for _ in range(50):
-        back = sum(
-            e.get("type") == "ChannelEnteredBridge"
-            and e["bridge"]["id"] == f"b-{call}"
-            and e["channel"]["id"].startswith(f"{call}-1001-")
-            for e in observer.events
-        )
-        if back == 2:
-            break
-        await asyncio.sleep(0.2)
-    assert back == 2, "1001 is not back with the caller"
+    assert await _back_with_caller(observer, call), "1001 is not back with the caller"
     await citizen.go_on()
     result = await citizen.finish()
     assert result.ok, result.output
