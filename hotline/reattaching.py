@@ -162,8 +162,14 @@ async def _back_to_caller(
         ended = {"agent": agent, "queue": saved.queue, "expert": talked, "outcome": "cancelled"}
         seconds = round(max(0.0, time.time() - saved.answered_at), 3) if talked else 0.0
         leg.flow.fact("consult_ended", **ended, seconds=seconds)
-    await join_caller(leg, agent_channel)
-    leg.flow.log.info("consult_cancelled_by_restart", agent=agent, experts=sorted(experts))
+    # A controller that died between keeping the agent and bridging them left the caller
+    # out of the bridge (hotline/bridging.py put_through): both are put in.
+    caller = [] if leg.channel in with_caller else [leg.channel]
+    await join_caller(leg, *caller, agent_channel)
+    if saved is not None or experts:
+        leg.flow.log.info("consult_cancelled_by_restart", agent=agent, experts=sorted(experts))
+    else:
+        leg.flow.log.info("agent_rejoined_after_restart", agent=agent, caller_joined=bool(caller))
 
 
 def skip_ids(leg: PersonLeg, channel: str) -> None:
