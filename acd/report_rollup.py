@@ -20,7 +20,8 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from acd.agent_activity import Activity
-from acd.figures import AgentFigures, CallFigures, Report, VoiceMessageFigures, hot_topics
+from acd.figures import hot_topics
+from acd.report_figures import AgentFigures, CallFigures, Report, VoiceMessageFigures
 from acd.report_records import Period, ReportRules
 
 # Bump when a figure is added or computed anew: stored days of an older format are

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from acd.figures import CallFigures, Report
+from acd.report_figures import CallFigures, Report
 from hotline.report_export import Cell, to_csv
 
 FORMAT = "12333-daily-v1"

@@ -29,13 +29,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from acd.agent_activity import STATES_AFTER_LAST_CALL  # reports.py _STATES reads this far past
-from acd.figures import (
-    Report,
-    VoiceMessageFigures,
-    build_report,
-    voice_message_figures,
-    work_order_topics,
-)
+from acd.figures import build_report, voice_message_figures, work_order_topics
+from acd.report_figures import Report, VoiceMessageFigures
 from acd.report_records import Period, Records, ReportRules, VoiceMessageRecord
 from acd.report_rollup import combine, day_from_json, day_to_json, rules_key
 from hotline.reports import in_thread, read_records

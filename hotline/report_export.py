@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from acd.figures import AgentFigures, CallFigures, Report
 from acd.quality import AgentQuality, QualityMonth
+from acd.report_figures import AgentFigures, CallFigures, Report
 from acd.survey import AgentRatings
 from hotline.reports import Staffing
 

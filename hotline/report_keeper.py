@@ -25,7 +25,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.figures import Report
+from acd.report_figures import Report
 from acd.report_records import Period, ReportRules
 from acd.report_rollup import rules_key
 from hotline.report_days import WHOLE_DAY, period_report

@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.figures import Report
 from acd.quality import AgentQuality, overall
+from acd.report_figures import Report
 from acd.report_records import Period, ReportRules
 from acd.survey import AgentRatings
 from hotline import report_export as export

@@ -21,7 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from acd.erlang import HourLoad, HourPlan, plan
-from acd.figures import Report, quarterly_satisfaction
+from acd.figures import quarterly_satisfaction
+from acd.report_figures import Report
 from acd.report_records import (
     AgentStateChange,
     CallbackRecord,

@@ -18,7 +18,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from acd.figures import Report, build_report
+from acd.figures import build_report
+from acd.report_figures import Report
 from acd.report_records import Period, ReportRules
 from acd.report_rollup import rules_key
 from hotline.report_days import LOCK_CLASS, hour_key, period_report

@@ -16,7 +16,8 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from acd.figures import Report, build_report
+from acd.figures import build_report
+from acd.report_figures import Report
 from acd.report_records import Period, ReportRules
 from hotline.reports import load_records
 from ivr.hours import load_hours

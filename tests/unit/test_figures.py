@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from acd.agent_activity import Stretch, wrapups
-from acd.figures import Report, build_report, quarterly_satisfaction
+from acd.figures import build_report, quarterly_satisfaction
+from acd.report_figures import Report
 from acd.report_records import (
     AgentStateChange,
     CallbackRecord,

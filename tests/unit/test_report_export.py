@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from acd.figures import Report, build_report
+from acd.figures import build_report
+from acd.report_figures import Report
 from acd.report_records import (
     AgentStateChange,
     CallRecord,

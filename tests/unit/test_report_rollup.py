@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acd.figures import Report, build_report
+from acd.figures import build_report
+from acd.report_figures import Report
 from acd.report_records import (
     AgentStateChange,
     CallbackRecord,
