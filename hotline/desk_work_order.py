@@ -21,10 +21,10 @@ from sqlalchemy import text
 from acd.consult import consulted_on
 from acd.desk_call import CallContext
 from acd.wallboard import mask_number
-from acd.work_orders import WorkOrder
+from acd.work_orders import WorkOrder, WorkOrderError
 from hotline import access
 from hotline import work_orders_store as store
-from hotline.work_orders_web import MAX_TEXT, file_order
+from hotline.work_orders_web import MAX_TEXT, file_order, text_field
 
 if TYPE_CHECKING:
     from hotline.console_calls import CallerRoutes
@@ -39,14 +39,6 @@ _RECORDING = (
 )
 
 
-class FormError(ValueError):
-    """A field the form cannot take: its error id names it."""
-
-    def __init__(self, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.error_id = error_id
-
-
 def choices(controller: Controller) -> dict[str, Any]:
     """Lines of business (the queues), the types an agent files, the offices."""
     desk = getattr(controller, "desk", None)
@@ -57,32 +49,25 @@ def choices(controller: Controller) -> dict[str, Any]:
     return {"lines": lines, "types": types, "offices": offices}
 
 
-def _field(body: dict[str, Any], name: str, limit: int, required: bool = False) -> str:
-    value = body.get(name) or ""
-    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
-        raise FormError(f"bad_{name}", f"{name}: text of at most {limit} characters")
-    return value.strip()
-
-
 def order_fields(
     body: Any, offered: dict[str, Any], call: CallContext, agent: str
 ) -> dict[str, Any]:
-    """The order's fields from the form and the desk call; FormError names a bad field."""
+    """The order's fields from the form and the desk call; WorkOrderError names a bad field."""
     if not isinstance(body, dict):
-        raise FormError("bad_json", "the body must be a JSON object")
-    question = _field(body, "question", MAX_TEXT, required=True)
-    line = _field(body, "line", 64) or call.queue
+        raise WorkOrderError("bad_json", "the body must be a JSON object")
+    question = text_field(body, "question", required=True, limit=MAX_TEXT)
+    line = text_field(body, "line", limit=64) or call.queue
     if line not in offered["lines"]:
-        raise FormError("bad_line", f"no queue {line!r} in queues.yaml")
-    kind = _field(body, "type", 32) or "standard"
+        raise WorkOrderError("bad_line", f"no queue {line!r} in queues.yaml")
+    kind = text_field(body, "type", limit=32) or "standard"
     if kind not in offered["types"]:
-        raise FormError("bad_type", f"no type {kind!r} an agent files in work_orders.yaml")
-    office = _field(body, "office", 64)
+        raise WorkOrderError("bad_type", f"no type {kind!r} an agent files in work_orders.yaml")
+    office = text_field(body, "office", limit=64)
     if office and office not in {o["code"] for o in offered["offices"]}:
-        raise FormError("unknown_office", f"no office {office!r} in work_orders.yaml")
-    callback = _field(body, "callback_number", 20) or call.caller
+        raise WorkOrderError("unknown_office", f"no office {office!r} in work_orders.yaml")
+    callback = text_field(body, "callback_number", limit=20) or call.caller
     if not CALLBACK_NUMBER.fullmatch(callback):
-        raise FormError("bad_callback_number", "a callback number is 3 to 20 digits")
+        raise WorkOrderError("bad_callback_number", "a callback number is 3 to 20 digits")
     return {
         "caller_number": call.caller,
         "callback_number": callback,
@@ -157,7 +142,7 @@ def add_routes(app: web.Application, controller: Controller, callers: CallerRout
             body = None
         try:
             fields = order_fields(body, choices(controller), call, who.agent)
-        except FormError as exc:
+        except WorkOrderError as exc:
             return web.json_response({"error_id": exc.error_id, "message": str(exc)}, status=400)
         recording = _live_recording(controller, call, who.agent)
         if recording is None and controller.engine is not None:

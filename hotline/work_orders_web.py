@@ -58,7 +58,8 @@ def _refused(exc: WorkOrderError) -> web.Response:
     return _refuse(exc.error_id, STATUS_CODES.get(exc.error_id, 400), str(exc))
 
 
-def _text(body: dict[str, Any], name: str, required: bool = False, limit: int = 64) -> str:
+def text_field(body: dict[str, Any], name: str, required: bool = False, limit: int = 64) -> str:
+    """A text field of a request's body, stripped; WorkOrderError names a bad one."""
     value = body.get(name, "")
     if value is None:
         value = ""
@@ -135,28 +136,28 @@ def add_routes(app: web.Application, controller: Controller) -> None:
         config = controller.work_orders
         try:
             body = await _body(request)
-            kind = _text(body, "type") or "standard"
-            office = _text(body, "office")
+            kind = text_field(body, "type") or "standard"
+            office = text_field(body, "office")
             if office and office not in config.offices:
                 raise WorkOrderError("unknown_office", f"no office {office!r} in work_orders.yaml")
-            id_number = _text(body, "id_number", limit=18).upper()
+            id_number = text_field(body, "id_number", limit=18).upper()
             if id_number and not re.fullmatch(r"\d{17}[\dX]", id_number):
                 raise WorkOrderError("bad_id_number", "an ID number is 17 digits and a digit or X")
             # The call it was filed on (calls.channel_id): the reports' direct resolution.
-            call_id = _text(body, "call_id")
+            call_id = text_field(body, "call_id")
             if call_id.startswith("vm:"):
                 raise WorkOrderError("bad_call_id", "vm: names a voice message's order")
-            owner = who.agent if "agent" in who.roles and who.agent else _text(body, "owner")
+            owner = who.agent if "agent" in who.roles and who.agent else text_field(body, "owner")
             fields = {
-                "caller_number": _text(body, "caller_number"),
-                "callback_number": _text(body, "callback_number"),
+                "caller_number": text_field(body, "caller_number"),
+                "callback_number": text_field(body, "callback_number"),
                 "id_number": id_number,
-                "question": _text(body, "question", required=True, limit=MAX_TEXT),
-                "line": _text(body, "line", required=True),
+                "question": text_field(body, "question", required=True, limit=MAX_TEXT),
+                "line": text_field(body, "line", required=True),
                 "kind": kind,
                 "owner": owner or None,
                 "office": office,
-                "recording": _text(body, "recording", limit=200) or None,
+                "recording": text_field(body, "recording", limit=200) or None,
                 "call_id": call_id or None,
             }
         except WorkOrderError as exc:
@@ -210,7 +211,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
         try:
             body = await _body(request)
             try:
-                to = Status(_text(body, "status", required=True))
+                to = Status(text_field(body, "status", required=True))
             except ValueError as exc:
                 raise WorkOrderError(
                     "unknown_status", "status: one of " + ", ".join(Status)
@@ -228,7 +229,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
             satisfaction = body.get("satisfaction")
             if satisfaction is not None and not isinstance(satisfaction, int):
                 raise WorkOrderError("bad_satisfaction", "satisfaction is 1 to 5")
-            office = _text(body, "office") or None
+            office = text_field(body, "office") or None
             if office is not None and office not in controller.work_orders.offices:
                 raise WorkOrderError("unknown_office", f"no office {office!r}")
             order = await store.change(
@@ -237,9 +238,9 @@ def add_routes(app: web.Application, controller: Controller) -> None:
                 to,
                 actor=_actor(request, who),
                 at=dt.datetime.now(dt.UTC),
-                note=_text(body, "note", limit=MAX_TEXT),
+                note=text_field(body, "note", limit=MAX_TEXT),
                 office=office,
-                answer=_text(body, "answer", limit=MAX_TEXT) or None,
+                answer=text_field(body, "answer", limit=MAX_TEXT) or None,
                 satisfaction=satisfaction,
                 only_office=only_office,
                 only_owner=only_owner,
@@ -265,7 +266,7 @@ def add_routes(app: web.Application, controller: Controller) -> None:
                 None,
                 actor=_actor(request, who),
                 at=dt.datetime.now(dt.UTC),
-                new_owner=_text(body, "owner", required=True, limit=16),
+                new_owner=text_field(body, "owner", required=True, limit=16),
                 roster=frozenset(a.number for a in controller.roster.agents),
             )
         except WorkOrderError as exc:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from acd.desk_call import CallContext
-from acd.work_orders import Change, Status, WorkOrder
-from hotline.desk_work_order import FormError, desk_view, order_fields
+from acd.work_orders import Change, Status, WorkOrder, WorkOrderError
+from hotline.desk_work_order import desk_view, order_fields
 
 OFFERED: dict[str, Any] = {
     "lines": ["general", "pension"],
@@ -76,7 +76,7 @@ def test_the_call_gives_number_id_line_and_owner_the_form_the_rest() -> None:
     ],
 )
 def test_a_bad_field_is_named(body: object, error_id: str) -> None:
-    with pytest.raises(FormError) as refused:
+    with pytest.raises(WorkOrderError) as refused:
         order_fields(body, OFFERED, CALL, "1002")
     assert refused.value.error_id == error_id
 
