@@ -4,6 +4,7 @@ tasks around one Controller (hotline/controller.py), and the signals that stop i
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 from typing import cast
@@ -27,6 +28,7 @@ from hotline.tasks import TaskSupervisor
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import MAX_CONNECTIONS, AriClient
 from hotline.web import start_http
+from ivr.hours import calendar_warnings
 
 CONNECT_SECONDS = 5
 
@@ -187,6 +189,9 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         if restoring.pending:
             tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
+        today = dt.datetime.now(ZoneInfo(controller.hours.timezone)).date()
+        for warning in calendar_warnings(controller.hours, today):
+            log.warning("calendar_incomplete", file="hours.yaml", warning=warning)
         await stop.wait()
         log.info("controller_stopping", calls=len(controller.calls))
         controller.draining = True

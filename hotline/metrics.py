@@ -68,6 +68,12 @@ class Metrics:
         self.in_hours = Gauge(
             "hotline_in_hours", "1 while people answer (dialplan/hours.yaml)", registry=r
         )
+        self.calendar_days_left = Gauge(
+            "hotline_calendar_days_left",
+            "Days until the end of the last year whose holidays hours.yaml lists (0: not this"
+            " year's)",
+            registry=r,
+        )
         self.calls_offered = Counter(
             "hotline_calls_offered", "Calls that entered a queue", ["queue"], registry=r
         )

@@ -9,6 +9,7 @@ import re
 import shutil
 import time
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -33,6 +34,7 @@ from hotline import (
 from hotline.config_files import ConfigError
 from hotline.metrics import Metrics
 from hotline.sessions import SessionPolicy
+from ivr.hours import calendar_days_left
 
 if TYPE_CHECKING:
     from hotline.controller import Controller
@@ -352,7 +354,10 @@ async def metrics_page(request: web.Request) -> web.Response:
     m.component_up.labels("database").set(controller.journal.healthy)
     if m.supervised is not None:
         m.supervised.export(m.component_up, m.restarts)
-    m.in_hours.set(controller.hours.is_open(dt.datetime.now(dt.UTC)))
+    now = dt.datetime.now(dt.UTC)
+    m.in_hours.set(controller.hours.is_open(now))
+    today = now.astimezone(ZoneInfo(controller.hours.timezone)).date()
+    m.calendar_days_left.set(calendar_days_left(controller.hours, today))
     if controller.desk is not None:
         agents = controller.desk.router.agents.values()
         m.agents_logged_in.set(sum(a.status is not AgentStatus.logged_out for a in agents))

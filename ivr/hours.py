@@ -107,6 +107,49 @@ class BusinessHours(BaseModel):
         return any(b.contains(local.time()) for b in self.blocks_on(local.date()))
 
 
+# A year of China's public holidays (法定节假日 with their bridging days) is 27-30 days off;
+# a year listing fewer has not had the State Council's calendar added (it is published each
+# autumn for the next year). Ten leaves room for a center that keeps only some of them.
+YEAR_LISTED = 10
+# From this day of the year on, next year's calendar is due.
+NEXT_YEAR_DUE = (11, 1)
+
+
+def listed_years(hours: BusinessHours) -> dict[int, int]:
+    """Holidays listed per year."""
+    years: dict[int, int] = {}
+    for day in hours.holidays:
+        years[day.year] = years.get(day.year, 0) + 1
+    return years
+
+
+def calendar_days_left(hours: BusinessHours, today: dt.date) -> int:
+    """Days from today to the end of the calendar: the last day of the last year, from this
+    one on without a gap, whose holidays are listed (0: this year's are not)."""
+    years = listed_years(hours)
+    year = today.year
+    while years.get(year, 0) >= YEAR_LISTED:
+        year += 1
+    return max(0, (dt.date(year, 1, 1) - today).days)
+
+
+def calendar_warnings(hours: BusinessHours, today: dt.date) -> list[str]:
+    """What is missing from the calendar for this year and, from November, the next: until
+    it is added, its holidays count as working days (work-order deadlines, duty hours, the
+    menu's opening)."""
+    years = listed_years(hours)
+    due = [today.year]
+    if (today.month, today.day) >= NEXT_YEAR_DUE:
+        due.append(today.year + 1)
+    return [
+        f"holidays: {year} lists {years.get(year, 0)} day(s) off (a year of 法定节假日 has"
+        f" about 28): until the State Council's {year} calendar is added, its holidays and"
+        " 调休 count as ordinary days (work-order deadlines, duty hours, opening hours)"
+        for year in due
+        if years.get(year, 0) < YEAR_LISTED
+    ]
+
+
 def load_hours(config_dir: Path) -> BusinessHours:
     """Read `hours.yaml` from the config folder."""
     return load_model(config_dir / "hours.yaml", BusinessHours)

@@ -57,6 +57,7 @@ def test_the_alerts_cover_what_ops_must_hear_about() -> None:
         "HotlineCallsNotRecorded",
         "HotlineJournalBacklogGrowing",
         "HotlineDiskFilling",
+        "HotlineCalendarEnding",
     }
     for rule in rules():
         assert rule["labels"]["severity"] in ("critical", "warning")
