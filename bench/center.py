@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -44,9 +45,10 @@ WRAPUP_SECONDS = 2
 FIRST_AGENT = 5000
 
 
-def write_roster(config_dir: Path, agents: int) -> list[str]:
+def write_roster(config_dir: Path, agents: int, greeting: bool = True) -> list[str]:
     """agents.yaml with `agents` agents, each with the one skill of the benchmark's queue;
-    that queue takes as many waiting callers as come (the native queue has no limit)."""
+    that queue takes as many waiting callers as come (the native queue has no limit).
+    `greeting`: the caller hears the agent's number (native's flow has no such step)."""
     numbers = [str(FIRST_AGENT + n) for n in range(agents)]
     lines = ["agents:"]
     for number in numbers:
@@ -58,6 +60,8 @@ def write_roster(config_dir: Path, agents: int) -> list[str]:
     (config_dir / "agents.yaml").write_text("\n".join(lines) + "\n")
     queues = (config_dir / "queues.yaml").read_text()
     queues = queues.replace(f"  {QUEUE}:\n", f"  {QUEUE}:\n    max_waiting: 100000\n", 1)
+    queues = re.sub(r"(?m)^greet_with_agent_number:.*\n", "", queues)
+    queues += f"greet_with_agent_number: {str(greeting).lower()}\n"
     (config_dir / "queues.yaml").write_text(queues)
     return numbers
 
@@ -117,6 +121,7 @@ class Center:
     phones: AgentPhones | None = None
     numbers: list[str] = field(default_factory=list)
     talk_ms: int = 10_000
+    greeting: bool = True
     _ari: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
@@ -160,7 +165,7 @@ class Center:
 
     def _start_services(self) -> Instance:
         config = make_config_dir(self.work_dir / "config")
-        self.numbers = write_roster(config, self.agents)
+        self.numbers = write_roster(config, self.agents, self.greeting)
         instance = prepare(self.settings, self.say)
         native.install(self.settings, self.numbers, WRAPUP_SECONDS)
         self.instance = instance  # stopped by close() even if starting fails halfway

@@ -219,7 +219,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Bring the bench center up, run the phases, always bring it down."""
     phases = set(args.phases.split(","))
     work_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    center = Center(work_dir=work_dir, agents=args.agents, channels=args.channels)
+    center = Center(
+        work_dir=work_dir, agents=args.agents, channels=args.channels, greeting=args.greeting
+    )
     report: dict[str, Any] = {
         "benchmark": "load",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -231,6 +233,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "agents": args.agents,
         "channels": center.settings.channels,
         "talk_seconds": args.talk_seconds,
+        "greeting": args.greeting,
         "phases": {},
     }
     out: dict[str, Any] = report["phases"]
@@ -284,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=400)
     parser.add_argument("--channels", type=int, default=1850)
     parser.add_argument("--talk-seconds", type=float, default=10)
+    parser.add_argument(
+        "--no-greeting",
+        dest="greeting",
+        action="store_false",
+        help="callers do not hear the agent's number (native's flow has no such step)",
+    )
     parser.add_argument("--menu-rate", type=float, default=100)
     parser.add_argument("--menu-seconds", type=float, default=60)
     parser.add_argument("--latency-rate", type=float, default=50)
