@@ -73,18 +73,22 @@ async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -
             "POST", "/bridges", {"type": "mixing", "bridgeId": f"b-{leg.call_id}"}
         )
         leg.bridge_id = bridge["id"]
+    # Either may hang up meanwhile: its hang-up reaches the call as an event.
+    await quietly(
+        ari.request(
+            "POST",
+            f"/bridges/{leg.bridge_id}/addChannel",
+            {"channel": f"{leg.channel},{channel_id}"},
+        )
+    )
     leg.recording = await leg.desk.start_recording(
         leg.flow.channel_name, leg.call_id, agent, leg.flow.log
     )
-    # Kept on the caller's channel before the two meet, so a restarted controller
-    # re-attaches this conversation whenever it died.
-    await ari.set_variable(
-        leg.channel, AGENT_VAR, f"{agent}|{channel_id}|{leg.recording or ''}|{now:.3f}"
-    )
-    await ari.request(
-        "POST",
-        f"/bridges/{leg.bridge_id}/addChannel",
-        {"channel": f"{leg.channel},{channel_id}"},
+    # Kept on the caller's channel, so a restarted controller re-attaches this conversation.
+    await quietly(
+        ari.set_variable(
+            leg.channel, AGENT_VAR, f"{agent}|{channel_id}|{leg.recording or ''}|{now:.3f}"
+        )
     )
     if leg.desk.greet_with_agent_number:
         media = ",".join(leg.flow.media(("agent-intro", *digits(agent), "agent-serving")))
@@ -188,10 +192,8 @@ async def consult_bridge(
     """Agent and expert talk in a bridge of their own; the expert's leg is recorded on the
     expert's channel (it hears whatever bridge the expert is in until they leave)."""
     ari = leg.desk.ari
-    # Recorded and kept on the caller's channel before they meet: a controller dying once
-    # they are together leaves a consult its successor re-attaches, recording included.
-    recording = await leg.desk.start_recording(name, leg.call_id, expert, leg.flow.log)
-    leg.leg_recordings[expert] = (name, recording)
+    # Kept on the caller's channel before they meet: a controller dying once they are
+    # together leaves a consult its successor re-attaches (kept again with the recording).
     await keep_consult(leg)
     await quietly(ari.request("DELETE", f"/channels/{agent_channel}/moh"))
     if leg.consult_bridge is None:
@@ -206,6 +208,9 @@ async def consult_bridge(
             {"channel": f"{agent_channel},{expert_channel}"},
         )
     )
+    recording = await leg.desk.start_recording(name, leg.call_id, expert, leg.flow.log)
+    leg.leg_recordings[expert] = (name, recording)
+    await keep_consult(leg)
 
 
 async def close_consult_bridge(leg: PersonLeg) -> None:
