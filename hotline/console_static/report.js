@@ -192,6 +192,30 @@ function charts() {
     yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
     series: [{ name: t("satisfaction"), type: "bar", data: rated.map((a) => Math.round(a.satisfaction * 1000) / 10) }],
   });
+  activityChart();
+}
+
+// Each agent's logged-in time by state, pauses by reason ("break=120.0;meal=30.0"), minutes.
+function activityChart() {
+  const agents = report.agents.filter((a) => a.logged_in_seconds > 0);
+  const minutes = (s) => Math.round((Number(s) || 0) / 6) / 10;
+  const states = [
+    ["ready", "ready_seconds"], ["ringing", "ringing_seconds"],
+    ["talking", "on_call_seconds"], ["after_call", "wrap_up_seconds"],
+  ].map(([word, key]) => ({ name: t(word), data: agents.map((a) => minutes(a[key])) }));
+  const paused = agents.map((a) => Object.fromEntries(String(a.paused_by_reason || "")
+    .split(";").filter(Boolean).map((part) => part.split("=")).map(([r, s]) => [r, Number(s)])));
+  const reasons = [...new Set(paused.flatMap((p) => Object.keys(p)))].sort();
+  const pauses = reasons.map((r) => ({
+    name: `${t("paused")}: ${r === "none" ? "—" : reasonText(r)}`,
+    data: paused.map((p) => minutes(p[r])),
+  }));
+  chart("chart-activity", {
+    tooltip: { trigger: "axis" }, legend: { type: "scroll" },
+    grid: { left: 60, right: 10, bottom: 30 },
+    yAxis: { type: "category", data: agents.map((a) => a.agent) }, xAxis: { type: "value" },
+    series: [...states, ...pauses].map((s) => ({ ...s, type: "bar", stack: "time" })),
+  });
 }
 
 function simpleRows(id, rows) {

@@ -96,6 +96,21 @@ async def a_day(db: asyncpg.Connection, run: str) -> str:
     await call(db, o, on("11:00:00"), on("11:04:15"), "answered")
     await event(db, o, on("11:00:05"), "queued", SI)
     await leg(db, o, SI, "9202", on("11:00:06"), on("11:00:11"), on("11:04:11"), "agent_hangup")
+    # An agent of this run (its own name: the day is shared by every run) took no call:
+    # ready 08:00-12:00 and 12:30-13:00, on a break in between.
+    for status, clock, reason in (
+        ("ready", "08:00:00", None),
+        ("paused", "12:00:00", "break"),
+        ("ready", "12:30:00", None),
+        ("logged_out", "13:00:00", None),
+    ):
+        await db.execute(
+            "INSERT INTO agent_state_changes (agent, status, at, reason) VALUES ($1, $2, $3, $4)",
+            f"ag-{run}",
+            status,
+            on(clock),
+            reason,
+        )
     return o
 
 
@@ -161,10 +176,18 @@ async def test_the_report_pages_show_the_days_figures_and_charts(
     assert text(f"{center_cells}.asa")(browser) == "0:08"  # (15 + 5 + 6) / 3
     assert text(f"{center_cells}.aht")(browser) == "4:00"  # (180 + 120 + 180 + 240) / 3
     assert "20 秒内接听" in text("#sl-rule")(browser)
-    for chart in ("chart-hourly", "chart-heatmap", "chart-satisfaction"):
+    for chart in ("chart-hourly", "chart-heatmap", "chart-satisfaction", "chart-activity"):
         await until(
             browser, lambda c, chart=chart: c.find_elements(By.CSS_SELECTOR, f"#{chart} canvas")
         )
+    # The agents' time chart, in minutes: this run's agent was ready 270 and on a break 30.
+    activity = browser.execute_script(
+        "const o = echarts.getInstanceByDom(document.getElementById('chart-activity'))"
+        ".getOption(); const at = o.yAxis[0].data.indexOf(arguments[0]);"
+        " return Object.fromEntries(o.series.map((s) => [s.name, s.data[at]]));",
+        f"ag-{center.run}",
+    )
+    assert (activity["空闲"], activity["小休: 休息"]) == (270, 30), activity
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(browser.set_window_size, 1280, 1900)  # the whole page
     browser.save_screenshot(str(ARTEFACTS / "console-report.png"))
