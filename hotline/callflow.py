@@ -14,16 +14,11 @@ import structlog
 from acd.callback_leg import Callback
 from acd.router import RouterError
 from hotline import selfservice
+from hotline.call_adoption import LANG_VAR, NODE_VAR, resume_call
 from hotline.caller_line import CallWorkOrder
 from hotline.citizens import SocialInsurancePort
 from hotline.desk import (
-    AGENT_VAR,
-    ENTERED_VAR,
-    OUTSIDE_VAR,
-    QUEUE_VAR,
-    SURVEY_VAR,
     Desk,
-    QueueEntry,
 )
 from hotline.person_leg import PersonLeg
 from hotline.store.journal import Fact, Journal
@@ -54,9 +49,6 @@ from ivr.menu import Menu
 from ivr.session import MenuSession
 
 log = structlog.get_logger("call")
-
-NODE_VAR = "HOTLINE_NODE"  # kept on the channel so a restarted controller resumes there
-LANG_VAR = "HOTLINE_LANG"
 
 
 @dataclass(frozen=True)
@@ -101,7 +93,7 @@ class CallFlow:
         # The language a restarted controller would resume in on this channel: the channel's
         # own until LANG_VAR says otherwise (set only when it changes: each set is a request
         # and an event in Asterisk).
-        self._kept_language = (self.channel_id, self.session.language)
+        self.kept_language = (self.channel_id, self.session.language)
         self.log = log.bind(call_id=self.call_id)
         self.hangup_requested_by_us = False
         self.hanging_up = False
@@ -177,59 +169,7 @@ class CallFlow:
 
     async def adopt(self, channel: dict[str, Any]) -> None:
         """A call already in Stasis when we (re)connected: resume where it was."""
-        self.fact("adopted", run_id=self.services.run_id)
-        ari = self.services.ari
-        node = await ari.get_variable(self.channel_id, NODE_VAR)
-        language = await ari.get_variable(self.channel_id, LANG_VAR)
-        if language in ("zh", "en"):
-            self.session.language = language
-            self._kept_language = (self.channel_id, language)
-        self.session.is_open = self.services.is_open()
-        self.log.info("call_adopted", node=node or "(start)", state=channel.get("state"))
-        if channel.get("state") != "Up":
-            await ari.answer(self.channel_id)
-            self.fact("answered")
-        queue = await ari.get_variable(self.channel_id, QUEUE_VAR)
-        desk = self.services.desk
-        # The survey comes last in a call: once it is set, the queue and agent variables
-        # (left as they were, to spare requests) no longer count.
-        rating = await ari.get_variable(self.channel_id, SURVEY_VAR)
-        if rating and desk is not None:
-            # The agent had hung up: the caller was being asked the survey.
-            self.session.phase = "done"
-            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
-            await self.person.ask_survey(rating)
-            return
-        outside = await ari.get_variable(self.channel_id, OUTSIDE_VAR)
-        if outside and desk is not None:
-            # Handed to another department (the end of the ACD's part): only its end is left.
-            self.session.phase = "done"
-            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=0.0)
-            await self.person.resume_outside(outside)
-            return
-        talking = await ari.get_variable(self.channel_id, AGENT_VAR)
-        if queue and talking and desk is not None and queue in desk.router.config.queues:
-            self.session.phase = "done"
-            # The time the caller entered the queue: a later transfer's segment counts from it.
-            entry = QueueEntry.decode(await ari.get_variable(self.channel_id, ENTERED_VAR) or "")
-            self.person = PersonLeg(flow=self, desk=desk, queue=queue, entered=entry.entered)
-            if await self.person.resume_talking(talking):
-                return
-        if queue and desk is not None and queue in desk.router.config.queues:
-            # A caller who was waiting keeps their place: the original time of entry, and
-            # the priority they had (senior, repeat caller).
-            entry = QueueEntry.decode(await ari.get_variable(self.channel_id, ENTERED_VAR) or "")
-            entered = entry.entered
-            self.session.phase = "done"
-            self.person = PersonLeg(
-                flow=self,
-                desk=desk,
-                queue=queue,
-                entered=entered or dt.datetime.now(dt.UTC).timestamp(),
-            )
-            await self.person.start(entry.priority, resumed=True, waiting_since=entry.waiting_since)
-            return
-        await self.execute(self.session.start(node or None))
+        await resume_call(self, channel)
 
     def restore_callback(
         self, desk: Desk, queue: str, entered: float, priority: int, number: str, attempts: int
@@ -414,9 +354,9 @@ class CallFlow:
         try:
             await ari.set_variable(self.channel_id, NODE_VAR, node)
             language = (self.channel_id, self.session.language)
-            if language != self._kept_language:
+            if language != self.kept_language:
                 await ari.set_variable(self.channel_id, LANG_VAR, self.session.language)
-                self._kept_language = language
+                self.kept_language = language
         except AriError as exc:
             if not exc.gone:
                 raise
