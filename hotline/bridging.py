@@ -73,14 +73,16 @@ async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -
             "POST", "/bridges", {"type": "mixing", "bridgeId": f"b-{leg.call_id}"}
         )
         leg.bridge_id = bridge["id"]
-    # Either may hang up meanwhile: its hang-up reaches the call as an event.
-    await quietly(
-        ari.request(
+    try:
+        await ari.request(
             "POST",
             f"/bridges/{leg.bridge_id}/addChannel",
             {"channel": f"{leg.channel},{channel_id}"},
         )
-    )
+    except AriError as exc:
+        if not exc.gone:
+            raise
+        return  # caller or agent hung up meanwhile: its hang-up reaches the call as an event
     leg.recording = await leg.desk.start_recording(
         leg.flow.channel_name, leg.call_id, agent, leg.flow.log
     )
@@ -153,7 +155,11 @@ async def keep_consult(leg: PersonLeg) -> None:
     restarted controller carries it on (hotline/reattaching.py)."""
     c = leg.conversation.consult
     if c is None:
+        if leg.consult_kept:  # the consult ended: a successor must not replay it
+            leg.consult_kept = False
+            await quietly(leg.desk.ari.set_variable(leg.channel, CONSULT_VAR, ""))
         return
+    leg.consult_kept = True
     _, recording = leg.leg_recordings.get(c.expert or "", ("", None))
     saved = SavedConsult(
         c.request,

@@ -51,6 +51,7 @@ from acd.survey import SurveyAnswered, SurveySession
 from hotline.bridging import (
     close_consult_bridge,
     consult_action,
+    keep_consult,
     put_through,
     ring_agent,
 )
@@ -125,6 +126,7 @@ class PersonLeg:
         self.recording: str | None = None
         # Experts' legs of consults, recorded on their own channel: channel name, file.
         self.leg_recordings: dict[str, tuple[str, str | None]] = {}
+        self.consult_kept = False  # a consult is kept on the caller's channel (bridging.py)
         self.survey: SurveySession | None = None
         self.announcement: str | None = None
 
@@ -277,6 +279,8 @@ class PersonLeg:
         """Carry out the Conversation machine's actions, in order."""
         for action in actions:
             await self._do(action)
+        if self.consult_kept and self.conversation.consult is None:
+            await keep_consult(self)  # clears it
 
     async def _do(self, action: ConversationAction) -> None:
         ari = self.desk.ari

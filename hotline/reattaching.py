@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from acd.consult import Consult
-from hotline.bridging import SavedConsult, join_caller
+from hotline.bridging import SavedConsult, join_caller, keep_consult
 from hotline.desk import CONSULT_VAR, hangup_quietly
 from hotline.telephony.ari import AriError
 from hotline.telephony.events import lost_channel
@@ -53,6 +53,7 @@ async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | No
         # (After a hand-over the expert is the agent: what was kept of the consult is old.)
         three_way = consult is not None and consult.channel in with_caller - {channel_id}
         if consult is not None and three_way and _reattach(leg, consult, "three_way", None):
+            await _record_expert(leg, consult)
             await _hung_up_meanwhile(leg, consult.channel, consult.expert)
         await _hung_up_meanwhile(leg, channel_id, agent)
         return True
@@ -60,11 +61,25 @@ async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | No
         apart = await _bridge(leg, f"x-{leg.call_id}")
         if apart is not None and {channel_id, consult.channel} <= set(apart["channels"]):
             if _reattach(leg, consult, "talking", apart["id"]):
+                await _record_expert(leg, consult)
                 await _hung_up_meanwhile(leg, consult.channel, consult.expert)
             await _hung_up_meanwhile(leg, channel_id, agent)
             return True
     await _back_to_caller(leg, consult, with_caller)
     return True
+
+
+async def _record_expert(leg: PersonLeg, saved: SavedConsult) -> None:
+    """An expert whose recording the dead controller had not kept yet (it died between
+    bridging them and keeping it) is recorded from now on, and that is kept."""
+    if saved.recording:
+        return
+    flow = leg.flow
+    recording = await leg.desk.start_recording(
+        saved.channel_name, leg.call_id, saved.expert, flow.log
+    )
+    leg.leg_recordings[saved.expert] = (saved.channel_name, recording)
+    await keep_consult(leg)
 
 
 async def _hung_up_meanwhile(leg: PersonLeg, channel_id: str, agent: str) -> None:
@@ -115,6 +130,7 @@ def _reattach(leg: PersonLeg, saved: SavedConsult, stage: str, consult_bridge: s
         stage=stage,
     )
     conv.phase = "consulting" if stage == "talking" else "three_way"
+    leg.consult_kept = True
     leg.consult_bridge = consult_bridge
     leg.leg_recordings[saved.expert] = (saved.channel_name, saved.recording or None)
     desk.agent_channels[saved.channel] = (leg.call_id, saved.expert)
@@ -162,10 +178,12 @@ async def _back_to_caller(
         ended = {"agent": agent, "queue": saved.queue, "expert": talked, "outcome": "cancelled"}
         seconds = round(max(0.0, time.time() - saved.answered_at), 3) if talked else 0.0
         leg.flow.fact("consult_ended", **ended, seconds=seconds)
-    # A controller that died between keeping the agent and bridging them left the caller
-    # out of the bridge (hotline/bridging.py put_through): both are put in.
+    # The caller out of the bridge (not seen so far; it costs nothing to be sure): both in.
     caller = [] if leg.channel in with_caller else [leg.channel]
     await join_caller(leg, *caller, agent_channel)
+    if saved is not None:
+        leg.consult_kept = True
+        await keep_consult(leg)  # no consult any more: cleared
     if saved is not None or experts:
         leg.flow.log.info("consult_cancelled_by_restart", agent=agent, experts=sorted(experts))
     else:

@@ -37,13 +37,13 @@ class AriError(Exception):
     def __init__(self, status: int, method: str, path: str, message: str) -> None:
         super().__init__(f"{method} {path}: {status} {message}")
         self.status = status
-        self.message = message
+        self.message = str(message)
 
     @property
     def gone(self) -> bool:
         """The channel, bridge or playback no longer exists: normal when a caller hangs up
         (a channel named in a request's parameters, as `addChannel`'s, is a 400)."""
-        return self.status == 404 or (self.status == 400 and "not found" in self.message.lower())
+        return self.status == 404 or (self.status == 400 and self.message == "Channel not found")
 
 
 class AriClient:
