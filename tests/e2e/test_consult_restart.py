@@ -10,7 +10,7 @@ import urllib.error
 
 import asyncpg
 
-from tests.e2e.test_consult import ASK, _consult_call, _entered, _segments
+from tests.e2e.test_consult import ASK, _consult_call, _entered, _recorded, _segments
 from tests.support.api import agent_api
 from tests.support.calls import wait_for_call
 from tests.support.observer import AriObserver
@@ -95,6 +95,8 @@ async def test_a_consult_survives_a_restart_and_is_completed_after_it(
         ("1004", "caller_hangup", "1001"),
     ]
     assert (parts[0]["consult_outcome"], parts[0]["consult_expert"]) == ("complete", "1004")
+    # Both parts recorded and stored, 1004's across the restart.
+    assert {r["agent"] for r in await _recorded(db, call, 2)} == {"1001", "1004"}
 
 
 async def test_a_consult_still_ringing_at_a_restart_puts_the_agent_back_with_the_caller(
