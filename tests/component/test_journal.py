@@ -23,7 +23,11 @@ async def drain(journal: Journal, seconds: float = 10) -> None:
     writer = asyncio.create_task(journal.run())
     try:
         await journal.flush(timeout=seconds)
-        await journal.spool.sync()  # the round that deletes what is committed
+        # A segment goes once its facts are committed and fsynced. The writer may commit
+        # facts before the round that fsyncs them: that round finds the segment not yet
+        # done, and the next one deletes it.
+        await journal.spool.sync()
+        await journal.spool.sync()
     finally:
         writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
