@@ -99,10 +99,10 @@ async def a_day(db: asyncpg.Connection, run: str) -> str:
     # An agent of this run (its own name: the day is shared by every run) took no call:
     # ready 08:00-12:00 and 12:30-13:00, on a break in between.
     for status, clock, reason in (
-        ("ready", "08:00:00", None),
+        ("ready", "08:00:00", ""),
         ("paused", "12:00:00", "break"),
-        ("ready", "12:30:00", None),
-        ("logged_out", "13:00:00", None),
+        ("ready", "12:30:00", ""),
+        ("logged_out", "13:00:00", ""),
     ):
         await db.execute(
             "INSERT INTO agent_state_changes (agent, status, at, reason) VALUES ($1, $2, $3, $4)",
