@@ -212,7 +212,7 @@ function activityChart() {
   }));
   chart("chart-activity", {
     tooltip: { trigger: "axis" }, legend: { type: "scroll" },
-    grid: { left: 60, right: 10, bottom: 30 },
+    grid: { left: 10, right: 10, bottom: 30, containLabel: true },
     yAxis: { type: "category", data: agents.map((a) => a.agent) }, xAxis: { type: "value" },
     series: [...states, ...pauses].map((s) => ({ ...s, type: "bar", stack: "time" })),
   });
