@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -91,10 +92,16 @@ class Journal:
         spool_dir: Path,
         batch: int = 500,
         limits: SpoolLimits | None = None,
+        linger: float = 0.05,
     ) -> None:
         self._engine = engine
         self._spool_dir = spool_dir
         self._batch = batch
+        # A batch short of `batch` facts waits until `linger` after the previous write: at
+        # 10 calls a second a fact came every 3 ms, and each came alone in a transaction of
+        # six round trips (profile: the journal was a fifth of the controller's CPU).
+        self._linger = linger
+        self._last_write = 0.0
         self.spool = Spool(spool_dir, limits)
         self._wakeup = asyncio.Event()
         self._progress = asyncio.Event()  # set whenever facts were committed
@@ -168,6 +175,10 @@ class Journal:
             if self._engine is None:
                 await asyncio.sleep(3600)
                 continue
+            wait = self._last_write + self._linger - time.monotonic()
+            if wait > 0 and self.backlog < self._batch:
+                await asyncio.sleep(wait)
+            self._last_write = time.monotonic()
             try:
                 await self.write_batch()
                 delay = 0.5
