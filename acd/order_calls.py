@@ -168,10 +168,10 @@ def resumable(talking: bool, agent_up: bool, citizen_up: bool, bridged: bool) ->
 
 @dataclass(frozen=True)
 class SavedCallBack:
-    """A call-back as kept on its channels (both, from the dial on; again once the citizen
-    answered and once recorded), for a restarted controller: the order, the agent and what
-    they were doing before the call-back paused them, the number; once put through, when,
-    the citizen's channel name (its recording is on it) and the recording's path."""
+    """A call-back as kept on its channels (both, from the dial on; again once put through
+    and recorded), for a restarted controller: the order, the agent and what they were
+    doing before the call-back paused them, the number; once put through, when the citizen
+    answered, their channel's name (the recording is on it) and the recording's path."""
 
     order: str
     agent: str

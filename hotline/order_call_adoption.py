@@ -18,6 +18,7 @@ from acd.order_calls import CallBack, SavedCallBack, SavedFollowUp, saved_order_
 from hotline.desk import hangup_quietly
 from hotline.follow_up_call import FollowUpLeg
 from hotline.order_call_legs import ORDER_CALL_VAR, CallBackLeg
+from hotline.telephony.ari import AriError
 
 if TYPE_CHECKING:
     from hotline.order_calls import OrderCalls
@@ -51,10 +52,14 @@ async def adopt(calls: OrderCalls, channels: list[dict[str, Any]]) -> list[str]:
         if call_id in calls.calls:
             continue  # ours (a reconnect, not a restart)
         saved = None
-        for channel_id in channel_ids:
-            saved = saved_order_call(await desk.ari.get_variable(channel_id, ORDER_CALL_VAR))
-            if saved is not None:
-                break
+        try:
+            for channel_id in channel_ids:
+                saved = saved_order_call(await desk.ari.get_variable(channel_id, ORDER_CALL_VAR))
+                if saved is not None:
+                    break
+        except AriError as exc:  # Asterisk too busy to say: the next reconnect tries again
+            log.warning("order_call_adoption_failed", call=call_id, error=str(exc)[:160])
+            continue
         if saved is None:  # placed by a release that kept nothing: nobody can carry it on
             log.warning("order_call_not_adopted", call=call_id, channels=channel_ids)
             for channel_id in channel_ids:

@@ -136,7 +136,7 @@ class CallBackLeg(OrderLeg):
         )
 
     async def keep(self) -> None:
-        """Keep the call-back as it is now on both its channels (both answered by now)."""
+        """Keep the call-back as it is now on both its channels (both in Stasis by now)."""
         value = self.saved().encode()
         for side in ("agent", "citizen"):
             await quietly(self.desk.ari.set_variable(self.channel(side), ORDER_CALL_VAR, value))
@@ -212,7 +212,6 @@ class CallBackLeg(OrderLeg):
     async def _put_through(self) -> None:
         ari = self.desk.ari
         await quietly(ari.stop_playback(f"{self.channel('agent')}.whisper"))
-        await self.keep()  # put through: a successor carries the conversation on
         bridge = await ari.request(
             "POST", "/bridges", {"type": "mixing", "bridgeId": f"b-{self.call_id}"}
         )
@@ -223,8 +222,9 @@ class CallBackLeg(OrderLeg):
         self.recording = await self.desk.start_recording(
             self.citizen_name, self.call_id, self.agent, log
         )
-        if self.recording is not None:
-            await self.keep()  # a successor stores the recording when the call ends
+        # Kept once bridged and recorded (as a caller's conversation is): a successor
+        # carries it on and stores the recording; one dying before ends it as interrupted.
+        await self.keep()
 
     async def resume(self) -> None:
         """After a controller restart (hotline/order_call_adoption.py; the leg is built
