@@ -26,16 +26,17 @@ if TYPE_CHECKING:
 log = structlog.get_logger("order_calls")
 
 # `wo<order>-<run id (6 hex)><n>-<a|c>`: a call-back's or a follow-up's channel.
-ORDER_CHANNEL = re.compile(r"(?P<call>wo.+-[0-9a-f]{6}[0-9]+)-(?P<side>[ac])")
+ORDER_CHANNEL = re.compile(r"(?P<call>wo.+-(?P<run>[0-9a-f]{6})[0-9]+)-(?P<side>[ac])")
 
 
-def order_call_channels(channel_ids: list[str]) -> dict[str, list[str]]:
-    """The work-order calls among Asterisk's channels: call id -> its channels (agent's
-    first)."""
+def order_call_channels(channel_ids: list[str], run_id: str) -> dict[str, list[str]]:
+    """The work-order calls an earlier run placed among Asterisk's channels: call id ->
+    its channels (agent's first). This run's own (a reconnect) are not: one that ended
+    just now may still have a channel being hung up."""
     found: dict[str, list[str]] = {}
     for channel_id in sorted(channel_ids):
         match = ORDER_CHANNEL.fullmatch(channel_id)
-        if match is not None:
+        if match is not None and match["run"] != run_id:
             found.setdefault(match["call"], []).append(channel_id)
     return found
 
@@ -48,9 +49,9 @@ async def adopt(calls: OrderCalls, channels: list[dict[str, Any]]) -> list[str]:
     assert desk is not None
     adopted: list[str] = []
     ids = [str(c.get("id", "")) for c in channels]
-    for call_id, channel_ids in order_call_channels(ids).items():
+    for call_id, channel_ids in order_call_channels(ids, calls.controller.run_id).items():
         if call_id in calls.calls:
-            continue  # ours (a reconnect, not a restart)
+            continue  # taken back at an earlier reconnect of this run
         saved = None
         try:
             for channel_id in channel_ids:

@@ -86,6 +86,7 @@ class Restarted(Center):
         super().__init__(tmp_path)
         self.ari = self.desk.ari = Switch()  # type: ignore[assignment]
         self.ami = self.desk.ami = Ami()  # type: ignore[assignment]
+        self.calls.controller.run_id = "a1b2c3"  # this run's (the calls left are 3f9a0c's)
         self.facts: list[Fact] = []
         self.desk.journal.observers.append(self.facts.append)
         now = time.time()
@@ -140,6 +141,10 @@ async def test_a_call_back_in_conversation_is_carried_on_and_ends_as_without_a_r
     assert c.ari.hung_up == [] and c.kinds("work_order_call_ended") == []
     assert c.state() == (AgentStatus.paused, PAUSE_REASON)
     assert await c.calls.adopt(left) == []  # a reconnect finds it ours
+    mine = f"wo202600000003-{c.calls.controller.run_id}7-a"  # this run's own: not adopted
+    c.ari.leave(mine, "Up", saved)
+    assert await c.calls.adopt([*left, c.ari.channels[mine]]) == []
+    del c.ari.channels[mine]
 
     del c.ari.channels[CITIZEN_LEG]
     over = await c.calls.handle(CALL, (CITIZEN_LEG, ChannelHangup(CITIZEN_LEG, 16)))
