@@ -26,6 +26,7 @@ Outcome = Literal[
     "agent_unreached",  # the agent's desk phone did not answer (busy, no answer...)
     "not_reached",  # the citizen's phone did not answer, was busy or unreachable
     "agent_hangup",  # the agent gave up before the citizen answered
+    "interrupted",  # a controller restart found it still ringing: ended (the agent may retry)
 ]
 
 # The follow-up question is the survey's (满意1 基本满意2 不满意3); the order keeps the
@@ -119,6 +120,24 @@ class CallBack:
         other: Side = "citizen" if side == "agent" else "agent"
         return self._end("talked", now, [HangUp(other)])
 
+    @classmethod
+    def after_restart(cls, answered_at: float) -> CallBack:
+        """A call-back an earlier controller left in Asterisk (SavedCallBack): talking if
+        the citizen had answered (`answered_at` > 0), else still ringing one side."""
+        return cls(phase="talking" if answered_at else "citizen_ringing", answered_at=answered_at)
+
+    def interrupted(self, now: float) -> list[OrderCallAction]:
+        """A restart found it not to be carried on (still ringing, or a side gone or out of
+        the bridge): both sides are hung up; a conversation ends as talked, a call-back
+        still ringing as `interrupted` (nothing was said: the agent may call again)."""
+        if self.phase == "done":
+            return []
+        both: list[OrderCallAction] = [HangUp("agent"), HangUp("citizen")]
+        if self.phase == "talking":
+            return self._end("talked", now, both)
+        self.detail = "controller_restart"
+        return self._end("interrupted", now, both)
+
     def refused(self) -> None:
         """It did not start (call_back_refusal): nothing was dialled, nothing to end."""
         self.phase = "done"
@@ -138,6 +157,73 @@ class CallBack:
         self.outcome = outcome
         talked = now - self.answered_at if outcome == "talked" else 0.0
         return [*out, Finished(outcome, talked)]
+
+
+def resumable(talking: bool, agent_up: bool, citizen_up: bool, bridged: bool) -> bool:
+    """Whether a restarted controller carries a call-back on (CallBack.after_restart):
+    the two were talking and still are, both answered and together in the call's bridge.
+    Anything else is ended (CallBack.interrupted)."""
+    return talking and agent_up and citizen_up and bridged
+
+
+@dataclass(frozen=True)
+class SavedCallBack:
+    """A call-back as kept on its channels (both, from the dial on; again once put through
+    and recorded), for a restarted controller: the order, the agent and what they were
+    doing before the call-back paused them, the number; once put through, when the citizen
+    answered, their channel's name (the recording is on it) and the recording's path."""
+
+    order: str
+    agent: str
+    number: str
+    paused_from: AgentState | None = None
+    answered_at: float = 0.0
+    citizen_name: str = ""
+    recording: str = ""
+
+    def encode(self) -> str:
+        """The channel variable's value."""
+        status, reason = self.paused_from or (None, "")
+        fields = (
+            "callback",
+            self.order,
+            self.agent,
+            self.number,
+            status.value if status is not None else "",
+            reason,
+            f"{self.answered_at:.3f}",
+            self.citizen_name,
+            self.recording,
+        )
+        return "|".join(fields)
+
+
+@dataclass(frozen=True)
+class SavedFollowUp:
+    """A follow-up call as kept on the citizen's channel: the order and the attempt."""
+
+    order: str
+    attempt: int
+
+    def encode(self) -> str:
+        """The channel variable's value."""
+        return f"followup|{self.order}|{self.attempt}"
+
+
+def saved_order_call(text: str) -> SavedCallBack | SavedFollowUp | None:
+    """What was kept on a work-order call's channel; None if nothing (or something
+    unreadable) was kept."""
+    parts = text.split("|")
+    try:
+        if parts[0] == "followup" and len(parts) == 3 and parts[1]:
+            return SavedFollowUp(parts[1], int(parts[2]))
+        if parts[0] != "callback" or len(parts) != 9 or not (parts[1] and parts[2]):
+            return None
+        _, order, agent, number, status, reason, answered, name, recording = parts
+        paused = (AgentStatus(status), reason) if status else None
+        return SavedCallBack(order, agent, number, paused, float(answered), name, recording)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -396,11 +396,13 @@ class Controller:
         log.info("desk_phone", agent=aor, status=status)
         self.desk.apply(self.desk.router.endpoint(aor, reachable, time.time()))
 
-    async def _forget_lost_legs(self, desk: Desk) -> None:
+    async def _forget_lost_legs(self, desk: Desk) -> list[dict[str, Any]]:
         """Agents' and call-back channels that ended while we were disconnected: their calls
-        hear of it as of any hang-up, so no agent stays offered or on a call forever."""
+        hear of it as of any hang-up, so no agent stays offered or on a call forever.
+        Returns every channel of Asterisk."""
         # Ringing channels are not in the application yet: ask for every channel.
-        existing = {c["id"] for c in await self.ari.request("GET", "/channels")}
+        channels: list[dict[str, Any]] = await self.ari.request("GET", "/channels")
+        existing = {c["id"] for c in channels}
         self.order_calls.lost(existing)
         for channel_id, (call_id, agent) in list(desk.agent_channels.items()):
             if channel_id not in existing:
@@ -411,6 +413,7 @@ class Controller:
                 desk.citizen_channels.pop(channel_id, None)
                 lost = {"type": "ChannelDestroyed", "channel": {"id": channel_id}, "lost": True}
                 self.mailboxes.post(call_id, ("citizen", lost))
+        return channels
 
     async def reconcile(self) -> None:
         """After every (re)connect: adopt the calls in our application that we don't know;
@@ -466,7 +469,8 @@ class Controller:
                 cut = "cut_by_asterisk_restart" if restarted else None
                 self.mailboxes.post(call_id, ("vanished", cut))
         if self.desk is not None:
-            await self._forget_lost_legs(self.desk)
+            # Work-order calls an earlier run placed: carried on or ended, never left alone.
+            await self.order_calls.adopt(await self._forget_lost_legs(self.desk))
         for channel_id in ids:
             if channel_id in self.calls or self.supervision.key_of(channel_id) is not None:
                 continue

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acd.channel_events import ChannelAnswered, ChannelHangup, KeyPressed, PlaybackDone
-from acd.order_calls import FollowUpAttempt, FollowUpPolicy, after_attempt
+from acd.order_calls import FollowUpAttempt, FollowUpPolicy, SavedFollowUp, after_attempt
 from acd.survey import SurveyAnswered, SurveySession
 from hotline import order_calls_store
 from hotline.desk import hangup_quietly, quietly
@@ -38,6 +38,35 @@ class FollowUpLeg(OrderLeg):
     survey: SurveySession | None = None
     ended: bool = False
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+
+    def saved(self) -> SavedFollowUp:
+        """The follow-up as its channel keeps it."""
+        return SavedFollowUp(self.order, self.attempt)
+
+    async def resume(self) -> None:
+        """After a controller restart (hotline/order_call_adoption.py): the survey's place
+        is not kept, so the call is hung up and the attempt given back: the follow-up
+        watch places it again once `retry_after_minutes` have passed since it began."""
+        self.ended = True
+        await hangup_quietly(self.desk.ari, self.channel("citizen"))
+        self.fact(
+            "work_order_follow_up_ended",
+            order=self.order,
+            attempt=self.attempt,
+            result="interrupted",
+            verdict="retry",
+            satisfaction=None,
+        )
+        log.info("order_follow_up_interrupted", order=self.order, attempt=self.attempt)
+        engine = self.calls.controller.engine
+        if engine is None:
+            return
+        try:
+            await order_calls_store.follow_up_interrupted(
+                engine, self.order, attempt=self.attempt, at=dt.datetime.now(dt.UTC)
+            )
+        except Exception as exc:  # in the journal; the attempt stays counted
+            log.warning("order_follow_up_not_stored", order=self.order, error=str(exc)[:200])
 
     async def start(self) -> None:
         """Ring the citizen's number through the trunk."""

@@ -2,6 +2,9 @@
 (its ids, the journal, dialling a channel) and the owner's call-back — their desk phone is
 rung first, then the citizen through the trunk; bridged and recorded (the machine is
 acd/order_calls.CallBack). The registry is hotline/order_calls.py.
+
+What a restarted controller needs of a call is kept on its channels (ORDER_CALL_VAR, from
+the dial on): hotline/order_call_adoption.py finds them and the leg resumes.
 """
 
 from __future__ import annotations
@@ -22,14 +25,17 @@ from acd.order_calls import (
     HangUp,
     OrderCallAction,
     PutThrough,
+    SavedCallBack,
+    SavedFollowUp,
     Side,
+    resumable,
 )
 from acd.state import AgentStatus
 from acd.work_orders import WorkOrderError
 from hotline import order_calls_store
 from hotline.desk import Desk, hangup_quietly, quietly
 from hotline.store.journal import Fact
-from hotline.telephony.ari import AriError
+from hotline.telephony.ari import AriClient, AriError
 from hotline.work_orders_store import Actor
 from ivr.speech import digits
 
@@ -41,6 +47,8 @@ log = structlog.get_logger("order_calls")
 PAUSE_REASON = "work_order_call"  # the agent's state while their call-back is placed
 SEGMENT_QUEUE = "work_order"  # call_segments.queue of a call-back (no `calls` row: not inbound)
 CENTER_ID = "12333 <12333>"
+# What the call is (acd/order_calls.SavedCallBack / SavedFollowUp), on each of its channels.
+ORDER_CALL_VAR = "HOTLINE_ORDER_CALL"
 
 
 @dataclass
@@ -64,6 +72,10 @@ class OrderLeg:
     def fact(self, kind: str, **data: Any) -> None:
         self.desk.journal.record(Fact(channel_id=self.call_id, kind=kind, data=data))
 
+    def saved(self) -> SavedCallBack | SavedFollowUp:
+        """What a restarted controller needs of this call (kept on its channels)."""
+        raise NotImplementedError
+
     def media(self, prompts: tuple[str, ...]) -> list[str]:
         sounds = self.calls.controller.config.sounds_dir
         return [f"sound:{sounds / 'zh' / p}" for p in prompts]
@@ -85,6 +97,9 @@ class OrderLeg:
                     "timeout": ring,
                     "callerId": caller_id,
                 },
+                # Set before it rings: a controller dying meanwhile leaves a call its
+                # successor can end cleanly (a ringing channel cannot be given variables).
+                body={"variables": {ORDER_CALL_VAR: self.saved().encode()}},
             )
         except AriError as exc:
             log.warning(
@@ -107,6 +122,24 @@ class CallBackLeg(OrderLeg):
     paused_from: tuple[AgentStatus, str] | None = None
     asked: tuple[AgentStatus, str] | None = None  # the agent's state when it was asked for
     started: asyncio.Future[None] | None = None  # told whether it started (the API waits)
+
+    def saved(self) -> SavedCallBack:
+        """The call-back as its channels keep it."""
+        return SavedCallBack(
+            self.order,
+            self.agent,
+            self.number,
+            self.paused_from,
+            self.machine.answered_at,
+            self.citizen_name,
+            self.recording or "",
+        )
+
+    async def keep(self) -> None:
+        """Keep the call-back as it is now on both its channels (both in Stasis by now)."""
+        value = self.saved().encode()
+        for side in ("agent", "citizen"):
+            await quietly(self.desk.ari.set_variable(self.channel(side), ORDER_CALL_VAR, value))
 
     async def start(self) -> None:
         """Ring the agent's desk phone (they hear who is called once they answer), unless
@@ -189,6 +222,31 @@ class CallBackLeg(OrderLeg):
         self.recording = await self.desk.start_recording(
             self.citizen_name, self.call_id, self.agent, log
         )
+        # Kept once bridged and recorded (as a caller's conversation is): a successor
+        # carries it on and stores the recording; one dying before ends it as interrupted.
+        await self.keep()
+
+    async def resume(self) -> None:
+        """After a controller restart (hotline/order_call_adoption.py; the leg is built
+        from what its channels kept, and they are ours again): a conversation still up
+        and bridged is carried on as it was; anything else ends (CallBack.interrupted)."""
+        ari = self.desk.ari
+        up = {side: await _up(ari, self.channel(side)) for side in ("agent", "citizen")}
+        bridged = False
+        if self.machine.phase == "talking":
+            self.bridge_id = f"b-{self.call_id}"
+            try:
+                bridge = await ari.request("GET", f"/bridges/{self.bridge_id}")
+                both = {self.channel("agent"), self.channel("citizen")}
+                bridged = both <= set(bridge.get("channels", []))
+            except AriError as exc:
+                if not exc.gone:
+                    raise
+        if resumable(self.machine.phase == "talking", up["agent"], up["citizen"], bridged):
+            log.info("order_call_back_resumed", call=self.call_id, agent=self.agent)
+            return
+        log.info("order_call_back_interrupted", call=self.call_id, phase=self.machine.phase)
+        await self.run(self.machine.interrupted(time.time()))
 
     async def _finished(self, outcome: str, talked: float) -> None:
         desk, detail = self.desk, self.machine.detail
@@ -237,3 +295,14 @@ class CallBackLeg(OrderLeg):
             self.desk.apply(router.pause(self.agent, reason, now))
         else:
             self.desk.apply(router.ready(self.agent, now))
+
+
+async def _up(ari: AriClient, channel_id: str) -> bool:
+    """Whether a channel is there and answered."""
+    try:
+        channel = await ari.get_channel(channel_id)
+    except AriError as exc:
+        if exc.gone:
+            return False
+        raise
+    return bool(channel.get("state") == "Up")

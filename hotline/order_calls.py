@@ -5,12 +5,14 @@ follow-up call (hotline/follow_up_call.py: the citizen is asked the satisfaction
 The rules are pure (acd/order_calls.py); the order's history and follow-up are written by
 hotline/order_calls_store.py.
 
-A call's id is `wo<order>-<n>`; its channels are `<id>-a` (the agent's desk phone) and
+A call's id is `wo<order>-<run id><n>`; its channels are `<id>-a` (the agent's desk phone) and
 `<id>-c` (the citizen). Ids with a dash are never adopted as callers after a restart
-(Controller.reconcile); the controller posts these channels' events to the call's mailbox
-as ("order", call id, item), so a call's channels are only touched by its own consumer.
-The call-back's start, in that consumer, checks the agent again (they may have taken a caller
-since the click): the request waits for it, so its refusal is the API's answer.
+(Controller.reconcile): the calls an earlier run left are taken back as what they are
+(hotline/order_call_adoption.py, from what their channels keep). The controller posts
+these channels' events to the call's mailbox as ("order", call id, item), so a call's
+channels are only touched by its own consumer. The call-back's start, in that consumer,
+checks the agent again (they may have taken a caller since the click): the request waits
+for it, so its refusal is the API's answer.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import structlog
 
 from acd.order_calls import AgentState, FollowUpPolicy, call_back_refusal
 from acd.work_orders import WorkOrder, WorkOrderError
+from hotline import order_call_adoption
 from hotline.follow_up_call import FollowUpLeg
 from hotline.order_call_legs import CallBackLeg
 from hotline.telephony.events import channel_event, lost_channel
@@ -140,6 +143,11 @@ class OrderCalls:
         if typed is not None:
             self.post(call_id, (channel_id, typed))
 
+    async def adopt(self, channels: list[dict[str, Any]]) -> list[str]:
+        """After a (re)connect: the calls an earlier run left among Asterisk's `channels`
+        (every channel: a ringing one is not in the application) resume here."""
+        return await order_call_adoption.adopt(self, channels)
+
     def lost(self, existing: set[str]) -> None:
         """After a reconnect: channels that ended unseen end their calls as any hang-up."""
         for channel_id, call_id in list(self.channels.items()):
@@ -154,6 +162,8 @@ class OrderCalls:
             return True
         if item == "start":
             await leg.start()
+        elif item == "resume":
+            await leg.resume()
         elif isinstance(item, TimerExpired):
             await leg.on("", item)
         else:

@@ -140,3 +140,29 @@ async def follow_up_ended(
         await store._step(conn, order_id, after.history[-1])
         await audit.write(conn, store._audit(SYSTEM, what, after, attempt=attempt))
     return after
+
+
+async def follow_up_interrupted(
+    engine: AsyncEngine, number: str, *, attempt: int, at: dt.datetime
+) -> WorkOrder:
+    """A controller restart cut follow-up attempt `attempt` short: it is given back (not
+    counted), so the watch places it again once `retry_after_minutes` have passed since it
+    began; the history says so. Nothing changes if the order moved on meanwhile."""
+    async with engine.begin() as conn:
+        order_id, before = await _locked(conn, number)
+        given_back = await conn.execute(
+            text(
+                "UPDATE work_orders SET follow_up_attempts = follow_up_attempts - 1"
+                " WHERE id = :id AND follow_up_attempts = :attempt AND status = 'answered'"
+                " AND follow_up_result IS NULL"
+            ),
+            {"id": order_id, "attempt": attempt},
+        )
+        if not given_back.rowcount:
+            return before
+        note = f"follow-up attempt {attempt}: interrupted by a restart, placed again later"
+        after = noted(before, note, by="system", at=at)
+        await store._step(conn, order_id, after.history[-1])
+        entry = store._audit(SYSTEM, "workorder.follow_up_attempt", after, attempt=attempt)
+        await audit.write(conn, entry)
+    return after

@@ -88,3 +88,45 @@ async def test_follow_up_attempts_are_counted_once_and_the_last_stored_as_not_re
         "workorder.follow_up_attempt",
         "workorder.followed_up",
     ]
+
+
+async def test_a_follow_up_cut_short_by_a_restart_is_given_back_for_a_later_attempt(
+    system: SystemUnderTest, db: asyncpg.Connection
+) -> None:
+    engine = create_async_engine(system.instance.database_url or "")
+    now = dt.datetime.now(dt.UTC)
+    owner = store.Actor("1001", "agent")
+    try:
+        order = await store.create(
+            engine,
+            actor=owner,
+            at=now,
+            policy=DeadlinePolicy(),
+            hours=load_hours(REPO_ROOT / "dialplan"),
+            caller_number="13900000582",
+            callback_number="",
+            id_number="",
+            question="失业金何时到账",
+            line="employment",
+            kind="standard",
+            owner="1001",
+            office="employment",
+        )
+        n = order.number
+        await store.change(engine, n, Status.SENT, actor=owner, at=now)
+        office = store.Actor("token:employment", "office")
+        await store.change(engine, n, Status.ANSWERED, actor=office, at=now, answer="已发放")
+        assert await calls.claim_attempt(engine, n, 0, now)
+        later = now + dt.timedelta(seconds=5)
+        cut = await calls.follow_up_interrupted(engine, n, attempt=1, at=later)
+        assert cut.history[-1].note == (
+            "follow-up attempt 1: interrupted by a restart, placed again later"
+        )
+        (state,) = [s for o, s in await calls.follow_up_candidates(engine) if o.number == n]
+        assert (state.attempts, state.last_attempt) == (0, now)  # spaced from its start
+        again = await calls.follow_up_interrupted(engine, n, attempt=1, at=later)
+        assert len(again.history) == len(cut.history)  # given back once
+    finally:
+        await engine.dispose()
+    audited = await db.fetch("SELECT what FROM audit_log WHERE target = $1 ORDER BY id", n)
+    assert [a["what"] for a in audited][-1:] == ["workorder.follow_up_attempt"]

@@ -5,7 +5,9 @@ the follow-up call that asks the satisfaction question."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 import urllib.error
 import urllib.request
 from typing import Any
@@ -14,6 +16,7 @@ import asyncpg
 import pytest
 
 from tests.support.desk import agent_states, phone, set_agent
+from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
 from tests.support.system import DEPARTMENT_PORT, SystemUnderTest
 
@@ -144,3 +147,84 @@ async def test_an_answered_order_is_called_back_by_its_owner_then_followed_up(
     tail = [(r["status"], r["reason"]) for r in reasons][-2:]
     assert tail == [("paused", "work_order_call"), ("ready", "")], tail
     assert await agent_states(db, "1002")
+
+
+async def test_a_call_back_in_conversation_outlives_a_controller_restart(
+    running: SystemUnderTest, db: asyncpg.Connection, observer: AriObserver, desk: list[DeskPhone]
+) -> None:
+    """
+    1. 1003 calls back the citizen of an open order of theirs: both answer and talk,
+       recorded; 1003 is paused for the call-back.
+    2. The controller is killed and started again: the call-back is carried on.
+    3. 1003 hangs up: the citizen's phone is hung up; the segment ends as talked and the
+       call-back's end is written once; the recording is stored, the order's history
+       notes the call, and 1003 is ready again (not paused for the call-back any more).
+    """
+    number = "13900000562"
+    agent = phone(running, "1003")
+    mobile = DeskPhone(
+        user=number,
+        password="-",
+        sip_port=running.settings.ports.sip,
+        work_dir=running.work_dir / f"mobile-{number}",
+        calls=1,
+    )
+    desk += [agent, mobile]
+    await agent.register()
+    await set_agent(running, "1003", "login")
+    await mobile.answer_at(DEPARTMENT_PORT)
+    order = {"question": "社保卡补办进度", "line": "employment", "caller_number": number}
+    n = (await asyncio.to_thread(api, running, "/work-orders", {**order, "owner": "1003"}))[
+        "number"
+    ]
+    call_id = (await asyncio.to_thread(api, running, f"/work-orders/{n}/call"))["call"]
+    # Once recorded, the call-back (with its recording) is kept on the desk phone's channel
+    # (a release that keeps nothing goes on: what follows says what it lost).
+    with contextlib.suppress(TimeoutError):
+        await observer.wait_for(
+            lambda e: (
+                e.get("type") == "ChannelVarset"
+                and e.get("channel", {}).get("id") == f"{call_id}-a"
+                and ".wav" in e.get("value", "")
+            ),
+            timeout=15,
+        )
+    for _ in range(50):  # the facts so far are in the database, not in the dead one's spool
+        if await db.fetchval(
+            "SELECT answered_at FROM call_segments WHERE channel_id = $1", call_id
+        ):
+            break
+        await asyncio.sleep(0.2)
+    running.controller.stop(signal.SIGKILL)
+    running.controller.start()
+    for _ in range(50):  # the new controller takes the call-back back in the background
+        if "order_call_back_resumed" in running.controller.log_tail(200):
+            break
+        await asyncio.sleep(0.2)
+    await observer.hang_up(f"{call_id}-a")
+    assert await mobile.handled_all(10), "the citizen was left alone on the line"
+
+    def noted(row: asyncpg.Record, steps: list[asyncpg.Record]) -> bool:
+        return bool(steps) and steps[-1]["note"].startswith(f"call-back {call_id} by 1003: ")
+
+    row = await order_row(db, n, noted, timeout=15)
+    assert row["called_back_at"] is not None
+    for _ in range(50):
+        recorded = await db.fetch("SELECT agent FROM recordings WHERE channel_id = $1", call_id)
+        if recorded:
+            break
+        await asyncio.sleep(0.2)
+    assert [r["agent"] for r in recorded] == ["1003"]
+    ended = await db.fetch(
+        "SELECT data FROM call_events WHERE channel_id = $1 AND kind = 'work_order_call_ended'",
+        call_id,
+    )
+    assert [json.loads(e["data"])["outcome"] for e in ended] == ["talked"]
+    segment = await db.fetchrow("SELECT * FROM call_segments WHERE channel_id = $1", call_id)
+    assert (segment["agent"], segment["outcome"]) == ("1003", "talked")
+    assert segment["ended_at"] is not None
+    reasons = await db.fetch(
+        "SELECT status, reason FROM agent_state_changes WHERE agent = '1003' ORDER BY id"
+    )
+    tail = [(r["status"], r["reason"]) for r in reasons][-2:]
+    assert tail == [("paused", "work_order_call"), ("ready", "")], tail

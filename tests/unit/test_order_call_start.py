@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from acd.order_calls import SavedCallBack, saved_order_call
 from acd.queues import load_queues
 from acd.roster import load_roster
 from acd.router import Router
@@ -24,7 +25,7 @@ from acd.state import AgentStatus
 from acd.work_orders import DeadlinePolicy, WorkOrder, open_order
 from hotline import REPO_ROOT
 from hotline.desk import Desk
-from hotline.order_call_legs import PAUSE_REASON
+from hotline.order_call_legs import ORDER_CALL_VAR, PAUSE_REASON
 from hotline.order_calls import OrderCallRefused, OrderCalls
 from hotline.store.journal import Journal
 from ivr.hours import load_hours
@@ -40,9 +41,13 @@ class Asterisk:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.bodies: list[Any] = []
 
-    async def request(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        self.requests.append((method, path, body))
+    async def request(
+        self, method: str, path: str, params: dict[str, Any], body: Any = None
+    ) -> dict[str, Any]:
+        self.requests.append((method, path, params))
+        self.bodies.append(body)
         return {}
 
 
@@ -174,6 +179,9 @@ async def test_an_agent_still_free_is_rung_and_one_call_back_at_a_time(tmp_path:
     ]
     assert c.ari.requests[0][2]["channelId"] == f"{call_id}-a"
     assert c.state() == (AgentStatus.paused, PAUSE_REASON)
+    # Kept on the desk phone's channel from the dial on: a successor can end it cleanly.
+    kept = saved_order_call(c.ari.bodies[0]["variables"][ORDER_CALL_VAR])
+    assert kept == SavedCallBack(order().number, AGENT, "13900000561", (AgentStatus.ready, ""))
 
     with pytest.raises(OrderCallRefused) as refused:
         await c.calls.call_back(order("202600000002"), AGENT)

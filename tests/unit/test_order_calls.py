@@ -21,9 +21,13 @@ from acd.order_calls import (
     FollowUpState,
     HangUp,
     PutThrough,
+    SavedCallBack,
+    SavedFollowUp,
     after_attempt,
     call_back_refusal,
     follow_up_due,
+    resumable,
+    saved_order_call,
 )
 from acd.state import AgentStatus
 from acd.work_order_config import load_work_orders
@@ -178,6 +182,68 @@ def test_a_call_back_that_did_not_start_is_over_without_an_ending() -> None:
     call.refused()
     assert call.phase == "done" and call.outcome is None
     assert call.on("agent", ChannelAnswered("wo-a"), 1.0) == []
+
+
+def test_a_call_back_put_through_before_a_restart_is_carried_on_to_its_end() -> None:
+    """The citizen answered at 14 (kept on the channels); the new controller finds both
+    still bridged: the conversation goes on, and either hang-up ends it as before."""
+    call = CallBack.after_restart(14.0)
+    assert resumable(call.phase == "talking", True, True, True)
+    assert call.on("citizen", ChannelHangup("wo-c", 16), 56.0) == [
+        HangUp("agent"),
+        Finished("talked", 42.0),
+    ]
+    assert call.on("agent", ChannelHangup("wo-a", 16), 57.0) == []
+
+
+@pytest.mark.parametrize(
+    ("answered_at", "agent_up", "citizen_up", "bridged", "outcome", "detail"),
+    [
+        (0.0, False, False, False, "interrupted", "controller_restart"),  # desk phone ringing
+        (0.0, True, False, False, "interrupted", "controller_restart"),  # citizen ringing
+        (14.0, True, False, True, "talked", ""),  # the citizen hung up while we were away
+        (14.0, False, True, True, "talked", ""),
+        (14.0, True, True, False, "talked", ""),  # answered, never bridged: nobody hears
+    ],
+)
+def test_a_call_back_a_restart_cannot_carry_on_ends_and_frees_both_sides(
+    answered_at: float,
+    agent_up: bool,
+    citizen_up: bool,
+    bridged: bool,
+    outcome: str,
+    detail: str,
+) -> None:
+    call = CallBack.after_restart(answered_at)
+    assert not resumable(call.phase == "talking", agent_up, citizen_up, bridged)
+    talked = 56.0 - answered_at if answered_at else 0.0
+    assert call.interrupted(56.0) == [
+        HangUp("agent"),
+        HangUp("citizen"),
+        Finished(outcome, talked),  # type: ignore[arg-type]
+    ]
+    assert (call.phase, call.detail) == ("done", detail)
+    assert call.interrupted(57.0) == []  # once
+
+
+def test_what_a_call_back_keeps_on_its_channels_reads_back() -> None:
+    ringing = SavedCallBack("202600000001", "1002", "13900000561", (AgentStatus.ready, ""))
+    assert saved_order_call(ringing.encode()) == ringing
+    talking = dataclasses.replace(
+        ringing,
+        paused_from=(AgentStatus.paused, "meeting"),
+        answered_at=1764662400.5,
+        citizen_name="PJSIP/trunk-0000002a",
+        recording="/var/spool/asterisk/recording/x.wav",
+    )
+    assert saved_order_call(talking.encode()) == talking
+    logged_out = dataclasses.replace(ringing, paused_from=None)
+    assert saved_order_call(logged_out.encode()) == logged_out
+    follow_up = SavedFollowUp("202600000001", 2)
+    assert saved_order_call(follow_up.encode()) == follow_up
+    for garbled in ("", "callback|x", "followup|202600000001|two", "callback|||||||||"):
+        assert saved_order_call(garbled) is None
+    assert saved_order_call(ringing.encode().replace("|ready|", "|dancing|")) is None
 
 
 def test_a_follow_up_comes_after_the_call_back_within_staffed_hours() -> None:
