@@ -155,9 +155,6 @@ async def keep_consult(leg: PersonLeg) -> None:
     restarted controller carries it on (hotline/reattaching.py)."""
     c = leg.conversation.consult
     if c is None:
-        if leg.consult_kept:  # the consult ended: a successor must not replay it
-            leg.consult_kept = False
-            await quietly(leg.desk.ari.set_variable(leg.channel, CONSULT_VAR, ""))
         return
     leg.consult_kept = True
     _, recording = leg.leg_recordings.get(c.expert or "", ("", None))
@@ -173,6 +170,13 @@ async def keep_consult(leg: PersonLeg) -> None:
         tuple(sorted(c.offers)),
     )
     await quietly(leg.desk.ari.set_variable(leg.channel, CONSULT_VAR, saved.encode()))
+
+
+async def forget_consult(leg: PersonLeg) -> None:
+    """The consult ended: nothing of it stays on the caller's channel, so a restarted
+    controller does not replay it during a later one."""
+    leg.consult_kept = False
+    await quietly(leg.desk.ari.set_variable(leg.channel, CONSULT_VAR, ""))
 
 
 # --- the attended consult (acd/consult.py): the caller's bridge `b-<call>` holds the caller

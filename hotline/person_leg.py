@@ -51,7 +51,7 @@ from acd.survey import SurveyAnswered, SurveySession
 from hotline.bridging import (
     close_consult_bridge,
     consult_action,
-    keep_consult,
+    forget_consult,
     put_through,
     ring_agent,
 )
@@ -280,7 +280,7 @@ class PersonLeg:
         for action in actions:
             await self._do(action)
         if self.consult_kept and self.conversation.consult is None:
-            await keep_consult(self)  # clears it
+            await forget_consult(self)
 
     async def _do(self, action: ConversationAction) -> None:
         ari = self.desk.ari

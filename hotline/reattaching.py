@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from acd.consult import Consult
-from hotline.bridging import SavedConsult, join_caller, keep_consult
+from hotline.bridging import SavedConsult, forget_consult, join_caller, keep_consult
 from hotline.desk import CONSULT_VAR, hangup_quietly
 from hotline.telephony.ari import AriError
 from hotline.telephony.events import lost_channel
@@ -51,35 +51,18 @@ async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | No
     skip_ids(leg, channel_id)
     if channel_id in with_caller:
         # (After a hand-over the expert is the agent: what was kept of the consult is old.)
-        three_way = consult is not None and consult.channel in with_caller - {channel_id}
-        if consult is not None and three_way and _reattach(leg, consult, "three_way", None):
-            await _record_expert(leg, consult)
-            await _hung_up_meanwhile(leg, consult.channel, consult.expert)
+        if consult is not None and consult.channel in with_caller - {channel_id}:
+            await _reattach(leg, consult, "three_way", None)
         await _hung_up_meanwhile(leg, channel_id, agent)
         return True
     if consult is not None and consult.channel:
         apart = await _bridge(leg, f"x-{leg.call_id}")
         if apart is not None and {channel_id, consult.channel} <= set(apart["channels"]):
-            if _reattach(leg, consult, "talking", apart["id"]):
-                await _record_expert(leg, consult)
-                await _hung_up_meanwhile(leg, consult.channel, consult.expert)
+            await _reattach(leg, consult, "talking", apart["id"])
             await _hung_up_meanwhile(leg, channel_id, agent)
             return True
     await _back_to_caller(leg, consult, with_caller)
     return True
-
-
-async def _record_expert(leg: PersonLeg, saved: SavedConsult) -> None:
-    """An expert whose recording the dead controller had not kept yet (it died between
-    bridging them and keeping it) is recorded from now on, and that is kept."""
-    if saved.recording:
-        return
-    flow = leg.flow
-    recording = await leg.desk.start_recording(
-        saved.channel_name, leg.call_id, saved.expert, flow.log
-    )
-    leg.leg_recordings[saved.expert] = (saved.channel_name, recording)
-    await keep_consult(leg)
 
 
 async def _hung_up_meanwhile(leg: PersonLeg, channel_id: str, agent: str) -> None:
@@ -109,12 +92,14 @@ async def _alive(leg: PersonLeg, channel_id: str) -> bool:
     return True
 
 
-def _reattach(leg: PersonLeg, saved: SavedConsult, stage: str, consult_bridge: str | None) -> bool:
+async def _reattach(
+    leg: PersonLeg, saved: SavedConsult, stage: str, consult_bridge: str | None
+) -> None:
     """The consult goes on where it was: agent and expert talking, or a three-way."""
     desk = leg.desk
     conv = leg.conversation
     if saved.expert not in desk.router.agents or conv.agent_channel is None:
-        return False
+        return
     agent, agent_channel = conv.agent, conv.agent_channel
     assert agent is not None
     conv.consult = Consult(
@@ -137,7 +122,15 @@ def _reattach(leg: PersonLeg, saved: SavedConsult, stage: str, consult_bridge: s
     desk.apply(desk.router.resume_talk(saved.expert, saved.request, time.time()))
     skip_ids(leg, saved.channel)
     leg.flow.log.info("consult_resumed", agent=agent, expert=saved.expert, stage=stage)
-    return True
+    if not saved.recording:
+        # The dead controller died between bridging them and keeping the expert's
+        # recording: recorded from now on, and that is kept.
+        recording = await desk.start_recording(
+            saved.channel_name, leg.call_id, saved.expert, leg.flow.log
+        )
+        leg.leg_recordings[saved.expert] = (saved.channel_name, recording)
+        await keep_consult(leg)
+    await _hung_up_meanwhile(leg, saved.channel, saved.expert)
 
 
 async def _back_to_caller(
@@ -182,8 +175,7 @@ async def _back_to_caller(
     caller = [] if leg.channel in with_caller else [leg.channel]
     await join_caller(leg, *caller, agent_channel)
     if saved is not None:
-        leg.consult_kept = True
-        await keep_consult(leg)  # no consult any more: cleared
+        await forget_consult(leg)
     if saved is not None or experts:
         leg.flow.log.info("consult_cancelled_by_restart", agent=agent, experts=sorted(experts))
     else:
