@@ -311,7 +311,6 @@ def cmd_service_install(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     import datetime as dt
-    from zoneinfo import ZoneInfo
 
     from hotline.instance import load_center
     from ivr.hours import calendar_warnings
@@ -323,7 +322,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         f"{len(center.manifest.prompts)} prompts, {len(center.quality.items)} quality items "
         f"({settings.config_dir})"
     )
-    today = dt.datetime.now(ZoneInfo(center.hours.timezone)).date()
+    today = center.hours.local_date(dt.datetime.now(dt.UTC))
     for warning in calendar_warnings(center.hours, today):
         print(f"warning: {settings.config_dir / 'hours.yaml'}: {warning}")
     return 0

@@ -189,7 +189,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         if restoring.pending:
             tasks.start("restore", restoring.run, forever=False)
         log.info("controller_started", pid=os.getpid(), run_id=controller.run_id)
-        today = dt.datetime.now(ZoneInfo(controller.hours.timezone)).date()
+        today = controller.hours.local_date(dt.datetime.now(dt.UTC))
         for warning in calendar_warnings(controller.hours, today):
             log.warning("calendar_incomplete", file="hours.yaml", warning=warning)
         await stop.wait()

@@ -9,7 +9,6 @@ import re
 import shutil
 import time
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -356,7 +355,7 @@ async def metrics_page(request: web.Request) -> web.Response:
         m.supervised.export(m.component_up, m.restarts)
     now = dt.datetime.now(dt.UTC)
     m.in_hours.set(controller.hours.is_open(now))
-    today = now.astimezone(ZoneInfo(controller.hours.timezone)).date()
+    today = controller.hours.local_date(now)
     m.calendar_days_left.set(calendar_days_left(controller.hours, today))
     if controller.desk is not None:
         agents = controller.desk.router.agents.values()

@@ -277,7 +277,7 @@ async def progress(
         "number": order.number,
         "status": order.status.value,
         "office_prompt": office.prompt if office is not None else None,
-        "due": order.due_at.astimezone(ZoneInfo(hours.timezone)).date() if awaited else None,
+        "due": hours.local_date(order.due_at) if awaited else None,
     }
 
 

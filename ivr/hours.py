@@ -95,6 +95,10 @@ class BusinessHours(BaseModel):
         like = self.workdays.get(date) or WEEKDAYS[date.weekday()]
         return weekly.get(like, [])
 
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        """The center's calendar day at moment (an aware datetime)."""
+        return moment.astimezone(ZoneInfo(self.timezone)).date()
+
     def on_duty(self, duty: str, moment: dt.datetime) -> bool:
         """Whether the `duty` roster (e.g. expert seats) is on at moment (an aware datetime);
         an unknown roster is never on."""
