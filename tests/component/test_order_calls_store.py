@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import asyncpg
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from acd.work_orders import DeadlinePolicy, Status
 from hotline import REPO_ROOT
@@ -17,32 +17,39 @@ from ivr.hours import load_hours
 from tests.support.system import SystemUnderTest
 
 
+async def _answered_order(engine: AsyncEngine, caller: str, now: dt.datetime) -> str:
+    """A work order owned by 1001, sent to the employment office and answered: the
+    follow-up is due. Returns its number."""
+    owner = store.Actor("1001", "agent")
+    order = await store.create(
+        engine,
+        actor=owner,
+        at=now,
+        policy=DeadlinePolicy(),
+        hours=load_hours(REPO_ROOT / "dialplan"),
+        caller_number=caller,
+        callback_number="",
+        id_number="",
+        question="失业金何时到账",
+        line="employment",
+        kind="standard",
+        owner="1001",
+        office="employment",
+    )
+    n = order.number
+    await store.change(engine, n, Status.SENT, actor=owner, at=now)
+    office = store.Actor("token:employment", "office")
+    await store.change(engine, n, Status.ANSWERED, actor=office, at=now, answer="已发放")
+    return n
+
+
 async def test_follow_up_attempts_are_counted_once_and_the_last_stored_as_not_reached(
     system: SystemUnderTest, db: asyncpg.Connection
 ) -> None:
     engine = create_async_engine(system.instance.database_url or "")
     now = dt.datetime.now(dt.UTC)
-    owner = store.Actor("1001", "agent")
     try:
-        order = await store.create(
-            engine,
-            actor=owner,
-            at=now,
-            policy=DeadlinePolicy(),
-            hours=load_hours(REPO_ROOT / "dialplan"),
-            caller_number="13900000581",
-            callback_number="",
-            id_number="",
-            question="失业金何时到账",
-            line="employment",
-            kind="standard",
-            owner="1001",
-            office="employment",
-        )
-        n = order.number
-        await store.change(engine, n, Status.SENT, actor=owner, at=now)
-        office = store.Actor("token:employment", "office")
-        await store.change(engine, n, Status.ANSWERED, actor=office, at=now, answer="已发放")
+        n = await _answered_order(engine, "13900000581", now)
         (texted,) = [s for o, s in await calls.follow_up_candidates(engine) if o.number == n]
         assert texted.called_back_at is None
         note = "call-back wo1 by 1001: talked, 5 s"
@@ -95,27 +102,8 @@ async def test_a_follow_up_cut_short_by_a_restart_is_given_back_for_a_later_atte
 ) -> None:
     engine = create_async_engine(system.instance.database_url or "")
     now = dt.datetime.now(dt.UTC)
-    owner = store.Actor("1001", "agent")
     try:
-        order = await store.create(
-            engine,
-            actor=owner,
-            at=now,
-            policy=DeadlinePolicy(),
-            hours=load_hours(REPO_ROOT / "dialplan"),
-            caller_number="13900000582",
-            callback_number="",
-            id_number="",
-            question="失业金何时到账",
-            line="employment",
-            kind="standard",
-            owner="1001",
-            office="employment",
-        )
-        n = order.number
-        await store.change(engine, n, Status.SENT, actor=owner, at=now)
-        office = store.Actor("token:employment", "office")
-        await store.change(engine, n, Status.ANSWERED, actor=office, at=now, answer="已发放")
+        n = await _answered_order(engine, "13900000582", now)
         assert await calls.claim_attempt(engine, n, 0, now)
         later = now + dt.timedelta(seconds=5)
         cut = await calls.follow_up_interrupted(engine, n, attempt=1, at=later)
