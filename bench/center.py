@@ -248,6 +248,8 @@ class Center:
             for sample in family.samples:
                 if sample.name == "hotline_ari_requests_total":
                     out["requests"] = out.get("requests", 0) + sample.value
+                    what = f"request:{sample.labels.get('method')} {sample.labels.get('resource')}"
+                    out[what] = out.get(what, 0) + sample.value
                 elif sample.name == "hotline_ari_events_total":
                     kind = f"event:{sample.labels.get('type', '')}"
                     out[kind] = out.get(kind, 0) + sample.value

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.load [OUT.json] [--phases menu,latency,flow,ramp] [--menu-rate 100]
         [--menu-seconds 60] [--latency-rate 50] [--latency-seconds 30] [--flow-rate 20]
-        [--flow-seconds 30] [--ramp 15,20,25,30,35] [--ramp-seconds 20] [--soak MINUTES]
-        [--flows hotline,native] [--agents 400] [--talk-seconds 10]
+        [--flow-seconds 30] [--rounds 1] [--ramp 15,20,25,30,35] [--ramp-seconds 20]
+        [--soak MINUTES] [--flows hotline,native] [--agents 400] [--talk-seconds 10]
 
 Starts its own instance ("bench", bench/center.py) with 400 agents, one SIPp UAS as all their
 desk phones (echoing audio, hanging up after 10 s of talk), then runs the phases asked for,
@@ -12,6 +12,7 @@ each on the controller (12333) and on native dialplan + app_queue (bench/native.
   latency  menu traffic at --latency-rate while a probe caller (bench/probe.py) measures
            200 OK → first audible RTP packet, 2 probe calls a second;
   flow     the full flow at --flow-rate: menu by DTMF, queue, agent, 10 s of talk, survey;
+           --rounds N runs it N times a side, alternating, and takes each round's ratio;
   ramp     the full flow at each rate of --ramp for --ramp-seconds, up to the first rate
            with a failed call (or a saturated machine): the highest rate with none;
   soak     (--soak MINUTES) menu traffic at 20 calls/s, the controller's RSS every minute.
@@ -94,13 +95,13 @@ class Sampler:
 
 async def run_calls(
     center: Center, name: str, service: str, steps: list[Step], rate: float, seconds: float,
-    probe: Probe | None = None, soak: bool = False,
+    probe: Probe | None = None, soak: bool = False, tag: str = "",
 ) -> dict[str, Any]:  # fmt: skip
     """Place rate × seconds calls with SIPp and measure them; the phase's figures."""
     calls = max(1, round(rate * seconds))
     load = CallerLoad(
         sip_port=center.settings.ports.sip,
-        work_dir=center.work_dir / f"{name}-{service}-{rate:g}",
+        work_dir=center.work_dir / f"{name}-{service}-{rate:g}{tag}",
         steps=steps,
         rate=rate,
         calls=calls,
@@ -155,7 +156,7 @@ async def run_calls(
     result["ari_per_call"] = {
         "requests": round(traffic.get("requests", 0) / served, 2),
         "events": round(events / served, 2),
-        **{k: round(v / served, 2) for k, v in sorted(traffic.items()) if k.startswith("event:")},
+        **{k: round(v / served, 2) for k, v in sorted(traffic.items()) if ":" in k},
     }
     result["saturation"] = round(sum(used.values()) / wall / (os.cpu_count() or 1), 3)
     if any(type(s).__name__ == "KeysUntilHangup" for s in steps):
@@ -215,6 +216,32 @@ async def ramp(center: Center, service: str, rates: list[float], seconds: float)
 WRAPUP_PAUSE = 5  # agents end their wrap-up before the next step
 
 
+async def flow_rounds(center: Center, args: argparse.Namespace) -> dict[str, Any]:
+    """The full flow on each side, --rounds times. The machine's speed drifts (it is shared),
+    so the sides alternate A B, B A, A B, … and each round's ratio is taken from its own
+    pair; the first round's runs stay the phase's figures, every round is kept."""
+    flows = args.flows.split(",")
+    rounds: list[dict[str, Any]] = []
+    for n in range(args.rounds):
+        this: dict[str, Any] = {}
+        for flow in flows if n % 2 == 0 else flows[::-1]:
+            this[flow] = await run_calls(
+                center,
+                "flow",
+                FLOWS[flow],
+                full_flow_steps(center.talk_ms),
+                args.flow_rate,
+                args.flow_seconds,
+                tag=f"r{n + 1}" if args.rounds > 1 else "",
+            )
+            await asyncio.sleep(WRAPUP_PAUSE)
+        rounds.append(this)
+    result: dict[str, Any] = dict(rounds[0])
+    if args.rounds > 1:
+        result["rounds"] = rounds
+    return result
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Bring the bench center up, run the phases, always bring it down."""
     phases = set(args.phases.split(","))
@@ -252,20 +279,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     center, "latency", service, menu_steps(), args.latency_rate,
                     args.latency_seconds, probe=probe,
                 )  # fmt: skip
-            if "flow" in phases:
-                out.setdefault("flow", {})[flow] = await run_calls(
-                    center,
-                    "flow",
-                    service,
-                    full_flow_steps(center.talk_ms),
-                    args.flow_rate,
-                    args.flow_seconds,
-                )
             if "ramp" in phases:
                 rates = [float(r) for r in args.ramp.split(",")]
                 out.setdefault("ramp", {})[flow] = await ramp(
                     center, service, rates, args.ramp_seconds
                 )
+        if "flow" in phases:
+            out["flow"] = await flow_rounds(center, args)
         if args.soak:
             out["soak"] = await run_calls(
                 center, "soak", HOTLINE, menu_steps(), 20, args.soak * 60, soak=True
@@ -299,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-seconds", type=float, default=30)
     parser.add_argument("--flow-rate", type=float, default=20)
     parser.add_argument("--flow-seconds", type=float, default=30)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="flow runs a side, alternating (A B, B A, …)"
+    )
     parser.add_argument("--ramp", default="15,20,25,30,35")
     parser.add_argument("--ramp-seconds", type=float, default=20)
     parser.add_argument("--soak", type=float, default=0, metavar="MINUTES")

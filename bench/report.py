@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 
@@ -65,6 +66,17 @@ def ratios(phases: dict[str, Any]) -> dict[str, Any]:
                     ours["max_simultaneous_conversations"], theirs["max_simultaneous_conversations"]
                 ),
             }
+    rounds = phases.get("flow", {}).get("rounds", [])
+    if rounds and all("hotline" in r and "native" in r for r in rounds):
+        each = [_ratio(_per_call(r["hotline"]), _per_call(r["native"])) for r in rounds]
+        ours = sum(_per_call(r["hotline"]) for r in rounds)
+        theirs = sum(_per_call(r["native"]) for r in rounds)
+        out["flow_rounds"] = {
+            "cpu_per_call_each_round": each,
+            "cpu_per_call_median": statistics.median(x for x in each if x is not None),
+            "cpu_per_call_pooled": _ratio(ours, theirs),
+            "failed": {side: [r[side]["failed"] for r in rounds] for side in ("hotline", "native")},
+        }
     ramp = phases.get("ramp", {})
     if "hotline" in ramp and "native" in ramp:
         ours, theirs = (ramp[f]["highest_rate_without_failure"] for f in ("hotline", "native"))
@@ -84,6 +96,8 @@ def summary(phases: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in ("menu", "latency", "flow"):
         for flow, r in phases.get(name, {}).items():
+            if flow == "rounds":
+                continue
             entry = {
                 "rate": r["rate"],
                 "calls": r["calls"],
