@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import uvloop
 from pydantic import ValidationError
 
 from hotline import accounts_cli, logfile, logs, ownership, reports_cli, work_orders_cli
@@ -195,7 +196,10 @@ def cmd_controller(args: argparse.Namespace) -> int:
         logfile.redirect_output(Path(args.log_file))
     logs.configure(settings.log_format)
     try:
-        asyncio.run(controller_process.run(controller_instance(settings).controller_config()))
+        # uvloop: the controller's work is sockets (ARI, AMI, PostgreSQL, HTTP); libuv's loop
+        # does a socket's reads and writes in C (#9: the controller's CPU a call).
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(controller_process.run(controller_instance(settings).controller_config()))
     finally:
         lock.release()
     return 0
