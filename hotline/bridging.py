@@ -224,19 +224,19 @@ async def consult_bridge(
 
 
 async def close_consult_bridge(leg: PersonLeg) -> None:
-    """The consult bridge down (its channels stay ours); the caller's hold music off."""
-    ari = leg.desk.ari
+    """The consult bridge down, if there is one (its channels stay ours)."""
     if leg.consult_bridge is not None:
-        await quietly(ari.request("DELETE", f"/bridges/{leg.consult_bridge}"))
+        await quietly(leg.desk.ari.request("DELETE", f"/bridges/{leg.consult_bridge}"))
         leg.consult_bridge = None
-    if leg.bridge_id is not None:
-        await quietly(ari.request("DELETE", f"/bridges/{leg.bridge_id}/moh"))
 
 
 async def join_caller(leg: PersonLeg, *channels: str) -> None:
-    """Channels into the caller's bridge (back from a consult, a three-way, a hand-over)."""
+    """Channels into the caller's bridge (back from a consult, a three-way, a hand-over);
+    the caller's hold music off."""
     ari = leg.desk.ari
     await close_consult_bridge(leg)
+    if leg.bridge_id is not None:
+        await quietly(ari.request("DELETE", f"/bridges/{leg.bridge_id}/moh"))
     for channel in channels:
         await quietly(ari.request("DELETE", f"/channels/{channel}/moh"))
     if leg.bridge_id is not None:

@@ -8,7 +8,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from hotline.desk import AGENT_VAR, ENTERED_VAR, OUTSIDE_VAR, QUEUE_VAR, SURVEY_VAR, QueueEntry
+from hotline.desk import (
+    AGENT_VAR,
+    ENTERED_VAR,
+    OUTSIDE_VAR,
+    QUEUE_VAR,
+    SURVEY_VAR,
+    QueueEntry,
+    read_queue,
+)
 from hotline.person_leg import PersonLeg
 
 if TYPE_CHECKING:
@@ -32,7 +40,13 @@ async def resume_call(flow: CallFlow, channel: dict[str, Any]) -> None:
     if channel.get("state") != "Up":
         await ari.answer(flow.channel_id)
         flow.fact("answered")
-    queue = await ari.get_variable(flow.channel_id, QUEUE_VAR)
+    queue, kept_entry = read_queue(await ari.get_variable(flow.channel_id, QUEUE_VAR))
+
+    async def queue_entry() -> QueueEntry:
+        if kept_entry is not None:
+            return kept_entry
+        return QueueEntry.decode(await ari.get_variable(flow.channel_id, ENTERED_VAR) or "")
+
     desk = flow.services.desk
     # The survey comes last in a call: once it is set, the queue and agent variables
     # (left as they were, to spare requests) no longer count.
@@ -54,14 +68,14 @@ async def resume_call(flow: CallFlow, channel: dict[str, Any]) -> None:
     if queue and talking and desk is not None and queue in desk.router.config.queues:
         flow.session.phase = "done"
         # The time the caller entered the queue: a later transfer's segment counts from it.
-        entry = QueueEntry.decode(await ari.get_variable(flow.channel_id, ENTERED_VAR) or "")
+        entry = await queue_entry()
         flow.person = PersonLeg(flow=flow, desk=desk, queue=queue, entered=entry.entered)
         if await flow.person.resume_talking(talking):
             return
     if queue and desk is not None and queue in desk.router.config.queues:
         # A caller who was waiting keeps their place: the original time of entry, and
         # the priority they had (senior, repeat caller).
-        entry = QueueEntry.decode(await ari.get_variable(flow.channel_id, ENTERED_VAR) or "")
+        entry = await queue_entry()
         entered = entry.entered
         flow.session.phase = "done"
         flow.person = PersonLeg(

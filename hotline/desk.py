@@ -37,8 +37,8 @@ from hotline.telephony.ari import AriClient, AriError
 
 log = structlog.get_logger("desk")
 
-QUEUE_VAR = "HOTLINE_QUEUE"
-ENTERED_VAR = "HOTLINE_QUEUE_ENTERED"
+QUEUE_VAR = "HOTLINE_QUEUE"  # queue|QueueEntry, while queued (and after, for the record)
+ENTERED_VAR = "HOTLINE_QUEUE_ENTERED"  # where a release before 2026-12-02 kept the QueueEntry
 AGENT_VAR = "HOTLINE_AGENT"  # agent|agent channel|recording|answered at, while talking
 SURVEY_VAR = "HOTLINE_SURVEY"  # the agent the caller rates, while asked the survey
 OUTSIDE_VAR = "HOTLINE_OUTSIDE"  # department channel|name|number, once transferred there
@@ -72,6 +72,18 @@ class QueueEntry:
                 numbers.append(None)
         entered, priority, since = numbers
         return cls(entered or 0.0, int(priority or 0), since)
+
+
+def queue_value(queue: str, entry: QueueEntry) -> str:
+    """QUEUE_VAR's value: the queue and the caller's place in it, in one request."""
+    return f"{queue}|{entry.encode()}"
+
+
+def read_queue(value: str) -> tuple[str, QueueEntry | None]:
+    """QUEUE_VAR's value back: the queue, and its entry (None where an older release kept
+    the entry apart, in ENTERED_VAR)."""
+    queue, separator, entry = value.partition("|")
+    return queue, QueueEntry.decode(entry) if separator else None
 
 
 @dataclass

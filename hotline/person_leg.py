@@ -58,12 +58,12 @@ from hotline.bridging import (
 from hotline.caller_line import CallerLine
 from hotline.desk import (
     AGENT_VAR,
-    ENTERED_VAR,
     QUEUE_VAR,
     SURVEY_VAR,
     Desk,
     QueueEntry,
     hangup_quietly,
+    queue_value,
     quietly,
 )
 from hotline.outside_leg import add_to_bridge, dial_outside, resume_outside
@@ -129,6 +129,8 @@ class PersonLeg:
         self.consult_kept = False  # a consult is kept on the caller's channel (bridging.py)
         self.survey: SurveySession | None = None
         self.announcement: str | None = None
+        # Kept with the queue's name (QUEUE_VAR): a move to another queue keeps it too.
+        self._kept_entry = QueueEntry(entered, priority)
 
     # The conversation's state, as the shell and the web API read it.
     queue: _Conversations[str] = _Conversations()
@@ -177,11 +179,11 @@ class PersonLeg:
         self.flow.fact("queued", queue=self.queue)
         if not resumed:
             priority += await self.desk.repeat_bonus(self.flow.caller_number, self.call_id)
-            await ari.set_variable(self.channel, QUEUE_VAR, self.queue)
-            entry = QueueEntry(self.entered, priority)
-            await ari.set_variable(self.channel, ENTERED_VAR, entry.encode())
+            await self._keep_queue(self.queue, QueueEntry(self.entered, priority))
             await ari.start_moh(self.channel)
             self.desk.metrics.calls_offered.labels(self.queue).inc()
+        else:
+            self._kept_entry = QueueEntry(self.entered, priority, waiting_since)
         self.priority = priority
         actions = self.conversation.enter(time.time(), waiting_since)
         self.flow.log.info("queued", queue=self.queue, priority=priority, resumed=resumed)
@@ -190,6 +192,11 @@ class PersonLeg:
             # Asterisk runs channel requests in order: an announcement left playing by the
             # dead controller holds this one back, so the caller is back in line first.
             await quietly(ari.start_moh(self.channel))
+
+    async def _keep_queue(self, queue: str, entry: QueueEntry) -> None:
+        """The queue and the caller's place in it, kept on the channel for a successor."""
+        self._kept_entry = entry
+        await self.desk.ari.set_variable(self.channel, QUEUE_VAR, queue_value(queue, entry))
 
     async def resume_talking(self, saved: str, bridge: dict[str, Any] | None = None) -> bool:
         """After a controller restart: re-attach a conversation that Asterisk kept up."""
@@ -223,7 +230,7 @@ class PersonLeg:
             case Moved(to_queue=queue):
                 await self.run(self.conversation.moved(queue))
                 if not self.awaits_callback:
-                    await quietly(ari.set_variable(self.channel, QUEUE_VAR, queue))
+                    await quietly(self._keep_queue(queue, self._kept_entry))
             case Announce(position=position, wait_seconds=seconds, offer_callback=offer):
                 if self.phase == "waiting" and self.announcement is None:
                     await self._announce(announcement_prompts(position, seconds, offer))
@@ -331,9 +338,8 @@ class PersonLeg:
                 await self.ask_survey()
             case Requeued(queue=queue, entered=entered, priority=priority, waiting_since=since):
                 await quietly(ari.set_variable(self.channel, AGENT_VAR, ""))
-                await quietly(ari.set_variable(self.channel, QUEUE_VAR, queue))
                 entry = QueueEntry(entered, priority, waiting_since=since)
-                await quietly(ari.set_variable(self.channel, ENTERED_VAR, entry.encode()))
+                await quietly(self._keep_queue(queue, entry))
             case PlayToCaller(prompts=prompts):
                 await self._announce(prompts)
             case HandOver():

@@ -89,7 +89,7 @@ async def test_a_call_reaches_an_agent_is_recorded_and_rated(
     ]
     assert kept.count("HOTLINE_NODE") in (1, 2), kept
     rest = [v for v in kept if v != "HOTLINE_NODE"]
-    expected = ["HOTLINE_QUEUE", "HOTLINE_QUEUE_ENTERED", "HOTLINE_AGENT", "HOTLINE_SURVEY"]
+    expected = ["HOTLINE_QUEUE", "HOTLINE_AGENT", "HOTLINE_SURVEY"]
     assert rest == expected, kept
     states = [
         r["status"]
