@@ -53,6 +53,26 @@ def database_engine(url: str, pool_size: int) -> AsyncEngine:
     )
 
 
+def journal_engine(url: str) -> AsyncEngine:
+    """The journal's own connections: one writer, at most one more to set a fact aside.
+    No ping before each batch (a batch on a connection the database dropped fails and is
+    retried, on a new connection, from the spool), and the statements' time limit is a
+    setting of the session, not a statement of each batch: two round trips a batch fewer,
+    on the controller's busiest path (#9)."""
+    return create_async_engine(
+        url,
+        pool_size=1,
+        max_overflow=1,
+        connect_args={
+            "timeout": CONNECT_SECONDS,
+            "server_settings": {"statement_timeout": str(JOURNAL_STATEMENT_MS)},
+        },
+    )
+
+
+JOURNAL_STATEMENT_MS = 10_000  # a batch that takes longer is cancelled and retried
+
+
 async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or stop is set)."""
     stop = stop or asyncio.Event()
@@ -60,9 +80,11 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     engine: AsyncEngine | None = None
+    writer: AsyncEngine | None = None
     if config.database_url:
         engine = database_engine(config.database_url, config.db_pool_size)
-    journal = Journal(engine=engine, spool_dir=config.spool_dir, limits=config.spool_limits)
+        writer = journal_engine(config.database_url)
+    journal = Journal(engine=writer, spool_dir=config.spool_dir, limits=config.spool_limits)
     journal.replay_spools()
     metrics = Metrics()
     if config.state_dir is not None:
@@ -212,6 +234,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         await tasks.stop()
         journal.close()
         await runner.cleanup()
-    if engine is not None:
-        await engine.dispose()
+    for pool in (engine, writer):
+        if pool is not None:
+            await pool.dispose()
     log.info("controller_stopped", unwritten=journal.backlog)

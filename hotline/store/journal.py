@@ -215,8 +215,7 @@ class Journal:
         async with self._engine.connect() as conn:
             # asyncpg directly: no SQLAlchemy compilation per statement (PROFILE.md).
             pg = await _driver(conn)
-            async with pg.transaction():
-                await pg.execute("SET LOCAL statement_timeout = '10s'")
+            async with pg.transaction():  # time-limited by its engine (journal_engine)
                 await apply_facts(pg, facts)
 
     async def _isolate_rejected(self, batch: Batch) -> bool:
