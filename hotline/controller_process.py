@@ -53,24 +53,24 @@ def database_engine(url: str, pool_size: int) -> AsyncEngine:
     )
 
 
-def journal_engine(url: str) -> AsyncEngine:
-    """The journal's own connections: one writer, at most one more to set a fact aside.
-    No ping before each batch (a batch on a connection the database dropped fails and is
-    retried, on a new connection, from the spool), and the statements' time limit is a
-    setting of the session, not a statement of each batch: two round trips a batch fewer,
-    on the controller's busiest path (#9)."""
+def call_path_engine(url: str) -> AsyncEngine:
+    """The connections of every call's own database work: the journal's batches and the
+    look-up at a caller's queue entry. No ping before each use (a use on a connection the
+    database dropped fails: the journal retries from its spool, the look-up counts as none),
+    and the statements' time limit is a setting of the session, not a statement of each
+    batch: three round trips a call fewer on the controller's busiest path (#9)."""
     return create_async_engine(
         url,
-        pool_size=1,
+        pool_size=2,
         max_overflow=1,
         connect_args={
             "timeout": CONNECT_SECONDS,
-            "server_settings": {"statement_timeout": str(JOURNAL_STATEMENT_MS)},
+            "server_settings": {"statement_timeout": str(CALL_PATH_STATEMENT_MS)},
         },
     )
 
 
-JOURNAL_STATEMENT_MS = 10_000  # a batch that takes longer is cancelled and retried
+CALL_PATH_STATEMENT_MS = 10_000  # a batch that takes longer is cancelled and retried
 
 
 async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> None:
@@ -83,7 +83,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
     writer: AsyncEngine | None = None
     if config.database_url:
         engine = database_engine(config.database_url, config.db_pool_size)
-        writer = journal_engine(config.database_url)
+        writer = call_path_engine(config.database_url)
     journal = Journal(engine=writer, spool_dir=config.spool_dir, limits=config.spool_limits)
     journal.replay_spools()
     metrics = Metrics()
@@ -131,6 +131,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             repeat_priority=config.queues.priorities.repeat,
             callback_priority=config.queues.priorities.callback,
             engine=engine,
+            call_path_engine=writer,
             callbacks=CallbackBook(max_per_day=config.queues.callback.max_per_number_per_day),
             metrics=metrics,
         )

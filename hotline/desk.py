@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.callbacks import CallbackBook
@@ -31,7 +30,7 @@ from acd.router import (
     RouterError,
 )
 from hotline.metrics import Metrics
-from hotline.store.journal import Fact, Journal
+from hotline.store.journal import Fact, Journal, asyncpg_connection
 from hotline.telephony.ami import AmiLink
 from hotline.telephony.ari import AriClient, AriError
 
@@ -86,6 +85,14 @@ def read_queue(value: str) -> tuple[str, QueueEntry | None]:
     return queue, QueueEntry.decode(entry) if separator else None
 
 
+REPEAT_SQL = (
+    "SELECT (SELECT count(*) FROM callbacks WHERE number = $1 AND status = 'failed'"
+    " AND requested_at > now() - interval '24 hours'),"
+    " (SELECT count(*) FROM calls WHERE caller_number = $1"
+    " AND channel_id <> $2 AND started_at > now() - interval '24 hours')"
+)
+
+
 @dataclass
 class Desk:
     """Center-wide: the router, the agent channels, the ticker."""
@@ -104,6 +111,7 @@ class Desk:
     repeat_priority: int = 5
     callback_priority: int = 20
     engine: AsyncEngine | None = None
+    call_path_engine: AsyncEngine | None = None  # for the look-up at each queue entry
     metrics: Metrics = field(default_factory=Metrics)
     agent_channels: dict[str, tuple[str, str]] = field(default_factory=dict)
     citizen_channels: dict[str, str] = field(default_factory=dict)  # call-back channel -> call
@@ -176,22 +184,13 @@ class Desk:
     async def repeat_bonus(self, caller: str, channel_id: str) -> int:
         """Callers whose callback did not reach them, then callers who called within 24 hours,
         go ahead (their question is still open)."""
-        if self.engine is None or not caller:
+        engine = self.call_path_engine or self.engine
+        if engine is None or not caller:
             return 0
         try:
-            async with asyncio.timeout(1.0), self.engine.connect() as conn:
-                missed, earlier = (
-                    await conn.execute(
-                        text(
-                            "SELECT (SELECT count(*) FROM callbacks WHERE number = :caller"
-                            " AND status = 'failed'"
-                            " AND requested_at > now() - interval '24 hours'),"
-                            " (SELECT count(*) FROM calls WHERE caller_number = :caller"
-                            " AND channel_id <> :ch AND started_at > now() - interval '24 hours')"
-                        ),
-                        {"caller": caller, "ch": channel_id},
-                    )
-                ).one()
+            # asyncpg directly: prepared once per connection, no SQLAlchemy per call.
+            async with asyncio.timeout(1.0), asyncpg_connection(engine) as pg:
+                missed, earlier = await pg.fetchrow(REPEAT_SQL, caller, channel_id)
         except Exception:
             return 0
         return repeat_priority(missed, earlier, self.callback_priority, self.repeat_priority)

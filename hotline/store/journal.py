@@ -12,12 +12,13 @@ A batch costs few round trips (store/changes.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,25 @@ async def _driver(conn: AsyncConnection) -> Any:
     return driver
 
 
+@contextlib.asynccontextmanager
+async def asyncpg_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """One of the engine's connections, as asyncpg's own (no SQLAlchemy per statement).
+    SQLAlchemy never sees what fails on it, so a connection that fails for any reason but
+    the data itself is dropped from the pool here: with no ping before each use
+    (controller_process.call_path_engine), a connection the database closed would
+    otherwise be handed out, and fail, for ever."""
+    async with engine.connect() as conn:
+        pg = await _driver(conn)
+        try:
+            yield pg
+        except BaseException as exc:  # a cancelled statement too: the connection is unsure
+            if not (isinstance(exc, Exception) and _refused(exc)):
+                if not isinstance(exc, Exception):
+                    pg.terminate()  # at once: a graceful close could hold a time-out for 2 s
+                await conn.invalidate()
+            raise
+
+
 def _refused(exc: Exception) -> bool:
     """The fact itself is wrong (bad data, a broken constraint), not the database away."""
     if isinstance(exc, asyncpg.PostgresError):
@@ -92,14 +112,15 @@ class Journal:
         spool_dir: Path,
         batch: int = 500,
         limits: SpoolLimits | None = None,
-        linger: float = 0.05,
+        linger: float = 0.1,
     ) -> None:
         self._engine = engine
         self._spool_dir = spool_dir
         self._batch = batch
         # A batch short of `batch` facts waits until `linger` after the previous write: at
         # 10 calls a second a fact came every 3 ms, and each came alone in a transaction of
-        # six round trips (profile: the journal was a fifth of the controller's CPU).
+        # six round trips (profile: the journal was a fifth of the controller's CPU). A
+        # tenth of a second: a person reading a page sees no delay, a batch costs half.
         self._linger = linger
         self._last_write = 0.0
         self.spool = Spool(spool_dir, limits)
@@ -212,11 +233,9 @@ class Journal:
 
     async def _apply(self, facts: Sequence[Fact]) -> None:
         assert self._engine is not None
-        async with self._engine.connect() as conn:
-            # asyncpg directly: no SQLAlchemy compilation per statement (PROFILE.md).
-            pg = await _driver(conn)
-            async with pg.transaction():  # time-limited by its engine (journal_engine)
-                await apply_facts(pg, facts)
+        # asyncpg directly: no SQLAlchemy compilation per statement (PROFILE.md).
+        async with asyncpg_connection(self._engine) as pg, pg.transaction():
+            await apply_facts(pg, facts)  # time-limited by its engine (call_path_engine)
 
     async def _isolate_rejected(self, batch: Batch) -> bool:
         """A fact the database refuses while it answers otherwise must not block the rest:
@@ -224,8 +243,8 @@ class Journal:
         whether the batch was dealt with that way (False: the database is away)."""
         assert self._engine is not None
         try:
-            async with self._engine.connect() as conn:
-                await (await _driver(conn)).execute("SELECT 1")
+            async with asyncpg_connection(self._engine) as pg:
+                await pg.execute("SELECT 1")
         except Exception:
             return False
         for fact in batch.facts:
