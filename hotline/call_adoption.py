@@ -18,6 +18,7 @@ from hotline.desk import (
     read_queue,
 )
 from hotline.person_leg import PersonLeg
+from hotline.reattaching import resume_unkept
 
 if TYPE_CHECKING:
     from hotline.callflow import CallFlow
@@ -69,7 +70,9 @@ async def resume_call(flow: CallFlow, channel: dict[str, Any]) -> None:
         flow.session.phase = "done"
         # The time the caller entered the queue: a later transfer's segment counts from it.
         entry = await queue_entry()
-        flow.person = PersonLeg(flow=flow, desk=desk, queue=queue, entered=entry.entered)
+        flow.person = PersonLeg(
+            flow=flow, desk=desk, queue=queue, entered=entry.entered, priority=entry.priority
+        )
         if await flow.person.resume_talking(talking):
             return
     if queue and desk is not None and queue in desk.router.config.queues:
@@ -83,7 +86,11 @@ async def resume_call(flow: CallFlow, channel: dict[str, Any]) -> None:
             desk=desk,
             queue=queue,
             entered=entered or dt.datetime.now(dt.UTC).timestamp(),
+            priority=entry.priority,  # kept by a transfer after the re-attachment
         )
+        # Not kept as talking (a kept agent whose leg is gone is not looked for again).
+        if not talking and await resume_unkept(flow.person, entry.waiting_since):
+            return
         await flow.person.start(entry.priority, resumed=True, waiting_since=entry.waiting_since)
         return
     await flow.execute(flow.session.start(node or None))

@@ -11,12 +11,13 @@ up (nobody carries them on). Functions of the caller's PersonLeg (`leg`).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
 from acd.consult import Consult
 from hotline.bridging import SavedConsult, forget_consult, join_caller, keep_consult
-from hotline.desk import CONSULT_VAR, hangup_quietly
+from hotline.desk import AGENT_VAR, CONSULT_VAR, hangup_quietly, quietly
 from hotline.telephony.ari import AriError
 from hotline.telephony.events import lost_channel
 
@@ -63,6 +64,75 @@ async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | No
             return True
     await _back_to_caller(leg, consult, with_caller)
     return True
+
+
+async def resume_unkept(leg: PersonLeg, waiting_since: float | None) -> bool:
+    """After a controller restart: a waiting caller who is in fact talking. The dead
+    controller put them through (the call's bridge holds the caller and an agent's leg) and
+    died before keeping the agent on the caller's channel (bridging.put_through). The
+    conversation is re-attached, its answer recorded again (the dead controller's last
+    facts may have died with it; recording them twice changes nothing), recorded (the file
+    MixMonitor had started for this agent, if it had) and kept. False: the caller was not
+    put through (they wait again). A leg older than the caller's wait (`waiting_since`: a
+    transfer) is the agent who transferred them, left in the bridge by a controller that
+    died mid-transfer: it is hung up, as the transfer meant."""
+    bridge = await _bridge(leg, f"b-{leg.call_id}")
+    if bridge is None or leg.channel not in bridge.get("channels", []):
+        return False
+    prefix = f"{leg.call_id}-"  # an agent's leg: <call>-<agent>-<n> (acd/conversation.py)
+    legs = [c for c in bridge["channels"] if c.startswith(prefix)]
+    if len(legs) != 1:
+        return False
+    channel_id = legs[0]
+    agent = channel_id.removeprefix(prefix).rpartition("-")[0]
+    ari = leg.desk.ari
+    try:
+        created = _moment(str((await ari.get_channel(channel_id)).get("creationtime", "")))
+    except AriError as exc:
+        if exc.gone:
+            return False
+        raise
+    if waiting_since is not None and (created is None or created < waiting_since):
+        leg.flow.log.info("transferred_leg_ended", agent=agent)
+        await hangup_quietly(ari, channel_id)
+        return False
+    recording = await ari.get_variable(leg.channel, "MIXMONITOR_FILENAME")
+    if not _recording_of(recording, leg.call_id, agent, created):
+        recording = ""  # an earlier agent's file (the variable outlives StopMixMonitor)
+    saved = f"{agent}|{channel_id}|{recording}|{time.time():.3f}"
+    if not await resume_talking(leg, saved, bridge):
+        return False
+    leg.flow.log.info("conversation_found_unkept", agent=agent, recorded=bool(recording))
+    leg.flow.fact("segment_answered", agent=agent)
+    leg.flow.fact("agent", agent=agent)
+    if not recording:
+        leg.recording = await leg.desk.start_recording(
+            leg.flow.channel_name, leg.call_id, agent, leg.flow.log
+        )
+    kept = f"{agent}|{channel_id}|{leg.recording or ''}|{leg.answered_at:.3f}"
+    await quietly(ari.set_variable(leg.channel, AGENT_VAR, kept))
+    return True
+
+
+def _moment(text: str) -> float | None:
+    """An ARI time (2026-12-02T12:20:47.432+0000) as a Unix time."""
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    except ValueError:
+        return None
+
+
+def _recording_of(path: str, call_id: str, agent: str, leg_created: float | None) -> bool:
+    """Whether MixMonitor's file is this agent's on this leg (Desk.start_recording names
+    it <UTC stamp>-<call>-<agent>.wav; the stamp is to the second)."""
+    name = path.rsplit("/", 1)[-1]
+    if not name.endswith(f"-{call_id}-{agent}.wav") or leg_created is None:
+        return False
+    try:
+        stamp = dt.datetime.strptime(name[:15], "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return False
+    return stamp.timestamp() >= int(leg_created)
 
 
 async def _hung_up_meanwhile(leg: PersonLeg, channel_id: str, agent: str) -> None:

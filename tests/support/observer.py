@@ -53,11 +53,14 @@ class AriObserver:
                     self.events.append(json.loads(msg.data))
                     self._changed.set()
 
-    async def wait_for(self, match: Callable[[Event], bool], timeout: float = 30) -> Event:
-        """The first event (already seen or coming) that matches."""
+    async def wait_for(
+        self, match: Callable[[Event], bool], timeout: float = 30, since: int = 0
+    ) -> Event:
+        """The first event (already seen or coming) that matches; `since`: only events from
+        that index of `events` on (what came after a moment of the test)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        seen = 0
+        seen = since
         while True:
             for event in self.events[seen:]:
                 if match(event):
@@ -106,6 +109,15 @@ class AriObserver:
         assert self._session is not None
         async with self._session.delete(f"{self.base}/channels/{channel_id}") as resp:
             assert resp.status in (204, 404), resp.status
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        """Set a channel variable from outside the controller."""
+        assert self._session is not None
+        params = {"variable": name, "value": value}
+        async with self._session.post(
+            f"{self.base}/channels/{channel_id}/variable", params=params
+        ) as resp:
+            assert resp.status == 204, resp.status
 
     async def bridges(self) -> list[Event]:
         """Bridges Asterisk has right now."""

@@ -1,0 +1,89 @@
+"""A controller that dies just after putting a caller through to an agent, before keeping
+the agent on the caller's channel (hotline/bridging.py put_through): its successor finds
+them talking in the call's bridge and carries the conversation on, instead of queueing
+the caller again while they talk (hotline/reattaching.py resume_unkept)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import asyncpg
+
+from tests.e2e.test_consult import _entered, _recorded, _segments
+from tests.support.calls import wait_for_call
+from tests.support.desk import phone, set_agent
+from tests.support.observer import AriObserver
+from tests.support.phones import DeskPhone
+from tests.support.sipp import Caller, Hold, Keys, Pause, Speak
+from tests.support.system import SystemUnderTest
+
+
+async def test_a_conversation_not_kept_yet_is_carried_on_after_a_restart(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. A citizen asks for a person; 1001 answers: they talk in the call's bridge.
+    2. The controller is killed, and the agent is taken off the caller's channel, as if it
+       had died between the bridging and keeping the agent there; it is started again.
+    3. The successor re-attaches the conversation: the caller is not queued again, 1001
+       stays on the call; the caller hangs up: one answered call of 1001's, its part
+       ended by the caller, recorded in one file, adopted once.
+    """
+    agent_phone = phone(running, "1001")
+    desk.append(agent_phone)
+    await agent_phone.register()
+    await set_agent(running, "1001", "login")
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000581"
+    )
+    await citizen.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Hold(40000), Speak(3000)])
+    row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1001")
+    call = row["channel_id"]
+    await _entered(observer, f"b-{call}", f"{call}-1001-")
+    await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelVarset"
+            and e.get("channel", {}).get("id") == call
+            and e.get("variable") == "HOTLINE_AGENT"
+            and bool(e.get("value"))
+        )
+    )
+    for _ in range(50):  # the answer is stored before the controller dies
+        if (await _segments(db, call))[-1]["answered_at"] is not None:
+            break
+        await asyncio.sleep(0.2)
+    running.controller.stop(signal.SIGKILL)
+    await observer.set_variable(call, "HOTLINE_AGENT", "")
+    after_kill = len(observer.events)
+    running.controller.start()
+    # The successor keeps 1001 on the caller's channel again, with the recording it found.
+    kept = await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelVarset"
+            and e.get("channel", {}).get("id") == call
+            and e.get("variable") == "HOTLINE_AGENT"
+            and str(e.get("value", "")).startswith(f"1001|{call}-1001-")
+        ),
+        since=after_kill,
+    )
+    assert kept["value"].split("|")[2].endswith(f"-{call}-1001.wav"), kept["value"]
+    await citizen.go_on()
+    result = await citizen.finish()
+    assert result.ok, result.output
+    row = await wait_for_call(db, citizen.number)
+    assert (row["agent"], row["disposition"], row["adoptions"]) == ("1001", "answered", 1)
+    parts = await _segments(db, call)
+    assert [(p["agent"], p["outcome"]) for p in parts] == [("1001", "caller_hangup")]
+    await asyncio.sleep(2)  # a second recording, if any, would be stored a second after
+    assert [r["agent"] for r in await _recorded(db, call, 1)] == ["1001"]
+    log = running.controller.log_tail(200_000)
+    assert "conversation_resumed" in log
+    found = [line for line in log.splitlines() if "event=conversation_found_unkept" in line]
+    # logfmt: a true flag is its bare name (MixMonitor's file of 1001 was found, not a new one)
+    assert [line.split()[3:] for line in found] == [[f"call_id={call}", "agent=1001", "recorded"]]
+    queued = [line for line in log.splitlines() if "event=queued" in line and call in line]
+    assert len(queued) == 1 and "resumed=false" in queued[0], queued  # not queued again
