@@ -267,6 +267,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await center.open(talk_ms=int(args.talk_seconds * 1000))
         report["asterisk"] = center.asterisk_version()
+        if "flow" in phases:  # before the ramps, whose last step ends with failed calls
+            out["flow"] = await flow_rounds(center, args)
         for flow in args.flows.split(","):
             service = FLOWS[flow]
             if "menu" in phases:
@@ -284,8 +286,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 out.setdefault("ramp", {})[flow] = await ramp(
                     center, service, rates, args.ramp_seconds
                 )
-        if "flow" in phases:
-            out["flow"] = await flow_rounds(center, args)
         if args.soak:
             out["soak"] = await run_calls(
                 center, "soak", HOTLINE, menu_steps(), 20, args.soak * 60, soak=True
@@ -320,7 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow-rate", type=float, default=20)
     parser.add_argument("--flow-seconds", type=float, default=30)
     parser.add_argument(
-        "--rounds", type=int, default=1, help="flow runs a side, alternating (A B, B A, …)"
+        "--rounds",
+        type=lambda v: max(1, int(v)),
+        default=1,
+        help="flow runs a side, alternating (A B, B A, …); at least 1",
     )
     parser.add_argument("--ramp", default="15,20,25,30,35")
     parser.add_argument("--ramp-seconds", type=float, default=20)

@@ -69,11 +69,12 @@ def ratios(phases: dict[str, Any]) -> dict[str, Any]:
     rounds = phases.get("flow", {}).get("rounds", [])
     if rounds and all("hotline" in r and "native" in r for r in rounds):
         each = [_ratio(_per_call(r["hotline"]), _per_call(r["native"])) for r in rounds]
+        known = [x for x in each if x is not None]
         ours = sum(_per_call(r["hotline"]) for r in rounds)
         theirs = sum(_per_call(r["native"]) for r in rounds)
         out["flow_rounds"] = {
             "cpu_per_call_each_round": each,
-            "cpu_per_call_median": statistics.median(x for x in each if x is not None),
+            "cpu_per_call_median": statistics.median(known) if known else None,
             "cpu_per_call_pooled": _ratio(ours, theirs),
             "failed": {side: [r[side]["failed"] for r in rounds] for side in ("hotline", "native")},
         }
