@@ -80,7 +80,8 @@ async def resume_unkept(leg: PersonLeg, waiting_since: float | None) -> bool:
     if bridge is None or leg.channel not in bridge.get("channels", []):
         return False
     prefix = f"{leg.call_id}-"  # an agent's leg: <call>-<agent>-<n> (acd/conversation.py)
-    legs = [c for c in bridge["channels"] if c.startswith(prefix)]
+    # (A call-back's citizen is <call>-cb…: the caller's side here, not an agent's leg.)
+    legs = [c for c in bridge["channels"] if c.startswith(prefix) and c != leg.channel]
     if len(legs) != 1:
         return False
     channel_id = legs[0]

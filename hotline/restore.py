@@ -17,6 +17,7 @@ from acd.router import Overflow, Router, RouterError
 from hotline import recordings
 from hotline.callflow import CallFlow
 from hotline.desk import AGENT_VAR, hangup_quietly
+from hotline.reattaching import resume_unkept
 from hotline.telephony.ari import AriError
 
 if TYPE_CHECKING:
@@ -172,4 +173,6 @@ async def _in_conversation(controller: Controller, flow: CallFlow) -> bool:
     flow.person.hold.citizen_channel = citizen
     controller.desk.citizen_channels[citizen] = flow.call_id
     saved = await controller.ari.get_variable(citizen, AGENT_VAR)
+    if not saved:  # put through by a controller that died before keeping the agent
+        return await resume_unkept(flow.person, None)
     return await flow.person.resume_talking(saved, bridge)

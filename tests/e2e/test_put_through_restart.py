@@ -1,7 +1,8 @@
-"""A controller that dies just after putting a caller through to an agent, before keeping
-the agent on the caller's channel (hotline/bridging.py put_through): its successor finds
-them talking in the call's bridge and carries the conversation on, instead of queueing
-the caller again while they talk (hotline/reattaching.py resume_unkept)."""
+"""A controller that dies just after putting a caller (or a call-back's citizen) through to
+an agent, before keeping the agent on the caller's channel (hotline/bridging.py
+put_through): its successor finds them talking in the call's bridge and carries the
+conversation on, instead of queueing the caller again while they talk, or dialling the
+citizen again (hotline/reattaching.py resume_unkept)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ import signal
 
 import asyncpg
 
+from tests.e2e.test_callback import (
+    BOOK_A_CALLBACK,
+    callback_row,
+    citizen,
+    citizen_phone,
+    paused_agent,
+)
 from tests.e2e.test_consult import _entered, _recorded, _segments
-from tests.support.calls import wait_for_call
+from tests.support.calls import events_of, wait_for_call
 from tests.support.desk import phone, set_agent
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
@@ -87,3 +95,64 @@ async def test_a_conversation_not_kept_yet_is_carried_on_after_a_restart(
     assert [line.split()[3:] for line in found] == [[f"call_id={call}", "agent=1001", "recorded"]]
     queued = [line for line in log.splitlines() if "event=queued" in line and call in line]
     assert len(queued) == 1 and "resumed=false" in queued[0], queued  # not queued again
+
+
+async def test_a_call_back_not_kept_yet_is_carried_on_without_a_second_dial(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. Citizen F books a callback (virtual hold); 1001 becomes ready and F's phone answers:
+       they talk in the call's bridge.
+    2. The controller is killed, the agent is taken off the citizen's channel (as if it had
+       died before keeping them), and it is started again.
+    3. The conversation is carried on: F is dialled once, the callback is done after one
+       attempt, the call answered by 1001.
+    """
+    await paused_agent(running, desk, "1001", talk_ms=14000)
+    await citizen_phone(running, desk, "13900000582", talk_ms=20000)
+    f = citizen(running, "13900000582")
+    result = await f.call(BOOK_A_CALLBACK)
+    assert result.ok, result.output
+    row = await wait_for_call(db, f.number, until=lambda r: r["queue"] == "general")
+    call = row["channel_id"]
+    await callback_row(db, call, "pending")
+    await set_agent(running, "1001", "ready")
+    kept = await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelVarset"
+            and str(e.get("channel", {}).get("id", "")).startswith(f"{call}-cb")
+            and e.get("variable") == "HOTLINE_AGENT"
+            and bool(e.get("value"))
+        )
+    )
+    citizen_channel = kept["channel"]["id"]
+    for _ in range(50):  # the answer is stored before the controller dies
+        if "callback_answered" in [x["kind"] for x in await events_of(db, call)]:
+            break
+        await asyncio.sleep(0.2)
+    running.controller.stop(signal.SIGKILL)
+    await observer.set_variable(citizen_channel, "HOTLINE_AGENT", "")
+    after_kill = len(observer.events)
+    running.controller.start()
+    await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelVarset"
+            and e.get("channel", {}).get("id") == citizen_channel
+            and e.get("variable") == "HOTLINE_AGENT"
+            and str(e.get("value", "")).startswith(f"1001|{call}-1001-")
+        ),
+        since=after_kill,
+    )
+    done = await callback_row(db, call, "done")
+    assert done["attempts"] == 1
+    dialled = {
+        x["channel"]["id"]
+        for x in observer.events
+        if x.get("type") == "ChannelCreated" and x["channel"]["name"].startswith("PJSIP/trunk")
+    }
+    assert len([d for d in dialled if d.startswith(f"{call}-cb")]) == 1
+    row = await wait_for_call(db, f.number)
+    assert (row["disposition"], row["agent"]) == ("answered", "1001")
