@@ -23,7 +23,7 @@ from acd.conversation_actions import (
     ThreeWay,
 )
 from hotline.caller_line import CallWorkOrder
-from hotline.desk import AGENT_VAR, CONSULT_VAR, quietly
+from hotline.desk import AGENT_VAR, CONSULT_VAR, agent_value, quietly
 from hotline.telephony.ari import AriError
 from ivr.speech import digits
 
@@ -87,11 +87,7 @@ async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -
         leg.flow.channel_name, leg.call_id, agent, leg.flow.log
     )
     # Kept on the caller's channel, so a restarted controller re-attaches this conversation.
-    await quietly(
-        ari.set_variable(
-            leg.channel, AGENT_VAR, f"{agent}|{channel_id}|{leg.recording or ''}|{now:.3f}"
-        )
-    )
+    await keep_agent(leg, agent, channel_id, leg.recording, now)
     if leg.desk.greet_with_agent_number:
         media = ",".join(leg.flow.media(("agent-intro", *digits(agent), "agent-serving")))
         await quietly(ari.request("POST", f"/bridges/{leg.bridge_id}/play", {"media": media}))
@@ -252,11 +248,15 @@ async def hand_to_expert(leg: PersonLeg, expert: str, channel: str, now: float) 
     controller re-attaches this conversation to the expert."""
     await join_caller(leg, channel)
     _, recording = leg.leg_recordings.get(expert, ("", None))
-    await quietly(
-        leg.desk.ari.set_variable(
-            leg.channel, AGENT_VAR, f"{expert}|{channel}|{recording or ''}|{now:.3f}"
-        )
-    )
+    await keep_agent(leg, expert, channel, recording, now)
+
+
+async def keep_agent(
+    leg: PersonLeg, agent: str, channel: str, recording: str | None, answered_at: float
+) -> None:
+    """Who talks with the caller, kept on the caller's channel for a restarted controller."""
+    value = agent_value(agent, channel, recording, answered_at)
+    await quietly(leg.desk.ari.set_variable(leg.channel, AGENT_VAR, value))
 
 
 async def open_work_order(leg: PersonLeg, agent: str, line: str) -> None:

@@ -73,6 +73,15 @@ class QueueEntry:
         return cls(entered or 0.0, int(priority or 0), since)
 
 
+def agent_value(agent: str, channel: str, recording: str | None, answered_at: float) -> str:
+    """AGENT_VAR's value (read back by hotline/reattaching.py resume_talking)."""
+    return f"{agent}|{channel}|{recording or ''}|{answered_at:.3f}"
+
+
+# How Desk.start_recording stamps a file's name (UTC, to the second).
+RECORDING_STAMP = "%Y%m%d-%H%M%S"
+
+
 def queue_value(queue: str, entry: QueueEntry) -> str:
     """QUEUE_VAR's value: the queue and the caller's place in it, in one request."""
     return f"{queue}|{entry.encode()}"
@@ -199,7 +208,7 @@ class Desk:
         self, channel_name: str, call_id: str, agent: str, call_log: Any
     ) -> str | None:
         """MixMonitor on the caller's channel: an audiohook, as cheap as app_queue's."""
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        stamp = dt.datetime.now(dt.UTC).strftime(RECORDING_STAMP)
         path = self.recordings_dir / f"{stamp}-{call_id}-{agent}.wav"
         try:
             await self.ami.action(

@@ -16,8 +16,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from acd.consult import Consult
-from hotline.bridging import SavedConsult, forget_consult, join_caller, keep_consult
-from hotline.desk import AGENT_VAR, CONSULT_VAR, hangup_quietly, quietly
+from hotline.bridging import SavedConsult, forget_consult, join_caller, keep_agent, keep_consult
+from hotline.desk import CONSULT_VAR, RECORDING_STAMP, agent_value, hangup_quietly
 from hotline.telephony.ari import AriError
 from hotline.telephony.events import lost_channel
 
@@ -100,7 +100,7 @@ async def resume_unkept(leg: PersonLeg, waiting_since: float | None) -> bool:
     recording = await ari.get_variable(leg.channel, "MIXMONITOR_FILENAME")
     if not _recording_of(recording, leg.call_id, agent, created):
         recording = ""  # an earlier agent's file (the variable outlives StopMixMonitor)
-    saved = f"{agent}|{channel_id}|{recording}|{time.time():.3f}"
+    saved = agent_value(agent, channel_id, recording, time.time())
     if not await resume_talking(leg, saved, bridge):
         return False
     leg.flow.log.info("conversation_found_unkept", agent=agent, recorded=bool(recording))
@@ -110,8 +110,7 @@ async def resume_unkept(leg: PersonLeg, waiting_since: float | None) -> bool:
         leg.recording = await leg.desk.start_recording(
             leg.flow.channel_name, leg.call_id, agent, leg.flow.log
         )
-    kept = f"{agent}|{channel_id}|{leg.recording or ''}|{leg.answered_at:.3f}"
-    await quietly(ari.set_variable(leg.channel, AGENT_VAR, kept))
+    await keep_agent(leg, agent, channel_id, leg.recording, leg.answered_at)
     return True
 
 
@@ -130,7 +129,7 @@ def _recording_of(path: str, call_id: str, agent: str, leg_created: float | None
     if not name.endswith(f"-{call_id}-{agent}.wav") or leg_created is None:
         return False
     try:
-        stamp = dt.datetime.strptime(name[:15], "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC)
+        stamp = dt.datetime.strptime(name[:15], RECORDING_STAMP).replace(tzinfo=dt.UTC)
     except ValueError:
         return False
     return stamp.timestamp() >= int(leg_created)
