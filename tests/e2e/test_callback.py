@@ -68,6 +68,17 @@ async def citizen_phone(
     return mobile
 
 
+def trunk_channels(observer: AriObserver, call_id: str) -> list[str]:
+    """The call-back channels dialled for a call, in order."""
+    return [
+        e["channel"]["id"]
+        for e in observer.events
+        if e.get("type") == "ChannelCreated"
+        and e["channel"]["name"].startswith("PJSIP/trunk")
+        and e["channel"]["id"].startswith(call_id + "-cb")
+    ]
+
+
 async def callback_row(db: asyncpg.Connection, channel_id: str, status: str) -> asyncpg.Record:
     for _ in range(150):
         row = await db.fetchrow("SELECT * FROM callbacks WHERE channel_id = $1", channel_id)
@@ -168,13 +179,7 @@ async def test_an_unanswered_callback_dials_once_per_attempt_then_gives_up(
     events = await events_of(db, row["channel_id"])
     attempts = [event_data(e)["attempt"] for e in events if e["kind"] == "callback_attempt"]
     assert attempts == [1, 2]
-    dialled = {
-        e["channel"]["id"]
-        for e in observer.events
-        if e.get("type") == "ChannelCreated"
-        and e["channel"]["name"].startswith("PJSIP/trunk")
-        and e["channel"]["id"].startswith(row["channel_id"] + "-cb")
-    }
+    dialled = trunk_channels(observer, row["channel_id"])
     assert len(dialled) == 2, dialled
     assert await segments(db, row["channel_id"]) == [
         ("1002", "not_reached"),
@@ -246,12 +251,7 @@ async def test_a_callback_conversation_survives_a_restart_without_a_second_dial(
     assert agents["waiting"] == {} and agents["agents"]["1001"]["status"] == "on_call"
     done = await callback_row(db, row["channel_id"], "done")
     assert done["attempts"] == 1
-    dialled = {
-        x["channel"]["id"]
-        for x in observer.events
-        if x.get("type") == "ChannelCreated" and x["channel"]["name"].startswith("PJSIP/trunk")
-    }
-    assert len([d for d in dialled if d.startswith(row["channel_id"] + "-cb")]) == 1
+    assert len(trunk_channels(observer, row["channel_id"])) == 1
     row = await wait_for_call(db, e.number)
     assert (row["disposition"], row["agent"]) == ("answered", "1001")
 

@@ -17,6 +17,7 @@ from tests.e2e.test_callback import (
     callback_row,
     citizen,
     paused_agent,
+    trunk_channels,
 )
 from tests.e2e.test_callback import citizen_phone as mobile
 from tests.support.api import agent_api
@@ -37,17 +38,6 @@ async def leftover_channels(observer: AriObserver, call_id: str) -> list[str]:
             break
         await asyncio.sleep(0.2)
     return left
-
-
-def trunk_channels(observer: AriObserver, call_id: str) -> list[str]:
-    """The call-back channels dialled for a call, in order."""
-    return [
-        e["channel"]["id"]
-        for e in observer.events
-        if e.get("type") == "ChannelCreated"
-        and e["channel"]["name"].startswith("PJSIP/trunk")
-        and e["channel"]["id"].startswith(call_id + "-cb")
-    ]
 
 
 async def test_after_a_callback_the_citizen_is_asked_the_survey_and_hung_up(

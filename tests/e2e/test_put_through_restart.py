@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 
@@ -17,6 +19,7 @@ from tests.e2e.test_callback import (
     citizen,
     citizen_phone,
     paused_agent,
+    trunk_channels,
 )
 from tests.e2e.test_consult import _entered, _recorded, _segments
 from tests.support.calls import events_of, wait_for_call
@@ -25,6 +28,33 @@ from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
 from tests.support.sipp import Caller, Hold, Keys, Pause, Speak
 from tests.support.system import SystemUnderTest
+
+
+async def agent_kept(
+    observer: AriObserver, on: Callable[[str], bool], value: str = "", since: int = 0
+) -> dict[str, Any]:
+    """A controller kept an agent on a channel `on` accepts: HOTLINE_AGENT set, not empty,
+    starting with `value` (`since`: among the events from that index on)."""
+    return await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelVarset"
+            and on(str(e.get("channel", {}).get("id", "")))
+            and e.get("variable") == "HOTLINE_AGENT"
+            and bool(e.get("value"))
+            and str(e.get("value")).startswith(value)
+        ),
+        since=since,
+    )
+
+
+async def restart_unkept(running: SystemUnderTest, observer: AriObserver, channel: str) -> int:
+    """Kill the controller, take the agent off `channel` (as if it had died before keeping
+    them) and start it again; the index of the first event after the kill."""
+    running.controller.stop(signal.SIGKILL)
+    await observer.set_variable(channel, "HOTLINE_AGENT", "")
+    after_kill = len(observer.events)
+    running.controller.start()
+    return after_kill
 
 
 async def test_a_conversation_not_kept_yet_is_carried_on_after_a_restart(
@@ -52,31 +82,15 @@ async def test_a_conversation_not_kept_yet_is_carried_on_after_a_restart(
     row = await wait_for_call(db, citizen.number, until=lambda r: r["agent"] == "1001")
     call = row["channel_id"]
     await _entered(observer, f"b-{call}", f"{call}-1001-")
-    await observer.wait_for(
-        lambda e: (
-            e.get("type") == "ChannelVarset"
-            and e.get("channel", {}).get("id") == call
-            and e.get("variable") == "HOTLINE_AGENT"
-            and bool(e.get("value"))
-        )
-    )
+    await agent_kept(observer, lambda channel: channel == call)
     for _ in range(50):  # the answer is stored before the controller dies
         if (await _segments(db, call))[-1]["answered_at"] is not None:
             break
         await asyncio.sleep(0.2)
-    running.controller.stop(signal.SIGKILL)
-    await observer.set_variable(call, "HOTLINE_AGENT", "")
-    after_kill = len(observer.events)
-    running.controller.start()
+    after_kill = await restart_unkept(running, observer, call)
     # The successor keeps 1001 on the caller's channel again, with the recording it found.
-    kept = await observer.wait_for(
-        lambda e: (
-            e.get("type") == "ChannelVarset"
-            and e.get("channel", {}).get("id") == call
-            and e.get("variable") == "HOTLINE_AGENT"
-            and str(e.get("value", "")).startswith(f"1001|{call}-1001-")
-        ),
-        since=after_kill,
+    kept = await agent_kept(
+        observer, lambda channel: channel == call, f"1001|{call}-1001-", since=after_kill
     )
     assert kept["value"].split("|")[2].endswith(f"-{call}-1001.wav"), kept["value"]
     await citizen.go_on()
@@ -120,39 +134,18 @@ async def test_a_call_back_not_kept_yet_is_carried_on_without_a_second_dial(
     call = row["channel_id"]
     await callback_row(db, call, "pending")
     await set_agent(running, "1001", "ready")
-    kept = await observer.wait_for(
-        lambda e: (
-            e.get("type") == "ChannelVarset"
-            and str(e.get("channel", {}).get("id", "")).startswith(f"{call}-cb")
-            and e.get("variable") == "HOTLINE_AGENT"
-            and bool(e.get("value"))
-        )
-    )
+    kept = await agent_kept(observer, lambda channel: channel.startswith(f"{call}-cb"))
     citizen_channel = kept["channel"]["id"]
     for _ in range(50):  # the answer is stored before the controller dies
         if "callback_answered" in [x["kind"] for x in await events_of(db, call)]:
             break
         await asyncio.sleep(0.2)
-    running.controller.stop(signal.SIGKILL)
-    await observer.set_variable(citizen_channel, "HOTLINE_AGENT", "")
-    after_kill = len(observer.events)
-    running.controller.start()
-    await observer.wait_for(
-        lambda e: (
-            e.get("type") == "ChannelVarset"
-            and e.get("channel", {}).get("id") == citizen_channel
-            and e.get("variable") == "HOTLINE_AGENT"
-            and str(e.get("value", "")).startswith(f"1001|{call}-1001-")
-        ),
-        since=after_kill,
+    after_kill = await restart_unkept(running, observer, citizen_channel)
+    await agent_kept(
+        observer, lambda channel: channel == citizen_channel, f"1001|{call}-1001-", after_kill
     )
     done = await callback_row(db, call, "done")
     assert done["attempts"] == 1
-    dialled = {
-        x["channel"]["id"]
-        for x in observer.events
-        if x.get("type") == "ChannelCreated" and x["channel"]["name"].startswith("PJSIP/trunk")
-    }
-    assert len([d for d in dialled if d.startswith(f"{call}-cb")]) == 1
+    assert len(trunk_channels(observer, call)) == 1
     row = await wait_for_call(db, f.number)
     assert (row["disposition"], row["agent"]) == ("answered", "1001")
