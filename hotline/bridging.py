@@ -62,8 +62,13 @@ async def ring_agent(leg: PersonLeg, agent: str, channel_id: str, ring: float) -
         await keep_consult(leg)  # whose segments a restarted controller must close
 
 
+# How long putting through may wait for the greeting (a few seconds) to end.
+GREETING_WAIT = 30.0
+
+
 async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -> None:
-    """Put the caller through to the agent: bridge, record, say the agent's number."""
+    """Put the caller through to the agent: both hear the agent's number, then talk in the
+    call's bridge, recorded."""
     ari = leg.desk.ari
     if leg.announcement is not None:
         await quietly(ari.stop_playback(leg.announcement))
@@ -73,24 +78,38 @@ async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -
             "POST", "/bridges", {"type": "mixing", "bridgeId": f"b-{leg.call_id}"}
         )
         leg.bridge_id = bridge["id"]
+    # Kept on the caller's channel, so a restarted controller re-attaches this conversation;
+    # before the greeting, as a variable set waits for a playing prompt's end. The recording,
+    # started after it, is found by its name (reattaching.resume_talking). Named now: a work
+    # order the agent files meanwhile names it.
+    await keep_agent(leg, agent, channel_id, None, now)
+    leg.recording = leg.desk.recording_path(leg.call_id, agent)
+    if leg.desk.greet_with_agent_number:
+        # Played to each before they join, not into the bridge: a bridge's prompt is an
+        # announcer channel switching the bridge to software mixing and back, about 20 ms
+        # of Asterisk's CPU a call. addChannel waits in each channel's queue for its end.
+        media = ",".join(leg.flow.media(("agent-intro", *digits(agent), "agent-serving")))
+        for channel, playback in (
+            (leg.channel, leg.flow.global_id("agent-number")),
+            (channel_id, f"{channel_id}.agent-number"),
+        ):
+            play = f"/channels/{channel}/play/{playback}"
+            await quietly(ari.request("POST", play, {"media": media}))
     try:
         await ari.request(
             "POST",
             f"/bridges/{leg.bridge_id}/addChannel",
             {"channel": f"{leg.channel},{channel_id}"},
+            timeout=GREETING_WAIT,
         )
     except AriError as exc:
+        leg.recording = None  # never started
         if not exc.gone:
             raise
         return  # caller or agent hung up meanwhile: its hang-up reaches the call as an event
     leg.recording = await leg.desk.start_recording(
-        leg.flow.channel_name, leg.call_id, agent, leg.flow.log
+        leg.flow.channel_name, leg.call_id, agent, leg.flow.log, leg.recording
     )
-    # Kept on the caller's channel, so a restarted controller re-attaches this conversation.
-    await keep_agent(leg, agent, channel_id, leg.recording, now)
-    if leg.desk.greet_with_agent_number:
-        media = ",".join(leg.flow.media(("agent-intro", *digits(agent), "agent-serving")))
-        await quietly(ari.request("POST", f"/bridges/{leg.bridge_id}/play", {"media": media}))
 
 
 @dataclass(frozen=True)

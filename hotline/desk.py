@@ -204,12 +204,17 @@ class Desk:
             return 0
         return repeat_priority(missed, earlier, self.callback_priority, self.repeat_priority)
 
-    async def start_recording(
-        self, channel_name: str, call_id: str, agent: str, call_log: Any
-    ) -> str | None:
-        """MixMonitor on the caller's channel: an audiohook, as cheap as app_queue's."""
+    def recording_path(self, call_id: str, agent: str) -> str:
+        """Where a recording of this agent's part of the call starts now goes."""
         stamp = dt.datetime.now(dt.UTC).strftime(RECORDING_STAMP)
-        path = self.recordings_dir / f"{stamp}-{call_id}-{agent}.wav"
+        return str(self.recordings_dir / f"{stamp}-{call_id}-{agent}.wav")
+
+    async def start_recording(
+        self, channel_name: str, call_id: str, agent: str, call_log: Any, path: str = ""
+    ) -> str | None:
+        """MixMonitor on the caller's channel: an audiohook, as cheap as app_queue's (to
+        `path` if named already)."""
+        path = path or self.recording_path(call_id, agent)
         try:
             await self.ami.action(
                 {"Action": "MixMonitor", "Channel": channel_name, "File": str(path), "Options": "b"}
@@ -222,7 +227,7 @@ class Desk:
             failed = {"agent": agent, "reason": reason}
             self.journal.record(Fact(channel_id=call_id, kind="recording_failed", data=failed))
             return None
-        return str(path)
+        return path
 
     def stop_recording(
         self, channel_name: str, call_id: str, agent: str, recording: str | None

@@ -25,10 +25,16 @@ if TYPE_CHECKING:
     from hotline.person_leg import PersonLeg
 
 
-async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | None = None) -> bool:
+async def resume_talking(
+    leg: PersonLeg,
+    saved: str,
+    bridge: dict[str, Any] | None = None,
+    leg_created: float | None = None,
+) -> bool:
     """After a controller restart: re-attach a conversation that Asterisk kept up
     (`bridge`: the call's bridge, if the caller has looked it up already), with its consult
-    if there is one. False: the agent's channel is gone (the caller waits again)."""
+    if there is one, and its recording. False: the agent's channel is gone (the caller
+    waits again)."""
     agent, channel_id, recording, answered = [*saved.split("|"), "", "", "", ""][:4]
     if bridge is None:
         bridge = await _bridge(leg, f"b-{leg.call_id}")
@@ -50,6 +56,8 @@ async def resume_talking(leg: PersonLeg, saved: str, bridge: dict[str, Any] | No
     leg.desk.apply(leg.desk.router.resume_talk(agent, leg.call_id, time.time()))
     leg.flow.log.info("conversation_resumed", agent=agent, queue=leg.queue)
     skip_ids(leg, channel_id)
+    if not recording:
+        await _find_recording(leg, agent, channel_id, leg_created or leg.answered_at)
     if channel_id in with_caller:
         # (After a hand-over the expert is the agent: what was kept of the consult is old.)
         if consult is not None and consult.channel in with_caller - {channel_id}:
@@ -101,17 +109,29 @@ async def resume_unkept(leg: PersonLeg, waiting_since: float | None) -> bool:
     if not _recording_of(recording, leg.call_id, agent, created):
         recording = ""  # an earlier agent's file (the variable outlives StopMixMonitor)
     saved = agent_value(agent, channel_id, recording, time.time())
-    if not await resume_talking(leg, saved, bridge):
+    if not await resume_talking(leg, saved, bridge, created):
         return False
     leg.flow.log.info("conversation_found_unkept", agent=agent, recorded=bool(recording))
     leg.flow.fact("segment_answered", agent=agent)
     leg.flow.fact("agent", agent=agent)
-    if not recording:
+    if recording:  # (unrecorded, resume_talking started a recording and kept it)
+        await keep_agent(leg, agent, channel_id, leg.recording, leg.answered_at)
+    return True
+
+
+async def _find_recording(leg: PersonLeg, agent: str, channel_id: str, since: float) -> None:
+    """A conversation kept before its recording started (bridging.put_through), or found
+    unkept: MixMonitor's file if it is this agent's, since `since`; else a recording from
+    now on. Kept on the caller's channel either way."""
+    found = await leg.desk.ari.get_variable(leg.channel, "MIXMONITOR_FILENAME")
+    # (An earlier agent's file is not: the variable outlives StopMixMonitor.)
+    if _recording_of(found, leg.call_id, agent, since):
+        leg.recording = found
+    else:
         leg.recording = await leg.desk.start_recording(
             leg.flow.channel_name, leg.call_id, agent, leg.flow.log
         )
     await keep_agent(leg, agent, channel_id, leg.recording, leg.answered_at)
-    return True
 
 
 def _moment(text: str) -> float | None:

@@ -81,8 +81,10 @@ class AriClient:
         path: str,
         params: Mapping[str, str | int | bool] | None = None,
         body: Any = None,
+        timeout: float | None = None,
     ) -> Any:
-        """One REST call; returns parsed JSON (or None for 204)."""
+        """One REST call; returns parsed JSON (or None for 204). `timeout`: for a request
+        that Asterisk answers only once a channel's prompt has ended."""
         if self._on_request is not None:
             self._on_request(method, resource_of(path))
         query = {
@@ -95,7 +97,7 @@ class AriClient:
                 params=query,
                 json=body,
                 headers=self._headers,
-                timeout=self._timeout,
+                timeout=self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout),
             ) as resp:
                 payload = await resp.text()
         except (TimeoutError, aiohttp.ClientError) as exc:

@@ -74,7 +74,9 @@ async def test_a_call_reaches_an_agent_is_recorded_and_rated(
     greeting = [
         e
         for e in observer.events
-        if e.get("type") == "PlaybackStarted" and e["playback"]["target_uri"].startswith("bridge:")
+        if e.get("type") == "PlaybackStarted"
+        and e["playback"]["target_uri"] == f"channel:{row['channel_id']}"
+        and e["playback"]["id"].endswith(".agent-number")
     ]
     assert [g["playback"]["media_uri"].rsplit("/", 1)[-1] for g in greeting][:1] == ["agent-intro"]
     # What a restarted controller needs is set on the channel once, when it changes (each set

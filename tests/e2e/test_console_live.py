@@ -43,6 +43,7 @@ async def test_a_live_call_on_the_wallboard_and_on_the_agent_desk(
     6. The citizen hangs up: the call is stored answered by 1002.
     """
     run = uuid.uuid4().hex[:6]
+    await db.execute("DELETE FROM accounts WHERE agent = '1002'")  # an earlier run's
     engine = create_async_engine(running.instance.database_url or "")
     supervisor, agent = f"li.live-{run}", f"zhang.live-{run}"
     await accounts.add(engine, supervisor, PASSWORD, ["supervisor"], None, "cli:test")

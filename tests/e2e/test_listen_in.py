@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hotline import accounts
-from tests.support.desk import answered_by, phone, set_agent
+from tests.support.desk import answered_by, in_conversation, phone, set_agent
 from tests.support.handset import Handset
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
@@ -81,7 +81,8 @@ async def audit_rows(db: asyncpg.Connection, who: str) -> list[tuple[str, str, s
 async def talking(
     citizen: Caller, ear: Handset, observer: AriObserver, db: asyncpg.Connection
 ) -> None:
-    """The citizen calls, asks for a person (0, 0) and is put through to agent 1001."""
+    """The citizen calls, asks for a person (0, 0) and is put through to agent 1001: both
+    have heard the agent's number and hear each other."""
     await citizen.start([Hold(60000)])
     created = await observer.wait_for(
         lambda e: (
@@ -93,6 +94,7 @@ async def talking(
     await asyncio.sleep(0.5)
     await ear.press("0")
     await answered_by(db, created["channel"]["id"], "1001", timeout=20)
+    await in_conversation(observer, created["channel"]["id"], "1001")
 
 
 async def left_behind(observer: AriObserver) -> list[str]:

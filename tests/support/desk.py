@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from tests.support.api import agent_api
+from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
 from tests.support.system import SystemUnderTest
 
@@ -72,6 +73,18 @@ async def agent_states(db: asyncpg.Connection, agent: str) -> list[str]:
 def after_last_call(states: list[str]) -> list[str]:
     """An agent's states from their last `on_call` on (earlier tests' states come before)."""
     return states[len(states) - 1 - states[::-1].index("on_call") :]
+
+
+async def in_conversation(observer: AriObserver, call_id: str, agent: str) -> None:
+    """The agent's leg is in the call's bridge: the agent's number has been said to both,
+    who hear each other from now on (hotline/bridging.py put_through)."""
+    await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelEnteredBridge"
+            and e["bridge"]["id"] == f"b-{call_id}"
+            and e["channel"]["id"].startswith(f"{call_id}-{agent}-")
+        )
+    )
 
 
 async def answered_by(
