@@ -184,7 +184,9 @@ class Desk:
         """Time passes for the router once a second (wrap-ups, escalation, announcements)."""
         while not stop.is_set():
             try:
-                self.apply(self.router.tick(time.time()))
+                for part in self.router.tick_in_parts(time.time()):
+                    self.apply(part)
+                    await asyncio.sleep(0)  # the calls' events go on between parts
             except Exception:  # the ticker must survive a bad decision
                 log.exception("router_tick_failed")
             with contextlib.suppress(TimeoutError):

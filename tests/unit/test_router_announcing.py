@@ -20,6 +20,7 @@ from acd.lines import STUCK, TIMER, accepted_level
 from acd.queues import QueuesConfig, QueueSpec, Step
 from acd.roster import AgentEntry
 from acd.state import Announce, Waiting
+from acd.ticking import ANNOUNCE_PART
 from tests.unit import router_reference as naive
 
 DEFAULT_WAIT = 180  # acd.ticking.DEFAULT_HANDLE_SECONDS: no call finished yet
@@ -270,3 +271,34 @@ def test_a_caller_ringing_an_agent_when_due_is_announced_once_the_offer_fails() 
     assert pair.announced(41.0) == []
     pair("caller_left", "a", 50.0)
     assert pair.announced(51.0) == [("b", 1, DEFAULT_WAIT, False)]
+
+
+def test_a_long_line_is_announced_in_parts_and_callers_leaving_between_parts_are_skipped() -> None:
+    """At one tick the controller gets ANNOUNCE_PART announcements at a time, in line order,
+    and takes other events between parts: a caller who left meanwhile is not announced,
+    one who moved up is announced at their new place."""
+    many = 2 * ANNOUNCE_PART + 5
+    agents = {"1001": {}}
+    queues = {"general": {"announce_every_seconds": 30, "max_waiting": 1000}}
+    whole, parted = Pair(queues, agents), Pair(queues, agents)
+    for pair in (whole, parted):
+        pair("login", "1001", 0.0)
+        on_a_call(pair, "1001", "busy", "general", 0.0)
+        for i in range(many):
+            pair("enqueue", f"c{i:03}", "general", 0, 1.0 + i / 1000)
+    everyone = whole.announced(5.0)
+    parts = list(parted.indexed.tick_in_parts(5.0))
+    assert [len(p) for p in parts] == [ANNOUNCE_PART, ANNOUNCE_PART, 5]
+    assert [d for p in parts for d in p] == [
+        Announce(c, position, wait, offer) for c, position, wait, offer in everyone
+    ]
+    # Next round of announcements (30 s later): the first part made, then c000 (announced)
+    # and c050 (not yet) leave; c050 is not announced, everyone else is, one place up
+    # (c001 was 2nd, hence c0NN is NNth now), two behind c050.
+    ticking = parted.indexed.tick_in_parts(35.0)
+    assert next(ticking) == []  # nobody moved up yet: nobody is told anything
+    parted.indexed.caller_left("c000", 35.0)
+    parted.indexed.caller_left("c050", 35.0)
+    rest = [(d.call_id, d.position) for p in ticking for d in p if isinstance(d, Announce)]
+    places = {i: i if i < 50 else i - 1 for i in range(ANNOUNCE_PART, many) if i != 50}
+    assert rest == [(f"c{i:03}", place) for i, place in places.items()]
