@@ -74,10 +74,7 @@ async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -
         await quietly(ari.stop_playback(leg.announcement))
     await quietly(ari.request("DELETE", f"/channels/{leg.channel}/moh"))
     if leg.bridge_id is None:
-        bridge = await ari.request(
-            "POST", "/bridges", {"type": "mixing", "bridgeId": f"b-{leg.call_id}"}
-        )
-        leg.bridge_id = bridge["id"]
+        leg.bridge_id = await _call_bridge(leg)
     # Kept on the caller's channel, so a restarted controller re-attaches this conversation;
     # before the greeting, as a variable set waits for a playing prompt's end. The recording,
     # started after it, is found by its name (reattaching.resume_talking). Named now: a work
@@ -100,16 +97,36 @@ async def put_through(leg: PersonLeg, agent: str, channel_id: str, now: float) -
             "POST",
             f"/bridges/{leg.bridge_id}/addChannel",
             {"channel": f"{leg.channel},{channel_id}"},
-            timeout=GREETING_WAIT,
+            behind_prompt=GREETING_WAIT,
         )
     except AriError as exc:
-        leg.recording = None  # never started
-        if not exc.gone:
+        if exc.gone or exc.status == 422:  # (422: a channel hanging up, out of Stasis)
+            leg.recording = None  # never started
+            return  # caller or agent hung up meanwhile: the hang-up reaches the call next
+        if exc.status != 0:
+            leg.recording = None
             raise
-        return  # caller or agent hung up meanwhile: its hang-up reaches the call as an event
+        # No answer in time: Asterisk still adds them once their greetings end, and
+        # MixMonitor (`b`) records what is bridged: the conversation is recorded either way.
+        leg.flow.log.warning("bridge_join_unanswered", agent=agent)
+    # (A hang-up during the greeting leaves the other alone in the bridge, as Asterisk adds
+    # each channel on its own: the hang-up, next in the call's events, ends the part.)
     leg.recording = await leg.desk.start_recording(
         leg.flow.channel_name, leg.call_id, agent, leg.flow.log, leg.recording
     )
+
+
+async def _call_bridge(leg: PersonLeg) -> str:
+    """The call's bridge `b-<call>`: made now, or left by a controller that died while
+    putting the caller through (Asterisk answers 409 for an id in use)."""
+    bridge_id = f"b-{leg.call_id}"
+    try:
+        await leg.desk.ari.request("POST", "/bridges", {"type": "mixing", "bridgeId": bridge_id})
+    except AriError as exc:
+        if exc.status != 409:
+            raise
+        leg.flow.log.info("bridge_reused", bridge=bridge_id)
+    return bridge_id
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from hotline.restoring import AppliedRouter
 from hotline.store.journal import Journal
 from hotline.tasks import TaskSupervisor
 from hotline.telephony.ami import AmiLink
-from hotline.telephony.ari import MAX_CONNECTIONS, AriClient
+from hotline.telephony.ari import MAX_CONNECTIONS, WAITING_CONNECTIONS, AriClient
 from hotline.web import start_http
 from ivr.hours import calendar_warnings
 
@@ -90,7 +90,11 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
     if config.state_dir is not None:
         metrics.supervised = SupervisedParts(config.state_dir)
     connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    waiting_connector = aiohttp.TCPConnector(limit=WAITING_CONNECTIONS)
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        aiohttp.ClientSession(connector=waiting_connector) as waiting_session,
+    ):
         ari = AriClient(
             base_url=config.ari_url,
             username=config.ari_user,
@@ -98,6 +102,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             app=config.app,
             session=session,
             on_request=lambda method, resource: metrics.ari_requests.labels(method, resource).inc(),
+            waiting_session=waiting_session,
         )
         citizens = DemoSocialInsurance(
             engine=engine,

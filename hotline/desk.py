@@ -222,6 +222,9 @@ class Desk:
                 {"Action": "MixMonitor", "Channel": channel_name, "File": str(path), "Options": "b"}
             )
         except Exception as exc:
+            if "No such channel" in str(exc):  # hung up meanwhile: nothing to record
+                call_log.info("recording_not_started", agent=agent, reason="channel_gone")
+                return None
             # The conversation goes on unrecorded: that must be known (log, metric, record).
             reason = f"{type(exc).__name__}: {exc}"[:200]
             call_log.error("recording_failed", agent=agent, error=reason)

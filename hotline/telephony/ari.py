@@ -29,6 +29,10 @@ Event = dict[str, Any]
 # Requests in flight to ARI at most (more wait for a free connection): below Asterisk's HTTP
 # `sessionlimit` (http.conf.j2), which refuses a session past it by closing the connection.
 MAX_CONNECTIONS = 64
+# Requests Asterisk answers only once a channel's prompt has ended (adding caller and agent to
+# their bridge waits for the agent's number, about 3 s) have connections of their own: at
+# 20 answers a second they would hold most of the ones every other call needs.
+WAITING_CONNECTIONS = 100
 
 
 class AriError(Exception):
@@ -59,10 +63,12 @@ class AriClient:
         session: aiohttp.ClientSession,
         request_timeout: float = 10.0,
         on_request: Callable[[str, str], None] | None = None,
+        waiting_session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
         self._session = session
+        self._waiting_session = waiting_session or session
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         self._headers = {"Authorization": f"Basic {token}"}
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
@@ -81,23 +87,27 @@ class AriClient:
         path: str,
         params: Mapping[str, str | int | bool] | None = None,
         body: Any = None,
-        timeout: float | None = None,
+        behind_prompt: float | None = None,
     ) -> Any:
-        """One REST call; returns parsed JSON (or None for 204). `timeout`: for a request
-        that Asterisk answers only once a channel's prompt has ended."""
+        """One REST call; returns parsed JSON (or None for 204). `behind_prompt`: the
+        seconds to wait for a request Asterisk answers only once a channel's prompt has
+        ended (on connections of its own, WAITING_CONNECTIONS)."""
         if self._on_request is not None:
             self._on_request(method, resource_of(path))
         query = {
             k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (params or {}).items()
         }
         try:
-            async with self._session.request(
+            session, timeout = self._session, self._timeout
+            if behind_prompt is not None:
+                session, timeout = self._waiting_session, aiohttp.ClientTimeout(behind_prompt)
+            async with session.request(
                 method,
                 f"{self.base_url}/ari{path}",
                 params=query,
                 json=body,
                 headers=self._headers,
-                timeout=self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout),
+                timeout=timeout,
             ) as resp:
                 payload = await resp.text()
         except (TimeoutError, aiohttp.ClientError) as exc:

@@ -10,7 +10,7 @@ import asyncpg
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.api import agent_api
-from tests.support.calls import wait_for_call
+from tests.support.calls import events_of, wait_for_call
 from tests.support.desk import answered_by, phone, rms, segments, set_agent
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
@@ -407,3 +407,59 @@ async def test_an_agent_logs_in_at_another_desk_phone_with_a_pin(
     assert agents["agents"]["1001"]["status"] == "logged_out"
     cdr = running.settings.on_host(running.settings.asterisk_dir) / "log" / "cdr-csv" / "Master.csv"
     assert not cdr.exists() or pin not in cdr.read_text(errors="replace")
+
+
+async def test_a_caller_who_hangs_up_while_the_agents_number_is_said_ends_the_call_cleanly(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. A citizen is put through to agent 1001: the agent's number is played to each of them
+       before they join the call's bridge.
+    2. The citizen hangs up while it plays (before the bridge).
+    3. The call is answered by 1001 and ended by the caller; nothing counts as a recording
+       that failed; the agent is free again; no channel or bridge of the call is left.
+    """
+    agent = phone(running, "1001", talk_ms=20000)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1001", "login")
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000536"
+    )
+    await citizen.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Hold(30000)])
+    created = await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelCreated" and e["channel"]["caller"]["number"] == citizen.number
+        )
+    )
+    call = created["channel"]["id"]
+    await observer.wait_for(
+        lambda e: (
+            e.get("type") == "PlaybackStarted"
+            and e["playback"]["target_uri"] == f"channel:{call}"
+            and e["playback"]["id"].endswith(".agent-number")
+        )
+    )
+    await citizen.go_on()
+    assert (await citizen.finish()).ok
+    row = await wait_for_call(db, citizen.number)
+    assert row["channel_id"] == call and row["ended_at"] is not None
+    assert (row["agent"], row["disposition"], row["hangup_side"]) == (
+        "1001",
+        "answered",
+        "caller",
+    )
+    kinds = [e["kind"] for e in await events_of(db, call)]
+    assert "recording_failed" not in kinds, kinds
+    for _ in range(50):
+        agents = await asyncio.to_thread(agent_api, running, "/agents", "GET")
+        channels = [c["id"] for c in await observer.channels() if c["id"].startswith(call)]
+        bridges = [b["id"] for b in await observer.bridges() if b["id"] == f"b-{call}"]
+        if agents["agents"]["1001"]["status"] != "on_call" and not channels and not bridges:
+            break
+        await asyncio.sleep(0.2)
+    assert agents["agents"]["1001"]["status"] != "on_call", agents["agents"]["1001"]
+    assert (channels, bridges) == ([], [])

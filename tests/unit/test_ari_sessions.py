@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import configparser
 
-from hotline.telephony.ari import MAX_CONNECTIONS
+from hotline.telephony.ari import MAX_CONNECTIONS, WAITING_CONNECTIONS
 from tests.unit.test_render import render_for
 
 
@@ -18,5 +18,6 @@ def test_asterisk_accepts_more_http_sessions_than_the_controller_opens() -> None
     parser = configparser.ConfigParser(strict=False, inline_comment_prefixes=(";",))
     parser.read_string(render_for("127.0.0.1", "127.0.0.1")["http.conf"])
     limit = parser.getint("general", "sessionlimit", fallback=100)
-    # Room above the controller's pool: its events websocket, the CLI, tests' observers.
-    assert limit >= MAX_CONNECTIONS + 20
+    # Room above the controller's two pools (the second for requests that wait for the
+    # agent's number to end): its events websocket, the CLI, tests' observers.
+    assert limit >= MAX_CONNECTIONS + WAITING_CONNECTIONS + 20
