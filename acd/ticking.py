@@ -39,12 +39,19 @@ class Ticking(Filing):
         due = self._lines.to_announce()
         filed = self._lines.filed
         order = [e.place[-1] for e in sorted([filed[call_id] for call_id in due], key=_by_place)]
-        for start in range(0, len(order), ANNOUNCE_PART):
-            first += self._announce(now, order[start : start + ANNOUNCE_PART])
-            yield first
-            first = []
-        if not order:
-            yield first
+        done = 0
+        try:
+            for start in range(0, len(order), ANNOUNCE_PART):
+                first += self._announce(now, order[start : start + ANNOUNCE_PART])
+                done = start + ANNOUNCE_PART
+                yield first
+                first = []
+            if not order:
+                yield first
+        finally:
+            # A tick cut short (an error while a part was acted on): whoever was not looked
+            # at is looked at next tick; their alarms rang already and will not ring again.
+            self._lines.rung.update(c for c in order[done:] if c in self._lines.filed)
 
     def _tick(self, now: float) -> list[Decision]:
         self._advance(now, ticking=True)

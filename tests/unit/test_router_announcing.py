@@ -302,3 +302,25 @@ def test_a_long_line_is_announced_in_parts_and_callers_leaving_between_parts_are
     rest = [(d.call_id, d.position) for p in ticking for d in p if isinstance(d, Announce)]
     places = {i: i if i < 50 else i - 1 for i in range(ANNOUNCE_PART, many) if i != 50}
     assert rest == [(f"c{i:03}", place) for i, place in places.items()]
+
+
+def test_callers_a_tick_cut_short_did_not_reach_are_announced_at_the_next_tick() -> None:
+    """The controller stops taking a tick's parts (an error acting on one): the callers of
+    the parts not made are not forgotten (their alarms rang already and will not again)."""
+    many = 2 * ANNOUNCE_PART + 5
+    queues = {"general": {"announce_every_seconds": 60, "max_waiting": 1000}}
+    pair = Pair(queues, {"1001": {}})
+    pair("login", "1001", 0.0)
+    on_a_call(pair, "1001", "busy", "general", 0.0)
+    for i in range(many):
+        pair("enqueue", f"c{i:03}", "general", 0, 1.0 + i / 1000)
+    assert len(pair.announced(5.0)) == many
+    pair("caller_left", "c000", 10.0)  # everyone moves up: due again at 65
+    ticking = pair.indexed.tick_in_parts(65.0)
+    first = next(ticking)
+    ticking.close()
+    assert [d.call_id for d in first] == [f"c{i:03}" for i in range(1, ANNOUNCE_PART + 1)]
+    later = pair.indexed.tick(66.0)
+    assert [(d.call_id, d.position) for d in later if isinstance(d, Announce)] == [
+        (f"c{i:03}", i) for i in range(ANNOUNCE_PART + 1, many)
+    ]
