@@ -110,8 +110,8 @@ class CallFlow:
 
     def media(self, prompts: Iterable[str], language: str | None = None) -> list[str]:
         """ARI media URIs of prompts, in the call's language unless another is given."""
-        lang = language or self.session.language
-        return [f"sound:{self.services.sounds_dir / lang / p}" for p in prompts]
+        base = f"sound:{self.services.sounds_dir}/{language or self.session.language}/"
+        return [base + p for p in prompts]  # (no Path per prompt: several a call)
 
     def fact(self, kind: str, **data: Any) -> None:
         """Record something about this call in the journal."""

@@ -234,7 +234,7 @@ class Controller:
     def on_event(self, event: Event) -> None:
         """Send an ARI event to the mailbox of the call it belongs to."""
         kind = event.get("type", "")
-        self.metrics.ari_events.labels(kind).inc()
+        self.metrics.count_ari_event(kind)
         call_id = event_channel(event)
         if not call_id:
             return

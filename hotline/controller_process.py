@@ -101,7 +101,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             password=config.ari_password,
             app=config.app,
             session=session,
-            on_request=lambda method, resource: metrics.ari_requests.labels(method, resource).inc(),
+            on_request=metrics.count_ari_request,
             waiting_session=waiting_session,
         )
         citizens = DemoSocialInsurance(

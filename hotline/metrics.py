@@ -8,6 +8,22 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from hotline.component_metrics import SupervisedParts
 
 
+class ByLabels:
+    """A labelled counter's children kept at hand: `labels()` resolves its arguments each
+    time, and the ARI counters count every request and event of every call."""
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._children: dict[tuple[str, ...], Counter] = {}
+
+    def inc(self, *labels: str) -> None:
+        """Add one to the child of these label values."""
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._counter.labels(*labels)
+        child.inc()
+
+
 class Metrics:
     """The controller's Prometheus metrics, in a registry of its own."""
 
@@ -41,6 +57,8 @@ class Metrics:
             ["method", "resource"],
             registry=r,
         )
+        self.count_ari_event = ByLabels(self.ari_events).inc
+        self.count_ari_request = ByLabels(self.ari_requests).inc
         self.journal_backlog = Gauge(
             "hotline_journal_backlog", "Call facts not yet in PostgreSQL", registry=self.registry
         )
