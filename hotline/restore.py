@@ -167,19 +167,21 @@ async def _in_conversation(controller: Controller, flow: CallFlow) -> bool:
     citizen = next(
         (c for c in bridge.get("channels", []) if c.startswith(f"{flow.call_id}-cb")), None
     )
+    saved = ""
     if citizen is None:
         # Put through during the agent's number (bridging.put_through): the citizen joins
         # the bridge when it ends; the agent was kept before it.
         legs = await ari.request("GET", "/channels")
         ids = [str(c.get("id", "")) for c in legs]
         citizen = next((c for c in ids if c.startswith(f"{flow.call_id}-cb")), None)
-        if citizen is None or not await ari.get_variable(citizen, AGENT_VAR):
+        saved = await ari.get_variable(citizen, AGENT_VAR) if citizen is not None else ""
+        if citizen is None or not saved:
             return False
     channel = await ari.get_channel(citizen)
     flow.channel_id, flow.channel_name = citizen, channel.get("name", "")
     flow.person.hold.citizen_channel = citizen
     controller.desk.citizen_channels[citizen] = flow.call_id
-    saved = await ari.get_variable(citizen, AGENT_VAR)
+    saved = saved or await ari.get_variable(citizen, AGENT_VAR)
     if not saved:  # put through by a controller that died before keeping the agent
         return await resume_unkept(flow.person, None)
     return await flow.person.resume_talking(saved, bridge)
