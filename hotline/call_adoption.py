@@ -18,7 +18,7 @@ from hotline.desk import (
     read_queue,
 )
 from hotline.person_leg import PersonLeg
-from hotline.reattaching import resume_unkept
+from hotline.reattaching import leave_call_bridge, resume_unkept
 
 if TYPE_CHECKING:
     from hotline.callflow import CallFlow
@@ -91,6 +91,7 @@ async def resume_call(flow: CallFlow, channel: dict[str, Any]) -> None:
         # Not kept as talking (a kept agent whose leg is gone is not looked for again).
         if not talking and await resume_unkept(flow.person, entry.waiting_since):
             return
+        await leave_call_bridge(flow.person)
         await flow.person.start(entry.priority, resumed=True, waiting_since=entry.waiting_since)
         return
     await flow.execute(flow.session.start(node or None))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from acd.consult import Consult
 from hotline.bridging import SavedConsult, forget_consult, join_caller, keep_agent, keep_consult
-from hotline.desk import CONSULT_VAR, RECORDING_STAMP, agent_value, hangup_quietly
+from hotline.desk import CONSULT_VAR, RECORDING_STAMP, agent_value, hangup_quietly, quietly
 from hotline.telephony.ari import AriError
 from hotline.telephony.events import lost_channel
 
@@ -132,6 +132,16 @@ async def _find_recording(leg: PersonLeg, agent: str, channel_id: str, since: fl
             leg.flow.channel_name, leg.call_id, agent, leg.flow.log
         )
     await keep_agent(leg, agent, channel_id, leg.recording, leg.answered_at)
+
+
+async def leave_call_bridge(leg: PersonLeg) -> None:
+    """After a controller restart, a caller who waits again (their agent's leg is gone)
+    but is still in the call's bridge (the dead controller's last `addChannel` ran): the
+    bridge goes, so that they hear the hold music and prompts of a waiting caller."""
+    bridge = await _bridge(leg, f"b-{leg.call_id}")
+    if bridge is not None and leg.channel in bridge.get("channels", []):
+        leg.flow.log.info("left_in_bridge", bridge=bridge["id"])
+        await quietly(leg.desk.ari.request("DELETE", f"/bridges/{bridge['id']}"))
 
 
 def _moment(text: str) -> float | None:

@@ -23,7 +23,7 @@ from tests.e2e.test_callback import (
 )
 from tests.e2e.test_consult import _entered, _recorded, _segments
 from tests.support.calls import events_of, wait_for_call
-from tests.support.desk import phone, set_agent
+from tests.support.desk import in_conversation, phone, set_agent
 from tests.support.observer import AriObserver
 from tests.support.phones import DeskPhone
 from tests.support.sipp import Caller, Hold, Keys, Pause, Speak
@@ -149,3 +149,74 @@ async def test_a_call_back_not_kept_yet_is_carried_on_without_a_second_dial(
     assert len(trunk_channels(observer, call)) == 1
     row = await wait_for_call(db, f.number)
     assert (row["disposition"], row["agent"]) == ("answered", "1001")
+
+
+async def test_a_caller_whose_agent_hung_up_while_the_controller_was_away_is_put_through_again(
+    running: SystemUnderTest,
+    db: asyncpg.Connection,
+    observer: AriObserver,
+    desk: list[DeskPhone],
+) -> None:
+    """
+    1. A citizen talks with 1001 in the call's bridge.
+    2. The controller is killed; 1001 hangs up meanwhile: the citizen stays alone in the
+       call's bridge (Asterisk keeps a mixing bridge with one channel).
+    3. Started again, the controller puts the citizen back in the queue, out of that bridge,
+       and 1001's phone rings again: the two talk in the call's bridge once more, and the
+       call ends answered by 1001, adopted once.
+    """
+    agent = phone(running, "1001", talk_ms=6000)
+    desk.append(agent)
+    await agent.register()
+    await set_agent(running, "1001", "login")
+    citizen = Caller(
+        sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000586"
+    )
+    await citizen.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Hold(40000)])
+    created = await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelCreated" and e["channel"]["caller"]["number"] == citizen.number
+        )
+    )
+    call = created["channel"]["id"]
+    await in_conversation(observer, call, "1001")
+    running.controller.stop(signal.SIGKILL)
+    left = await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelLeftBridge"
+            and e["bridge"]["id"] == f"b-{call}"
+            and e["channel"]["id"].startswith(f"{call}-1001-")
+        )
+    )
+    after_hang_up = observer.events.index(left)
+    running.controller.start()
+    # The caller was taken out of the bridge, then put through again (a new leg of 1001's,
+    # maybe of the same id: the first one is gone).
+    again = await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelEnteredBridge"
+            and e["bridge"]["id"] == f"b-{call}"
+            and e["channel"]["id"].startswith(f"{call}-1001-")
+        ),
+        timeout=60,
+        since=after_hang_up,
+    )
+    # Out of the bridge before 1001's phone rang again: a waiting caller, hearing hold music.
+    rung = await observer.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelCreated" and e["channel"]["id"].startswith(f"{call}-1001-")
+        ),
+        since=after_hang_up,
+    )
+    out = [
+        e
+        for e in observer.events[after_hang_up : observer.events.index(rung)]
+        if e.get("type") == "ChannelLeftBridge" and e["channel"]["id"] == call
+    ]
+    assert out, "the caller waited again while still in the call's bridge"
+    assert observer.events.index(again) > observer.events.index(rung)
+    await citizen.go_on()
+    assert (await citizen.finish()).ok
+    row = await wait_for_call(db, citizen.number)
+    assert (row["channel_id"], row["agent"], row["disposition"]) == (call, "1001", "answered")
+    assert row["adoptions"] == 1
