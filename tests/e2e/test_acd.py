@@ -430,12 +430,7 @@ async def test_a_caller_who_hangs_up_while_the_agents_number_is_said_ends_the_ca
         sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000536"
     )
     await citizen.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Hold(30000)])
-    created = await observer.wait_for(
-        lambda e: (
-            e.get("type") == "ChannelCreated" and e["channel"]["caller"]["number"] == citizen.number
-        )
-    )
-    call = created["channel"]["id"]
+    call = await observer.call_from(citizen.number)
     await observer.wait_for(
         lambda e: (
             e.get("type") == "PlaybackStarted"

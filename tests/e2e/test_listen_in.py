@@ -84,17 +84,13 @@ async def talking(
     """The citizen calls, asks for a person (0, 0) and is put through to agent 1001: both
     have heard the agent's number and hear each other."""
     await citizen.start([Hold(60000)])
-    created = await observer.wait_for(
-        lambda e: (
-            e.get("type") == "ChannelCreated" and e["channel"]["caller"]["number"] == citizen.number
-        )
-    )
+    call = await observer.call_from(citizen.number)
     await asyncio.sleep(1.5)  # the welcome has begun: Asterisk sends, the handset answers
     await ear.press("0")
     await asyncio.sleep(0.5)
     await ear.press("0")
-    await answered_by(db, created["channel"]["id"], "1001", timeout=20)
-    await in_conversation(observer, created["channel"]["id"], "1001")
+    await answered_by(db, call, "1001", timeout=20)
+    await in_conversation(observer, call, "1001")
 
 
 async def left_behind(observer: AriObserver) -> list[str]:

@@ -173,12 +173,7 @@ async def test_a_caller_whose_agent_hung_up_while_the_controller_was_away_is_put
         sip_port=running.settings.ports.sip, work_dir=running.work_dir, number="13900000586"
     )
     await citizen.start([Pause(1500), Keys("0"), Pause(800), Keys("0"), Hold(40000)])
-    created = await observer.wait_for(
-        lambda e: (
-            e.get("type") == "ChannelCreated" and e["channel"]["caller"]["number"] == citizen.number
-        )
-    )
-    call = created["channel"]["id"]
+    call = await observer.call_from(citizen.number)
     await in_conversation(observer, call, "1001")
     running.controller.stop(signal.SIGKILL)
     left = await observer.wait_for(

@@ -73,6 +73,16 @@ class AriObserver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
+    async def call_from(self, number: str, timeout: float = 30) -> str:
+        """The channel id of the call from `number`, once Asterisk has created it."""
+        created = await self.wait_for(
+            lambda e: (
+                e.get("type") == "ChannelCreated" and e["channel"]["caller"]["number"] == number
+            ),
+            timeout,
+        )
+        return str(created["channel"]["id"])
+
     async def heard(
         self, number: str, done: Callable[[list[str]], bool], timeout: float = 60
     ) -> tuple[str, list[str]]:
@@ -80,13 +90,7 @@ class AriObserver:
         (see `prompts_heard`); its channel id and those prompts."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        created = await self.wait_for(
-            lambda e: (
-                e.get("type") == "ChannelCreated" and e["channel"]["caller"]["number"] == number
-            ),
-            timeout,
-        )
-        channel = created["channel"]["id"]
+        channel = await self.call_from(number, timeout)
         await self.wait_for(
             lambda e: (
                 e.get("type") == "PlaybackStarted" and done(prompts_heard(self.events, channel))
