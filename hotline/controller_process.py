@@ -26,7 +26,7 @@ from hotline.restoring import AppliedRouter
 from hotline.store.journal import Journal
 from hotline.tasks import TaskSupervisor
 from hotline.telephony.ami import AmiLink
-from hotline.telephony.ari import MAX_CONNECTIONS, WAITING_CONNECTIONS, AriClient
+from hotline.telephony.ari import AriClient
 from hotline.web import start_http
 from ivr.hours import calendar_warnings
 
@@ -89,12 +89,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
     metrics = Metrics()
     if config.state_dir is not None:
         metrics.supervised = SupervisedParts(config.state_dir)
-    connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
-    waiting_connector = aiohttp.TCPConnector(limit=WAITING_CONNECTIONS)
-    async with (
-        aiohttp.ClientSession(connector=connector) as session,
-        aiohttp.ClientSession(connector=waiting_connector) as waiting_session,
-    ):
+    async with aiohttp.ClientSession() as session:
         ari = AriClient(
             base_url=config.ari_url,
             username=config.ari_user,
@@ -102,7 +97,6 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             app=config.app,
             session=session,
             on_request=metrics.count_ari_request,
-            waiting_session=waiting_session,
         )
         citizens = DemoSocialInsurance(
             engine=engine,
@@ -240,6 +234,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         await tasks.stop()
         journal.close()
         await runner.cleanup()
+        ari.close()
     for pool in (engine, writer):
         if pool is not None:
             await pool.dispose()

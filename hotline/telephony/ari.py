@@ -1,4 +1,5 @@
-"""A small typed ARI client on aiohttp: REST calls and the /ari/events websocket.
+"""A small typed ARI client: REST calls (telephony/ari_http.py) and the /ari/events
+websocket (aiohttp).
 
 Why our own: ari-py does not import on Python 3, aioari awaits handlers inside its websocket
 reader and has no reconnect, ari-client spun the loop at 100% CPU on close (ASTERISK.md).
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 import aiohttp
 import structlog
 
+from hotline.telephony.ari_http import AriHttp, AriUnreachable
 from hotline.telephony.backoff import Backoff
 
 log = structlog.get_logger("ari")
@@ -63,15 +65,15 @@ class AriClient:
         session: aiohttp.ClientSession,
         request_timeout: float = 10.0,
         on_request: Callable[[str, str], None] | None = None,
-        waiting_session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
-        self._session = session
-        self._waiting_session = waiting_session or session
+        self._session = session  # the events' websocket
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         self._headers = {"Authorization": f"Basic {token}"}
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._http = AriHttp(f"{self.base_url}/ari", f"Basic {token}", MAX_CONNECTIONS)
+        self._waiting_http = AriHttp(f"{self.base_url}/ari", f"Basic {token}", WAITING_CONNECTIONS)
+        self._timeout = request_timeout
         self.connected = asyncio.Event()
         self.connections = 0
         self._wake = asyncio.Event()
@@ -97,29 +99,27 @@ class AriClient:
         query = {
             k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (params or {}).items()
         }
+        http, timeout = self._http, self._timeout
+        if behind_prompt is not None:
+            http, timeout = self._waiting_http, behind_prompt
+        content = None if body is None else json.dumps(body).encode()
         try:
-            session, timeout = self._session, self._timeout
-            if behind_prompt is not None:
-                session, timeout = self._waiting_session, aiohttp.ClientTimeout(behind_prompt)
-            async with session.request(
-                method,
-                f"{self.base_url}/ari{path}",
-                params=query,
-                json=body,
-                headers=self._headers,
-                timeout=timeout,
-            ) as resp:
-                payload = await resp.text()
-        except (TimeoutError, aiohttp.ClientError) as exc:
+            status, answer = await http.request(method, path, query, content, timeout)
+        except (TimeoutError, AriUnreachable) as exc:
             # One kind of failure for the call path to handle: an Asterisk too busy to answer
             # (or a request waiting for a free connection) is not a programming error.
             raise AriError(0, method, path, f"no answer from Asterisk: {exc!r}") from exc
-        if resp.status >= 400:
-            message = payload
+        if status >= 400:
+            message = payload = answer.decode(errors="replace")
             with contextlib.suppress(ValueError, AttributeError):
                 message = json.loads(payload).get("message", payload)
-            raise AriError(resp.status, method, path, message)
-        return json.loads(payload) if payload else None
+            raise AriError(status, method, path, message)
+        return json.loads(answer) if answer else None
+
+    def close(self) -> None:
+        """Close the kept-alive REST connections (the websocket ends with its session)."""
+        self._http.close()
+        self._waiting_http.close()
 
     # --- channels
     async def answer(self, channel_id: str) -> None:

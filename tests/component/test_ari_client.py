@@ -125,6 +125,7 @@ async def test_missing_channel_is_reported_as_gone(fake: tuple[FakeAsterisk, str
         client = AriClient(base_url=url, username="u", password="p", app="x", session=session)
         with pytest.raises(AriError) as err:
             await client.hangup("nope")
+        client.close()
     assert err.value.gone and "Channel not found" in str(err.value)
 
 

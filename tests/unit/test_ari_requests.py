@@ -43,6 +43,7 @@ async def test_each_request_is_counted_once_also_when_refused() -> None:
             )
             await ari.answer("1.1")
             assert await ari.get_variable("1.1", "HOTLINE_NODE") == ""
+            ari.close()
     finally:
         await runner.cleanup()
     assert seen == [("POST", "channels/answer"), ("GET", "channels/variable")]

@@ -1,0 +1,221 @@
+"""ARI's REST requests on kept-alive connections (telephony/ari_http.py), against real local
+HTTP servers: connections reused and bounded, a connection Asterisk closed while idle, a
+request it never answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from aiohttp import web
+
+from hotline.telephony.ari_http import AriHttp, AriUnreachable
+
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def raw_server(serve: Serve) -> AsyncIterator[str]:
+    """A TCP server answering by hand; yields its base URL."""
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/ari"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """One request's head (these requests have no body)."""
+    return await reader.readuntil(b"\r\n\r\n")
+
+
+async def test_requests_share_one_connection_and_arrive_as_sent() -> None:
+    transports: set[int] = set()
+    seen: list[tuple[str, str, dict[str, str], object, str]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        transports.add(id(request.transport))
+        body = await request.json() if request.can_read_body else None
+        auth = request.headers["Authorization"]
+        seen.append((request.method, request.path, dict(request.query), body, auth))
+        if request.method == "DELETE":
+            return web.Response(status=204)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    http = AriHttp(f"http://127.0.0.1:{port}/ari", "Basic dTpw", limit=4)
+    try:
+        media = {"media": "sound:/x/welcome,sound:/x/main menu", "lang": "zh"}
+        assert await http.request("POST", "/channels/1.2/play/p1", media, None, 5) == (
+            200,
+            b'{"ok": true}',
+        )
+        assert await http.request("DELETE", "/playbacks/p1", {}, None, 5) == (204, b"")
+        body = json.dumps({"allowed": [{"type": "StasisStart"}]}).encode()
+        assert (await http.request("PUT", "/applications/h/eventFilter", {}, body, 5))[0] == 200
+    finally:
+        http.close()
+        await runner.cleanup()
+    allowed = {"allowed": [{"type": "StasisStart"}]}
+    assert seen == [
+        ("POST", "/ari/channels/1.2/play/p1", media, None, "Basic dTpw"),
+        ("DELETE", "/ari/playbacks/p1", {}, None, "Basic dTpw"),
+        ("PUT", "/ari/applications/h/eventFilter", {}, allowed, "Basic dTpw"),
+    ]
+    assert len(transports) == 1
+
+
+async def test_a_connection_closed_while_idle_is_not_used_again() -> None:
+    connections = 0
+
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await writer.drain()
+        writer.close()  # as Asterisk does after its keep-alive time
+
+    async with raw_server(answer_once) as url:
+        http = AriHttp(url, "Basic x", limit=4)
+        assert await http.request("POST", "/channels/1/answer", {}, None, 5) == (204, b"")
+        await asyncio.sleep(0.05)  # the close reaches the client
+        assert await http.request("POST", "/channels/2/answer", {}, None, 5) == (204, b"")
+        http.close()
+    assert connections == 2
+
+
+async def test_a_request_written_as_asterisk_closed_the_connection_is_sent_again() -> None:
+    """Asterisk read nothing of it: once more, on a new connection."""
+    connections = 0
+
+    async def drop_the_second(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await read_request(reader)
+        if connections == 1:
+            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            await writer.drain()
+            await read_request(reader)  # the second request: left unanswered
+        else:
+            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+    async with raw_server(drop_the_second) as url:
+        http = AriHttp(url, "Basic x", limit=4)
+        await http.request("POST", "/channels/1/answer", {}, None, 5)
+        assert await http.request("POST", "/channels/2/answer", {}, None, 5) == (204, b"")
+        http.close()
+    assert connections == 2  # the second request's answer came on the second connection
+
+
+async def test_a_new_connection_closed_unanswered_is_unreachable() -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.close()
+
+    async with raw_server(hang_up) as url:
+        http = AriHttp(url, "Basic x", limit=4)
+        with pytest.raises(AriUnreachable):
+            await http.request("POST", "/channels/1/answer", {}, None, 5)
+        http.close()
+
+
+async def test_a_request_never_answered_times_out_and_its_connection_is_closed() -> None:
+    ended = asyncio.Event()
+
+    async def never(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await reader.read()  # until the client gives up
+        ended.set()
+        writer.close()
+
+    async with raw_server(never) as url:
+        http = AriHttp(url, "Basic x", limit=4)
+        with pytest.raises(TimeoutError):
+            await http.request("POST", "/channels/1/answer", {}, None, 0.2)
+        await asyncio.wait_for(ended.wait(), 5)
+        http.close()
+
+
+async def test_no_more_connections_than_the_limit() -> None:
+    open_now = most = 0
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_now, most
+        open_now += 1
+        most = max(most, open_now)
+        try:
+            while True:
+                try:
+                    await read_request(reader)
+                except asyncio.IncompleteReadError:
+                    return
+                await asyncio.sleep(0.02)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+        finally:
+            open_now -= 1
+            writer.close()
+
+    async with raw_server(slow) as url:
+        http = AriHttp(url, "Basic x", limit=2)
+        answers = await asyncio.gather(
+            *(http.request("GET", f"/channels/{n}", {}, None, 5) for n in range(6))
+        )
+        http.close()
+    assert answers == [(200, b"{}")] * 6
+    assert most == 2
+
+
+async def test_nothing_listening_is_unreachable() -> None:
+    http = AriHttp("http://127.0.0.1:9/ari", "Basic x", limit=2)
+    with pytest.raises(AriUnreachable):
+        await http.request("GET", "/asterisk/info", {}, None, 5)
+
+
+async def _two_requests_on_this_loop() -> list[tuple[int, bytes]]:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            for _ in range(2):
+                await read_request(reader)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    http = AriHttp(f"http://127.0.0.1:{port}/ari", "Basic x", limit=2)
+    try:
+        return [await http.request("GET", "/asterisk/info", {}, None, 5) for _ in range(2)]
+    finally:
+        http.close()
+        server.close()
+
+
+def test_requests_work_on_the_controllers_loop() -> None:
+    """The controller runs on uvloop, whose transports are not asyncio's classes (its own
+    process: a uvloop run inside pytest's loop hangs on close when the client fails)."""
+    script = (
+        "import uvloop; from tests.unit.test_ari_http import _two_requests_on_this_loop as t; "
+        "print(uvloop.run(t()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "[(200, b'{}'), (200, b'{}')]", done.stderr[-2000:]
