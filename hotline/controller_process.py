@@ -4,6 +4,7 @@ tasks around one Controller (hotline/controller.py), and the signals that stop i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -89,7 +90,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
     metrics = Metrics()
     if config.state_dir is not None:
         metrics.supervised = SupervisedParts(config.state_dir)
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as session, contextlib.AsyncExitStack() as closing:
         ari = AriClient(
             base_url=config.ari_url,
             username=config.ari_user,
@@ -98,6 +99,7 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
             session=session,
             on_request=metrics.count_ari_request,
         )
+        closing.callback(ari.close)  # also when starting fails
         citizens = DemoSocialInsurance(
             engine=engine,
             lock_after=config.menu.selfservice.lock_after,
@@ -234,7 +236,6 @@ async def run(config: ControllerConfig, stop: asyncio.Event | None = None) -> No
         await tasks.stop()
         journal.close()
         await runner.cleanup()
-        ari.close()
     for pool in (engine, writer):
         if pool is not None:
             await pool.dispose()

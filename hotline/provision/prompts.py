@@ -4,6 +4,7 @@ also in the codecs the phones speak (A-law, μ-law), which Asterisk plays as the
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -74,7 +75,8 @@ CODECS = {"alaw": "al", "ulaw": "ul"}
 
 
 def _encode(wav: Path, target: Path, sox_type: str) -> None:
-    tmp = target.with_name(f"{target.stem}.tmp.{target.suffix.lstrip('.')}")
+    # Named by process: two instances may build from the same cache at once.
+    tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.{target.suffix.lstrip('.')}")
     run = subprocess.run(
         ["sox", str(wav), "-D", "-t", sox_type, str(tmp)],
         capture_output=True,
@@ -138,7 +140,7 @@ def build(manifest: PromptManifest, out_dir: Path, cache_dir: Path, overrides: P
                 if not target.exists() or target.stat().st_mtime < override.stat().st_mtime:
                     _convert(override, target)
                     made += 1
-                _encoded(target)
+                made += _encoded(target)
                 continue
             cached = cache_dir / f"{cache_key(prompt.text(language), language)}.wav"
             if not cached.exists():
@@ -147,7 +149,7 @@ def build(manifest: PromptManifest, out_dir: Path, cache_dir: Path, overrides: P
                 _convert(raw, cached, trim=True)
                 raw.unlink()
                 made += 1
-            _encoded(cached)
+            made += _encoded(cached)
             for extension in (".wav", *(f".{e}" for e in CODECS)):
                 _copy_if_changed(cached.with_suffix(extension), target.with_suffix(extension))
     return made

@@ -4,7 +4,8 @@ parser, one write a request.
 Why not aiohttp's client here: a call makes about twenty requests, and aiohttp spent about
 0.1 ms of CPU on each (URL objects, timers, response objects, tracing hooks), a third of the
 controller's time under load (README "Capacity"). Asterisk's answers are small JSON bodies
-with a Content-Length; they need none of that. The events' websocket stays on aiohttp.
+with a Content-Length (`ast_http_send` always writes one; no redirects, no `100 Continue`:
+we never send `Expect`); they need none of that. The events' websocket stays on aiohttp.
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from typing import cast
 from urllib.parse import quote, urlsplit
 
 import httptools
+
+# A request whose connection Asterisk closed before answering anything is sent again on a new
+# one when it cannot have been acted on twice: a GET or DELETE, or any request written on a
+# connection idle this long (Asterisk closes idle ones after its `session_keep_alive`, 15 s,
+# and a request written as it does so is never read). A busy connection that drops a POST
+# (originate, addChannel) may have had it carried out: that is an error, not a repeat.
+RESEND_AFTER_IDLE = 1.0
+IDEMPOTENT = frozenset({"GET", "DELETE"})
 
 
 class AriUnreachable(ConnectionError):
@@ -31,6 +40,7 @@ class _Connection(asyncio.Protocol):
         self.open = True
         self.reusable = True
         self.received = False  # any byte of the current answer
+        self.idle_since = 0.0  # loop time it was last put back in the pool
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -55,6 +65,10 @@ class _Connection(asyncio.Protocol):
         answer, self.answer = self.answer, None
         if answer is not None and not answer.done():
             answer.set_result((self.parser.get_status_code(), b"".join(self.body)))
+
+    def keepable(self) -> bool:
+        """Open, and its last answer did not say `Connection: close`."""
+        return self.open and self.reusable
 
     def send(self, request: bytes) -> asyncio.Future[tuple[int, bytes]]:
         """Write a request; the future is its (status, body)."""
@@ -83,12 +97,16 @@ class AriHttp:
 
     def __init__(self, base_url: str, authorization: str, limit: int) -> None:
         url = urlsplit(base_url)
+        if url.scheme != "http":
+            raise ValueError(f"ARI's address must be http:// (loopback or a private link): {url}")
         self._host = url.hostname or "127.0.0.1"
         self._port = url.port or 80
         self._prefix = url.path.rstrip("/")
-        self._head = f"HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: {authorization}\r\n"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._head = f"HTTP/1.1\r\nHost: {host}:{self._port}\r\nAuthorization: {authorization}\r\n"
         self._slots = asyncio.Semaphore(limit)
         self._idle: list[_Connection] = []
+        self._closed = False
 
     async def request(
         self, method: str, path: str, query: dict[str, str], body: bytes | None, timeout: float
@@ -96,29 +114,31 @@ class AriHttp:
         """(status, body) of one request; AriUnreachable or TimeoutError when none came."""
         target = quote(self._prefix + path)
         if query:
-            target += "?" + "&".join(f"{k}={quote(v, safe=':/,')}" for k, v in query.items())
+            target += "?" + "&".join(f"{quote(k)}={quote(v, safe=':/,')}" for k, v in query.items())
         head = f"{method} {target} {self._head}Content-Length: {len(body or b'')}\r\n"
         if body:
             head += "Content-Type: application/json\r\n"
         request = (head + "\r\n").encode() + (body or b"")
+        loop = asyncio.get_running_loop()
         async with asyncio.timeout(timeout), self._slots:
             while True:
                 reused = bool(self._idle)
                 connection = self._idle.pop() if reused else await self._connect()
                 if not connection.open:
                     continue
+                idle = loop.time() - connection.idle_since
                 try:
                     answer = await connection.send(request)
                 except AriUnreachable:
-                    # Asterisk closes a connection idle for its keep-alive time: a request
-                    # written as it did so was not read. Once more, on a new connection.
-                    if reused and not connection.received:
-                        continue
+                    unread = reused and not connection.received
+                    if unread and (method in IDEMPOTENT or idle >= RESEND_AFTER_IDLE):
+                        continue  # see RESEND_AFTER_IDLE
                     raise
                 except BaseException:  # cancelled or timed out: its answer may still come
                     connection.close()
                     raise
-                if connection.reusable and connection.open:
+                if connection.keepable() and not self._closed:
+                    connection.idle_since = loop.time()
                     self._idle.append(connection)
                 else:
                     connection.close()
@@ -135,7 +155,9 @@ class AriHttp:
         return connection
 
     def close(self) -> None:
-        """Close the idle connections (those in use close when their request ends)."""
+        """Close the idle connections; those in use close when their request ends, and a
+        request after this one opens a connection it closes after its answer."""
+        self._closed = True
         for connection in self._idle:
             connection.close()
         self._idle.clear()

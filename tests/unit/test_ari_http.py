@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import pytest
 from aiohttp import web
 
+from hotline.telephony import ari_http
 from hotline.telephony.ari_http import AriHttp, AriUnreachable
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -99,29 +100,92 @@ async def test_a_connection_closed_while_idle_is_not_used_again() -> None:
     assert connections == 2
 
 
-async def test_a_request_written_as_asterisk_closed_the_connection_is_sent_again() -> None:
-    """Asterisk read nothing of it: once more, on a new connection."""
-    connections = 0
+def drop_the_second_request() -> tuple[Serve, list[int]]:
+    """A server whose first connection answers one request and drops the next unanswered
+    (as Asterisk closing a kept-alive connection, or dying); later ones answer."""
+    connections: list[int] = []
 
-    async def drop_the_second(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(len(connections) + 1)
+        first = len(connections) == 1
         await read_request(reader)
-        if connections == 1:
-            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-            await writer.drain()
-            await read_request(reader)  # the second request: left unanswered
-        else:
-            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-            await writer.drain()
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await writer.drain()
+        if first:
+            with contextlib.suppress(asyncio.IncompleteReadError):
+                await read_request(reader)  # the second request: left unanswered
         writer.close()
 
-    async with raw_server(drop_the_second) as url:
+    return serve, connections
+
+
+async def test_a_get_or_delete_dropped_unanswered_is_sent_again_on_a_new_connection() -> None:
+    serve, connections = drop_the_second_request()
+    async with raw_server(serve) as url:
         http = AriHttp(url, "Basic x", limit=4)
         await http.request("POST", "/channels/1/answer", {}, None, 5)
+        assert await http.request("DELETE", "/playbacks/p1", {}, None, 5) == (204, b"")
+        http.close()
+    assert connections == [1, 2]  # its answer came on the second connection
+
+
+async def test_a_post_dropped_by_a_busy_connection_is_not_sent_twice() -> None:
+    """Asterisk may have carried it out (an originate, an addChannel) before dropping."""
+    serve, connections = drop_the_second_request()
+    async with raw_server(serve) as url:
+        http = AriHttp(url, "Basic x", limit=4)
+        await http.request("POST", "/channels/1/answer", {}, None, 5)
+        with pytest.raises(AriUnreachable):
+            await http.request("POST", "/channels", {"endpoint": "PJSIP/1001"}, None, 5)
+        http.close()
+    assert connections == [1]
+
+
+async def test_a_post_dropped_by_a_connection_idle_for_a_while_is_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Idle that long, the connection was closed by Asterisk's keep-alive timer: unread."""
+    monkeypatch.setattr(ari_http, "RESEND_AFTER_IDLE", 0.05)
+    serve, connections = drop_the_second_request()
+    async with raw_server(serve) as url:
+        http = AriHttp(url, "Basic x", limit=4)
+        await http.request("POST", "/channels/1/answer", {}, None, 5)
+        await asyncio.sleep(0.1)
         assert await http.request("POST", "/channels/2/answer", {}, None, 5) == (204, b"")
         http.close()
-    assert connections == 2  # the second request's answer came on the second connection
+    assert connections == [1, 2]
+
+
+async def test_a_connection_in_use_when_closed_is_not_kept() -> None:
+    answered = asyncio.Event()
+    open_connections = 0
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_connections
+        open_connections += 1
+        await read_request(reader)
+        await asyncio.sleep(0.05)
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await writer.drain()
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readexactly(1)  # until the client closes
+        open_connections -= 1
+        answered.set()
+        writer.close()
+
+    async with raw_server(slow) as url:
+        http = AriHttp(url, "Basic x", limit=4)
+        request = asyncio.ensure_future(http.request("GET", "/asterisk/info", {}, None, 5))
+        await asyncio.sleep(0.01)
+        http.close()
+        assert await request == (204, b"")
+        await asyncio.wait_for(answered.wait(), 5)
+    assert open_connections == 0
+
+
+def test_only_plain_http_is_spoken() -> None:
+    with pytest.raises(ValueError, match="http://"):
+        AriHttp("https://127.0.0.1:8089/ari", "Basic x", limit=1)
 
 
 async def test_a_new_connection_closed_unanswered_is_unreachable() -> None:
