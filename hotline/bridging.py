@@ -23,7 +23,7 @@ from acd.conversation_actions import (
     ThreeWay,
 )
 from hotline.caller_line import CallWorkOrder
-from hotline.desk import AGENT_VAR, CONSULT_VAR, agent_value, quietly
+from hotline.desk import AGENT_VAR, CONSULT_VAR, RECORDED_BRIDGE, agent_value, quietly
 from hotline.telephony.ari import AriError
 from ivr.speech import digits
 
@@ -121,7 +121,9 @@ async def _call_bridge(leg: PersonLeg) -> str:
     putting the caller through (Asterisk answers 409 for an id in use)."""
     bridge_id = f"b-{leg.call_id}"
     try:
-        await leg.desk.ari.request("POST", "/bridges", {"type": "mixing", "bridgeId": bridge_id})
+        await leg.desk.ari.request(
+            "POST", "/bridges", {"type": RECORDED_BRIDGE, "bridgeId": bridge_id}
+        )
     except AriError as exc:
         if exc.status != 409:
             raise
@@ -240,7 +242,7 @@ async def consult_bridge(
     await quietly(ari.request("DELETE", f"/channels/{agent_channel}/moh"))
     if leg.consult_bridge is None:
         bridge = await ari.request(
-            "POST", "/bridges", {"type": "mixing", "bridgeId": f"x-{leg.call_id}"}
+            "POST", "/bridges", {"type": RECORDED_BRIDGE, "bridgeId": f"x-{leg.call_id}"}
         )
         leg.consult_bridge = bridge["id"]
     await quietly(

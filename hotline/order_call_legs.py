@@ -33,7 +33,7 @@ from acd.order_calls import (
 from acd.state import AgentStatus
 from acd.work_orders import WorkOrderError
 from hotline import order_calls_store
-from hotline.desk import Desk, hangup_quietly, quietly
+from hotline.desk import RECORDED_BRIDGE, Desk, hangup_quietly, quietly
 from hotline.store.journal import Fact
 from hotline.telephony.ari import AriClient, AriError
 from hotline.work_orders_store import Actor
@@ -213,7 +213,7 @@ class CallBackLeg(OrderLeg):
         ari = self.desk.ari
         await quietly(ari.stop_playback(f"{self.channel('agent')}.whisper"))
         bridge = await ari.request(
-            "POST", "/bridges", {"type": "mixing", "bridgeId": f"b-{self.call_id}"}
+            "POST", "/bridges", {"type": RECORDED_BRIDGE, "bridgeId": f"b-{self.call_id}"}
         )
         self.bridge_id = bridge["id"]
         both = f"{self.channel('citizen')},{self.channel('agent')}"
