@@ -44,7 +44,7 @@ class SpoolLimits:
     min_free_bytes: int = 512 * MB
     segment_facts: int = 10_000
     segment_seconds: float = 30.0  # a quiet segment is closed, so it can go once written
-    sync_seconds: float = 0.1  # each round a thread's write and fsync: 20 a second cost 7%
+    sync_seconds: float = 0.05
     sync_facts: int = 2_000
     memory_facts: int = 100_000
     alarm_seconds: float = 60.0
