@@ -1,8 +1,10 @@
 """The journal's spool: the durable copy of every fact until PostgreSQL has committed it.
 
-Facts are appended to numbered segment files, one JSON line each. A sync round (group
-commit: every `sync_seconds`, sooner once `sync_facts` are waiting) writes and fsyncs them in
-a worker thread, so the event loop never waits on the disk. The database writer takes facts
+Facts are appended to numbered segment files, one JSON line each, written to the file as
+they come: a controller that dies (SIGKILL, the OOM killer, a bug in C) loses none of them.
+A sync round (group commit: every `sync_seconds`, sooner once `sync_facts` are waiting)
+fsyncs them in a worker thread, so the event loop never waits on the disk itself; only a
+machine that loses power loses what the last round had not fsynced. The database writer takes facts
 in order, segment by segment; a segment file is deleted only once every fact in it is
 committed. After a crash the segments left behind are the backlog, replayed in order; a
 replay is harmless because each fact carries its own uuid.
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -87,13 +90,14 @@ class Spool:
         self.limits = limits or SpoolLimits()
         self._segments: deque[Segment] = deque()  # oldest first; the last one may be open
         self._next_seq = 1
-        self._buffer: list[tuple[Segment, bytes | None]] = []
-        self._buffer_bytes = 0
+        # Facts appended since the last sync round began, and whether each went to its file.
+        self._unsynced: list[tuple[Segment, bool]] = []
         self._dirty = asyncio.Event()
         self._full = asyncio.Event()
         self._round = asyncio.Lock()
-        self._io = threading.Lock()  # file handles belong to whoever holds it
-        self._files: dict[int, BinaryIO] = {}
+        self._io = threading.Lock()  # held while a round's thread fsyncs, and at close
+        self._files: dict[int, int] = {}  # segment seq -> descriptor (opened by the loop)
+        self._created = False  # a file was created since the last round (fsync the folder)
         self._closed = False
         self._in_memory = 0
         self.bytes_on_disk = 0
@@ -106,7 +110,7 @@ class Spool:
 
     # --- the call side: never blocks, never raises
     def append(self, fact: Fact) -> None:
-        """Queue a fact for the database and the disk (written by the next sync round)."""
+        """Queue a fact for the database and write it to its file (fsynced by the next round)."""
         segment = self._open_segment()
         line = (fact.to_json() + "\n").encode()
         assert segment.facts is not None  # the open segment is always in memory
@@ -114,17 +118,34 @@ class Spool:
         segment.appended += 1
         self.appended_total += 1
         self._in_memory += 1
-        refusal = self._refusal(len(line))
-        if refusal is None:
-            self._buffer.append((segment, line))
-            self._buffer_bytes += len(line)
-        else:
+        refusal = self._refusal(len(line)) or self._write(segment, line)
+        if refusal is not None:
             segment.memory_only += 1
-            self._buffer.append((segment, None))
             self._raise_alarm(refusal)
+        self._unsynced.append((segment, refusal is None))
         self._dirty.set()
-        if len(self._buffer) >= self.limits.sync_facts:
+        if len(self._unsynced) >= self.limits.sync_facts:
             self._full.set()
+
+    def _write(self, segment: Segment, line: bytes) -> str | None:
+        """Append a line to the segment's file, on the loop: one write to the page cache, a
+        few microseconds. Returns why it could not (the fact is then kept in memory only)."""
+        fd = self._files.get(segment.seq)
+        try:
+            if fd is None:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                fd = self._files[segment.seq] = os.open(segment.path, flags, 0o666)
+                self._created = True
+            if os.write(fd, line) != len(line):
+                raise OSError(errno.ENOSPC, "short write")
+        except OSError as exc:
+            segment.closed = True  # it may end in a torn line: never append to it again
+            self._write_error = f"spool_write_failed: {exc.strerror or exc}"
+            return self._write_error
+        segment.bytes += len(line)
+        self.bytes_on_disk += len(line)
+        return None
 
     def _open_segment(self) -> Segment:
         last = self._segments[-1] if self._segments else None
@@ -140,7 +161,7 @@ class Spool:
         return segment
 
     def _refusal(self, size: int) -> str | None:
-        used = self.bytes_on_disk + self._buffer_bytes + size
+        used = self.bytes_on_disk + size
         if used > self.limits.max_bytes:
             return f"spool_full: {used // MB} MB, the limit is {self.limits.max_bytes // MB} MB"
         if self.free_bytes is not None and self.free_bytes < self.limits.min_free_bytes:
@@ -165,8 +186,8 @@ class Spool:
 
     @property
     def dirty(self) -> bool:
-        """Facts appended since the last sync round (not yet durable)."""
-        return bool(self._buffer)
+        """Facts appended since the last sync round began (not yet fsynced)."""
+        return bool(self._unsynced)
 
     @property
     def facts_in_memory(self) -> int:
@@ -271,7 +292,7 @@ class Spool:
 
     # --- group commit
     async def run(self) -> None:
-        """Sync rounds forever: write and fsync, delete what is committed, check the disk."""
+        """Sync rounds forever: fsync, delete what is committed, check the disk."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dirty.wait(), self.limits.segment_seconds)
@@ -297,22 +318,24 @@ class Spool:
             self._segments.remove(segment)
             self._in_memory -= len(segment.facts or ())
             self.bytes_on_disk -= segment.bytes
-        lines, self._buffer = self._buffer, []
-        self._buffer_bytes = 0
-        open_seq = self._segments[-1].seq if self._segments and not self._segments[-1].closed else 0
-        written, failed, free = await asyncio.to_thread(
-            self._write, lines, [s.path for s in done], open_seq
+        lines, self._unsynced = self._unsynced, []
+        written = {segment for segment, on_disk in lines if on_disk}
+        to_sync = {s: self._files[s.seq] for s in written if s.seq in self._files}
+        # Closed segments get no more lines: their files are the thread's to close, after
+        # their last fsync. The loop opens new ones meanwhile, never these.
+        closed = {s.seq for s in self._segments if s.closed} | {s.seq for s in done}
+        to_close = [self._files.pop(seq) for seq in list(self._files) if seq in closed]
+        created, self._created = self._created, False
+        failed, free = await asyncio.to_thread(
+            self._fsync, to_sync, to_close, [s.path for s in done], created
         )
         for segment, _ in lines:
             segment.synced += 1
-        for segment, size in written.items():
-            segment.bytes += size
-            self.bytes_on_disk += size
         self._write_error = None
         for segment, error in failed.items():
             # The file may end in a torn line: never append to it again.
             segment.closed = True
-            segment.memory_only += sum(1 for s, line in lines if s is segment and line is not None)
+            segment.memory_only += sum(1 for s, on_disk in lines if s is segment and on_disk)
             self._write_error = f"spool_write_failed: {error}"
         self.free_bytes = free
         self._evict()
@@ -326,40 +349,23 @@ class Spool:
             self.alarm = None
             self._last_alarm_log = -float("inf")
 
-    def _write(
-        self, lines: list[tuple[Segment, bytes | None]], delete: list[Path], open_seq: int
-    ) -> tuple[dict[Segment, int], dict[Segment, str], int | None]:
-        """In the worker thread: append, fsync, close finished files, delete committed ones."""
-        grouped: dict[Segment, list[bytes]] = {}
-        for segment, line in lines:
-            if line is not None:
-                grouped.setdefault(segment, []).append(line)
-        written: dict[Segment, int] = {}
+    def _fsync(
+        self, to_sync: dict[Segment, int], to_close: list[int], delete: list[Path], created: bool
+    ) -> tuple[dict[Segment, str], int | None]:
+        """In the worker thread: fsync the files written to, close finished ones, delete
+        committed ones; returns the fsyncs that failed and the disk's free bytes."""
         failed: dict[Segment, str] = {}
         with self._io:
-            created = False
-            for segment, chunk in grouped.items():
-                try:
-                    handle = self._files.get(segment.seq)
-                    if handle is None:
-                        self.directory.mkdir(parents=True, exist_ok=True)
-                        handle = self._files[segment.seq] = segment.path.open("ab")
-                        created = True
-                    data = b"".join(chunk)
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                    written[segment] = len(data)
-                except OSError as exc:
-                    failed[segment] = f"{exc.strerror or exc}"
-                    self._close_file(segment.seq)
-            keep = 0 if self._closed else open_seq
-            for seq in [s for s in self._files if s != keep]:
-                self._close_file(seq)
+            if not self._closed:  # else close() has fsynced and closed the open file
+                for segment, fd in to_sync.items():
+                    try:
+                        os.fsync(fd)
+                    except OSError as exc:
+                        failed[segment] = f"{exc.strerror or exc}"
+            for fd in to_close:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             for path in delete:
-                for seq, handle in list(self._files.items()):
-                    if handle.name == str(path):
-                        self._close_file(seq)
                 try:
                     path.unlink(missing_ok=True)
                 except OSError as exc:  # left behind: replayed (harmlessly) at the next start
@@ -375,13 +381,7 @@ class Spool:
             with contextlib.suppress(OSError):
                 stat = os.statvfs(self.directory)
                 free = stat.f_bavail * stat.f_frsize
-        return written, failed, free
-
-    def _close_file(self, seq: int) -> None:
-        handle = self._files.pop(seq, None)
-        if handle is not None:
-            with contextlib.suppress(OSError):
-                handle.close()
+        return failed, free
 
     def _evict(self) -> None:
         """Over the memory budget: forget facts of closed, synced segments (newest first: the
@@ -404,9 +404,15 @@ class Spool:
             segment.facts = None
 
     def close(self) -> None:
-        """Write what is buffered and close the files (at shutdown; blocks briefly)."""
-        self._closed = True  # a round still running in its thread closes what it opens
-        lines, self._buffer = self._buffer, []
-        self._write(lines, [], 0)
+        """Fsync and close the files (at shutdown; blocks briefly)."""
+        lines, self._unsynced = self._unsynced, []
+        with self._io:  # after a round's thread, if one is running
+            self._closed = True
+            for fd in self._files.values():
+                with contextlib.suppress(OSError):
+                    os.fsync(fd)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._files.clear()
         for segment, _ in lines:
             segment.synced += 1

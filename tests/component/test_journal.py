@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,10 +112,10 @@ async def test_a_fact_the_database_refuses_is_set_aside_not_blocking(
 
 
 def die(journal: Journal) -> None:
-    """Abandon a journal as SIGKILL would: its files are closed by the kernel, nothing of
-    what it buffers is written."""
-    for handle in journal.spool._files.values():
-        handle.close()
+    """Abandon a journal as SIGKILL would: its files are closed by the kernel, no round
+    fsyncs them."""
+    for fd in journal.spool._files.values():
+        os.close(fd)
 
 
 def spooled_lines(spool: Path) -> int:
@@ -300,3 +304,24 @@ async def test_too_little_free_disk_keeps_facts_off_the_disk_with_an_alarm(tmp_p
     assert journal.alarm.startswith("disk_low")
     assert spooled_lines(tmp_path) == 1
     journal.close()
+
+
+KILLED_RIGHT_AFTER_RECORDING = """
+import os, signal, sys
+from pathlib import Path
+from hotline.store.journal import Fact, Journal
+journal = Journal(engine=None, spool_dir=Path(sys.argv[1]))
+for n in range(3):
+    journal.record(Fact("killed-1", "node", {"node": f"n{n}"}))
+os.kill(os.getpid(), signal.SIGKILL)  # before any sync round could run
+"""
+
+
+def test_a_controller_killed_right_after_recording_loses_no_fact(tmp_path: Path) -> None:
+    """A fact is in its file as soon as it is recorded: a SIGKILL before the next sync round
+    (the 50 ms group commit) loses none; the next journal replays all three."""
+    died = subprocess.run(
+        [sys.executable, "-c", KILLED_RIGHT_AFTER_RECORDING, str(tmp_path)], check=False
+    )
+    assert died.returncode == -signal.SIGKILL
+    assert Journal(engine=None, spool_dir=tmp_path).replay_spools() == 3
