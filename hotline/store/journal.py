@@ -112,7 +112,7 @@ class Journal:
         spool_dir: Path,
         batch: int = 500,
         limits: SpoolLimits | None = None,
-        linger: float = 0.1,
+        linger: float = 0.25,
     ) -> None:
         self._engine = engine
         self._spool_dir = spool_dir
@@ -120,7 +120,9 @@ class Journal:
         # A batch short of `batch` facts waits until `linger` after the previous write: at
         # 10 calls a second a fact came every 3 ms, and each came alone in a transaction of
         # six round trips (profile: the journal was a fifth of the controller's CPU). A
-        # tenth of a second: a person reading a page sees no delay, a batch costs half.
+        # quarter of a second: a person reading a page sees no delay, and a call's facts
+        # mostly share one transaction (0.1 s took a tenth of the controller's CPU under
+        # the full flow's load, README "Capacity").
         self._linger = linger
         self._last_write = 0.0
         self.spool = Spool(spool_dir, limits)

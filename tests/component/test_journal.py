@@ -319,7 +319,7 @@ os.kill(os.getpid(), signal.SIGKILL)  # before any sync round could run
 
 def test_a_controller_killed_right_after_recording_loses_no_fact(tmp_path: Path) -> None:
     """A fact is in its file as soon as it is recorded: a SIGKILL before the next sync round
-    (the 50 ms group commit) loses none; the next journal replays all three."""
+    (the 100 ms group commit) loses none; the next journal replays all three."""
     died = subprocess.run(
         [sys.executable, "-c", KILLED_RIGHT_AFTER_RECORDING, str(tmp_path)], check=False
     )
