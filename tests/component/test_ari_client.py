@@ -16,6 +16,7 @@ from aiohttp import web
 
 from hotline.telephony.ari import AriClient, AriError
 from hotline.telephony.backoff import Backoff
+from tests.support.web_server import local_server
 
 
 class FakeAsterisk:
@@ -45,13 +46,8 @@ async def fake() -> AsyncIterator[tuple[FakeAsterisk, str]]:
     app = web.Application()
     app.router.add_get("/ari/events", fake.events)
     app.router.add_delete("/ari/channels/{id}", fake.channel)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield fake, f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with local_server(app) as port:
+        yield fake, f"http://127.0.0.1:{port}"
 
 
 async def test_reconnects_after_drops_and_reconciles_each_time(

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from hotline.telephony import ari_http
 from hotline.telephony.ari_http import AriHttp, AriUnreachable
+from tests.support.web_server import answering, local_server
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -51,26 +52,19 @@ async def test_requests_share_one_connection_and_arrive_as_sent() -> None:
             return web.Response(status=204)
         return web.json_response({"ok": True})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    http = AriHttp(f"http://127.0.0.1:{port}/ari", "Basic dTpw", limit=4)
-    try:
-        media = {"media": "sound:/x/welcome,sound:/x/main menu", "lang": "zh"}
-        assert await http.request("POST", "/channels/1.2/play/p1", media, None, 5) == (
-            200,
-            b'{"ok": true}',
-        )
-        assert await http.request("DELETE", "/playbacks/p1", {}, None, 5) == (204, b"")
-        body = json.dumps({"allowed": [{"type": "StasisStart"}]}).encode()
-        assert (await http.request("PUT", "/applications/h/eventFilter", {}, body, 5))[0] == 200
-    finally:
-        http.close()
-        await runner.cleanup()
+    async with local_server(answering(handler)) as port:
+        http = AriHttp(f"http://127.0.0.1:{port}/ari", "Basic dTpw", limit=4)
+        try:
+            media = {"media": "sound:/x/welcome,sound:/x/main menu", "lang": "zh"}
+            assert await http.request("POST", "/channels/1.2/play/p1", media, None, 5) == (
+                200,
+                b'{"ok": true}',
+            )
+            assert await http.request("DELETE", "/playbacks/p1", {}, None, 5) == (204, b"")
+            body = json.dumps({"allowed": [{"type": "StasisStart"}]}).encode()
+            assert (await http.request("PUT", "/applications/h/eventFilter", {}, body, 5))[0] == 200
+        finally:
+            http.close()
     allowed = {"allowed": [{"type": "StasisStart"}]}
     assert seen == [
         ("POST", "/ari/channels/1.2/play/p1", media, None, "Basic dTpw"),

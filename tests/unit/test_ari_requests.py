@@ -7,6 +7,7 @@ import aiohttp
 from aiohttp import web
 
 from hotline.telephony.ari import AriClient, resource_of
+from tests.support.web_server import answering, local_server
 
 
 def test_resources_drop_the_ids() -> None:
@@ -23,27 +24,17 @@ async def test_each_request_is_counted_once_also_when_refused() -> None:
             return web.Response(status=204)
         return web.json_response({"message": "Channel not found"}, status=404)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     seen: list[tuple[str, str]] = []
-    try:
-        async with aiohttp.ClientSession() as session:
-            ari = AriClient(
-                base_url=f"http://127.0.0.1:{port}",
-                username="u",
-                password="p",
-                app="hotline",
-                session=session,
-                on_request=lambda method, resource: seen.append((method, resource)),
-            )
-            await ari.answer("1.1")
-            assert await ari.get_variable("1.1", "HOTLINE_NODE") == ""
-            ari.close()
-    finally:
-        await runner.cleanup()
+    async with local_server(answering(handler)) as port, aiohttp.ClientSession() as session:
+        ari = AriClient(
+            base_url=f"http://127.0.0.1:{port}",
+            username="u",
+            password="p",
+            app="hotline",
+            session=session,
+            on_request=lambda method, resource: seen.append((method, resource)),
+        )
+        await ari.answer("1.1")
+        assert await ari.get_variable("1.1", "HOTLINE_NODE") == ""
+        ari.close()
     assert seen == [("POST", "channels/answer"), ("GET", "channels/variable")]
