@@ -41,31 +41,23 @@ TRIM = [
 PROCESSING = "trim-v1"  # part of the cache key: change it when TRIM changes
 
 
-def _convert(source: Path, target: Path, trim: bool = False) -> None:
+def _sox(command: list[str], target: Path, effects: list[str], failure: str) -> None:
+    """Run sox into a temporary file beside `target`, then put it in place; named by
+    process, as two instances may build from the same cache at once."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp.wav")
+    tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp{target.suffix}")
     run = subprocess.run(
-        [
-            "sox",
-            str(source),
-            "-r",
-            "8000",
-            "-c",
-            "1",
-            "-b",
-            "16",
-            "-e",
-            "signed-integer",
-            str(tmp),
-            *(TRIM if trim else []),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+        ["sox", *command, str(tmp), *effects], capture_output=True, text=True, check=False
     )
     if run.returncode != 0:
-        raise PromptError(f"sox could not convert {source}: {run.stderr.strip()}")
+        tmp.unlink(missing_ok=True)
+        raise PromptError(f"{failure}: {run.stderr.strip()}")
     tmp.replace(target)
+
+
+def _convert(source: Path, target: Path, trim: bool = False) -> None:
+    pcm = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
+    _sox([str(source), *pcm], target, TRIM if trim else [], f"sox could not convert {source}")
 
 
 # The codecs pjsip.conf allows, as sox's file types. Asterisk picks, of a prompt's files, the
@@ -75,17 +67,7 @@ CODECS = {"alaw": "al", "ulaw": "ul"}
 
 
 def _encode(wav: Path, target: Path, sox_type: str) -> None:
-    # Named by process: two instances may build from the same cache at once.
-    tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.{target.suffix.lstrip('.')}")
-    run = subprocess.run(
-        ["sox", str(wav), "-D", "-t", sox_type, str(tmp)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if run.returncode != 0:
-        raise PromptError(f"sox could not encode {wav} as {sox_type}: {run.stderr.strip()}")
-    tmp.replace(target)
+    _sox([str(wav), "-D", "-t", sox_type], target, [], f"sox could not encode {wav} as {sox_type}")
 
 
 def _encoded(wav: Path) -> int:

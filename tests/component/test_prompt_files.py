@@ -58,3 +58,19 @@ def test_an_ops_recording_replaces_every_codec_and_back(tmp_path: Path) -> None:
     os.remove(recording)
     build(out, overrides)
     assert (out / "zh" / "welcome.alaw").read_bytes() == generated
+
+
+def test_an_ops_recording_sox_cannot_read_names_the_file_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    overrides = tmp_path / "overrides"
+    (overrides / "zh").mkdir(parents=True)
+    (overrides / "zh" / "welcome.wav").write_text("not audio")
+    out = tmp_path / "sounds"
+    try:
+        build(out, overrides)
+    except prompts.PromptError as exc:
+        assert "sox could not convert" in str(exc) and "welcome.wav" in str(exc), exc
+    else:
+        raise AssertionError("a file sox cannot read was installed")
+    assert not list(out.rglob("*.tmp*")), list(out.rglob("*"))
