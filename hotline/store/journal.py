@@ -199,8 +199,8 @@ class Journal:
                 await asyncio.sleep(3600)
                 continue
             wait = self._last_write + self._linger - time.monotonic()
-            if wait > 0 and self.backlog < self._batch:
-                await asyncio.sleep(wait)
+            if wait > 0 and self.backlog < self._batch and self.spool.backlog_is_current:
+                await asyncio.sleep(wait)  # (a replay's segments go at once: the start waits)
             self._last_write = time.monotonic()
             try:
                 await self.write_batch()

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger("journal")
 
 MB = 1024 * 1024
+# After a failed write, facts stay in memory only this long before the disk is tried again:
+# a disk that keeps failing would otherwise get a new segment file every round.
+WRITE_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,8 @@ class Spool:
         self._io = threading.Lock()  # held while a round's thread fsyncs, and at close
         self._files: dict[int, int] = {}  # segment seq -> descriptor (opened by the loop)
         self._created = False  # a file was created since the last round (fsync the folder)
-        self._closed = False
+        self._closes = 0  # close() calls: a round's thread leaves the files it closed alone
+        self._write_failed_at = -float("inf")
         self._in_memory = 0
         self.bytes_on_disk = 0
         self.free_bytes: int | None = None
@@ -144,6 +148,7 @@ class Spool:
         except OSError as exc:
             segment.closed = True  # it may end in a torn line: never append to it again
             self._write_error = f"spool_write_failed: {exc.strerror or exc}"
+            self._write_failed_at = time.monotonic()
             return self._write_error
         segment.bytes += len(line)
         self.bytes_on_disk += len(line)
@@ -202,6 +207,15 @@ class Spool:
         """Facts not yet committed to the database."""
         return self.appended_total - self.committed_total
 
+    @property
+    def backlog_is_current(self) -> bool:
+        """Whether every uncommitted fact is in the open segment: facts coming as calls go,
+        not a replay or a backlog that waiting could not make a bigger batch of."""
+        for segment in self._segments:
+            if segment.committed < segment.appended:
+                return segment is self._segments[-1] and not segment.closed
+        return True
+
     async def take(self, limit: int) -> Batch | None:
         """The oldest uncommitted facts (at most `limit`, from one segment), or None."""
         for segment in self._segments:
@@ -246,7 +260,9 @@ class Spool:
             # The line count at recovery included what could not be read back.
             segment.appended -= missing
             segment.synced = segment.appended
-            self.appended_total -= missing
+            # Counted as done, not as never appended: a watermark taken before the read
+            # (the start's `_spool_written`) must still be reached.
+            self.committed_total += missing
         segment.facts = facts
         self._in_memory += len(facts)
         return facts
@@ -328,17 +344,24 @@ class Spool:
         closed = {s.seq for s in self._segments if s.closed} | {s.seq for s in done}
         to_close = [self._files.pop(seq) for seq in list(self._files) if seq in closed]
         created, self._created = self._created, False
-        failed, free = await asyncio.to_thread(
-            self._fsync, to_sync, to_close, [s.path for s in done], created
-        )
+        try:
+            failed, free = await asyncio.to_thread(
+                self._fsync, to_sync, to_close, [s.path for s in done], created, self._closes
+            )
+        except asyncio.CancelledError:  # the thread goes on; the next round counts these
+            self._unsynced[:0] = lines
+            self._created = self._created or created
+            raise
         for segment, _ in lines:
             segment.synced += 1
-        self._write_error = None
+        if now - self._write_failed_at >= WRITE_RETRY_SECONDS:
+            self._write_error = None  # try the disk again (not at every round: see above)
         for segment, error in failed.items():
             # The file may end in a torn line: never append to it again.
             segment.closed = True
             segment.memory_only += sum(1 for s, on_disk in lines if s is segment and on_disk)
             self._write_error = f"spool_write_failed: {error}"
+            self._write_failed_at = now
         self.free_bytes = free
         self._evict()
         refusal = self._refusal(0)
@@ -348,22 +371,27 @@ class Spool:
             self._raise_alarm("facts_in_memory_only: the spool could not take them")
         elif self.alarm is not None:
             log.info("journal_spool_alarm_cleared", was=self.alarm)
-            self.alarm = None
-            self._last_alarm_log = -float("inf")
+            self.alarm = None  # (a new alarm within alarm_seconds of the last line: not logged)
 
     def _fsync(
-        self, to_sync: dict[Segment, int], to_close: list[int], delete: list[Path], created: bool
+        self,
+        to_sync: dict[Segment, int],
+        to_close: list[int],
+        delete: list[Path],
+        created: bool,
+        closes: int,
     ) -> tuple[dict[Segment, str], int | None]:
         """In the worker thread: fsync the files written to, close finished ones, delete
         committed ones; returns the fsyncs that failed and the disk's free bytes."""
         failed: dict[Segment, str] = {}
         with self._io:
-            if not self._closed:  # else close() has fsynced and closed the open file
-                for segment, fd in to_sync.items():
-                    try:
-                        os.fsync(fd)
-                    except OSError as exc:
-                        failed[segment] = f"{exc.strerror or exc}"
+            for segment, fd in to_sync.items():
+                if closes != self._closes and fd not in to_close:
+                    continue  # close() came first: it fsynced and closed this one
+                try:
+                    os.fsync(fd)
+                except OSError as exc:
+                    failed[segment] = f"{exc.strerror or exc}"
             for fd in to_close:
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -409,7 +437,7 @@ class Spool:
         """Fsync and close the files (at shutdown; blocks briefly)."""
         lines, self._unsynced = self._unsynced, []
         with self._io:  # after a round's thread, if one is running
-            self._closed = True
+            self._closes += 1
             for fd in self._files.values():
                 with contextlib.suppress(OSError):
                     os.fsync(fd)

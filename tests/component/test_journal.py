@@ -116,6 +116,7 @@ def die(journal: Journal) -> None:
     fsyncs them."""
     for fd in journal.spool._files.values():
         os.close(fd)
+    journal.spool._files.clear()
 
 
 def spooled_lines(spool: Path) -> int:
@@ -325,3 +326,64 @@ def test_a_controller_killed_right_after_recording_loses_no_fact(tmp_path: Path)
     )
     assert died.returncode == -signal.SIGKILL
     assert Journal(engine=None, spool_dir=tmp_path).replay_spools() == 3
+
+
+def left_segments(spool: Path, count: int, per_segment: int, channel: str) -> int:
+    """Segment files as a dead controller leaves them; returns the facts in them."""
+    spool.mkdir(parents=True)
+    for seq in range(1, count + 1):
+        facts = [
+            Fact(channel, "node", {"node": f"s{seq}n{n}"}).to_json() for n in range(per_segment)
+        ]
+        (spool / f"{seq:012d}.jsonl").write_text("".join(line + "\n" for line in facts))
+    return count * per_segment
+
+
+async def test_a_replay_is_written_at_once_whatever_the_linger(
+    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """The linger makes a batch of facts arriving as calls go; a replay's closed segments
+    cannot grow by waiting, so they go at once: the controller's start waits for them
+    (with a 60 s linger, 4 segments would take 3 minutes)."""
+    spool = tmp_path / "journal"
+    facts = left_segments(spool, 4, 5, "replay-1")
+    engine = create_async_engine(system.instance.database_url or "")
+    journal = Journal(engine=engine, spool_dir=spool, linger=60)
+    writer = asyncio.create_task(journal.run())
+    try:
+        assert journal.replay_spools() == facts
+        await asyncio.wait_for(journal.written_through(journal.watermark), 30)
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        journal.close()
+        await engine.dispose()
+    count = "SELECT count(*) FROM call_events WHERE channel_id = 'replay-1'"
+    assert await db.fetchval(count) == facts
+
+
+async def test_a_torn_last_line_does_not_hold_the_start(
+    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """A crash can leave a half-written last line: it is logged and skipped, and the
+    start's wait for the replay (a watermark taken before the files are read) ends."""
+    spool = tmp_path / "journal"
+    left_segments(spool, 1, 2, "torn-1")
+    with (spool / f"{1:012d}.jsonl").open("a") as segment:
+        segment.write('{"channel_id": "torn-1", "kind": "no')
+    engine = create_async_engine(system.instance.database_url or "")
+    journal = Journal(engine=engine, spool_dir=spool)
+    writer = asyncio.create_task(journal.run())
+    try:
+        with capture_logs() as logs:
+            assert journal.replay_spools() == 3  # counted by lines, the torn one too
+            await asyncio.wait_for(journal.written_through(journal.watermark), 30)
+        assert journal.backlog == 0
+        assert [e["lines"] for e in logs if e["event"] == "spool_lines_unreadable"] == [1]
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        journal.close()
+        await engine.dispose()
+    count = "SELECT count(*) FROM call_events WHERE channel_id = 'torn-1'"
+    assert await db.fetchval(count) == 2
