@@ -4,12 +4,13 @@ the spool is the durable copy until PostgreSQL commits, bounded by disk with an 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
@@ -339,6 +340,23 @@ def left_segments(spool: Path, count: int, per_segment: int, channel: str) -> in
     return count * per_segment
 
 
+@contextlib.asynccontextmanager
+async def replaying(
+    system: SystemUnderTest, spool: Path, linger: float = 0.25
+) -> AsyncIterator[Journal]:
+    """A journal on `spool` with its writer running, as a controller starts one."""
+    engine = create_async_engine(system.instance.database_url or "")
+    journal = Journal(engine=engine, spool_dir=spool, linger=linger)
+    writer = asyncio.create_task(journal.run())
+    try:
+        yield journal
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        journal.close()
+        await engine.dispose()
+
+
 async def test_a_replay_is_written_at_once_whatever_the_linger(
     system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
@@ -347,43 +365,29 @@ async def test_a_replay_is_written_at_once_whatever_the_linger(
     (with a 60 s linger, 4 segments would take 3 minutes)."""
     spool = tmp_path / "journal"
     facts = left_segments(spool, 4, 5, "replay-1")
-    engine = create_async_engine(system.instance.database_url or "")
-    journal = Journal(engine=engine, spool_dir=spool, linger=60)
-    writer = asyncio.create_task(journal.run())
-    try:
+    async with replaying(system, spool, linger=60) as journal:
         assert journal.replay_spools() == facts
         await asyncio.wait_for(journal.written_through(journal.watermark), 30)
-    finally:
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
-        journal.close()
-        await engine.dispose()
     count = "SELECT count(*) FROM call_events WHERE channel_id = 'replay-1'"
     assert await db.fetchval(count) == facts
 
 
+@pytest.mark.parametrize("good", [2, 0], ids=["after-good-lines", "alone"])
 async def test_a_torn_last_line_does_not_hold_the_start(
-    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path
+    system: SystemUnderTest, db: asyncpg.Connection, tmp_path: Path, good: int
 ) -> None:
     """A crash can leave a half-written last line: it is logged and skipped, and the
     start's wait for the replay (a watermark taken before the files are read) ends."""
     spool = tmp_path / "journal"
-    left_segments(spool, 1, 2, "torn-1")
+    channel = f"torn-{good}"
+    left_segments(spool, 1, good, channel)
     with (spool / f"{1:012d}.jsonl").open("a") as segment:
-        segment.write('{"channel_id": "torn-1", "kind": "no')
-    engine = create_async_engine(system.instance.database_url or "")
-    journal = Journal(engine=engine, spool_dir=spool)
-    writer = asyncio.create_task(journal.run())
-    try:
+        segment.write('{"channel_id": "torn", "kind": "no')
+    async with replaying(system, spool) as journal:
         with capture_logs() as logs:
-            assert journal.replay_spools() == 3  # counted by lines, the torn one too
+            assert journal.replay_spools() == good + 1  # counted by lines, the torn one too
             await asyncio.wait_for(journal.written_through(journal.watermark), 30)
         assert journal.backlog == 0
         assert [e["lines"] for e in logs if e["event"] == "spool_lines_unreadable"] == [1]
-    finally:
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
-        journal.close()
-        await engine.dispose()
-    count = "SELECT count(*) FROM call_events WHERE channel_id = 'torn-1'"
-    assert await db.fetchval(count) == 2
+    count = "SELECT count(*) FROM call_events WHERE channel_id = $1"
+    assert await db.fetchval(count, channel) == good
