@@ -24,19 +24,26 @@ from tests.support.dbproxy import DatabaseProxy
 from tests.support.system import SystemUnderTest
 
 
-async def drain(journal: Journal, seconds: float = 10) -> None:
+@contextlib.asynccontextmanager
+async def writing(journal: Journal) -> AsyncIterator[Journal]:
+    """The journal's writer and sync rounds run inside; the journal is closed after."""
     writer = asyncio.create_task(journal.run())
     try:
+        yield journal
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        journal.close()
+
+
+async def drain(journal: Journal, seconds: float = 10) -> None:
+    async with writing(journal):
         await journal.flush(timeout=seconds)
         # A segment goes once its facts are committed and fsynced. The writer may commit
         # facts before the round that fsyncs them: that round finds the segment not yet
         # done, and the next one deletes it.
         await journal.spool.sync()
         await journal.spool.sync()
-    finally:
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
-        journal.close()
 
 
 async def test_dead_database_then_restart_loses_nothing_and_writes_once(
@@ -346,14 +353,10 @@ async def replaying(
 ) -> AsyncIterator[Journal]:
     """A journal on `spool` with its writer running, as a controller starts one."""
     engine = create_async_engine(system.instance.database_url or "")
-    journal = Journal(engine=engine, spool_dir=spool, linger=linger)
-    writer = asyncio.create_task(journal.run())
     try:
-        yield journal
+        async with writing(Journal(engine=engine, spool_dir=spool, linger=linger)) as journal:
+            yield journal
     finally:
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
-        journal.close()
         await engine.dispose()
 
 
